@@ -1,0 +1,110 @@
+/**
+ * The kernel ABI: every compute kernel the SDK runs, with its arguments in call order. The AssemblyScript
+ * export (asm/) and the WGSL entry point (shaders/) of the same name take exactly these arguments: buffers
+ * first (outputs, then inputs), then scalar parameters. On WASM a buffer is a byte address into linear
+ * memory; on WebGPU it is a storage binding and the parameters travel in one uniform block.
+ *
+ * Conventions: outputs named `d*` accumulate (+=) unless the kernel says otherwise; zeroing is `fill`.
+ * Matrices are row-major. A "row" is one categorical variable of `n` logits.
+ * @module
+ */
+
+/** Element type of a buffer or a scalar parameter. */
+export type ElementType = "f32" | "i32" | "u32";
+
+/** One buffer argument. */
+export interface BufferArgument {
+  readonly name: string;
+  readonly type: ElementType;
+  /** Whether the kernel writes the buffer (outputs) or only reads it. */
+  readonly written: boolean;
+}
+
+/** One scalar argument. */
+export interface ScalarArgument {
+  readonly name: string;
+  readonly type: "f32" | "u32";
+}
+
+/** The full argument list of a kernel. */
+export interface KernelSignature {
+  readonly buffers: readonly BufferArgument[];
+  readonly params: readonly ScalarArgument[];
+}
+
+// Compact notation: "name:type" items separated by spaces; buffers default to f32, params to u32.
+function kernel(outputs: string, inputs: string, params: string): KernelSignature {
+  const items = (s: string) => s.split(/\s+/).filter((x) => x.length > 0).map((x) => x.split(":"));
+  const buffer = (written: boolean) => ([name, type = "f32"]: string[]): BufferArgument => ({
+    name,
+    type: type as ElementType,
+    written,
+  });
+  return {
+    buffers: [...items(outputs).map(buffer(true)), ...items(inputs).map(buffer(false))],
+    params: items(params).map(([name, type = "u32"]) => ({ name, type: type as "f32" | "u32" })),
+  };
+}
+
+/** Every kernel, by name. */
+export const KERNELS = {
+  // --- random numbers (asm/rng.ts) ---------------------------------------------------------------------
+  /** out[4b + l] = word l of Philox4x32-10(counter (ctr0 + b, ctr1, ctr2, ctr3), key (key0, key1)). */
+  philox_fill: kernel("out:u32", "", "count key0 key1 ctr0 ctr1 ctr2 ctr3"),
+
+  // --- estimators (asm/estimators.ts) ------------------------------------------------------------------
+  /** sample[r] ~ Cat(softmax(logits[r])) by inverse CDF on word 0 of the row's Philox stream. */
+  categorical_sample: kernel("sample:i32", "logits", "rows n key0 key1 stream tag"),
+  /** yHard = onehot(sample), ySoft = softmax(logits), row-wise. */
+  onehot_softmax: kernel("yHard ySoft", "logits sample:i32", "rows n"),
+  /** ReinMax backward (SPEC §2), written (not accumulated) into dLogits. */
+  reinmax_backward: kernel("dLogits", "logits sample:i32 gHard gSoft", "rows n tau:f32"),
+  /** Straight-through backward: (1/τ)·J(softmax(θ/τ))g + J(π)h. */
+  st_backward: kernel("dLogits", "logits sample:i32 gHard gSoft", "rows n tau:f32"),
+  /** Gapped straight-through backward: (1/τ)·J(softmax(θ'/τ))g + J(π)h, θ' from the gap construction. */
+  gst_backward: kernel("dLogits", "logits sample:i32 gHard gSoft", "rows n tau:f32 gap:f32"),
+  /**
+   * Gumbel backward: (1/τ)·(1/k)·Σ_j J(softmax((θ+G_j)/τ))g + J(π)h with G_j Gumbels conditioned on
+   * argmax = sample, drawn from the row's Philox stream after word 0. k = 1 is Gumbel-softmax ST (STGS),
+   * k > 1 is Gumbel-Rao (GR-MCK).
+   */
+  gumbel_backward: kernel("dLogits", "logits sample:i32 gHard gSoft", "rows n tau:f32 k key0 key1 stream tag"),
+  /** The conditional Gumbel perturbations G_j (k·n per row) the Gumbel backward uses; for tests. */
+  gumbel_perturbations: kernel("gumbels", "logits sample:i32", "rows n k key0 key1 stream tag"),
+  /** REINFORCE: (reward[r] − baseline[0])·(onehot(s) − π) + J(π)h. */
+  reinforce_backward: kernel("dLogits", "logits sample:i32 reward baseline gSoft", "rows n"),
+
+  // --- elementwise and reductions (asm/tensor.ts) ------------------------------------------------------
+  /** out[i] = value. */
+  fill: kernel("out", "", "count value:f32"),
+  /** out[t·count + i] = x[i] for t < times. */
+  tile: kernel("out", "x", "count times"),
+  /** out[i] = scale·Σ_t x[t·count + i] (written, not accumulated). */
+  sum_tiles: kernel("out", "x", "count times scale:f32"),
+  /** out[0] = mean of x[0..count). */
+  mean: kernel("out", "x", "count"),
+
+  // --- polynomial programming (asm/poly.ts) ------------------------------------------------------------
+  /**
+   * Per sample b: loss[b] = (1/L)·Σ_i |yHard[b,i,0] − c[i]|^p and gHard = ∂loss/∂yHard (written), for
+   * yHard of shape (batch, L, 2).
+   */
+  poly_loss: kernel("loss gHard", "yHard c", "batch latents p:f32"),
+
+  // --- optimisers (asm/optim.ts) -----------------------------------------------------------------------
+  /**
+   * One Adam-family update with PyTorch semantics. grad += weightDecay·param; m, v updated with beta1, beta2;
+   * then param −= stepSize·m/(√v·denomScale + eps) when adaptive = 1, else param −= stepSize·m.
+   * The bias corrections (and RAdam's rectification) are folded into stepSize/denomScale by the host.
+   */
+  adam_update: kernel(
+    "param m v",
+    "grad",
+    "count beta1:f32 beta2:f32 stepSize:f32 denomScale:f32 eps:f32 weightDecay:f32 adaptive",
+  ),
+
+  // --- layers (asm/matmul.ts, asm/layers.ts) -----------------------------------------------------------
+} as const satisfies Record<string, KernelSignature>;
+
+/** The name of a kernel in {@link KERNELS}. */
+export type KernelName = keyof typeof KERNELS;

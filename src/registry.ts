@@ -1,0 +1,90 @@
+/**
+ * Backend selection. Built-in backends are registered with a priority; `selectBackend` tries them in order
+ * and reports the one it chose and every one it rejected with the reason. A request that names backends
+ * never falls back outside the names given, and fails with every reason when none of them can be had.
+ * @module
+ */
+import type { Backend, BackendName, BackendReport } from "./backend.ts";
+import { BackendUnavailableError, ReinmaxInputError } from "./errors.ts";
+import { describe } from "./validate.ts";
+import { WasmBackend } from "./wasm/backend.ts";
+
+/** How to create a backend; `create` throws (any error) with the reason when it cannot. */
+export interface BackendFactory {
+  readonly name: BackendName;
+  /** Higher is tried first by `auto`. */
+  readonly priority: number;
+  create(): Promise<Backend>;
+}
+
+const registry = new Map<BackendName, BackendFactory>();
+
+/** Registers (or replaces) a backend factory. */
+export function registerBackend(factory: BackendFactory): void {
+  registry.set(factory.name, factory);
+}
+
+/** The registered backend names, highest priority first. */
+export function backendNames(): BackendName[] {
+  return [...registry.values()].sort((a, b) => b.priority - a.priority).map((f) => f.name);
+}
+
+/** Options of {@link selectBackend}. */
+export interface SelectBackendOptions {
+  /**
+   * `"auto"` (default): every registered backend, highest priority first. A name or a list of names: only
+   * those, in that order; if none can be created, a {@link BackendUnavailableError} lists why.
+   */
+  readonly prefer?: "auto" | BackendName | readonly BackendName[];
+}
+
+/**
+ * Creates the first usable backend of the preference list. `backend.report` says which one was chosen, why,
+ * and why every earlier candidate was rejected.
+ */
+export async function selectBackend(options: SelectBackendOptions = {}): Promise<Backend> {
+  const prefer = options.prefer ?? "auto";
+  const auto = prefer === "auto";
+  const names: readonly unknown[] = auto ? backendNames() : typeof prefer === "string" ? [prefer] : prefer;
+  if (!Array.isArray(names) || names.length === 0) {
+    throw new ReinmaxInputError("prefer", `expected "auto", a backend name or a non-empty list, got ${describe(prefer)}`);
+  }
+  for (const name of names) {
+    if (!registry.has(name as BackendName)) {
+      throw new ReinmaxInputError(
+        "prefer",
+        `unknown backend ${describe(name)}; known backends: ${backendNames().join(", ")}`,
+      );
+    }
+  }
+  const rejected: { name: BackendName; reason: string }[] = [];
+  for (const name of names as BackendName[]) {
+    let backend: Backend;
+    try {
+      backend = await registry.get(name)!.create();
+    } catch (e) {
+      rejected.push({ name, reason: e instanceof Error ? e.message : String(e) });
+      continue;
+    }
+    const reason = auto
+      ? (rejected.length === 0 ? "highest-priority backend available" : "first available backend by priority")
+      : names.length === 1
+      ? "requested explicitly"
+      : rejected.length === 0
+      ? "first in the preference list"
+      : "first available backend in the preference list";
+    const report: BackendReport = { chosen: name, reason, details: backend.details, rejected };
+    backend.report = report;
+    return backend;
+  }
+  const why = rejected.map((r) => `${r.name}: ${r.reason}`).join("; ");
+  throw new BackendUnavailableError(names.join(","), `no requested backend could be created (${why})`);
+}
+
+/** One line for people: the chosen backend, why, and what was rejected. */
+export function formatReport(report: BackendReport): string {
+  const rejected = report.rejected.map((r) => `${r.name} rejected: ${r.reason}`);
+  return [`backend: ${report.chosen} (${report.details}; ${report.reason})`, ...rejected].join("\n  ");
+}
+
+registerBackend({ name: "wasm", priority: 10, create: () => WasmBackend.create() });
