@@ -14,11 +14,11 @@ for (const name of required) {
 
 /** Each registered backend, created once per test file, or the reason it is unavailable. */
 export const BACKENDS: ReadonlyMap<BackendName, Backend | string> = new Map(
-  await Promise.all(backendNames().map(async (name) => {
+  await Promise.all(backendNames().map(async (name): Promise<[BackendName, Backend | string]> => {
     try {
-      return [name, await selectBackend({ prefer: name })] as const;
+      return [name, await selectBackend({ prefer: name })];
     } catch (e) {
-      return [name, (e as Error).message] as const;
+      return [name, (e as Error).message];
     }
   })),
 );
