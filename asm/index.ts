@@ -1,5 +1,9 @@
 // The WebAssembly module's exports: one file per topic, each kernel named and ordered as src/kernels.ts.
 export * from "./rng";
+export * from "./estimators";
+export * from "./tensor";
+export * from "./poly";
+export * from "./optim";
 
 /** First byte after the module's static data; the host allocates buffers from here on. */
 export function heap_base(): usize {

@@ -51,6 +51,8 @@ export const KERNELS = {
   // --- random numbers (asm/rng.ts) ---------------------------------------------------------------------
   /** out[4b + l] = word l of Philox4x32-10(counter (ctr0 + b, ctr1, ctr2, ctr3), key (key0, key1)). */
   philox_fill: kernel("out:u32", "", "count key0 key1 ctr0 ctr1 ctr2 ctr3"),
+  /** out[i] = low + (high − low)·u_i, u_i from word i of row 0 of the (key, stream, tag) stream. */
+  uniform_fill: kernel("out", "", "count low:f32 high:f32 key0 key1 stream tag"),
 
   // --- estimators (asm/estimators.ts) ------------------------------------------------------------------
   /** sample[r] ~ Cat(softmax(logits[r])) by inverse CDF on word 0 of the row's Philox stream. */
@@ -63,14 +65,20 @@ export const KERNELS = {
   st_backward: kernel("dLogits", "logits sample:i32 gHard gSoft", "rows n tau:f32"),
   /** Gapped straight-through backward: (1/τ)·J(softmax(θ'/τ))g + J(π)h, θ' from the gap construction. */
   gst_backward: kernel("dLogits", "logits sample:i32 gHard gSoft", "rows n tau:f32 gap:f32"),
+  /** θ' of Gapped ST: θ'_s = max θ, θ'_i = min(θ_i, max θ − gap) for i ≠ s; for tests. */
+  gapped_logits: kernel("out", "logits sample:i32", "rows n gap:f32"),
   /**
    * Gumbel backward: (1/τ)·(1/k)·Σ_j J(softmax((θ+G_j)/τ))g + J(π)h with G_j Gumbels conditioned on
    * argmax = sample, drawn from the row's Philox stream after word 0. k = 1 is Gumbel-softmax ST (STGS),
-   * k > 1 is Gumbel-Rao (GR-MCK).
+   * k > 1 is Gumbel-Rao (GR-MCK). `perturbed` (rows·n) is scratch.
    */
-  gumbel_backward: kernel("dLogits", "logits sample:i32 gHard gSoft", "rows n tau:f32 k key0 key1 stream tag"),
-  /** The conditional Gumbel perturbations G_j (k·n per row) the Gumbel backward uses; for tests. */
-  gumbel_perturbations: kernel("gumbels", "logits sample:i32", "rows n k key0 key1 stream tag"),
+  gumbel_backward: kernel(
+    "dLogits perturbed",
+    "logits sample:i32 gHard gSoft",
+    "rows n tau:f32 k key0 key1 stream tag",
+  ),
+  /** The perturbed logits θ + G_j − max θ (k·n per row) that gumbel_backward draws; for tests. */
+  gumbel_perturbations: kernel("perturbed", "logits sample:i32", "rows n k key0 key1 stream tag"),
   /** REINFORCE: (reward[r] − baseline[0])·(onehot(s) − π) + J(π)h. */
   reinforce_backward: kernel("dLogits", "logits sample:i32 reward baseline gSoft", "rows n"),
 

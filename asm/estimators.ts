@@ -1,0 +1,320 @@
+// Categorical sampling and the backward passes of every estimator (SPEC §2), one row of n logits at a time.
+// Rows are independent; the forward sample never depends on τ. Backward kernels write dLogits (no +=)
+// because the estimator's gradient is the first thing written for those logits in a step.
+import { exponentialFromWord, streamWord, uniformFromWord } from "./philox";
+
+// @ts-ignore: decorator
+@inline function at(base: usize, i: i32): f32 {
+  return load<f32>(base + (<usize>i << 2));
+}
+
+// @ts-ignore: decorator
+@inline function put(base: usize, i: i32, v: f32): void {
+  store<f32>(base + (<usize>i << 2), v);
+}
+
+function rowMax(row: usize, n: i32): f32 {
+  let m = at(row, 0);
+  for (let i = 1; i < n; i++) m = max(m, at(row, i));
+  return m;
+}
+
+/**
+ * s ~ Cat(softmax(θ)) by inverse CDF: the first k with u·Z < Σ_{i≤k} exp(θ_i − max θ), u from word 0 of the
+ * row's stream. Comparing unnormalised partial sums avoids a division, so every backend makes the same
+ * comparisons on the same u32 word.
+ */
+export function categorical_sample(
+  sample: usize, logits: usize, rows: u32, n: u32, key0: u32, key1: u32, stream: u32, tag: u32,
+): void {
+  const cols = <i32>n;
+  for (let r: u32 = 0; r < rows; r++) {
+    const row = logits + (<usize>r * cols << 2);
+    const m = rowMax(row, cols);
+    let z: f32 = 0;
+    for (let i = 0; i < cols; i++) z += Mathf.exp(at(row, i) - m);
+    const target = uniformFromWord(streamWord(0, r, key0, key1, stream, tag)) * z;
+    let s = cols - 1;
+    let cumulative: f32 = 0;
+    for (let i = 0; i < cols - 1; i++) {
+      cumulative += Mathf.exp(at(row, i) - m);
+      if (target < cumulative) {
+        s = i;
+        break;
+      }
+    }
+    store<i32>(sample + (<usize>r << 2), s);
+  }
+}
+
+/** yHard = onehot(sample) and ySoft = softmax(logits), row-wise. */
+export function onehot_softmax(yHard: usize, ySoft: usize, logits: usize, sample: usize, rows: u32, n: u32): void {
+  const cols = <i32>n;
+  for (let r: u32 = 0; r < rows; r++) {
+    const offset = <usize>r * cols << 2;
+    const row = logits + offset;
+    const m = rowMax(row, cols);
+    let z: f32 = 0;
+    for (let i = 0; i < cols; i++) {
+      const e = Mathf.exp(at(row, i) - m);
+      put(ySoft + offset, i, e);
+      z += e;
+    }
+    const inv: f32 = 1 / z;
+    const s = load<i32>(sample + (<usize>r << 2));
+    for (let i = 0; i < cols; i++) {
+      put(ySoft + offset, i, at(ySoft + offset, i) * inv);
+      put(yHard + offset, i, i == s ? 1 : 0);
+    }
+  }
+}
+
+/**
+ * ReinMax: with a = softmax(θ/τ), π = softmax(θ), π₁ = (a + D)/2, q = h − g/2:
+ * ∇θ = 2·π₁⊙(g − ⟨π₁,g⟩) + π⊙(q − ⟨π,q⟩). The inner products are accumulated unnormalised in the pass that
+ * computes the exponentials; a's exponentials are kept in dLogits until the last pass.
+ */
+export function reinmax_backward(
+  dLogits: usize, logits: usize, sample: usize, gHard: usize, gSoft: usize, rows: u32, n: u32, tau: f32,
+): void {
+  const cols = <i32>n;
+  const invTau: f32 = 1 / tau;
+  for (let r: u32 = 0; r < rows; r++) {
+    const offset = <usize>r * cols << 2;
+    const row = logits + offset, g = gHard + offset, h = gSoft + offset, out = dLogits + offset;
+    const s = load<i32>(sample + (<usize>r << 2));
+    const m = rowMax(row, cols);
+    let za: f32 = 0, zp: f32 = 0, ag: f32 = 0, pq: f32 = 0;
+    for (let i = 0; i < cols; i++) {
+      const x = at(row, i) - m;
+      const ea = Mathf.exp(x * invTau);
+      const ep = Mathf.exp(x);
+      const gi = at(g, i);
+      za += ea;
+      zp += ep;
+      ag += ea * gi;
+      pq += ep * (at(h, i) - 0.5 * gi);
+      put(out, i, ea);
+    }
+    const invZa: f32 = 1 / za, invZp: f32 = 1 / zp;
+    const gs = at(g, s);
+    const pi1g: f32 = 0.5 * (ag * invZa + gs); // ⟨π₁, g⟩
+    const piq: f32 = pq * invZp; // ⟨π, q⟩
+    for (let i = 0; i < cols; i++) {
+      const gi = at(g, i);
+      const pi1: f32 = 0.5 * (at(out, i) * invZa + (i == s ? <f32>1 : <f32>0));
+      const pi = Mathf.exp(at(row, i) - m) * invZp;
+      put(out, i, 2 * pi1 * (gi - pi1g) + pi * (at(h, i) - 0.5 * gi - piq));
+    }
+  }
+}
+
+/** Straight-through: (1/τ)·a⊙(g − ⟨a,g⟩) + π⊙(h − ⟨π,h⟩), a = softmax(θ/τ), π = softmax(θ). */
+export function st_backward(
+  dLogits: usize, logits: usize, sample: usize, gHard: usize, gSoft: usize, rows: u32, n: u32, tau: f32,
+): void {
+  const cols = <i32>n;
+  const invTau: f32 = 1 / tau;
+  for (let r: u32 = 0; r < rows; r++) {
+    const offset = <usize>r * cols << 2;
+    const row = logits + offset, g = gHard + offset, h = gSoft + offset, out = dLogits + offset;
+    const m = rowMax(row, cols);
+    let za: f32 = 0, zp: f32 = 0, ag: f32 = 0, ph: f32 = 0;
+    for (let i = 0; i < cols; i++) {
+      const x = at(row, i) - m;
+      const ea = Mathf.exp(x * invTau);
+      const ep = Mathf.exp(x);
+      za += ea;
+      zp += ep;
+      ag += ea * at(g, i);
+      ph += ep * at(h, i);
+      put(out, i, ea);
+    }
+    const invZa: f32 = 1 / za, invZp: f32 = 1 / zp;
+    const agMean = ag * invZa, phMean = ph * invZp;
+    for (let i = 0; i < cols; i++) {
+      const a = at(out, i) * invZa;
+      const pi = Mathf.exp(at(row, i) - m) * invZp;
+      put(out, i, invTau * a * (at(g, i) - agMean) + pi * (at(h, i) - phMean));
+    }
+  }
+}
+
+/** Adds π⊙(h − ⟨π,h⟩) (the softmax backward of the soft output) to dLogits of one row. */
+function addSoftGradient(out: usize, row: usize, h: usize, cols: i32): void {
+  const m = rowMax(row, cols);
+  let z: f32 = 0, ph: f32 = 0;
+  for (let i = 0; i < cols; i++) {
+    const e = Mathf.exp(at(row, i) - m);
+    z += e;
+    ph += e * at(h, i);
+  }
+  const invZ: f32 = 1 / z;
+  const phMean = ph * invZ;
+  for (let i = 0; i < cols; i++) {
+    const pi = Mathf.exp(at(row, i) - m) * invZ;
+    put(out, i, at(out, i) + pi * (at(h, i) - phMean));
+  }
+}
+
+/**
+ * Adds scale·y⊙(g − ⟨y,g⟩) to out, y = softmax(z/τ) of the row z (z's exponentials are recomputed rather
+ * than stored so the kernel needs no scratch beyond its arguments).
+ */
+function addTemperedSoftmaxGradient(out: usize, z: usize, g: usize, cols: i32, invTau: f32, scale: f32): void {
+  const m = rowMax(z, cols);
+  let sum: f32 = 0, yg: f32 = 0;
+  for (let i = 0; i < cols; i++) {
+    const e = Mathf.exp((at(z, i) - m) * invTau);
+    sum += e;
+    yg += e * at(g, i);
+  }
+  const inv: f32 = 1 / sum;
+  const ygMean = yg * inv;
+  for (let i = 0; i < cols; i++) {
+    const y = Mathf.exp((at(z, i) - m) * invTau) * inv;
+    put(out, i, at(out, i) + scale * y * (at(g, i) - ygMean));
+  }
+}
+
+function gapRow(dst: usize, row: usize, s: i32, cols: i32, m: f32, gap: f32): void {
+  for (let i = 0; i < cols; i++) put(dst, i, i == s ? m : min(at(row, i), m - gap));
+}
+
+/** θ' of Gapped ST for every row: θ'_s = max θ, θ'_i = min(θ_i, max θ − gap) otherwise. */
+export function gapped_logits(out: usize, logits: usize, sample: usize, rows: u32, n: u32, gap: f32): void {
+  const cols = <i32>n;
+  for (let r: u32 = 0; r < rows; r++) {
+    const offset = <usize>r * cols << 2;
+    gapRow(out + offset, logits + offset, load<i32>(sample + (<usize>r << 2)), cols, rowMax(logits + offset, cols), gap);
+  }
+}
+
+/**
+ * Gapped ST: θ' lifts θ_s to max θ and caps every other logit at max θ − gap, so argmax θ' = s with a margin
+ * of at least `gap`; ∇θ = (1/τ)·J(softmax(θ'/τ))g + J(π)h. θ' is built in dLogits, then overwritten.
+ */
+export function gst_backward(
+  dLogits: usize, logits: usize, sample: usize, gHard: usize, gSoft: usize, rows: u32, n: u32, tau: f32,
+  gap: f32,
+): void {
+  const cols = <i32>n;
+  const invTau: f32 = 1 / tau;
+  for (let r: u32 = 0; r < rows; r++) {
+    const offset = <usize>r * cols << 2;
+    const row = logits + offset, out = dLogits + offset;
+    const s = load<i32>(sample + (<usize>r << 2));
+    const m = rowMax(row, cols);
+    // θ' is needed whole before its softmax, so it is staged in dLogits.
+    gapRow(out, row, s, cols, m, gap);
+    let sum: f32 = 0, yg: f32 = 0;
+    for (let i = 0; i < cols; i++) {
+      const e = Mathf.exp((at(out, i) - m) * invTau);
+      sum += e;
+      yg += e * at(gHard + offset, i);
+    }
+    const inv: f32 = 1 / sum;
+    const ygMean = yg * inv;
+    for (let i = 0; i < cols; i++) {
+      const y = Mathf.exp((at(out, i) - m) * invTau) * inv;
+      put(out, i, invTau * y * (at(gHard + offset, i) - ygMean));
+    }
+    addSoftGradient(out, row, gSoft + offset, cols);
+  }
+}
+
+/**
+ * Writes the j-th conditional perturbed logits ℓ = θ + G_j of one row into `dst` (shifted by −max θ, which
+ * leaves every softmax unchanged): with w_i = exp(θ_i), Z = Σ w_i, E ~ Exp(1) from the row's stream,
+ * ℓ_s = −log(E_s/Z), ℓ_i = −log(E_i/w_i + E_s/Z) for i ≠ s, so argmax ℓ = s (SPEC §2, exponential trick).
+ * Words 1 + j·n + i of the stream feed draw j; word 0 is the categorical sample's.
+ */
+function conditionalPerturbed(
+  dst: usize, row: usize, s: i32, cols: i32, m: f32, logZ: f32, j: u32, r: u32, key0: u32, key1: u32,
+  stream: u32, tag: u32,
+): void {
+  const base = 1 + j * <u32>cols;
+  const es = exponentialFromWord(streamWord(base + <u32>s, r, key0, key1, stream, tag));
+  const esOverZ = es * Mathf.exp(-logZ);
+  for (let i = 0; i < cols; i++) {
+    if (i == s) {
+      put(dst, i, logZ - Mathf.log(es));
+    } else {
+      const e = exponentialFromWord(streamWord(base + <u32>i, r, key0, key1, stream, tag));
+      put(dst, i, -Mathf.log(e * Mathf.exp(-(at(row, i) - m)) + esOverZ));
+    }
+  }
+}
+
+function rowLogSumExp(row: usize, cols: i32, m: f32): f32 {
+  let z: f32 = 0;
+  for (let i = 0; i < cols; i++) z += Mathf.exp(at(row, i) - m);
+  return Mathf.log(z);
+}
+
+/**
+ * Gumbel family: (1/τ)·(1/k)·Σ_j J(softmax(ℓ_j/τ))g + J(π)h with ℓ_j the conditional perturbed logits;
+ * k = 1 is Gumbel-softmax ST, k > 1 Gumbel-Rao. `perturbed` (rows·n) is scratch; it ends holding ℓ_k.
+ */
+export function gumbel_backward(
+  dLogits: usize, perturbed: usize, logits: usize, sample: usize, gHard: usize, gSoft: usize, rows: u32, n: u32,
+  tau: f32, k: u32, key0: u32, key1: u32, stream: u32, tag: u32,
+): void {
+  const cols = <i32>n;
+  const invTau: f32 = 1 / tau;
+  const scale: f32 = invTau / <f32>k;
+  for (let r: u32 = 0; r < rows; r++) {
+    const offset = <usize>r * cols << 2;
+    const row = logits + offset, out = dLogits + offset, z = perturbed + offset;
+    const s = load<i32>(sample + (<usize>r << 2));
+    const m = rowMax(row, cols);
+    const logZ = rowLogSumExp(row, cols, m);
+    for (let i = 0; i < cols; i++) put(out, i, 0);
+    for (let j: u32 = 0; j < k; j++) {
+      conditionalPerturbed(z, row, s, cols, m, logZ, j, r, key0, key1, stream, tag);
+      addTemperedSoftmaxGradient(out, z, gHard + offset, cols, invTau, scale);
+    }
+    addSoftGradient(out, row, gSoft + offset, cols);
+  }
+}
+
+/** The conditional perturbed logits ℓ_j (k·n per row, shifted by −max θ), as gumbel_backward draws them. */
+export function gumbel_perturbations(
+  perturbed: usize, logits: usize, sample: usize, rows: u32, n: u32, k: u32, key0: u32, key1: u32, stream: u32,
+  tag: u32,
+): void {
+  const cols = <i32>n;
+  for (let r: u32 = 0; r < rows; r++) {
+    const row = logits + (<usize>r * cols << 2);
+    const s = load<i32>(sample + (<usize>r << 2));
+    const m = rowMax(row, cols);
+    const logZ = rowLogSumExp(row, cols, m);
+    for (let j: u32 = 0; j < k; j++) {
+      const dst = perturbed + ((<usize>r * k + j) * cols << 2);
+      conditionalPerturbed(dst, row, s, cols, m, logZ, j, r, key0, key1, stream, tag);
+    }
+  }
+}
+
+/** REINFORCE: (reward[r] − baseline[0])·(onehot(s) − π) + J(π)h. */
+export function reinforce_backward(
+  dLogits: usize, logits: usize, sample: usize, reward: usize, baseline: usize, gSoft: usize, rows: u32, n: u32,
+): void {
+  const cols = <i32>n;
+  const b = load<f32>(baseline);
+  for (let r: u32 = 0; r < rows; r++) {
+    const offset = <usize>r * cols << 2;
+    const row = logits + offset, out = dLogits + offset;
+    const s = load<i32>(sample + (<usize>r << 2));
+    const advantage = load<f32>(reward + (<usize>r << 2)) - b;
+    const m = rowMax(row, cols);
+    let z: f32 = 0;
+    for (let i = 0; i < cols; i++) z += Mathf.exp(at(row, i) - m);
+    const inv: f32 = 1 / z;
+    for (let i = 0; i < cols; i++) {
+      const pi = Mathf.exp(at(row, i) - m) * inv;
+      put(out, i, advantage * ((i == s ? <f32>1 : <f32>0) - pi));
+    }
+    addSoftGradient(out, row, gSoft + offset, cols);
+  }
+}

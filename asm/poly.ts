@@ -1,0 +1,19 @@
+// Polynomial programming (SPEC §4.1): the per-sample loss (1/L)·Σ_i |X_i − c_i|^p with X_i = D_i[0].
+
+/** loss[b] = (1/L)·Σ_i |yHard[b,i,0] − c[i]|^p; gHard (batch, L, 2) = ∂loss[b]/∂yHard (written). */
+export function poly_loss(loss: usize, gHard: usize, yHard: usize, c: usize, batch: u32, latents: u32, p: f32): void {
+  const invL: f32 = 1 / <f32>latents;
+  for (let b: u32 = 0; b < batch; b++) {
+    let total: f32 = 0;
+    for (let i: u32 = 0; i < latents; i++) {
+      const at = (<usize>(b * latents + i) << 3);
+      const d = load<f32>(yHard + at) - load<f32>(c + (<usize>i << 2));
+      const ad = Mathf.abs(d);
+      const adP1 = Mathf.pow(ad, p - 1);
+      total += adP1 * ad;
+      store<f32>(gHard + at, invL * p * adP1 * (d < 0 ? <f32>-1 : <f32>1));
+      store<f32>(gHard + at, 0, 4);
+    }
+    store<f32>(loss + (<usize>b << 2), total * invL);
+  }
+}

@@ -1,0 +1,339 @@
+/**
+ * Gradient estimators for categorical samples (SPEC §2): ReinMax and its baselines. Two levels:
+ * - `reinmax(backend, logits, { n, tau })` and friends draw one sample per row and return a `backward`
+ *   closure, mirroring the PyPI `reinmax(logits, tau) -> (y_hard, y_soft)`;
+ * - `estimator(name, options)` describes an estimator for the models, which enqueue its kernels into a step.
+ * @module
+ */
+import { type Backend, type DeviceBuffer, readF32, readI32 } from "./backend.ts";
+import { ReinmaxInputError } from "./errors.ts";
+import { randomStream, type RandomStream, TAG } from "./random.ts";
+import {
+  describe,
+  requireAllFinite,
+  requireFloat32Array,
+  requireInteger,
+  requirePositive,
+} from "./validate.ts";
+
+/** The estimators with a (y_hard, y_soft) forward and a gradient backward. */
+export type EstimatorName = "reinmax" | "st" | "stgs" | "gst" | "grmck";
+
+/** Every estimator name, in the order the paper compares them. */
+export const ESTIMATOR_NAMES: readonly EstimatorName[] = ["reinmax", "st", "stgs", "gst", "grmck"];
+
+/** Hyper-parameters of an estimator. */
+export interface EstimatorOptions {
+  /** Temperature τ > 0 (ReinMax requires τ ≥ 1, as the reference package does). Default 1. */
+  readonly tau?: number;
+  /** Gumbel-Rao: number of conditional Gumbel draws K ≥ 1. Default 10. */
+  readonly k?: number;
+  /** Gapped ST: the margin of the gapped logits. Default 1. */
+  readonly gap?: number;
+}
+
+/** A validated estimator description. */
+export interface Estimator {
+  readonly name: EstimatorName;
+  readonly tau: number;
+  /** Conditional Gumbel draws per backward (1 for STGS; unused by the others). */
+  readonly k: number;
+  /** Gapped-ST margin (unused by the others). */
+  readonly gap: number;
+}
+
+/** Validates and describes an estimator, e.g. `estimator("grmck", { tau: 0.5, k: 100 })`. */
+export function estimator(name: EstimatorName, options: EstimatorOptions = {}): Estimator {
+  if (!ESTIMATOR_NAMES.includes(name)) {
+    throw new ReinmaxInputError(
+      "estimator",
+      `unknown estimator ${describe(name)}; expected one of ${ESTIMATOR_NAMES.join(", ")}`,
+    );
+  }
+  const tau = requirePositive("tau", options.tau ?? 1);
+  if (name === "reinmax" && tau < 1) {
+    throw new ReinmaxInputError("tau", `ReinMax prefers tau >= 1 (as the reference package), got ${tau}`);
+  }
+  const k = name === "grmck" ? requireInteger("k", options.k ?? 10, 1, 1 << 20) : 1;
+  const gap = name === "gst" ? requirePositive("gap", options.gap ?? 1) : 1;
+  return { name, tau, k, gap };
+}
+
+/** The buffers an estimator's backward reads and writes, all rows·n except `sample` (rows). */
+export interface EstimatorBuffers {
+  readonly dLogits: DeviceBuffer;
+  /** rows·n scratch (the Gumbel family's perturbed logits). */
+  readonly scratch: DeviceBuffer;
+  readonly logits: DeviceBuffer;
+  readonly sample: DeviceBuffer;
+  readonly gHard: DeviceBuffer;
+  readonly gSoft: DeviceBuffer;
+}
+
+/** Enqueues the categorical sample of every row (independent of τ). */
+export function enqueueSample(
+  backend: Backend,
+  sample: DeviceBuffer,
+  logits: DeviceBuffer,
+  rows: number,
+  n: number,
+  rng: RandomStream,
+): void {
+  backend.run("categorical_sample", [sample, logits], [rows, n, rng.key0, rng.key1, rng.stream, rng.tag]);
+}
+
+/** Enqueues the estimator's backward: dLogits (written) from gHard = ∂L/∂yHard and gSoft = ∂L/∂ySoft. */
+export function enqueueBackward(
+  backend: Backend,
+  est: Estimator,
+  b: EstimatorBuffers,
+  rows: number,
+  n: number,
+  rng: RandomStream,
+): void {
+  const inputs = [b.logits, b.sample, b.gHard, b.gSoft];
+  switch (est.name) {
+    case "reinmax":
+      return backend.run("reinmax_backward", [b.dLogits, ...inputs], [rows, n, est.tau]);
+    case "st":
+      return backend.run("st_backward", [b.dLogits, ...inputs], [rows, n, est.tau]);
+    case "gst":
+      return backend.run("gst_backward", [b.dLogits, ...inputs], [rows, n, est.tau, est.gap]);
+    case "stgs":
+    case "grmck":
+      return backend.run(
+        "gumbel_backward",
+        [b.dLogits, b.scratch, ...inputs],
+        [rows, n, est.tau, est.k, rng.key0, rng.key1, rng.stream, rng.tag],
+      );
+  }
+}
+
+/** Options of the low-level estimator functions. */
+export interface SampleOptions extends EstimatorOptions {
+  /** Categories per row (n ≥ 2); `logits.length` must be a multiple of it. */
+  readonly n: number;
+  /** Seed of the random stream (integer in [0, 2^53)). Default 0. */
+  readonly seed?: number;
+  /** Stream index (e.g. the step), so one seed gives many independent draws. Default 0. */
+  readonly stream?: number;
+  /** Forces the drawn category of every row instead of sampling (one index in [0, n) per row). */
+  readonly sample?: Int32Array;
+}
+
+/** One draw: the one-hot sample, the softmax, the indices, and the estimator's backward. */
+export interface EstimatorResult {
+  /** One-hot samples, rows·n. */
+  readonly yHard: Float32Array;
+  /** softmax(logits), rows·n. */
+  readonly ySoft: Float32Array;
+  /** The sampled category of each row. */
+  readonly sample: Int32Array;
+  /**
+   * The estimated gradient w.r.t. the logits (rows·n), given ∂L/∂yHard and optionally ∂L/∂ySoft. Calling it
+   * again with the same arguments gives the same result (the Gumbel draws are part of the stream).
+   */
+  backward(gHard: Float32Array, gSoft?: Float32Array): Promise<Float32Array>;
+}
+
+interface Checked {
+  rows: number;
+  n: number;
+  rng: RandomStream;
+}
+
+function checkRows(logits: unknown, options: SampleOptions): Checked {
+  if (typeof options !== "object" || options === null) {
+    throw new ReinmaxInputError("options", `expected an object with at least { n }, got ${describe(options)}`);
+  }
+  const n = requireInteger("n", options.n, 2);
+  const values = requireFloat32Array("logits", logits);
+  if (values.length === 0 || values.length % n !== 0) {
+    throw new ReinmaxInputError("logits", `expected a non-zero multiple of n = ${n} values, got ${values.length}`);
+  }
+  requireAllFinite("logits", values);
+  const rng = randomStream(options.seed ?? 0, options.stream ?? 0, TAG.estimator);
+  return { rows: values.length / n, n, rng };
+}
+
+function checkSample(sample: unknown, rows: number, n: number): Int32Array {
+  if (!(sample instanceof Int32Array) || sample.length !== rows) {
+    throw new ReinmaxInputError("sample", `expected an Int32Array of ${rows} indices, got ${describe(sample)}`);
+  }
+  for (let r = 0; r < rows; r++) {
+    if (sample[r] < 0 || sample[r] >= n) {
+      throw new ReinmaxInputError("sample", `index ${sample[r]} at row ${r} is outside [0, ${n})`);
+    }
+  }
+  return sample;
+}
+
+function checkGradient(name: string, g: unknown, length: number): Float32Array {
+  const values = requireFloat32Array(name, g, length);
+  requireAllFinite(name, values);
+  return values;
+}
+
+/** Draws samples and the soft output on the backend; shared by every low-level estimator function. */
+async function draw(
+  backend: Backend,
+  logits: Float32Array,
+  { rows, n, rng }: Checked,
+  forced: Int32Array | undefined,
+): Promise<{ yHard: Float32Array; ySoft: Float32Array; sample: Int32Array }> {
+  const size = rows * n;
+  const logitsBuffer = backend.alloc(size, "logits");
+  const sampleBuffer = backend.alloc(rows, "sample");
+  const yHardBuffer = backend.alloc(size, "yHard");
+  const ySoftBuffer = backend.alloc(size, "ySoft");
+  try {
+    backend.write(logitsBuffer, logits);
+    if (forced) backend.write(sampleBuffer, forced);
+    else enqueueSample(backend, sampleBuffer, logitsBuffer, rows, n, rng);
+    backend.run("onehot_softmax", [yHardBuffer, ySoftBuffer, logitsBuffer, sampleBuffer], [rows, n]);
+    backend.submit();
+    const [yHard, ySoft, sample] = await Promise.all([
+      readF32(backend, yHardBuffer),
+      readF32(backend, ySoftBuffer),
+      readI32(backend, sampleBuffer),
+    ]);
+    return { yHard, ySoft, sample };
+  } finally {
+    for (const b of [logitsBuffer, sampleBuffer, yHardBuffer, ySoftBuffer]) backend.free(b);
+  }
+}
+
+/**
+ * Runs a backward on the backend with freshly uploaded inputs. `upstream` is ∂L/∂yHard for the estimators
+ * (rows·n) or the rewards for REINFORCE (rows); it lands in the `gHard` buffer either way.
+ */
+async function runBackward(
+  backend: Backend,
+  logits: Float32Array,
+  sample: Int32Array,
+  upstream: Float32Array,
+  gSoft: Float32Array | undefined,
+  enqueue: (buffers: EstimatorBuffers) => void,
+): Promise<Float32Array> {
+  const size = logits.length;
+  const buffers: EstimatorBuffers = {
+    dLogits: backend.alloc(size, "dLogits"),
+    scratch: backend.alloc(size, "scratch"),
+    logits: backend.alloc(size, "logits"),
+    sample: backend.alloc(sample.length, "sample"),
+    gHard: backend.alloc(upstream.length, "upstream"),
+    gSoft: backend.alloc(size, "gSoft"),
+  };
+  try {
+    backend.write(buffers.logits, logits);
+    backend.write(buffers.sample, sample);
+    backend.write(buffers.gHard, upstream);
+    if (gSoft) backend.write(buffers.gSoft, gSoft);
+    enqueue(buffers);
+    backend.submit();
+    return await readF32(backend, buffers.dLogits);
+  } finally {
+    for (const b of Object.values(buffers)) backend.free(b);
+  }
+}
+
+/**
+ * Draws one category per row of `logits` (rows·n, row-major) and returns (yHard, ySoft, sample) and the
+ * backward of the estimator `name`. The low-level entry point behind {@link reinmax} and friends.
+ */
+export async function sampleWithEstimator(
+  backend: Backend,
+  name: EstimatorName,
+  logits: Float32Array,
+  options: SampleOptions,
+): Promise<EstimatorResult> {
+  const checked = checkRows(logits, options);
+  const est = estimator(name, options);
+  const forced = options.sample === undefined ? undefined : checkSample(options.sample, checked.rows, checked.n);
+  const own = logits.slice();
+  const drawn = await draw(backend, own, checked, forced);
+  return {
+    ...drawn,
+    backward: (gHard: Float32Array, gSoft?: Float32Array) => {
+      const g = checkGradient("gHard", gHard, own.length);
+      const h = gSoft === undefined ? undefined : checkGradient("gSoft", gSoft, own.length);
+      return runBackward(
+        backend,
+        own,
+        drawn.sample,
+        g,
+        h,
+        (b) => enqueueBackward(backend, est, b, checked.rows, checked.n, checked.rng),
+      );
+    },
+  };
+}
+
+/** ReinMax (second-order accurate, τ ≥ 1): `const r = await reinmax(backend, logits, { n, tau })`. */
+export function reinmax(backend: Backend, logits: Float32Array, options: SampleOptions): Promise<EstimatorResult> {
+  return sampleWithEstimator(backend, "reinmax", logits, options);
+}
+
+/** Straight-through (first-order): backward (1/τ)·J(softmax(θ/τ))g + J(π)h. */
+export function st(backend: Backend, logits: Float32Array, options: SampleOptions): Promise<EstimatorResult> {
+  return sampleWithEstimator(backend, "st", logits, options);
+}
+
+/** Gumbel-softmax straight-through: backward through softmax((θ + G)/τ) of the Gumbels behind the sample. */
+export function stgs(backend: Backend, logits: Float32Array, options: SampleOptions): Promise<EstimatorResult> {
+  return sampleWithEstimator(backend, "stgs", logits, options);
+}
+
+/** Gapped straight-through (gap 1 by default). */
+export function gst(backend: Backend, logits: Float32Array, options: SampleOptions): Promise<EstimatorResult> {
+  return sampleWithEstimator(backend, "gst", logits, options);
+}
+
+/** Gumbel-Rao with K conditional Gumbel draws (`{ k }`, default 10). */
+export function grmck(backend: Backend, logits: Float32Array, options: SampleOptions): Promise<EstimatorResult> {
+  return sampleWithEstimator(backend, "grmck", logits, options);
+}
+
+/** Options of {@link reinforce}. */
+export interface ReinforceOptions extends Omit<SampleOptions, "tau" | "k" | "gap"> {
+  /** Subtract the mean reward over the rows (a variance-reducing baseline). Default false. */
+  readonly baseline?: boolean;
+}
+
+/** A REINFORCE draw: like {@link EstimatorResult}, but the backward takes one reward per row. */
+export interface ReinforceResult {
+  readonly yHard: Float32Array;
+  readonly ySoft: Float32Array;
+  readonly sample: Int32Array;
+  /** The score-function gradient (reward − baseline)·(onehot − π) (+ J(π)·gSoft), rows·n. */
+  backward(reward: Float32Array, gSoft?: Float32Array): Promise<Float32Array>;
+}
+
+/** REINFORCE (score function), optionally with a mean baseline. */
+export async function reinforce(
+  backend: Backend,
+  logits: Float32Array,
+  options: ReinforceOptions,
+): Promise<ReinforceResult> {
+  const checked = checkRows(logits, options);
+  const forced = options.sample === undefined ? undefined : checkSample(options.sample, checked.rows, checked.n);
+  const own = logits.slice();
+  const drawn = await draw(backend, own, checked, forced);
+  return {
+    ...drawn,
+    backward: (reward: Float32Array, gSoft?: Float32Array) => {
+      const f = checkGradient("reward", reward, checked.rows);
+      const h = gSoft === undefined ? undefined : checkGradient("gSoft", gSoft, own.length);
+      return runBackward(backend, own, drawn.sample, f, h, (b) => {
+        // The baseline is computed on the backend into the (zeroed) scratch: no read-back mid-step.
+        const reward = b.gHard, baseline = b.scratch;
+        if (options.baseline) backend.run("mean", [baseline, reward], [checked.rows]);
+        backend.run(
+          "reinforce_backward",
+          [b.dLogits, b.logits, b.sample, reward, baseline, b.gSoft],
+          [checked.rows, checked.n],
+        );
+      });
+    },
+  };
+}
