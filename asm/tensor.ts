@@ -34,9 +34,9 @@ export function sum_tiles(out: usize, x: usize, count: u32, times: u32, scale: f
   }
 }
 
-/** out[0] = mean of x[0..count). */
-export function mean(out: usize, x: usize, count: u32): void {
+/** out[index] = mean of x[0..count). */
+export function mean(out: usize, x: usize, count: u32, index: u32): void {
   let acc: f64 = 0;
   for (let i: u32 = 0; i < count; i++) acc += <f64>load<f32>(x + (<usize>i << 2));
-  store<f32>(out, count > 0 ? <f32>(acc / <f64>count) : 0);
+  store<f32>(out + (<usize>index << 2), count > 0 ? <f32>(acc / <f64>count) : 0);
 }

@@ -7,7 +7,7 @@
  */
 import { type Backend, type DeviceBuffer, readF32, readI32 } from "./backend.ts";
 import { ReinmaxInputError } from "./errors.ts";
-import { randomStream, type RandomStream, TAG } from "./random.ts";
+import { type RandomStream, randomStream, TAG } from "./random.ts";
 import {
   describe,
   requireAllFinite,
@@ -144,12 +144,18 @@ interface Checked {
 
 function checkRows(logits: unknown, options: SampleOptions): Checked {
   if (typeof options !== "object" || options === null) {
-    throw new ReinmaxInputError("options", `expected an object with at least { n }, got ${describe(options)}`);
+    throw new ReinmaxInputError(
+      "options",
+      `expected an object with at least { n }, got ${describe(options)}`,
+    );
   }
   const n = requireInteger("n", options.n, 2);
   const values = requireFloat32Array("logits", logits);
   if (values.length === 0 || values.length % n !== 0) {
-    throw new ReinmaxInputError("logits", `expected a non-zero multiple of n = ${n} values, got ${values.length}`);
+    throw new ReinmaxInputError(
+      "logits",
+      `expected a non-zero multiple of n = ${n} values, got ${values.length}`,
+    );
   }
   requireAllFinite("logits", values);
   const rng = randomStream(options.seed ?? 0, options.stream ?? 0, TAG.estimator);
@@ -158,7 +164,10 @@ function checkRows(logits: unknown, options: SampleOptions): Checked {
 
 function checkSample(sample: unknown, rows: number, n: number): Int32Array {
   if (!(sample instanceof Int32Array) || sample.length !== rows) {
-    throw new ReinmaxInputError("sample", `expected an Int32Array of ${rows} indices, got ${describe(sample)}`);
+    throw new ReinmaxInputError(
+      "sample",
+      `expected an Int32Array of ${rows} indices, got ${describe(sample)}`,
+    );
   }
   for (let r = 0; r < rows; r++) {
     if (sample[r] < 0 || sample[r] >= n) {
@@ -249,15 +258,17 @@ export async function sampleWithEstimator(
 ): Promise<EstimatorResult> {
   const checked = checkRows(logits, options);
   const est = estimator(name, options);
-  const forced = options.sample === undefined ? undefined : checkSample(options.sample, checked.rows, checked.n);
+  const forced = options.sample === undefined
+    ? undefined
+    : checkSample(options.sample, checked.rows, checked.n);
   const own = logits.slice();
   const drawn = await draw(backend, own, checked, forced);
   return {
     ...drawn,
-    backward: (gHard: Float32Array, gSoft?: Float32Array) => {
+    backward: async (gHard: Float32Array, gSoft?: Float32Array) => {
       const g = checkGradient("gHard", gHard, own.length);
       const h = gSoft === undefined ? undefined : checkGradient("gSoft", gSoft, own.length);
-      return runBackward(
+      return await runBackward(
         backend,
         own,
         drawn.sample,
@@ -270,7 +281,11 @@ export async function sampleWithEstimator(
 }
 
 /** ReinMax (second-order accurate, τ ≥ 1): `const r = await reinmax(backend, logits, { n, tau })`. */
-export function reinmax(backend: Backend, logits: Float32Array, options: SampleOptions): Promise<EstimatorResult> {
+export function reinmax(
+  backend: Backend,
+  logits: Float32Array,
+  options: SampleOptions,
+): Promise<EstimatorResult> {
   return sampleWithEstimator(backend, "reinmax", logits, options);
 }
 
@@ -280,17 +295,29 @@ export function st(backend: Backend, logits: Float32Array, options: SampleOption
 }
 
 /** Gumbel-softmax straight-through: backward through softmax((θ + G)/τ) of the Gumbels behind the sample. */
-export function stgs(backend: Backend, logits: Float32Array, options: SampleOptions): Promise<EstimatorResult> {
+export function stgs(
+  backend: Backend,
+  logits: Float32Array,
+  options: SampleOptions,
+): Promise<EstimatorResult> {
   return sampleWithEstimator(backend, "stgs", logits, options);
 }
 
 /** Gapped straight-through (gap 1 by default). */
-export function gst(backend: Backend, logits: Float32Array, options: SampleOptions): Promise<EstimatorResult> {
+export function gst(
+  backend: Backend,
+  logits: Float32Array,
+  options: SampleOptions,
+): Promise<EstimatorResult> {
   return sampleWithEstimator(backend, "gst", logits, options);
 }
 
 /** Gumbel-Rao with K conditional Gumbel draws (`{ k }`, default 10). */
-export function grmck(backend: Backend, logits: Float32Array, options: SampleOptions): Promise<EstimatorResult> {
+export function grmck(
+  backend: Backend,
+  logits: Float32Array,
+  options: SampleOptions,
+): Promise<EstimatorResult> {
   return sampleWithEstimator(backend, "grmck", logits, options);
 }
 
@@ -316,18 +343,20 @@ export async function reinforce(
   options: ReinforceOptions,
 ): Promise<ReinforceResult> {
   const checked = checkRows(logits, options);
-  const forced = options.sample === undefined ? undefined : checkSample(options.sample, checked.rows, checked.n);
+  const forced = options.sample === undefined
+    ? undefined
+    : checkSample(options.sample, checked.rows, checked.n);
   const own = logits.slice();
   const drawn = await draw(backend, own, checked, forced);
   return {
     ...drawn,
-    backward: (reward: Float32Array, gSoft?: Float32Array) => {
+    backward: async (reward: Float32Array, gSoft?: Float32Array) => {
       const f = checkGradient("reward", reward, checked.rows);
       const h = gSoft === undefined ? undefined : checkGradient("gSoft", gSoft, own.length);
-      return runBackward(backend, own, drawn.sample, f, h, (b) => {
+      return await runBackward(backend, own, drawn.sample, f, h, (b) => {
         // The baseline is computed on the backend into the (zeroed) scratch: no read-back mid-step.
         const reward = b.gHard, baseline = b.scratch;
-        if (options.baseline) backend.run("mean", [baseline, reward], [checked.rows]);
+        if (options.baseline) backend.run("mean", [baseline, reward], [checked.rows, 0]);
         backend.run(
           "reinforce_backward",
           [b.dLogits, b.logits, b.sample, reward, baseline, b.gSoft],

@@ -89,8 +89,8 @@ export const KERNELS = {
   tile: kernel("out", "x", "count times"),
   /** out[i] = scale·Σ_t x[t·count + i] (written, not accumulated). */
   sum_tiles: kernel("out", "x", "count times scale:f32"),
-  /** out[0] = mean of x[0..count). */
-  mean: kernel("out", "x", "count"),
+  /** out[index] = mean of x[0..count). */
+  mean: kernel("out", "x", "count index"),
 
   // --- polynomial programming (asm/poly.ts) ------------------------------------------------------------
   /**
@@ -110,8 +110,64 @@ export const KERNELS = {
     "grad",
     "count beta1:f32 beta2:f32 stepSize:f32 denomScale:f32 eps:f32 weightDecay:f32 adaptive",
   ),
-
   // --- layers (asm/matmul.ts, asm/layers.ts) -----------------------------------------------------------
+  /**
+   * C[M×N] = A·B (accumulate = 0) or C += A·B (accumulate = 1); B is K×N row-major, A(i, k) is
+   * A[i·aRowStride + k·aColStride] (K, 1 for row-major A; 1, M for A stored as Aᵀ). C must not overlap A, B.
+   */
+  matmul: kernel("C", "A B", "M K N aRowStride aColStride accumulate"),
+  /** C[M×N] = A·Bᵀ (or += when accumulate = 1) for B stored N×K row-major; A as in `matmul`. */
+  matmul_bt: kernel("C", "A B", "M K N aRowStride aColStride accumulate"),
+  /** out[c·rows + r] = x[r·cols + c]: the cols×rows transpose of the rows×cols matrix x. */
+  transpose: kernel("out", "x", "rows cols"),
+  /** out[batch×outDim] = x[batch×inDim]·w[inDim×outDim] + b[outDim] (written). */
+  linear_forward: kernel("out", "x w b", "batch inDim outDim"),
+  /**
+   * Backward of `linear_forward`, accumulating: dw += xᵀ·dy, db += Σ_rows dy, and dx += dy·wᵀ when
+   * needDx = 1 (dx is untouched when needDx = 0, e.g. for a first layer). Uses no scratch memory.
+   */
+  linear_backward: kernel("dx dw db", "dy x w", "batch inDim outDim needDx"),
+  /** out = max(x, 0). */
+  relu_forward: kernel("out", "x", "count"),
+  /** dx += x > 0 ? dy : 0. */
+  relu_backward: kernel("dx", "dy x", "count"),
+  /** out = x > 0 ? x : slope·x. */
+  leaky_relu_forward: kernel("out", "x", "count slope:f32"),
+  /** dx += dy·(x > 0 ? 1 : slope). */
+  leaky_relu_backward: kernel("dx", "dy x", "count slope:f32"),
+  /** out = σ(x) = 1/(1 + e^{−x}). */
+  sigmoid_forward: kernel("out", "x", "count"),
+  /** dx += dy·y·(1 − y), with y = σ(x) the output of `sigmoid_forward`. */
+  sigmoid_backward: kernel("dx", "dy y", "count"),
+  /** loss[b] = Σ_j max(z, 0) − z·t + log(1 + e^{−|z|}) over row b of batch×dim logits z, targets t (written). */
+  bce_logits_forward: kernel("loss", "logits target", "batch dim"),
+  /** dLogits += scale·(σ(z) − t): scale × the gradient of the summed BCE-with-logits. */
+  bce_logits_backward: kernel("dLogits", "logits target", "count scale:f32"),
+  /** out = softmax(x) over each of rows rows of n. */
+  softmax_forward: kernel("out", "x", "rows n"),
+  /** dx += y ⊙ (dy − ⟨y, dy⟩) row-wise, y the output of `softmax_forward`. */
+  softmax_backward: kernel("dx", "dy y", "rows n"),
+  /** out = log softmax(x) = x − max − log Σ e^{x − max} over each of rows rows of n. */
+  log_softmax_forward: kernel("out", "x", "rows n"),
+  /** dx += dy − e^y·Σ dy row-wise, y the output of `log_softmax_forward`. */
+  log_softmax_backward: kernel("dx", "dy y", "rows n"),
+  /**
+   * kl[b] = Σ_l Σ_c q log q + latents·log(categories), q = softmax of logits row (b, l): KL(q ‖ uniform) of
+   * sample b (SPEC §4.2), logits batch×latents×categories (written).
+   */
+  kl_categorical_forward: kernel("kl", "logits", "batch latents categories"),
+  /** dLogits += scale·q ⊙ (log q − Σ q log q) for each of rows rows: scale × ∂KL/∂logits. */
+  kl_categorical_backward: kernel("dLogits", "logits", "rows categories scale:f32"),
+  /**
+   * kl[b] = Σ_l q log(q/p) + (1 − q) log((1 − q)/(1 − p)), q = σ(2a[b, l] − 1) (logit pair (a, 1 − a)),
+   * p = σ(priorLogits[l]): KL to the learned Bernoulli prior (SPEC §4.3), a batch×latents (written).
+   */
+  kl_bernoulli_forward: kernel("kl", "a priorLogits", "batch latents"),
+  /**
+   * Backward of `kl_bernoulli_forward` times scale, accumulating: dA[b, l] += scale·2q(1 − q)(2a − 1 − ρ_l),
+   * dPrior[l] += scale·Σ_b (σ(ρ_l) − q[b, l]).
+   */
+  kl_bernoulli_backward: kernel("dA dPrior", "a priorLogits", "batch latents scale:f32"),
 } as const satisfies Record<string, KernelSignature>;
 
 /** The name of a kernel in {@link KERNELS}. */

@@ -19,9 +19,14 @@ export interface BackendFactory {
 
 const registry = new Map<BackendName, BackendFactory>();
 
-/** Registers (or replaces) a backend factory. */
-export function registerBackend(factory: BackendFactory): void {
+/** Registers (or replaces) a backend factory; the returned function restores what was there before. */
+export function registerBackend(factory: BackendFactory): () => void {
+  const previous = registry.get(factory.name);
   registry.set(factory.name, factory);
+  return () => {
+    if (previous) registry.set(previous.name, previous);
+    else registry.delete(factory.name);
+  };
 }
 
 /** The registered backend names, highest priority first. */
@@ -47,7 +52,10 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   const auto = prefer === "auto";
   const names: readonly unknown[] = auto ? backendNames() : typeof prefer === "string" ? [prefer] : prefer;
   if (!Array.isArray(names) || names.length === 0) {
-    throw new ReinmaxInputError("prefer", `expected "auto", a backend name or a non-empty list, got ${describe(prefer)}`);
+    throw new ReinmaxInputError(
+      "prefer",
+      `expected "auto", a backend name or a non-empty list, got ${describe(prefer)}`,
+    );
   }
   for (const name of names) {
     if (!registry.has(name as BackendName)) {

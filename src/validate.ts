@@ -14,7 +14,12 @@ export function requirePositive(name: string, value: unknown): number {
   return v;
 }
 
-export function requireInteger(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+export function requireInteger(
+  name: string,
+  value: unknown,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
     throw new ReinmaxInputError(name, `expected an integer ${range}, got ${describe(value)}`);

@@ -14,13 +14,15 @@ for (const name of required) {
 
 /** Each registered backend, created once per test file, or the reason it is unavailable. */
 export const BACKENDS: ReadonlyMap<BackendName, Backend | string> = new Map(
-  await Promise.all(backendNames().map(async (name): Promise<[BackendName, Backend | string]> => {
-    try {
-      return [name, await selectBackend({ prefer: name })];
-    } catch (e) {
-      return [name, (e as Error).message];
-    }
-  })),
+  await Promise.all(
+    backendNames().map(async (name): Promise<[BackendName, Backend | string]> => {
+      try {
+        return [name, await selectBackend({ prefer: name })];
+      } catch (e) {
+        return [name, (e as Error).message];
+      }
+    }),
+  ),
 );
 
 /** Registers `Deno.test("<name> [<backend>]")` for every registered backend. */
@@ -35,7 +37,9 @@ export function forEachBackend(
         name: `${name} [${backendName}: unavailable: ${backend}]`,
         ignore: !mustRun,
         fn: () => {
-          throw new Error(`REINMAX_REQUIRE_BACKENDS requires ${backendName}, which is unavailable: ${backend}`);
+          throw new Error(
+            `REINMAX_REQUIRE_BACKENDS requires ${backendName}, which is unavailable: ${backend}`,
+          );
         },
       });
       continue;

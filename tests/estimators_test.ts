@@ -61,10 +61,18 @@ forEachBackend("estimator backward matches the float64 oracle", async (backend) 
             Array.from(
               { length: k },
               (_, j) =>
-                ref.conditionalPerturbed(theta, s, ref.streamExponentials(n, j, i, seedKey(seed), 3, TAG.estimator)),
+                ref.conditionalPerturbed(
+                  theta,
+                  s,
+                  ref.streamExponentials(n, j, i, seedKey(seed), 3, TAG.estimator),
+                ),
             );
           const expected = oracle(name, theta, s, row(gHard, i, n), row(gSoft, i, n), tau, draws);
-          assertClose(row(grad, i, n), expected, { atol: 2e-6, rtol: 1e-4, label: `${name} τ=${tau} n=${n} row ${i}` });
+          assertClose(row(grad, i, n), expected, {
+            atol: 2e-6,
+            rtol: 1e-4,
+            label: `${name} τ=${tau} n=${n} row ${i}`,
+          });
         }
       }
     }
@@ -79,28 +87,35 @@ forEachBackend("forward returns the one-hot sample and the softmax", async (back
     const r = await sampleWithEstimator(backend, name, logits, { n, tau: TAUS[name][0], seed: 5 });
     for (let i = 0; i < rows; i++) {
       assertEquals(row(r.yHard, i, n), ref.onehot(r.sample[i], n));
-      assertClose(row(r.ySoft, i, n), ref.softmax(row(logits, i, n)), { atol: 1e-7, rtol: 1e-5, label: name });
+      assertClose(row(r.ySoft, i, n), ref.softmax(row(logits, i, n)), {
+        atol: 1e-7,
+        rtol: 1e-5,
+        label: name,
+      });
     }
   }
 });
 
-forEachBackend("every per-sample gradient sums to zero; with g = 0 the backward is J(π)h", async (backend) => {
-  const random = testRandom(3);
-  const n = 7, rows = 20;
-  for (const name of Object.keys(TAUS) as EstimatorName[]) {
-    const logits = uniformArray(random, rows * n, -4, 4);
-    const r = await sampleWithEstimator(backend, name, logits, { n, tau: TAUS[name][0], seed: 9, k: 3 });
-    const g = uniformArray(random, rows * n), h = uniformArray(random, rows * n);
-    const grad = await r.backward(g, h);
-    const softOnly = await r.backward(new Float32Array(rows * n), h);
-    for (let i = 0; i < rows; i++) {
-      const sum = row(grad, i, n).reduce((a, b) => a + b, 0);
-      assert(Math.abs(sum) < 1e-5, `${name} row ${i} sums to ${sum}`);
-      const expected = ref.jvp(ref.softmax(row(logits, i, n)), row(h, i, n));
-      assertClose(row(softOnly, i, n), expected, { atol: 1e-6, rtol: 1e-5, label: `${name} g=0` });
+forEachBackend(
+  "every per-sample gradient sums to zero; with g = 0 the backward is J(π)h",
+  async (backend) => {
+    const random = testRandom(3);
+    const n = 7, rows = 20;
+    for (const name of Object.keys(TAUS) as EstimatorName[]) {
+      const logits = uniformArray(random, rows * n, -4, 4);
+      const r = await sampleWithEstimator(backend, name, logits, { n, tau: TAUS[name][0], seed: 9, k: 3 });
+      const g = uniformArray(random, rows * n), h = uniformArray(random, rows * n);
+      const grad = await r.backward(g, h);
+      const softOnly = await r.backward(new Float32Array(rows * n), h);
+      for (let i = 0; i < rows; i++) {
+        const sum = row(grad, i, n).reduce((a, b) => a + b, 0);
+        assert(Math.abs(sum) < 1e-5, `${name} row ${i} sums to ${sum}`);
+        const expected = ref.jvp(ref.softmax(row(logits, i, n)), row(h, i, n));
+        assertClose(row(softOnly, i, n), expected, { atol: 1e-6, rtol: 1e-5, label: `${name} g=0` });
+      }
     }
-  }
-});
+  },
+);
 
 forEachBackend("the same seed and stream give the same samples and gradients", async (backend) => {
   const random = testRandom(4);
@@ -120,7 +135,11 @@ forEachBackend("Gapped ST: argmax θ' = s with a margin of at least the gap", as
   const n = 8, rows = 200, gap = 1;
   const logits = uniformArray(random, rows * n, -3, 3);
   const sample = Int32Array.from({ length: rows }, () => Math.floor(random() * n));
-  const [lb, sb, out] = [backend.alloc(rows * n, "logits"), backend.alloc(rows, "sample"), backend.alloc(rows * n, "out")];
+  const [lb, sb, out] = [
+    backend.alloc(rows * n, "logits"),
+    backend.alloc(rows, "sample"),
+    backend.alloc(rows * n, "out"),
+  ];
   backend.write(lb, logits);
   backend.write(sb, sample);
   backend.run("gapped_logits", [out, lb, sb], [rows, n, gap]);
@@ -134,32 +153,39 @@ forEachBackend("Gapped ST: argmax θ' = s with a margin of at least the gap", as
   for (const b of [lb, sb, out]) backend.free(b);
 });
 
-forEachBackend("Gumbel-Rao: every conditional draw has argmax = s and matches the oracle", async (backend) => {
-  const random = testRandom(6);
-  const n = 6, rows = 100, k = 8, seed = 2024;
-  const logits = uniformArray(random, rows * n, -5, 5);
-  const sample = Int32Array.from({ length: rows }, () => Math.floor(random() * n));
-  const [lb, sb, out] = [backend.alloc(rows * n, "logits"), backend.alloc(rows, "sample"), backend.alloc(rows * k * n, "out")];
-  backend.write(lb, logits);
-  backend.write(sb, sample);
-  const [key0, key1] = seedKey(seed);
-  backend.run("gumbel_perturbations", [out, lb, sb], [rows, n, k, key0, key1, 11, TAG.estimator]);
-  const perturbed = await readF32(backend, out);
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < k; j++) {
-      const z = row(perturbed, i * k + j, n);
-      const argmax = z.indexOf(Math.max(...z));
-      assertEquals(argmax, sample[i], `row ${i} draw ${j}`);
-      const expected = ref.conditionalPerturbed(
-        row(logits, i, n),
-        sample[i],
-        ref.streamExponentials(n, j, i, [key0, key1], 11, TAG.estimator),
-      );
-      assertClose(z, expected, { atol: 1e-4, rtol: 1e-4, label: `row ${i} draw ${j}` });
+forEachBackend(
+  "Gumbel-Rao: every conditional draw has argmax = s and matches the oracle",
+  async (backend) => {
+    const random = testRandom(6);
+    const n = 6, rows = 100, k = 8, seed = 2024;
+    const logits = uniformArray(random, rows * n, -5, 5);
+    const sample = Int32Array.from({ length: rows }, () => Math.floor(random() * n));
+    const [lb, sb, out] = [
+      backend.alloc(rows * n, "logits"),
+      backend.alloc(rows, "sample"),
+      backend.alloc(rows * k * n, "out"),
+    ];
+    backend.write(lb, logits);
+    backend.write(sb, sample);
+    const [key0, key1] = seedKey(seed);
+    backend.run("gumbel_perturbations", [out, lb, sb], [rows, n, k, key0, key1, 11, TAG.estimator]);
+    const perturbed = await readF32(backend, out);
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < k; j++) {
+        const z = row(perturbed, i * k + j, n);
+        const argmax = z.indexOf(Math.max(...z));
+        assertEquals(argmax, sample[i], `row ${i} draw ${j}`);
+        const expected = ref.conditionalPerturbed(
+          row(logits, i, n),
+          sample[i],
+          ref.streamExponentials(n, j, i, [key0, key1], 11, TAG.estimator),
+        );
+        assertClose(z, expected, { atol: 1e-4, rtol: 1e-4, label: `row ${i} draw ${j}` });
+      }
     }
-  }
-  for (const b of [lb, sb, out]) backend.free(b);
-});
+    for (const b of [lb, sb, out]) backend.free(b);
+  },
+);
 
 forEachBackend("Gumbel-Rao's mean gradient equals Gumbel-softmax ST's at the same τ", async (backend) => {
   // Same logits in every row: the row mean estimates the expectation; both must agree within their noise.
@@ -182,6 +208,9 @@ forEachBackend("Gumbel-Rao's mean gradient equals Gumbel-softmax ST's at the sam
   }
   for (let i = 0; i < n; i++) {
     const tolerance = 5 * Math.hypot(sems[0][i], sems[1][i]);
-    assert(Math.abs(means[0][i] - means[1][i]) < tolerance, `component ${i}: ${means[0][i]} vs ${means[1][i]}`);
+    assert(
+      Math.abs(means[0][i] - means[1][i]) < tolerance,
+      `component ${i}: ${means[0][i]} vs ${means[1][i]}`,
+    );
   }
 });

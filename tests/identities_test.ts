@@ -115,7 +115,10 @@ forEachBackend("C: on quadratics E[ReinMax] is the true gradient and E[ST] is no
 const CHI2_CRITICAL_DF4 = 23.51;
 
 function chiSquare(counts: number[], probabilities: number[], total: number): number {
-  return counts.reduce((acc, c, i) => acc + (c - total * probabilities[i]) ** 2 / (total * probabilities[i]), 0);
+  return counts.reduce(
+    (acc, c, i) => acc + (c - total * probabilities[i]) ** 2 / (total * probabilities[i]),
+    0,
+  );
 }
 
 forEachBackend("samples follow Cat(π) whatever τ is, for every estimator (χ²)", async (backend) => {
@@ -130,11 +133,17 @@ forEachBackend("samples follow Cat(π) whatever τ is, for every estimator (χ²
       const counts = Array(n).fill(0);
       for (const s of r.sample) counts[s]++;
       const statistic = chiSquare(counts, pi, rows);
-      assert(statistic < CHI2_CRITICAL_DF4, `${name} τ=${tau}: χ² = ${statistic.toFixed(2)} (counts ${counts})`);
+      assert(
+        statistic < CHI2_CRITICAL_DF4,
+        `${name} τ=${tau}: χ² = ${statistic.toFixed(2)} (counts ${counts})`,
+      );
       // The test has power: the same counts are far from the tempered distribution.
       if (tau !== 1) {
         const tempered = chiSquare(counts, softmax(theta, tau), rows);
-        assert(tempered > 10 * CHI2_CRITICAL_DF4, `${name} τ=${tau}: χ² against softmax(θ/τ) only ${tempered}`);
+        assert(
+          tempered > 10 * CHI2_CRITICAL_DF4,
+          `${name} τ=${tau}: χ² against softmax(θ/τ) only ${tempered}`,
+        );
       }
     }
   }

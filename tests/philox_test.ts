@@ -38,7 +38,11 @@ forEachBackend("philox_fill equals the reference word for word over many blocks"
   backend.run("philox_fill", [out], [count, key[0], key[1], 0xfffffff0, 7, 0xffffffff, 42]);
   const words = await readU32(backend, out);
   for (let i = 0; i < count; i++) {
-    assertEquals(words[i], philox4x32([(0xfffffff0 + (i >> 2)) >>> 0, 7, 0xffffffff, 42], key)[i & 3], `word ${i}`);
+    assertEquals(
+      words[i],
+      philox4x32([(0xfffffff0 + (i >> 2)) >>> 0, 7, 0xffffffff, 42], key)[i & 3],
+      `word ${i}`,
+    );
   }
   backend.free(out);
 });

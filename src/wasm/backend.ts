@@ -5,7 +5,7 @@
  */
 import type { Backend, BackendReport, DeviceBuffer, Elements } from "../backend.ts";
 import { BackendFailureError, ReinmaxInputError } from "../errors.ts";
-import { KERNELS, type KernelName } from "../kernels.ts";
+import { type KernelName, KERNELS } from "../kernels.ts";
 import { Arena } from "./arena.ts";
 import { loadKernels, type WasmVariant } from "./module.ts";
 

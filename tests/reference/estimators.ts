@@ -56,7 +56,10 @@ export function streamExponentials(
   stream: number,
   tag: number,
 ): number[] {
-  return Array.from({ length: n }, (_, i) => exponentialFromWord(streamWord(1 + j * n + i, row, key, stream, tag)));
+  return Array.from(
+    { length: n },
+    (_, i) => exponentialFromWord(streamWord(1 + j * n + i, row, key, stream, tag)),
+  );
 }
 
 export function gumbelBackward(
@@ -68,7 +71,9 @@ export function gumbelBackward(
   perturbedDraws: readonly number[][],
 ): number[] {
   let out = jvp(softmax(theta), h);
-  for (const z of perturbedDraws) out = add(out, scale(jvp(softmax(z, tau), g), 1 / tau / perturbedDraws.length));
+  for (const z of perturbedDraws) {
+    out = add(out, scale(jvp(softmax(z, tau), g), 1 / tau / perturbedDraws.length));
+  }
   return out;
 }
 

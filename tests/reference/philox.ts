@@ -34,7 +34,13 @@ export function philox4x32(ctr: readonly number[], key: readonly number[]): [num
 }
 
 /** Word `w` of a row's stream, as the kernels address it: counter (w/4, row, stream, tag), lane w%4. */
-export function streamWord(w: number, row: number, key: readonly number[], stream: number, tag: number): number {
+export function streamWord(
+  w: number,
+  row: number,
+  key: readonly number[],
+  stream: number,
+  tag: number,
+): number {
   return philox4x32([Math.floor(w / 4), row, stream, tag], key)[w % 4];
 }
 

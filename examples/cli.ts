@@ -1,0 +1,100 @@
+// A strict flag parser for the example programs: every flag is declared, values are checked, and any
+// mistake is a ReinmaxInputError naming the flag.
+import { ReinmaxInputError } from "../src/errors.ts";
+
+/** One declared flag. */
+export interface FlagSpec {
+  readonly type: "string" | "number" | "boolean";
+  readonly help: string;
+  readonly default?: string | number | boolean;
+  readonly choices?: readonly string[];
+}
+
+export type Flags<S extends Record<string, FlagSpec>> = {
+  [K in keyof S]: S[K]["type"] extends "number" ? number : S[K]["type"] extends "boolean" ? boolean : string;
+};
+
+/** Parses `--name value`, `--name=value` and boolean `--name` flags; `--help` prints usage and exits. */
+export function parseFlags<S extends Record<string, FlagSpec>>(
+  args: readonly string[],
+  spec: S,
+  usage: string,
+): Flags<S> {
+  const values: Record<string, string | number | boolean | undefined> = {};
+  for (const [name, s] of Object.entries(spec)) values[name] = s.default;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--help" || arg === "-h") {
+      console.log(helpText(spec, usage));
+      Deno.exit(0);
+    }
+    const match = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/.exec(arg);
+    if (!match) {
+      throw new ReinmaxInputError(arg, `unexpected argument; flags look like --name value (see --help)`);
+    }
+    const [, name, inline] = match;
+    const s = spec[name];
+    if (!s) {
+      throw new ReinmaxInputError(
+        `--${name}`,
+        `unknown flag; known flags: ${Object.keys(spec).map((k) => `--${k}`).join(", ")}`,
+      );
+    }
+    if (s.type === "boolean") {
+      if (inline !== undefined && inline !== "true" && inline !== "false") {
+        throw new ReinmaxInputError(`--${name}`, `expected true or false, got ${JSON.stringify(inline)}`);
+      }
+      values[name] = inline !== "false";
+      continue;
+    }
+    const raw = inline ?? args[++i];
+    if (raw === undefined) {
+      throw new ReinmaxInputError(`--${name}`, `expected a ${s.type} value after the flag`);
+    }
+    if (s.type === "number") {
+      const v = Number(raw);
+      if (raw.trim() === "" || !Number.isFinite(v)) {
+        throw new ReinmaxInputError(`--${name}`, `expected a number, got ${JSON.stringify(raw)}`);
+      }
+      values[name] = v;
+    } else {
+      if (s.choices && !s.choices.includes(raw)) {
+        throw new ReinmaxInputError(
+          `--${name}`,
+          `expected one of ${s.choices.join(", ")}, got ${JSON.stringify(raw)}`,
+        );
+      }
+      values[name] = raw;
+    }
+  }
+  for (const [name, v] of Object.entries(values)) {
+    if (v === undefined) throw new ReinmaxInputError(`--${name}`, "this flag is required");
+  }
+  return values as Flags<S>;
+}
+
+function helpText(spec: Record<string, FlagSpec>, usage: string): string {
+  const lines = Object.entries(spec).map(([name, s]) => {
+    const choices = s.choices ? ` (${s.choices.join("|")})` : "";
+    const def = s.default === undefined ? "" : ` [default: ${s.default}]`;
+    return `  --${name.padEnd(14)} ${s.help}${choices}${def}`;
+  });
+  return `${usage}\n\nFlags:\n${lines.join("\n")}\n  --help           show this text`;
+}
+
+/**
+ * Runs `main`, turning a ReinmaxInputError into a one-line message and exit code 2. An error about an
+ * option that a flag sets (e.g. `tau`) is reported under the flag's name (`--tau`).
+ */
+export async function runCli(spec: Record<string, FlagSpec>, main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (e) {
+    if (e instanceof ReinmaxInputError) {
+      const flag = e.argument in spec ? `--${e.argument}` : e.argument;
+      console.error(`error: ${flag}: ${e.message.slice(e.argument.length + 2)}`);
+      Deno.exit(2);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Adam and RAdam with PyTorch's semantics (torch.optim.Adam / RAdam, L2 weight decay added to the
+ * gradient). The per-step scalars — bias corrections and RAdam's rectification — are computed here in
+ * float64 and passed to one `adam_update` kernel, so every backend applies identical numbers.
+ * @module
+ */
+import type { Backend, DeviceBuffer } from "./backend.ts";
+import { ReinmaxInputError } from "./errors.ts";
+import { describe, requireFiniteNumber, requirePositive } from "./validate.ts";
+
+/** Hyper-parameters shared by Adam and RAdam. */
+export interface OptimizerOptions {
+  /** Learning rate (> 0). */
+  readonly lr: number;
+  /** (β₁, β₂), each in [0, 1). Default (0.9, 0.999). */
+  readonly betas?: readonly [number, number];
+  /** Added to the denominator. Default 1e-8. */
+  readonly eps?: number;
+  /** L2 penalty added to the gradient (≥ 0). Default 0. */
+  readonly weightDecay?: number;
+}
+
+/** A validated optimiser description. */
+export interface Optimizer {
+  readonly name: "adam" | "radam";
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+}
+
+function optimizer(name: "adam" | "radam", options: OptimizerOptions): Optimizer {
+  if (typeof options !== "object" || options === null) {
+    throw new ReinmaxInputError("options", `expected an object with { lr }, got ${describe(options)}`);
+  }
+  const lr = requirePositive("lr", options.lr);
+  const [beta1, beta2] = options.betas ?? [0.9, 0.999];
+  for (const [argument, beta] of [["betas[0]", beta1], ["betas[1]", beta2]] as const) {
+    if (!(requireFiniteNumber(argument, beta) >= 0 && beta < 1)) {
+      throw new ReinmaxInputError(argument, `expected a number in [0, 1), got ${beta}`);
+    }
+  }
+  const eps = requirePositive("eps", options.eps ?? 1e-8);
+  const weightDecay = requireFiniteNumber("weightDecay", options.weightDecay ?? 0);
+  if (weightDecay < 0) {
+    throw new ReinmaxInputError("weightDecay", `expected a number >= 0, got ${weightDecay}`);
+  }
+  return { name, lr, beta1, beta2, eps, weightDecay };
+}
+
+/** Adam (Kingma & Ba), as torch.optim.Adam. */
+export function adam(options: OptimizerOptions): Optimizer {
+  return optimizer("adam", options);
+}
+
+/** Rectified Adam (Liu et al., 2020), as torch.optim.RAdam. */
+export function radam(options: OptimizerOptions): Optimizer {
+  return optimizer("radam", options);
+}
+
+/** The scalars of step `t` (1-based): param −= stepSize·m/(√v·denomScale + eps), or stepSize·m if not adaptive. */
+export function updateScalars(
+  opt: Optimizer,
+  t: number,
+): { stepSize: number; denomScale: number; adaptive: boolean } {
+  const bc1 = 1 - opt.beta1 ** t;
+  const bc2 = 1 - opt.beta2 ** t;
+  if (opt.name === "adam") return { stepSize: opt.lr / bc1, denomScale: 1 / Math.sqrt(bc2), adaptive: true };
+  const rhoInf = 2 / (1 - opt.beta2) - 1;
+  const rho = rhoInf - (2 * t * opt.beta2 ** t) / bc2;
+  if (rho <= 5) return { stepSize: opt.lr / bc1, denomScale: 1, adaptive: false };
+  const rect = Math.sqrt(((rho - 4) * (rho - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rho));
+  return { stepSize: (opt.lr * rect * Math.sqrt(bc2)) / bc1, denomScale: 1, adaptive: true };
+}
+
+/** Parameters with their gradient and optimiser state, all of `length` elements. */
+export interface ParameterSlot {
+  readonly param: DeviceBuffer;
+  readonly grad: DeviceBuffer;
+  readonly m: DeviceBuffer;
+  readonly v: DeviceBuffer;
+  readonly length: number;
+}
+
+/** Allocates a parameter tensor with its gradient and moments. */
+export function allocParameter(backend: Backend, length: number, label: string): ParameterSlot {
+  return {
+    param: backend.alloc(length, label),
+    grad: backend.alloc(length, `${label}.grad`),
+    m: backend.alloc(length, `${label}.m`),
+    v: backend.alloc(length, `${label}.v`),
+    length,
+  };
+}
+
+/** Enqueues update number `t` (1-based) of one parameter tensor. */
+export function enqueueUpdate(backend: Backend, opt: Optimizer, slot: ParameterSlot, t: number): void {
+  const { stepSize, denomScale, adaptive } = updateScalars(opt, t);
+  backend.run(
+    "adam_update",
+    [slot.param, slot.m, slot.v, slot.grad],
+    [slot.length, opt.beta1, opt.beta2, stepSize, denomScale, opt.eps, opt.weightDecay, adaptive ? 1 : 0],
+  );
+}
