@@ -100,11 +100,12 @@ export function reinmax_backward(
     const gs = at(g, s);
     const pi1g: f32 = 0.5 * (ag * invZa + gs); // ⟨π₁, g⟩
     const piq: f32 = pq * invZp; // ⟨π, q⟩
+    // 2·π₁ = a + D, with D_i = (i == s) converted arithmetically: no branch on the sample.
     for (let i = 0; i < cols; i++) {
       const gi = at(g, i);
-      const pi1: f32 = 0.5 * (at(out, i) * invZa + (i == s ? <f32>1 : <f32>0));
       const pi = Mathf.exp(at(row, i) - m) * invZp;
-      put(out, i, 2 * pi1 * (gi - pi1g) + pi * (at(h, i) - 0.5 * gi - piq));
+      const pi1Twice = at(out, i) * invZa + <f32>(i == s);
+      put(out, i, pi1Twice * (gi - pi1g) + pi * (at(h, i) - 0.5 * gi - piq));
     }
   }
 }
