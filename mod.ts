@@ -12,7 +12,14 @@
  * ```
  * @module
  */
-export type { Backend, BackendName, BackendReport, DeviceBuffer } from "./src/backend.ts";
+export type { Backend, BackendName, BackendReport, DeviceBuffer, Elements } from "./src/backend.ts";
+export type {
+  BufferArgument,
+  ElementType,
+  KernelName,
+  KernelSignature,
+  ScalarArgument,
+} from "./src/kernels.ts";
 export { formatReport, selectBackend, type SelectBackendOptions } from "./src/registry.ts";
 export { BackendFailureError, BackendUnavailableError, ReinmaxInputError } from "./src/errors.ts";
 export {

@@ -34,7 +34,9 @@ export interface EstimatorOptions {
 
 /** A validated estimator description. */
 export interface Estimator {
+  /** Which estimator. */
   readonly name: EstimatorName;
+  /** Temperature τ. */
   readonly tau: number;
   /** Conditional Gumbel draws per backward (1 for STGS; unused by the others). */
   readonly k: number;
@@ -329,8 +331,11 @@ export interface ReinforceOptions extends Omit<SampleOptions, "tau" | "k" | "gap
 
 /** A REINFORCE draw: like {@link EstimatorResult}, but the backward takes one reward per row. */
 export interface ReinforceResult {
+  /** One-hot samples, rows·n. */
   readonly yHard: Float32Array;
+  /** softmax(logits), rows·n. */
   readonly ySoft: Float32Array;
+  /** The sampled category of each row. */
   readonly sample: Int32Array;
   /** The score-function gradient (reward − baseline)·(onehot − π) (+ J(π)·gSoft), rows·n. */
   backward(reward: Float32Array, gSoft?: Float32Array): Promise<Float32Array>;

@@ -22,11 +22,17 @@ export interface OptimizerOptions {
 
 /** A validated optimiser description. */
 export interface Optimizer {
+  /** Which update rule. */
   readonly name: "adam" | "radam";
+  /** Learning rate. */
   readonly lr: number;
+  /** Decay of the first moment. */
   readonly beta1: number;
+  /** Decay of the second moment. */
   readonly beta2: number;
+  /** Denominator term. */
   readonly eps: number;
+  /** L2 penalty added to the gradient. */
   readonly weightDecay: number;
 }
 

@@ -84,14 +84,23 @@ export function polyExactGradient(theta: Float32Array, c: Float32Array, p: numbe
 
 /** The task's parameters, gradients, optimiser state and activations, planned once on a backend. */
 export class PolyProgramming {
+  /** Where the task runs. */
   readonly backend: Backend;
+  /** Number of variables L. */
   readonly latents: number;
+  /** The exponent p. */
   readonly p: number;
+  /** Which targets. */
   readonly target: PolyTarget;
+  /** The gradient estimator. */
   readonly estimator: Estimator;
+  /** The optimiser. */
   readonly optimizer: Optimizer;
+  /** Samples per step. */
   readonly batch: number;
+  /** Seed of every random draw. */
   readonly seed: number;
+  /** The targets c (length L). */
   readonly targets: Float32Array;
   #steps = 0;
   readonly #theta: ParameterSlot;
@@ -105,6 +114,7 @@ export class PolyProgramming {
   /** Bytes this task holds on the backend (parameters, gradients, optimiser state, activations). */
   readonly bytesAllocated: number;
 
+  /** Plans the task on `backend` and initialises θ ∼ U(−0.01, 0.01) from the seed. */
   constructor(backend: Backend, options: PolyOptions = {}) {
     if (typeof options !== "object" || options === null) {
       throw new ReinmaxInputError("options", `expected an object, got ${describe(options)}`);

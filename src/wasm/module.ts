@@ -30,16 +30,7 @@ export function loadKernels(variant?: WasmVariant): Promise<LoadedKernels> {
     }
     return p;
   }
-  cached ??= (async () => {
-    if (typeof WebAssembly === "undefined") throw new Error("WebAssembly is not available in this runtime");
-    const relaxed = decodeBase64(WASM_RELAXED_SIMD);
-    if (WebAssembly.validate(relaxed)) return loadKernels("relaxed-simd");
-    const simd = decodeBase64(WASM_SIMD);
-    if (!WebAssembly.validate(simd)) {
-      throw new Error("this engine does not support WebAssembly SIMD (fixed-width 128-bit)");
-    }
-    return loadKernels("simd");
-  })();
+  cached ??= bestVariant();
   return cached;
 }
 
@@ -47,4 +38,15 @@ async function compileVariant(variant: WasmVariant): Promise<LoadedKernels> {
   const bytes = decodeBase64(variant === "relaxed-simd" ? WASM_RELAXED_SIMD : WASM_SIMD);
   if (!WebAssembly.validate(bytes)) throw new Error(`this engine cannot run the ${variant} kernels`);
   return { module: await WebAssembly.compile(bytes), variant };
+}
+
+function bestVariant(): Promise<LoadedKernels> {
+  if (typeof WebAssembly === "undefined") {
+    return Promise.reject(new Error("WebAssembly is not available in this runtime"));
+  }
+  if (WebAssembly.validate(decodeBase64(WASM_RELAXED_SIMD))) return loadKernels("relaxed-simd");
+  if (!WebAssembly.validate(decodeBase64(WASM_SIMD))) {
+    return Promise.reject(new Error("this engine does not support WebAssembly SIMD (fixed-width 128-bit)"));
+  }
+  return loadKernels("simd");
 }

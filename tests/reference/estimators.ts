@@ -64,7 +64,7 @@ export function streamExponentials(
 
 export function gumbelBackward(
   theta: number[],
-  s: number,
+  _s: number,
   g: number[],
   h: number[],
   tau: number,
