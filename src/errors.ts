@@ -38,10 +38,18 @@ export class BackendFailureError extends Error {
   readonly backend: string;
   /** The training step during which the failure surfaced, or -1 outside training. */
   readonly step: number;
-  /** Creates the error for `backend`; `message` says what happened, `step` when (−1: outside training). */
-  constructor(backend: string, message: string, step = -1) {
-    super(`backend "${backend}"${step >= 0 ? ` at step ${step}` : ""}: ${message}`);
+  /** What happened, without the backend and step prefix. */
+  readonly detail: string;
+  /** Creates the error for `backend`; `detail` says what happened, `step` when (−1: outside training). */
+  constructor(backend: string, detail: string, step = -1) {
+    super(`backend "${backend}"${step >= 0 ? ` at step ${step}` : ""}: ${detail}`);
     this.backend = backend;
     this.step = step;
+    this.detail = detail;
+  }
+
+  /** The same failure, attributed to training step `step`. */
+  atStep(step: number): BackendFailureError {
+    return new BackendFailureError(this.backend, this.detail, step);
   }
 }

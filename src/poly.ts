@@ -286,10 +286,7 @@ export async function* trainPoly(
           yield record;
         }
       } catch (e) {
-        if (e instanceof BackendFailureError && e.step < 0) {
-          throw new BackendFailureError(e.backend, e.message.replace(/^backend "[^"]*": /, ""), s);
-        }
-        throw e;
+        throw e instanceof BackendFailureError && e.step < 0 ? e.atStep(s) : e;
       }
     }
   } finally {
