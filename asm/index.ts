@@ -4,6 +4,8 @@ export * from "./estimators";
 export * from "./tensor";
 export * from "./poly";
 export * from "./optim";
+export * from "./matmul";
+export * from "./layers";
 
 /** First byte after the module's static data; the host allocates buffers from here on. */
 export function heap_base(): usize {

@@ -14,7 +14,9 @@ export type ElementType = "f32" | "i32" | "u32";
 
 /** One buffer argument. */
 export interface BufferArgument {
+  /** The argument's name, as in the kernel sources. */
   readonly name: string;
+  /** Element type of the buffer. */
   readonly type: ElementType;
   /** Whether the kernel writes the buffer (outputs) or only reads it. */
   readonly written: boolean;
@@ -22,13 +24,17 @@ export interface BufferArgument {
 
 /** One scalar argument. */
 export interface ScalarArgument {
+  /** The argument's name, as in the kernel sources. */
   readonly name: string;
+  /** Its type (integers are u32; WASM receives them as i32 bit patterns). */
   readonly type: "f32" | "u32";
 }
 
 /** The full argument list of a kernel. */
 export interface KernelSignature {
+  /** Buffer arguments in call order: outputs first, then inputs. */
   readonly buffers: readonly BufferArgument[];
+  /** Scalar arguments in call order, after the buffers. */
   readonly params: readonly ScalarArgument[];
 }
 
@@ -46,8 +52,55 @@ function kernel(outputs: string, inputs: string, params: string): KernelSignatur
   };
 }
 
-/** Every kernel, by name. */
-export const KERNELS = {
+/** The name of every kernel: the ABI's index. The table below must define exactly these. */
+export type KernelName =
+  // random numbers
+  | "philox_fill"
+  | "uniform_fill"
+  // estimators
+  | "categorical_sample"
+  | "onehot_softmax"
+  | "reinmax_backward"
+  | "st_backward"
+  | "gst_backward"
+  | "gapped_logits"
+  | "gumbel_backward"
+  | "gumbel_perturbations"
+  | "reinforce_backward"
+  // elementwise and reductions
+  | "fill"
+  | "tile"
+  | "sum_tiles"
+  | "mean"
+  // polynomial programming
+  | "poly_loss"
+  // optimisers
+  | "adam_update"
+  // layers
+  | "matmul"
+  | "matmul_bt"
+  | "transpose"
+  | "linear_forward"
+  | "linear_backward"
+  | "relu_forward"
+  | "relu_backward"
+  | "leaky_relu_forward"
+  | "leaky_relu_backward"
+  | "sigmoid_forward"
+  | "sigmoid_backward"
+  | "bce_logits_forward"
+  | "bce_logits_backward"
+  | "softmax_forward"
+  | "softmax_backward"
+  | "log_softmax_forward"
+  | "log_softmax_backward"
+  | "kl_categorical_forward"
+  | "kl_categorical_backward"
+  | "kl_bernoulli_forward"
+  | "kl_bernoulli_backward";
+
+/** Every kernel's signature, by name. */
+export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = {
   // --- random numbers (asm/rng.ts) ---------------------------------------------------------------------
   /** out[4b + l] = word l of Philox4x32-10(counter (ctr0 + b, ctr1, ctr2, ctr3), key (key0, key1)). */
   philox_fill: kernel("out:u32", "", "count key0 key1 ctr0 ctr1 ctr2 ctr3"),
@@ -168,7 +221,4 @@ export const KERNELS = {
    * dPrior[l] += scale·Σ_b (σ(ρ_l) − q[b, l]).
    */
   kl_bernoulli_backward: kernel("dA dPrior", "a priorLogits", "batch latents scale:f32"),
-} as const satisfies Record<string, KernelSignature>;
-
-/** The name of a kernel in {@link KERNELS}. */
-export type KernelName = keyof typeof KERNELS;
+};

@@ -1,0 +1,510 @@
+// The layers of the VAEs (SPEC §4.2, §4.3) as paired kernels, llm.c style: `*_forward(out…, in…, dims…)`
+// writes its outputs; `*_backward(dIn…, dOut/saved…, dims…)` ACCUMULATES (+=) into its gradient outputs.
+// Linear weights are W[in×out] row-major, so the forward is the plain product x[B×in]·W[in×out].
+//
+// Elementwise kernels run on f32x4 with the tail (count % 4) computed by the same vector code on a splat,
+// so every element gets bit-identical arithmetic. exp and log are Cephes-style f32 polynomials (≈ 1 ulp),
+// vectorised; the row-wise kernels (softmax family, categorical KL) use Mathf.
+import { matmul, matmul_bt } from "./matmul";
+
+// ---------------------------------------------------------------------------------------------------------
+// Vector math.
+
+// @ts-ignore: decorator
+@inline const LOG2E: f32 = 1.44269504088896341;
+// @ts-ignore: decorator
+@inline const LN2_HI: f32 = 0.693359375;
+// @ts-ignore: decorator
+@inline const LN2_LO: f32 = -2.12194440e-4;
+// @ts-ignore: decorator
+@inline const EXP_LO: f32 = -87.3365447505531; // below: the result would be subnormal; flushed to 0
+
+// @ts-ignore: decorator
+@inline const ROUND_MAGIC: f32 = 12582912; // 1.5·2^23: adding it rounds |v| < 2^22 to an integer in the low bits
+
+/** e^x lane-wise for x ≤ 0 (relative error ≈ 1 ulp); 0 below EXP_LO, NaN for NaN. */
+function expNegV(x: v128): v128 {
+  // pmax (unlike max, one instruction on x64) keeps a NaN x. n = round(x·log2 e) by the magic-number add
+  // (cheaper than nearest + trunc_sat), and n sits in the low mantissa bits of t.
+  const xc = f32x4.pmax(x, f32x4.splat(EXP_LO));
+  const t = f32x4.add(f32x4.mul(xc, f32x4.splat(LOG2E)), f32x4.splat(ROUND_MAGIC));
+  const fx = f32x4.sub(t, f32x4.splat(ROUND_MAGIC)); // ∈ [−126, 0]
+  let r = f32x4.sub(xc, f32x4.mul(fx, f32x4.splat(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(LN2_LO)));
+  const z = f32x4.mul(r, r);
+  let y = f32x4.add(f32x4.mul(f32x4.splat(1.9875691500e-4), r), f32x4.splat(1.3981999507e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1));
+  // 2^n in the exponent field: the bits of t are 0x4B400000 + n, and shifting left by 23 drops the
+  // 0x4B400000 (its lowest set bit is 22), leaving (n mod 2^9) << 23; n ≥ −126 keeps the result normal.
+  const pow2 = i32x4.add(i32x4.shl(t, 23), i32x4.splat(127 << 23));
+  return v128.andnot(f32x4.mul(y, pow2), f32x4.lt(x, f32x4.splat(EXP_LO)));
+}
+
+/** log(x) lane-wise for positive normal x (relative error ≈ 1 ulp). */
+function logV(x: v128): v128 {
+  const bits = x;
+  let e = i32x4.sub(i32x4.shr_u(bits, 23), i32x4.splat(126)); // x = m·2^e with m ∈ [0.5, 1)
+  let m = v128.or(v128.and(bits, i32x4.splat(0x007FFFFF)), i32x4.splat(0x3F000000));
+  // m < √½: use 2m − 1 and e − 1, so the polynomial argument stays in [√½ − 1, √2 − 1).
+  const small = f32x4.lt(m, f32x4.splat(0.707106781186547524));
+  e = i32x4.add(e, small); // true lanes are −1
+  m = f32x4.sub(f32x4.add(m, v128.and(m, small)), f32x4.splat(1));
+  const fe = f32x4.convert_i32x4_s(e);
+  const z = f32x4.mul(m, m);
+  let y = f32x4.add(f32x4.mul(f32x4.splat(7.0376836292e-2), m), f32x4.splat(-1.1514610310e-1));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(1.1676998740e-1));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(-1.2420140846e-1));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(1.4249322787e-1));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(-1.6668057665e-1));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(2.0000714765e-1));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(-2.4999993993e-1));
+  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(3.3333331174e-1));
+  y = f32x4.mul(f32x4.mul(y, m), z);
+  y = f32x4.add(y, f32x4.mul(fe, f32x4.splat(LN2_LO)));
+  y = f32x4.sub(y, f32x4.mul(z, f32x4.splat(0.5)));
+  return f32x4.add(f32x4.add(m, y), f32x4.mul(fe, f32x4.splat(LN2_HI)));
+}
+
+/** log(1 + u) lane-wise for u ∈ [0, 1], accurate for tiny u (the rounding of 1 + u is corrected). */
+function log1pUnitV(u: v128): v128 {
+  const one = f32x4.splat(1);
+  const w = f32x4.add(one, u);
+  // log(w) + (u − (w − 1))/w; exact 0 at u = 0.
+  return f32x4.add(logV(w), f32x4.div(f32x4.sub(u, f32x4.sub(w, one)), w));
+}
+
+/** log(1 + e^{−|x|}) lane-wise, the non-linear part of softplus and log-sigmoid. */
+// @ts-ignore: decorator
+@inline function softplusTailV(x: v128): v128 {
+  return log1pUnitV(expNegV(f32x4.neg(f32x4.abs(x))));
+}
+
+/** σ(x) lane-wise, from e^{−|x|} so neither branch overflows. */
+function sigmoidV(x: v128): v128 {
+  const e = expNegV(f32x4.neg(f32x4.abs(x)));
+  const inv = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), e));
+  return v128.bitselect(inv, f32x4.mul(e, inv), f32x4.ge(x, f32x4.splat(0)));
+}
+
+// @ts-ignore: decorator
+@inline function at(p: usize, i: u32): usize {
+  return p + (<usize>i << 2);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Linear layers and transposition.
+
+/** out[c·rows + r] = x[r·cols + c]: out (cols×rows) is the transpose of x (rows×cols). */
+export function transpose(out: usize, x: usize, rows: u32, cols: u32): void {
+  const BLOCK: u32 = 32; // 32×32 f32 tiles: 4 KiB in, 4 KiB out
+  const ldx = <usize>cols << 2;
+  const ldo = <usize>rows << 2;
+  for (let r0: u32 = 0; r0 < rows; r0 += BLOCK) {
+    const r1 = min<u32>(r0 + BLOCK, rows);
+    for (let c0: u32 = 0; c0 < cols; c0 += BLOCK) {
+      const c1 = min<u32>(c0 + BLOCK, cols);
+      let r = r0;
+      for (; r + 4 <= r1; r += 4) {
+        let c = c0;
+        for (; c + 4 <= c1; c += 4) {
+          const s = x + <usize>r * ldx + (<usize>c << 2);
+          const v0 = v128.load(s);
+          const v1 = v128.load(s + ldx);
+          const v2 = v128.load(s + 2 * ldx);
+          const v3 = v128.load(s + 3 * ldx);
+          const a0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
+          const a1 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+          const a2 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+          const a3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+          const d = out + <usize>c * ldo + (<usize>r << 2);
+          v128.store(d, v128.shuffle<f32>(a0, a2, 0, 1, 4, 5));
+          v128.store(d + ldo, v128.shuffle<f32>(a0, a2, 2, 3, 6, 7));
+          v128.store(d + 2 * ldo, v128.shuffle<f32>(a1, a3, 0, 1, 4, 5));
+          v128.store(d + 3 * ldo, v128.shuffle<f32>(a1, a3, 2, 3, 6, 7));
+        }
+        for (; c < c1; c++) {
+          for (let k: u32 = 0; k < 4; k++) {
+            store<f32>(out + <usize>c * ldo + (<usize>(r + k) << 2), load<f32>(x + <usize>(r + k) * ldx + (<usize>c << 2)));
+          }
+        }
+      }
+      for (; r < r1; r++) {
+        for (let c = c0; c < c1; c++) {
+          store<f32>(out + <usize>c * ldo + (<usize>r << 2), load<f32>(x + <usize>r * ldx + (<usize>c << 2)));
+        }
+      }
+    }
+  }
+}
+
+/** out[batch×outDim] = x[batch×inDim]·w[inDim×outDim] + b[outDim] (written). */
+export function linear_forward(out: usize, x: usize, w: usize, b: usize, batch: u32, inDim: u32, outDim: u32): void {
+  const row = <usize>outDim << 2;
+  for (let i: u32 = 0; i < batch; i++) memory.copy(out + <usize>i * row, b, row);
+  matmul(out, x, w, batch, inDim, outDim, inDim, 1, 1);
+}
+
+/**
+ * Backward of linear_forward, accumulating: dw += xᵀ·dy, db += Σ_rows dy, and when needDx = 1, dx += dy·wᵀ
+ * (dx is not touched when needDx = 0, e.g. for the first layer).
+ */
+export function linear_backward(
+  dx: usize, dw: usize, db: usize, dy: usize, x: usize, w: usize, batch: u32, inDim: u32, outDim: u32, needDx: u32,
+): void {
+  matmul(dw, x, dy, inDim, batch, outDim, 1, inDim, 1);
+  const n4 = outDim & ~3;
+  for (let i: u32 = 0; i < batch; i++) {
+    const src = dy + ((<usize>i * outDim) << 2);
+    let j: u32 = 0;
+    for (; j < n4; j += 4) v128.store(at(db, j), f32x4.add(v128.load(at(db, j)), v128.load(at(src, j))));
+    for (; j < outDim; j++) store<f32>(at(db, j), load<f32>(at(db, j)) + load<f32>(at(src, j)));
+  }
+  if (needDx != 0) matmul_bt(dx, dy, w, batch, outDim, inDim, outDim, 1, 1);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Activations. Each vector body is also run on a splat for the tail elements.
+
+// @ts-ignore: decorator
+@inline function reluV(x: v128): v128 {
+  return f32x4.pmax(x, f32x4.splat(0));
+}
+
+/** out = max(x, 0). */
+export function relu_forward(out: usize, x: usize, count: u32): void {
+  let i: u32 = 0;
+  for (; i + 4 <= count; i += 4) v128.store(at(out, i), reluV(v128.load(at(x, i))));
+  for (; i < count; i++) store<f32>(at(out, i), f32x4.extract_lane(reluV(f32x4.splat(load<f32>(at(x, i)))), 0));
+}
+
+// @ts-ignore: decorator
+@inline function reluBackV(dx: v128, dy: v128, x: v128): v128 {
+  return f32x4.add(dx, v128.and(dy, f32x4.gt(x, f32x4.splat(0))));
+}
+
+/** dx += x > 0 ? dy : 0. */
+export function relu_backward(dx: usize, dy: usize, x: usize, count: u32): void {
+  let i: u32 = 0;
+  for (; i + 4 <= count; i += 4) {
+    v128.store(at(dx, i), reluBackV(v128.load(at(dx, i)), v128.load(at(dy, i)), v128.load(at(x, i))));
+  }
+  for (; i < count; i++) {
+    const v = reluBackV(
+      f32x4.splat(load<f32>(at(dx, i))), f32x4.splat(load<f32>(at(dy, i))), f32x4.splat(load<f32>(at(x, i))),
+    );
+    store<f32>(at(dx, i), f32x4.extract_lane(v, 0));
+  }
+}
+
+// @ts-ignore: decorator
+@inline function leakyV(x: v128, slope: v128): v128 {
+  return v128.bitselect(x, f32x4.mul(x, slope), f32x4.gt(x, f32x4.splat(0)));
+}
+
+/** out = x > 0 ? x : slope·x. */
+export function leaky_relu_forward(out: usize, x: usize, count: u32, slope: f32): void {
+  const s = f32x4.splat(slope);
+  let i: u32 = 0;
+  for (; i + 4 <= count; i += 4) v128.store(at(out, i), leakyV(v128.load(at(x, i)), s));
+  for (; i < count; i++) store<f32>(at(out, i), f32x4.extract_lane(leakyV(f32x4.splat(load<f32>(at(x, i))), s), 0));
+}
+
+// @ts-ignore: decorator
+@inline function leakyBackV(dx: v128, dy: v128, x: v128, slope: v128): v128 {
+  return f32x4.add(dx, v128.bitselect(dy, f32x4.mul(dy, slope), f32x4.gt(x, f32x4.splat(0))));
+}
+
+/** dx += dy·(x > 0 ? 1 : slope). */
+export function leaky_relu_backward(dx: usize, dy: usize, x: usize, count: u32, slope: f32): void {
+  const s = f32x4.splat(slope);
+  let i: u32 = 0;
+  for (; i + 4 <= count; i += 4) {
+    v128.store(at(dx, i), leakyBackV(v128.load(at(dx, i)), v128.load(at(dy, i)), v128.load(at(x, i)), s));
+  }
+  for (; i < count; i++) {
+    const v = leakyBackV(
+      f32x4.splat(load<f32>(at(dx, i))), f32x4.splat(load<f32>(at(dy, i))), f32x4.splat(load<f32>(at(x, i))), s,
+    );
+    store<f32>(at(dx, i), f32x4.extract_lane(v, 0));
+  }
+}
+
+/** out = σ(x) = 1/(1 + e^{−x}). */
+export function sigmoid_forward(out: usize, x: usize, count: u32): void {
+  let i: u32 = 0;
+  for (; i + 4 <= count; i += 4) v128.store(at(out, i), sigmoidV(v128.load(at(x, i))));
+  for (; i < count; i++) store<f32>(at(out, i), f32x4.extract_lane(sigmoidV(f32x4.splat(load<f32>(at(x, i)))), 0));
+}
+
+// @ts-ignore: decorator
+@inline function sigmoidBackV(dx: v128, dy: v128, y: v128): v128 {
+  return f32x4.add(dx, f32x4.mul(dy, f32x4.mul(y, f32x4.sub(f32x4.splat(1), y))));
+}
+
+/** dx += dy·y·(1 − y), y = σ(x) the forward output. */
+export function sigmoid_backward(dx: usize, dy: usize, y: usize, count: u32): void {
+  let i: u32 = 0;
+  for (; i + 4 <= count; i += 4) {
+    v128.store(at(dx, i), sigmoidBackV(v128.load(at(dx, i)), v128.load(at(dy, i)), v128.load(at(y, i))));
+  }
+  for (; i < count; i++) {
+    const v = sigmoidBackV(
+      f32x4.splat(load<f32>(at(dx, i))), f32x4.splat(load<f32>(at(dy, i))), f32x4.splat(load<f32>(at(y, i))),
+    );
+    store<f32>(at(dx, i), f32x4.extract_lane(v, 0));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Bernoulli reconstruction loss on logits.
+
+// @ts-ignore: decorator
+@inline function bceV(z: v128, t: v128): v128 {
+  // max(z, 0) − z·t + log(1 + e^{−|z|})
+  return f32x4.add(f32x4.sub(f32x4.pmax(z, f32x4.splat(0)), f32x4.mul(z, t)), softplusTailV(z));
+}
+
+/** loss[b] = Σ_j max(z, 0) − z·t + log(1 + e^{−|z|}) over row b (z = logits, t = target in [0, 1]); written. */
+export function bce_logits_forward(loss: usize, logits: usize, target: usize, batch: u32, dim: u32): void {
+  for (let b: u32 = 0; b < batch; b++) {
+    const z = logits + ((<usize>b * dim) << 2);
+    const t = target + ((<usize>b * dim) << 2);
+    let acc = f32x4.splat(0);
+    let j: u32 = 0;
+    for (; j + 4 <= dim; j += 4) acc = f32x4.add(acc, bceV(v128.load(at(z, j)), v128.load(at(t, j))));
+    let s: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) +
+      (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+    for (; j < dim; j++) {
+      s += f32x4.extract_lane(bceV(f32x4.splat(load<f32>(at(z, j))), f32x4.splat(load<f32>(at(t, j)))), 0);
+    }
+    store<f32>(at(loss, b), s);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function bceBackV(d: v128, z: v128, t: v128, scale: v128): v128 {
+  return f32x4.add(d, f32x4.mul(scale, f32x4.sub(sigmoidV(z), t)));
+}
+
+/** dLogits += scale·(σ(z) − t), the gradient of scale·BCE-with-logits. */
+export function bce_logits_backward(dLogits: usize, logits: usize, target: usize, count: u32, scale: f32): void {
+  const s = f32x4.splat(scale);
+  let i: u32 = 0;
+  for (; i + 4 <= count; i += 4) {
+    v128.store(at(dLogits, i), bceBackV(v128.load(at(dLogits, i)), v128.load(at(logits, i)), v128.load(at(target, i)), s));
+  }
+  for (; i < count; i++) {
+    const v = bceBackV(
+      f32x4.splat(load<f32>(at(dLogits, i))), f32x4.splat(load<f32>(at(logits, i))),
+      f32x4.splat(load<f32>(at(target, i))), s,
+    );
+    store<f32>(at(dLogits, i), f32x4.extract_lane(v, 0));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Softmax family, row-wise over n.
+
+// @ts-ignore: decorator
+@inline function rowMax(p: usize, n: u32): f32 {
+  let m: f32 = -Infinity;
+  for (let j: u32 = 0; j < n; j++) m = max<f32>(m, load<f32>(at(p, j)));
+  return m;
+}
+
+/** out[r, :] = softmax(x[r, :]) for each of rows rows of n. */
+export function softmax_forward(out: usize, x: usize, rows: u32, n: u32): void {
+  for (let r: u32 = 0; r < rows; r++) {
+    const px = x + ((<usize>r * n) << 2);
+    const po = out + ((<usize>r * n) << 2);
+    const m = rowMax(px, n);
+    let s: f32 = 0;
+    for (let j: u32 = 0; j < n; j++) {
+      const e = Mathf.exp(load<f32>(at(px, j)) - m);
+      store<f32>(at(po, j), e);
+      s += e;
+    }
+    const inv: f32 = 1 / s;
+    for (let j: u32 = 0; j < n; j++) store<f32>(at(po, j), load<f32>(at(po, j)) * inv);
+  }
+}
+
+/** dx += y ⊙ (dy − ⟨y, dy⟩) row-wise, y = softmax_forward's output. */
+export function softmax_backward(dx: usize, dy: usize, y: usize, rows: u32, n: u32): void {
+  for (let r: u32 = 0; r < rows; r++) {
+    const o = (<usize>r * n) << 2;
+    let dot: f32 = 0;
+    for (let j: u32 = 0; j < n; j++) dot += load<f32>(at(y + o, j)) * load<f32>(at(dy + o, j));
+    for (let j: u32 = 0; j < n; j++) {
+      const p = at(dx + o, j);
+      store<f32>(p, load<f32>(p) + load<f32>(at(y + o, j)) * (load<f32>(at(dy + o, j)) - dot));
+    }
+  }
+}
+
+/** out[r, :] = log softmax(x[r, :]) = x − max − log Σ e^{x − max}. */
+export function log_softmax_forward(out: usize, x: usize, rows: u32, n: u32): void {
+  for (let r: u32 = 0; r < rows; r++) {
+    const px = x + ((<usize>r * n) << 2);
+    const po = out + ((<usize>r * n) << 2);
+    const m = rowMax(px, n);
+    let s: f32 = 0;
+    for (let j: u32 = 0; j < n; j++) s += Mathf.exp(load<f32>(at(px, j)) - m);
+    const ls = Mathf.log(s);
+    for (let j: u32 = 0; j < n; j++) store<f32>(at(po, j), (load<f32>(at(px, j)) - m) - ls);
+  }
+}
+
+/** dx += dy − softmax·Σ dy row-wise, y = log_softmax_forward's output (softmax = e^y). */
+export function log_softmax_backward(dx: usize, dy: usize, y: usize, rows: u32, n: u32): void {
+  for (let r: u32 = 0; r < rows; r++) {
+    const o = (<usize>r * n) << 2;
+    let sum: f32 = 0;
+    for (let j: u32 = 0; j < n; j++) sum += load<f32>(at(dy + o, j));
+    for (let j: u32 = 0; j < n; j++) {
+      const p = at(dx + o, j);
+      store<f32>(p, load<f32>(p) + (load<f32>(at(dy + o, j)) - Mathf.exp(load<f32>(at(y + o, j))) * sum));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// KL terms.
+
+// Row statistics of softmax(x[0..n)): max, log Σ e^{x − max} and H = Σ q log q (q·log q = 0 where q = 0).
+let statMax: f32 = 0;
+let statLogSum: f32 = 0;
+let statNegEntropy: f32 = 0;
+
+function rowEntropyStats(p: usize, n: u32): void {
+  const m = rowMax(p, n);
+  let s: f32 = 0;
+  let sd: f32 = 0; // Σ e^{x−m}·(x − m), over the entries with e^{x−m} > 0
+  for (let j: u32 = 0; j < n; j++) {
+    const d = load<f32>(at(p, j)) - m;
+    const e = Mathf.exp(d);
+    s += e;
+    if (e > 0) sd += e * d;
+  }
+  const ls = Mathf.log(s);
+  statMax = m;
+  statLogSum = ls;
+  statNegEntropy = sd / s - ls; // Σ q (x − m − ls) with Σ q = 1
+}
+
+/**
+ * kl[b] = Σ_l (Σ_c q log q + log C), q = softmax of logits row (b, l) of C categories: KL(q ‖ uniform) summed
+ * over the latents of sample b (logits is batch×latents×categories). Written.
+ */
+export function kl_categorical_forward(kl: usize, logits: usize, batch: u32, latents: u32, categories: u32): void {
+  const logC = Mathf.log(<f32>categories);
+  for (let b: u32 = 0; b < batch; b++) {
+    let total: f32 = 0;
+    for (let l: u32 = 0; l < latents; l++) {
+      rowEntropyStats(logits + ((<usize>(b * latents + l) * categories) << 2), categories);
+      total += statNegEntropy + logC;
+    }
+    store<f32>(at(kl, b), total);
+  }
+}
+
+/** dLogits += scale·q ⊙ (log q − Σ q log q) row-wise: scale × the gradient of kl_categorical_forward. */
+export function kl_categorical_backward(dLogits: usize, logits: usize, rows: u32, categories: u32, scale: f32): void {
+  for (let r: u32 = 0; r < rows; r++) {
+    const o = (<usize>r * categories) << 2;
+    rowEntropyStats(logits + o, categories);
+    for (let j: u32 = 0; j < categories; j++) {
+      const lq = (load<f32>(at(logits + o, j)) - statMax) - statLogSum;
+      const q = Mathf.exp(lq);
+      if (q > 0) {
+        const p = at(dLogits + o, j);
+        store<f32>(p, load<f32>(p) + scale * q * (lq - statNegEntropy));
+      }
+    }
+  }
+}
+
+// The Bernoulli latent l of sample b has logit pair (a, 1 − a), so q = σ(z) with z = 2a − 1; the prior is
+// p = σ(ρ_l). With s(x) = log(1 + e^{−|x|}): log σ(x) = min(x, 0) − s(x) and log σ(−x) = min(−x, 0) − s(x).
+// @ts-ignore: decorator
+@inline function klBernoulliV(a: v128, rho: v128): v128 {
+  const zero = f32x4.splat(0);
+  const z = f32x4.sub(f32x4.add(a, a), f32x4.splat(1));
+  const sz = softplusTailV(z);
+  const sr = softplusTailV(rho);
+  const lq = f32x4.sub(f32x4.pmin(z, zero), sz);
+  const l1q = f32x4.sub(f32x4.pmin(f32x4.neg(z), zero), sz);
+  const lp = f32x4.sub(f32x4.pmin(rho, zero), sr);
+  const l1p = f32x4.sub(f32x4.pmin(f32x4.neg(rho), zero), sr);
+  const q = sigmoidV(z);
+  const q1 = sigmoidV(f32x4.neg(z));
+  return f32x4.add(f32x4.mul(q, f32x4.sub(lq, lp)), f32x4.mul(q1, f32x4.sub(l1q, l1p)));
+}
+
+/**
+ * kl[b] = Σ_l q log(q/p) + (1 − q) log((1 − q)/(1 − p)), q = σ(2a[b, l] − 1), p = σ(priorLogits[l]). Written.
+ */
+export function kl_bernoulli_forward(kl: usize, a: usize, priorLogits: usize, batch: u32, latents: u32): void {
+  for (let b: u32 = 0; b < batch; b++) {
+    const pa = a + ((<usize>b * latents) << 2);
+    let acc = f32x4.splat(0);
+    let l: u32 = 0;
+    for (; l + 4 <= latents; l += 4) acc = f32x4.add(acc, klBernoulliV(v128.load(at(pa, l)), v128.load(at(priorLogits, l))));
+    let s: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) +
+      (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+    for (; l < latents; l++) {
+      s += f32x4.extract_lane(
+        klBernoulliV(f32x4.splat(load<f32>(at(pa, l))), f32x4.splat(load<f32>(at(priorLogits, l)))), 0,
+      );
+    }
+    store<f32>(at(kl, b), s);
+  }
+}
+
+// Scratch for the partial last group of kl_bernoulli_backward: four vectors a, ρ, dA, dPrior.
+const LANES: usize = memory.data(64, 16);
+
+// @ts-ignore: decorator
+@inline function klBernoulliBack(pa: usize, pr: usize, pda: usize, pdp: usize, s: v128): void {
+  const av = v128.load(pa);
+  const rv = v128.load(pr);
+  const z = f32x4.sub(f32x4.add(av, av), f32x4.splat(1));
+  const q = sigmoidV(z);
+  const dz = f32x4.mul(f32x4.mul(q, sigmoidV(f32x4.neg(z))), f32x4.sub(z, rv)); // q(1 − q)(z − ρ)
+  v128.store(pda, f32x4.add(v128.load(pda), f32x4.mul(s, f32x4.add(dz, dz))));
+  v128.store(pdp, f32x4.add(v128.load(pdp), f32x4.mul(s, f32x4.sub(sigmoidV(rv), q))));
+}
+
+/**
+ * Backward of kl_bernoulli_forward (times scale), accumulating: dA[b, l] += scale·2q(1 − q)(z − ρ_l) and
+ * dPrior[l] += scale·Σ_b (p_l − q[b, l]).
+ */
+export function kl_bernoulli_backward(
+  dA: usize, dPrior: usize, a: usize, priorLogits: usize, batch: u32, latents: u32, scale: f32,
+): void {
+  const s = f32x4.splat(scale);
+  const l4 = latents & ~3;
+  for (let b: u32 = 0; b < batch; b++) {
+    const o = (<usize>b * latents) << 2;
+    for (let l: u32 = 0; l < l4; l += 4) klBernoulliBack(at(a + o, l), at(priorLogits, l), at(dA + o, l), at(dPrior, l), s);
+    if (l4 < latents) {
+      const rest = latents - l4;
+      memory.fill(LANES, 0, 64);
+      for (let k: u32 = 0; k < rest; k++) {
+        store<f32>(at(LANES, k), load<f32>(at(a + o, l4 + k)));
+        store<f32>(at(LANES + 16, k), load<f32>(at(priorLogits, l4 + k)));
+        store<f32>(at(LANES + 32, k), load<f32>(at(dA + o, l4 + k)));
+        store<f32>(at(LANES + 48, k), load<f32>(at(dPrior, l4 + k)));
+      }
+      klBernoulliBack(LANES, LANES + 16, LANES + 32, LANES + 48, s);
+      for (let k: u32 = 0; k < rest; k++) {
+        store<f32>(at(dA + o, l4 + k), load<f32>(at(LANES + 32, k)));
+        store<f32>(at(dPrior, l4 + k), load<f32>(at(LANES + 48, k)));
+      }
+    }
+  }
+}

@@ -1,0 +1,609 @@
+// The layer kernels (asm/layers.ts) on every backend: each forward and backward against the float64 oracle
+// (tests/reference/layers.ts) on seeded random inputs with tails, and each oracle backward against central
+// differences of the oracle forward. Backward kernels accumulate, so their gradient buffers start random.
+import { assert, assertEquals } from "@std/assert";
+import { type Backend, readF32 } from "../src/backend.ts";
+import { type KernelName, KERNELS } from "../src/kernels.ts";
+import { WasmBackend } from "../src/wasm/backend.ts";
+import { forEachBackend } from "./backends.ts";
+import * as ref from "./reference/layers.ts";
+import { assertClose, testRandom, uniformArray } from "./util.ts";
+
+type F64 = Float64Array;
+type OracleFn = (...args: (F64 | number)[]) => void;
+interface Tolerance {
+  atol: number;
+  rtol: number;
+}
+
+/**
+ * Runs one kernel on copies of `arrays` (one per buffer argument, in order) and returns every buffer after
+ * the launch. Asserts that the buffers the kernel does not write, and a sentinel buffer allocated after
+ * them, are unchanged.
+ */
+async function runKernel(
+  backend: Backend,
+  kernel: KernelName,
+  arrays: readonly Float32Array[],
+  params: readonly number[],
+): Promise<Float32Array[]> {
+  const buffers = arrays.map((a, i) => {
+    const b = backend.alloc(a.length, `${kernel}:${KERNELS[kernel].buffers[i].name}`);
+    backend.write(b, a);
+    return b;
+  });
+  const sentinel = new Float32Array(16).fill(-12345);
+  const guard = backend.alloc(sentinel.length, "guard");
+  backend.write(guard, sentinel);
+  try {
+    backend.run(kernel, buffers, params);
+    backend.submit();
+    const out = await Promise.all(buffers.map((b) => readF32(backend, b)));
+    KERNELS[kernel].buffers.forEach((arg, i) => {
+      if (!arg.written) assertEquals(out[i], arrays[i], `${kernel} modified its input ${arg.name}`);
+    });
+    assertEquals(await readF32(backend, guard), sentinel, `${kernel} wrote past its buffers`);
+    return out;
+  } finally {
+    for (const b of buffers) backend.free(b);
+    backend.free(guard);
+  }
+}
+
+/** The oracle of `kernel` on float64 copies; f32 parameters are rounded as the kernel receives them. */
+function runOracle(kernel: KernelName, arrays: readonly Float32Array[], params: readonly number[]): F64[] {
+  const copies = arrays.map((a) => Float64Array.from(a));
+  const p = params.map((v, i) => (KERNELS[kernel].params[i].type === "f32" ? Math.fround(v) : v));
+  ((ref as unknown as Record<string, OracleFn>)[kernel])(...copies, ...p);
+  return copies;
+}
+
+/** Runs kernel and oracle on the same inputs and compares every written buffer. */
+async function checkKernel(
+  backend: Backend,
+  kernel: KernelName,
+  arrays: readonly Float32Array[],
+  params: readonly number[],
+  tol: Tolerance,
+): Promise<void> {
+  const got = await runKernel(backend, kernel, arrays, params);
+  const want = runOracle(kernel, arrays, params);
+  KERNELS[kernel].buffers.forEach((arg, i) => {
+    if (arg.written) assertClose(got[i], want[i], { ...tol, label: `${kernel}(${params}) ${arg.name}` });
+  });
+}
+
+/**
+ * Checks an oracle backward against central differences of L = Σ dOut ⊙ forward(vars), for every element
+ * of every variable.
+ */
+function checkGradient(
+  label: string,
+  forward: (vars: F64[]) => F64,
+  backward: (vars: F64[], dOut: F64) => F64[],
+  vars: F64[],
+  dOut: F64,
+  { h = 1e-5, atol = 1e-7, rtol = 1e-6 } = {},
+): void {
+  const loss = () => forward(vars).reduce((s, v, i) => s + v * dOut[i], 0);
+  const analytic = backward(vars, dOut);
+  vars.forEach((v, k) => {
+    const numeric = new Float64Array(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      v[i] = x + h;
+      const lp = loss();
+      v[i] = x - h;
+      const lm = loss();
+      v[i] = x;
+      numeric[i] = (lp - lm) / (2 * h);
+    }
+    assertClose(analytic[k], numeric, { atol, rtol, label: `${label}: d/d(variable ${k})` });
+  });
+}
+
+const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
+const zeros = (n: number) => new Float64Array(n);
+/** Values uniform in [low, high) but at least `gap` away from 0 (for kinks at 0). */
+const awayFromZero = (random: () => number, n: number, low: number, high: number, gap: number) =>
+  uniformArray(random, n, low, high).map((v) => (Math.abs(v) < gap ? (v < 0 ? -gap : gap) : v));
+
+// The build the registry did not pick (the plain SIMD build where relaxed SIMD is available) runs every
+// test too, so both compiled variants are covered.
+let otherVariant: Promise<WasmBackend> | undefined;
+function forEachBuild(name: string, body: (backend: Backend) => Promise<void>): void {
+  forEachBackend(name, body);
+  Deno.test(`${name} [wasm simd build]`, async () => {
+    otherVariant ??= WasmBackend.create("simd");
+    await body(await otherVariant);
+  });
+}
+
+// ------------------------------------------------------------------------------------------------------
+// transpose and linear
+
+forEachBuild("transpose matches the oracle exactly", async (backend) => {
+  const random = testRandom(11);
+  for (const [rows, cols] of [[1, 1], [1, 7], [3, 5], [4, 4], [7, 9], [33, 70], [64, 32], [5, 100]]) {
+    const x = uniformArray(random, rows * cols);
+    const [out] = await runKernel(backend, "transpose", [new Float32Array(rows * cols), x], [rows, cols]);
+    assertEquals(
+      out,
+      Float32Array.from(runOracle("transpose", [out, x], [rows, cols])[0]),
+      `${rows}x${cols}`,
+    );
+  }
+});
+
+const LINEAR_SHAPES = [[1, 1, 1], [3, 5, 7], [10, 17, 30], [7, 33, 4], [6, 16, 8], [13, 600, 9], [
+  100,
+  64,
+  33,
+]];
+
+forEachBuild("linear_forward matches the oracle", async (backend) => {
+  const random = testRandom(12);
+  for (const [batch, inDim, outDim] of LINEAR_SHAPES) {
+    const x = uniformArray(random, batch * inDim);
+    const w = uniformArray(random, inDim * outDim);
+    const b = uniformArray(random, outDim);
+    // Each output is a sum of inDim + 1 terms of size ≤ 1: f32 error grows like √inDim·ε·(typical term).
+    const atol = 2e-7 * (inDim + 1);
+    await checkKernel(backend, "linear_forward", [uniformArray(random, batch * outDim), x, w, b], [
+      batch,
+      inDim,
+      outDim,
+    ], { atol, rtol: 1e-6 });
+  }
+});
+
+forEachBuild("linear_backward accumulates xᵀ·dy, Σ dy and dy·wᵀ like the oracle", async (backend) => {
+  const random = testRandom(13);
+  for (const [batch, inDim, outDim] of LINEAR_SHAPES) {
+    for (const needDx of [0, 1]) {
+      const arrays = [
+        uniformArray(random, batch * inDim), // dx
+        uniformArray(random, inDim * outDim), // dw
+        uniformArray(random, outDim), // db
+        uniformArray(random, batch * outDim), // dy
+        uniformArray(random, batch * inDim), // x
+        uniformArray(random, inDim * outDim), // w
+      ];
+      const atol = 2e-7 * (Math.max(batch, outDim) + 1);
+      await checkKernel(backend, "linear_backward", arrays, [batch, inDim, outDim, needDx], {
+        atol,
+        rtol: 1e-6,
+      });
+      if (!needDx) {
+        const [dx] = await runKernel(backend, "linear_backward", arrays, [batch, inDim, outDim, 0]);
+        assertEquals(dx, arrays[0], "needDx = 0 leaves dx alone");
+      }
+    }
+  }
+});
+
+Deno.test("linear oracle backward equals central differences", () => {
+  const random = testRandom(14);
+  const [batch, inDim, outDim] = [3, 5, 4];
+  const vars = [
+    uniformArray(random, batch * inDim),
+    uniformArray(random, inDim * outDim),
+    uniformArray(random, outDim),
+  ]
+    .map(f64);
+  checkGradient(
+    "linear",
+    ([x, w, b]) => {
+      const out = zeros(batch * outDim);
+      ref.linear_forward(out, x, w, b, batch, inDim, outDim);
+      return out;
+    },
+    ([x, w], dy) => {
+      const [dx, dw, db] = [zeros(batch * inDim), zeros(inDim * outDim), zeros(outDim)];
+      ref.linear_backward(dx, dw, db, dy, x, w, batch, inDim, outDim, 1);
+      return [dx, dw, db];
+    },
+    vars,
+    f64(uniformArray(random, batch * outDim)),
+  );
+});
+
+// ------------------------------------------------------------------------------------------------------
+// activations
+
+const COUNTS = [1, 3, 4, 7, 64, 1001];
+const ELEMENTWISE: Tolerance = { atol: 1e-7, rtol: 2e-6 };
+
+forEachBuild("relu and leaky relu forward/backward match the oracle", async (backend) => {
+  const random = testRandom(21);
+  for (const count of COUNTS) {
+    const x = uniformArray(random, count, -3, 3);
+    x[0] = 0; // the kink: relu'(0) = 0, leaky'(0) = slope by convention
+    const dx = uniformArray(random, count), dy = uniformArray(random, count);
+    const out = new Float32Array(count);
+    await checkKernel(backend, "relu_forward", [out, x], [count], { atol: 0, rtol: 0 });
+    await checkKernel(backend, "relu_backward", [dx, dy, x], [count], ELEMENTWISE);
+    for (const slope of [0.3, 0.01]) {
+      await checkKernel(backend, "leaky_relu_forward", [out, x], [count, slope], ELEMENTWISE);
+      await checkKernel(backend, "leaky_relu_backward", [dx, dy, x], [count, slope], ELEMENTWISE);
+    }
+  }
+});
+
+forEachBuild("sigmoid forward/backward match the oracle, also at extreme logits", async (backend) => {
+  const random = testRandom(22);
+  for (const count of COUNTS) {
+    const x = uniformArray(random, count, -20, 20);
+    const extremes = [-200, -104, -90, -87.5, -40, -1e-8, 0, 1e-8, 17, 40, 88, 90, 200];
+    extremes.slice(0, count).forEach((v, i) => (x[i] = v));
+    await checkKernel(backend, "sigmoid_forward", [new Float32Array(count), x], [count], {
+      atol: 1e-30, // σ(−104) ≈ 7e-46 underflows in f32
+      rtol: 2e-6,
+    });
+    const y = uniformArray(random, count, 0, 1);
+    await checkKernel(backend, "sigmoid_backward", [
+      uniformArray(random, count),
+      uniformArray(random, count),
+      y,
+    ], [
+      count,
+    ], ELEMENTWISE);
+  }
+});
+
+Deno.test("activation oracle backwards equal central differences", () => {
+  const random = testRandom(23);
+  const n = 9;
+  const x = f64(awayFromZero(random, n, -3, 3, 1e-3));
+  const dOut = f64(uniformArray(random, n));
+  const unary = (fwd: (o: F64, x: F64) => void) => ([v]: F64[]) => {
+    const o = zeros(n);
+    fwd(o, v);
+    return o;
+  };
+  checkGradient(
+    "relu",
+    unary((o, v) => ref.relu_forward(o, v, n)),
+    ([v], dy) => {
+      const d = zeros(n);
+      ref.relu_backward(d, dy, v, n);
+      return [d];
+    },
+    [x],
+    dOut,
+  );
+  checkGradient(
+    "leaky_relu",
+    unary((o, v) => ref.leaky_relu_forward(o, v, n, 0.3)),
+    ([v], dy) => {
+      const d = zeros(n);
+      ref.leaky_relu_backward(d, dy, v, n, 0.3);
+      return [d];
+    },
+    [x],
+    dOut,
+  );
+  checkGradient(
+    "sigmoid",
+    unary((o, v) => ref.sigmoid_forward(o, v, n)),
+    ([v], dy) => {
+      const y = zeros(n), d = zeros(n);
+      ref.sigmoid_forward(y, v, n);
+      ref.sigmoid_backward(d, dy, y, n);
+      return [d];
+    },
+    [x],
+    dOut,
+  );
+});
+
+// ------------------------------------------------------------------------------------------------------
+// BCE with logits
+
+const BCE_SHAPES = [[1, 1], [3, 7], [2, 13], [4, 64], [2, 784]];
+
+forEachBuild("bce_logits forward/backward match the oracle, stable at extreme logits", async (backend) => {
+  const random = testRandom(31);
+  for (const [batch, dim] of BCE_SHAPES) {
+    const count = batch * dim;
+    const z = uniformArray(random, count, -12, 12);
+    const t = uniformArray(random, count, 0, 1);
+    const extremes = [-300, -100, -50, 0, 30, 100, 300];
+    extremes.slice(0, count).forEach((v, i) => {
+      z[i] = v;
+      t[i] = i % 2; // exact 0/1 targets, as binarised images give
+    });
+    // A row sums dim terms of size up to |z|: relative accuracy of the sum, plus ε per term.
+    await checkKernel(backend, "bce_logits_forward", [new Float32Array(batch), z, t], [batch, dim], {
+      atol: 1e-6 * dim,
+      rtol: 1e-5,
+    });
+    const logits = await runKernel(backend, "bce_logits_forward", [new Float32Array(batch), z, t], [
+      batch,
+      dim,
+    ]);
+    assert(logits[0].every(Number.isFinite), "loss is finite at extreme logits");
+    for (const scale of [1, 0.01]) {
+      await checkKernel(backend, "bce_logits_backward", [uniformArray(random, count), z, t], [count, scale], {
+        atol: 1e-7,
+        rtol: 2e-6,
+      });
+    }
+  }
+});
+
+forEachBuild(
+  "bce_logits_forward keeps relative accuracy for confident correct predictions",
+  async (backend) => {
+    // t = 0 with z ≪ 0, or t = 1 with z ≫ 0: the loss is log(1 + e^{−|z|}) ≈ e^{−|z|}, far below 1 ulp of 1.
+    const random = testRandom(33);
+    const count = 61;
+    const z = uniformArray(random, count, 8, 80).map((v, i) => (i % 2 ? v : -v));
+    const t = Float32Array.from({ length: count }, (_, i) => i % 2);
+    await checkKernel(backend, "bce_logits_forward", [new Float32Array(count), z, t], [count, 1], {
+      atol: 0,
+      rtol: 1e-5,
+    });
+  },
+);
+
+Deno.test("bce_logits oracle backward equals central differences", () => {
+  const random = testRandom(32);
+  const [batch, dim] = [2, 5];
+  const z = f64(uniformArray(random, batch * dim, -6, 6));
+  const t = f64(uniformArray(random, batch * dim, 0, 1));
+  const scale = 0.7;
+  checkGradient(
+    "bce_logits",
+    ([v]) => {
+      const loss = zeros(batch);
+      ref.bce_logits_forward(loss, v, t, batch, dim);
+      return loss;
+    },
+    ([v]) => {
+      const d = zeros(batch * dim);
+      ref.bce_logits_backward(d, v, t, batch * dim, scale);
+      return [d];
+    },
+    [z],
+    new Float64Array(batch).fill(scale),
+  );
+});
+
+// ------------------------------------------------------------------------------------------------------
+// softmax and log-softmax
+
+const ROW_SHAPES = [[1, 1], [3, 2], [5, 10], [4, 64], [2, 7], [30, 3]];
+
+forEachBuild("softmax and log_softmax forward/backward match the oracle", async (backend) => {
+  const random = testRandom(41);
+  for (const [rows, n] of ROW_SHAPES) {
+    for (const scale of [1, 8]) {
+      const x = uniformArray(random, rows * n, -scale, scale);
+      const out = new Float32Array(rows * n);
+      await checkKernel(backend, "softmax_forward", [out, x], [rows, n], { atol: 1e-7, rtol: 1e-5 });
+      await checkKernel(backend, "log_softmax_forward", [out, x], [rows, n], { atol: 1e-6, rtol: 1e-6 });
+      const [y] = await runKernel(backend, "softmax_forward", [out, x], [rows, n]);
+      const [ly] = await runKernel(backend, "log_softmax_forward", [out, x], [rows, n]);
+      for (let r = 0; r < rows; r++) {
+        const sum = y.subarray(r * n, (r + 1) * n).reduce((a, v) => a + v, 0);
+        assert(Math.abs(sum - 1) < 1e-5, `softmax row ${r} sums to ${sum}`);
+      }
+      const grads = [uniformArray(random, rows * n), uniformArray(random, rows * n)];
+      await checkKernel(backend, "softmax_backward", [...grads, y], [rows, n], { atol: 1e-6, rtol: 1e-5 });
+      await checkKernel(backend, "log_softmax_backward", [...grads, ly], [rows, n], {
+        atol: 1e-6,
+        rtol: 1e-5,
+      });
+    }
+  }
+});
+
+forEachBuild("softmax gives exact zeros and finite gradients for masked (−∞) logits", async (backend) => {
+  const x = Float32Array.from([0.5, -Infinity, 2, -Infinity, 1, 0]);
+  const [y] = await runKernel(backend, "softmax_forward", [new Float32Array(6), x], [2, 3]);
+  assertEquals([y[1], y[3]], [0, 0]);
+  assertClose(y, runOracle("softmax_forward", [y, x], [2, 3])[0], { atol: 1e-7, rtol: 1e-6 });
+  const [d] = await runKernel(backend, "softmax_backward", [
+    new Float32Array(6),
+    Float32Array.of(1, 2, 3, 4, 5, 6),
+    y,
+  ], [
+    2,
+    3,
+  ]);
+  assert(d.every(Number.isFinite));
+  assertEquals([d[1], d[3]], [0, 0]);
+});
+
+Deno.test("softmax and log_softmax oracle backwards equal central differences", () => {
+  const random = testRandom(42);
+  const [rows, n] = [3, 5];
+  const x = f64(uniformArray(random, rows * n, -2, 2));
+  const dOut = f64(uniformArray(random, rows * n));
+  for (
+    const [name, fwd, bwd] of [
+      ["softmax", ref.softmax_forward, ref.softmax_backward],
+      ["log_softmax", ref.log_softmax_forward, ref.log_softmax_backward],
+    ] as const
+  ) {
+    checkGradient(
+      name,
+      ([v]) => {
+        const y = zeros(rows * n);
+        fwd(y, v, rows, n);
+        return y;
+      },
+      ([v], dy) => {
+        const y = zeros(rows * n), d = zeros(rows * n);
+        fwd(y, v, rows, n);
+        bwd(d, dy, y, rows, n);
+        return [d];
+      },
+      [x],
+      dOut,
+    );
+  }
+});
+
+// ------------------------------------------------------------------------------------------------------
+// KL terms
+
+const CATEGORICAL_SHAPES = [[1, 1, 2], [3, 4, 8], [2, 30, 10], [5, 3, 64], [2, 5, 3]];
+
+forEachBuild("kl_categorical forward/backward match the oracle; KL ≥ 0 and 0 at uniform", async (backend) => {
+  const random = testRandom(51);
+  for (const [batch, latents, categories] of CATEGORICAL_SHAPES) {
+    const rows = batch * latents, count = rows * categories;
+    for (const scale of [0.5, 6]) {
+      const logits = uniformArray(random, count, -scale, scale);
+      // Σ_l of per-row terms ≤ log C each, with f32 error ~ ε·log C per row.
+      await checkKernel(backend, "kl_categorical_forward", [new Float32Array(batch), logits], [
+        batch,
+        latents,
+        categories,
+      ], { atol: 2e-6 * latents * Math.log(categories + 1), rtol: 1e-5 });
+      const [kl] = await runKernel(backend, "kl_categorical_forward", [new Float32Array(batch), logits], [
+        batch,
+        latents,
+        categories,
+      ]);
+      assert(kl.every((v) => v >= -1e-5), `KL ≥ 0: ${kl}`);
+      for (const s of [1, 0.01]) {
+        await checkKernel(backend, "kl_categorical_backward", [uniformArray(random, count), logits], [
+          rows,
+          categories,
+          s,
+        ], { atol: 1e-6, rtol: 1e-5 });
+      }
+    }
+    const [kl] = await runKernel(backend, "kl_categorical_forward", [
+      new Float32Array(batch),
+      new Float32Array(count).fill(0.25),
+    ], [batch, latents, categories]);
+    assertClose(kl, new Float64Array(batch), { atol: 2e-6 * latents, rtol: 0, label: "KL at uniform" });
+  }
+});
+
+forEachBuild("kl_categorical ignores masked (−∞) categories", async (backend) => {
+  const logits = Float32Array.from([0, -Infinity, 1, -Infinity, 0.5, 0.5]);
+  const [kl] = await runKernel(backend, "kl_categorical_forward", [new Float32Array(1), logits], [1, 2, 3]);
+  assertClose(kl, runOracle("kl_categorical_forward", [kl, logits], [1, 2, 3])[0], {
+    atol: 1e-6,
+    rtol: 1e-6,
+  });
+  const [d] = await runKernel(backend, "kl_categorical_backward", [new Float32Array(6), logits], [2, 3, 1]);
+  assert(d.every(Number.isFinite), `finite gradient: ${d}`);
+  assertEquals([d[1], d[3]], [0, 0]);
+});
+
+Deno.test("kl_categorical oracle backward equals central differences", () => {
+  const random = testRandom(52);
+  const [batch, latents, categories] = [2, 3, 4];
+  const scale = 0.8;
+  checkGradient(
+    "kl_categorical",
+    ([v]) => {
+      const kl = zeros(batch);
+      ref.kl_categorical_forward(kl, v, batch, latents, categories);
+      return kl;
+    },
+    ([v]) => {
+      const d = zeros(v.length);
+      ref.kl_categorical_backward(d, v, batch * latents, categories, scale);
+      return [d];
+    },
+    [f64(uniformArray(random, batch * latents * categories, -2, 2))],
+    new Float64Array(batch).fill(scale),
+  );
+});
+
+const BERNOULLI_SHAPES = [[1, 1], [3, 5], [4, 200], [2, 7], [1, 4]];
+
+forEachBuild("kl_bernoulli forward/backward match the oracle; KL = 0 where q = p", async (backend) => {
+  const random = testRandom(61);
+  for (const [batch, latents] of BERNOULLI_SHAPES) {
+    const count = batch * latents;
+    for (const spread of [2, 12]) {
+      const a = uniformArray(random, count, 0.5 - spread / 2, 0.5 + spread / 2);
+      const prior = uniformArray(random, latents, -spread / 2, spread / 2);
+      await checkKernel(backend, "kl_bernoulli_forward", [new Float32Array(batch), a, prior], [
+        batch,
+        latents,
+      ], {
+        atol: 2e-6 * latents,
+        rtol: 1e-5,
+      });
+      for (const s of [1, 0.01]) {
+        await checkKernel(
+          backend,
+          "kl_bernoulli_backward",
+          [uniformArray(random, count), uniformArray(random, latents), a, prior],
+          [batch, latents, s],
+          { atol: 2e-6 * batch, rtol: 1e-5 },
+        );
+      }
+    }
+    // 2a − 1 = ρ makes q = p.
+    const prior = uniformArray(random, latents, -3, 3);
+    const a = Float32Array.from({ length: count }, (_, i) => (prior[i % latents] + 1) / 2);
+    const [kl] = await runKernel(backend, "kl_bernoulli_forward", [new Float32Array(batch), a, prior], [
+      batch,
+      latents,
+    ]);
+    assertClose(kl, new Float64Array(batch), { atol: 1e-6 * latents, rtol: 0, label: "KL(p ‖ p)" });
+  }
+});
+
+Deno.test("kl_bernoulli oracle backward equals central differences", () => {
+  const random = testRandom(62);
+  const [batch, latents] = [3, 4];
+  const scale = 1.3;
+  checkGradient(
+    "kl_bernoulli",
+    ([a, prior]) => {
+      const kl = zeros(batch);
+      ref.kl_bernoulli_forward(kl, a, prior, batch, latents);
+      return kl;
+    },
+    ([a, prior]) => {
+      const dA = zeros(batch * latents), dPrior = zeros(latents);
+      ref.kl_bernoulli_backward(dA, dPrior, a, prior, batch, latents, scale);
+      return [dA, dPrior];
+    },
+    [f64(uniformArray(random, batch * latents, -2, 3)), f64(uniformArray(random, latents, -3, 3))],
+    new Float64Array(batch).fill(scale),
+  );
+});
+
+const LAYER_KERNELS: readonly KernelName[] = [
+  "matmul",
+  "matmul_bt",
+  "transpose",
+  "linear_forward",
+  "linear_backward",
+  "relu_forward",
+  "relu_backward",
+  "leaky_relu_forward",
+  "leaky_relu_backward",
+  "sigmoid_forward",
+  "sigmoid_backward",
+  "bce_logits_forward",
+  "bce_logits_backward",
+  "softmax_forward",
+  "softmax_backward",
+  "log_softmax_forward",
+  "log_softmax_backward",
+  "kl_categorical_forward",
+  "kl_categorical_backward",
+  "kl_bernoulli_forward",
+  "kl_bernoulli_backward",
+];
+
+Deno.test("every layer kernel has an oracle taking the same number of arguments", () => {
+  for (const k of LAYER_KERNELS) {
+    const fn = (ref as unknown as Record<string, OracleFn>)[k];
+    assert(typeof fn === "function", `no oracle for ${k}`);
+    assertEquals(fn.length, KERNELS[k].buffers.length + KERNELS[k].params.length, k);
+  }
+});

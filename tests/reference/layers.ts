@@ -1,0 +1,293 @@
+// Float64 oracle for the layer kernels (asm/matmul.ts, asm/layers.ts): one function per kernel, with the
+// kernel's name and argument order (outputs first, then inputs, then dims/params) on Float64Arrays. Written
+// from the definitions, not from the kernels' fused formulas: backward passes are chain rules through the
+// forward definitions, and tests check them against central differences of the forwards.
+type F64 = Float64Array;
+
+/** C[M×N] (=, or += when accumulate = 1) A·B, A(i, k) = A[i·aRowStride + k·aColStride], B K×N. */
+export function matmul(
+  C: F64,
+  A: F64,
+  B: F64,
+  M: number,
+  K: number,
+  N: number,
+  aRowStride: number,
+  aColStride: number,
+  accumulate: number,
+): void {
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += A[i * aRowStride + k * aColStride] * B[k * N + j];
+      C[i * N + j] = accumulate ? C[i * N + j] + s : s;
+    }
+  }
+}
+
+/** C[M×N] (=, or += when accumulate = 1) A·Bᵀ, B stored N×K. */
+export function matmul_bt(
+  C: F64,
+  A: F64,
+  B: F64,
+  M: number,
+  K: number,
+  N: number,
+  aRowStride: number,
+  aColStride: number,
+  accumulate: number,
+): void {
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += A[i * aRowStride + k * aColStride] * B[j * K + k];
+      C[i * N + j] = accumulate ? C[i * N + j] + s : s;
+    }
+  }
+}
+
+export function transpose(out: F64, x: F64, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = x[r * cols + c];
+}
+
+export function linear_forward(
+  out: F64,
+  x: F64,
+  w: F64,
+  b: F64,
+  batch: number,
+  inDim: number,
+  outDim: number,
+): void {
+  for (let n = 0; n < batch; n++) {
+    for (let o = 0; o < outDim; o++) {
+      let s = b[o];
+      for (let i = 0; i < inDim; i++) s += x[n * inDim + i] * w[i * outDim + o];
+      out[n * outDim + o] = s;
+    }
+  }
+}
+
+/** out[n, o] = b[o] + Σ_i x[n, i]·w[i, o], so ∂/∂w[i, o] = Σ_n x[n, i]·dy[n, o], ∂/∂x[n, i] = Σ_o dy·w[i, o]. */
+export function linear_backward(
+  dx: F64,
+  dw: F64,
+  db: F64,
+  dy: F64,
+  x: F64,
+  w: F64,
+  batch: number,
+  inDim: number,
+  outDim: number,
+  needDx: number,
+): void {
+  for (let i = 0; i < inDim; i++) {
+    for (let o = 0; o < outDim; o++) {
+      let s = 0;
+      for (let n = 0; n < batch; n++) s += x[n * inDim + i] * dy[n * outDim + o];
+      dw[i * outDim + o] += s;
+    }
+  }
+  for (let o = 0; o < outDim; o++) {
+    let s = 0;
+    for (let n = 0; n < batch; n++) s += dy[n * outDim + o];
+    db[o] += s;
+  }
+  if (!needDx) return;
+  for (let n = 0; n < batch; n++) {
+    for (let i = 0; i < inDim; i++) {
+      let s = 0;
+      for (let o = 0; o < outDim; o++) s += dy[n * outDim + o] * w[i * outDim + o];
+      dx[n * inDim + i] += s;
+    }
+  }
+}
+
+export function relu_forward(out: F64, x: F64, count: number): void {
+  for (let i = 0; i < count; i++) out[i] = x[i] > 0 ? x[i] : 0;
+}
+
+export function relu_backward(dx: F64, dy: F64, x: F64, count: number): void {
+  for (let i = 0; i < count; i++) dx[i] += x[i] > 0 ? dy[i] : 0;
+}
+
+export function leaky_relu_forward(out: F64, x: F64, count: number, slope: number): void {
+  for (let i = 0; i < count; i++) out[i] = x[i] > 0 ? x[i] : slope * x[i];
+}
+
+export function leaky_relu_backward(dx: F64, dy: F64, x: F64, count: number, slope: number): void {
+  for (let i = 0; i < count; i++) dx[i] += x[i] > 0 ? dy[i] : slope * dy[i];
+}
+
+/** σ(z), evaluated so that neither branch overflows. */
+export function sigmoid(z: number): number {
+  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+}
+
+/** log σ(z) without cancellation. */
+export function logSigmoid(z: number): number {
+  return z >= 0 ? -Math.log1p(Math.exp(-z)) : z - Math.log1p(Math.exp(z));
+}
+
+export function sigmoid_forward(out: F64, x: F64, count: number): void {
+  for (let i = 0; i < count; i++) out[i] = sigmoid(x[i]);
+}
+
+export function sigmoid_backward(dx: F64, dy: F64, y: F64, count: number): void {
+  for (let i = 0; i < count; i++) dx[i] += dy[i] * y[i] * (1 - y[i]);
+}
+
+/** loss[b] = Σ_j −t log σ(z) − (1 − t) log(1 − σ(z)), with 1 − σ(z) = σ(−z). */
+export function bce_logits_forward(loss: F64, logits: F64, target: F64, batch: number, dim: number): void {
+  for (let b = 0; b < batch; b++) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) {
+      const z = logits[b * dim + j], t = target[b * dim + j];
+      s += -t * logSigmoid(z) - (1 - t) * logSigmoid(-z);
+    }
+    loss[b] = s;
+  }
+}
+
+/** ∂/∂z of −t log σ(z) − (1 − t) log σ(−z) is −t(1 − σ(z)) + (1 − t)σ(z). */
+export function bce_logits_backward(
+  dLogits: F64,
+  logits: F64,
+  target: F64,
+  count: number,
+  scale: number,
+): void {
+  for (let i = 0; i < count; i++) {
+    const s = sigmoid(logits[i]), t = target[i];
+    dLogits[i] += scale * (-t * (1 - s) + (1 - t) * s);
+  }
+}
+
+function softmaxRow(x: F64, offset: number, n: number): number[] {
+  let m = -Infinity;
+  for (let j = 0; j < n; j++) m = Math.max(m, x[offset + j]);
+  const e = Array.from({ length: n }, (_, j) => Math.exp(x[offset + j] - m));
+  const z = e.reduce((a, v) => a + v, 0);
+  return e.map((v) => v / z);
+}
+
+export function softmax_forward(out: F64, x: F64, rows: number, n: number): void {
+  for (let r = 0; r < rows; r++) softmaxRow(x, r * n, n).forEach((v, j) => (out[r * n + j] = v));
+}
+
+/** ∂y_i/∂x_j = y_i(δ_ij − y_j), so dx_j += Σ_i dy_i·y_i(δ_ij − y_j). */
+export function softmax_backward(dx: F64, dy: F64, y: F64, rows: number, n: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * n;
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += dy[o + i] * y[o + i] * ((i === j ? 1 : 0) - y[o + j]);
+      dx[o + j] += s;
+    }
+  }
+}
+
+export function log_softmax_forward(out: F64, x: F64, rows: number, n: number): void {
+  for (let r = 0; r < rows; r++) softmaxRow(x, r * n, n).forEach((v, j) => (out[r * n + j] = Math.log(v)));
+}
+
+/** ∂y_i/∂x_j = δ_ij − softmax_j with softmax = e^y. */
+export function log_softmax_backward(dx: F64, dy: F64, y: F64, rows: number, n: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * n;
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += dy[o + i] * ((i === j ? 1 : 0) - Math.exp(y[o + j]));
+      dx[o + j] += s;
+    }
+  }
+}
+
+const qLogQ = (q: number) => (q > 0 ? q * Math.log(q) : 0);
+
+/** kl[b] = Σ_{l,c} q log q + L·log C, the KL of softmax(logits row (b, l)) from uniform, summed over l. */
+export function kl_categorical_forward(
+  kl: F64,
+  logits: F64,
+  batch: number,
+  latents: number,
+  categories: number,
+): void {
+  for (let b = 0; b < batch; b++) {
+    let s = latents * Math.log(categories);
+    for (let l = 0; l < latents; l++) {
+      for (const q of softmaxRow(logits, (b * latents + l) * categories, categories)) s += qLogQ(q);
+    }
+    kl[b] = s;
+  }
+}
+
+/** ∂(Σ_c q_c log q_c)/∂θ_j = Σ_c (log q_c + 1)·q_c(δ_cj − q_j). */
+export function kl_categorical_backward(
+  dLogits: F64,
+  logits: F64,
+  rows: number,
+  categories: number,
+  scale: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const q = softmaxRow(logits, r * categories, categories);
+    for (let j = 0; j < categories; j++) {
+      let s = 0;
+      for (let c = 0; c < categories; c++) {
+        if (q[c] > 0) s += (Math.log(q[c]) + 1) * q[c] * ((c === j ? 1 : 0) - q[j]);
+      }
+      dLogits[r * categories + j] += scale * s;
+    }
+  }
+}
+
+/** q = softmax((a, 1 − a))[0] (SPEC §4.3) and its log, log(1 − q). */
+function bernoulliPosterior(a: number): { q: number; lq: number; l1q: number } {
+  const lse = Math.max(a, 1 - a) + Math.log1p(Math.exp(-Math.abs(a - (1 - a))));
+  return { q: Math.exp(a - lse), lq: a - lse, l1q: 1 - a - lse };
+}
+
+/** kl[b] = Σ_l q log(q/p) + (1 − q) log((1 − q)/(1 − p)), p = σ(priorLogits[l]). */
+export function kl_bernoulli_forward(
+  kl: F64,
+  a: F64,
+  priorLogits: F64,
+  batch: number,
+  latents: number,
+): void {
+  for (let b = 0; b < batch; b++) {
+    let s = 0;
+    for (let l = 0; l < latents; l++) {
+      const { q, lq, l1q } = bernoulliPosterior(a[b * latents + l]);
+      const rho = priorLogits[l];
+      s += q * (lq - logSigmoid(rho)) + (1 - q) * (l1q - logSigmoid(-rho));
+    }
+    kl[b] = s;
+  }
+}
+
+/**
+ * Chain rule: ∂KL/∂q = log(q/p) − log((1 − q)/(1 − p)), ∂q/∂a = 2q(1 − q);
+ * ∂KL/∂p = −q/p + (1 − q)/(1 − p), ∂p/∂ρ = p(1 − p).
+ */
+export function kl_bernoulli_backward(
+  dA: F64,
+  dPrior: F64,
+  a: F64,
+  priorLogits: F64,
+  batch: number,
+  latents: number,
+  scale: number,
+): void {
+  for (let b = 0; b < batch; b++) {
+    for (let l = 0; l < latents; l++) {
+      const { q, lq, l1q } = bernoulliPosterior(a[b * latents + l]);
+      const rho = priorLogits[l];
+      const p = sigmoid(rho);
+      const dq = (lq - logSigmoid(rho)) - (l1q - logSigmoid(-rho));
+      dA[b * latents + l] += scale * dq * 2 * q * (1 - q);
+      dPrior[l] += scale * (-q / p + (1 - q) / (1 - p)) * p * (1 - p);
+    }
+  }
+}
