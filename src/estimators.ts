@@ -214,6 +214,16 @@ async function draw(
   }
 }
 
+/** Validates the arguments, keeps a private copy of the logits and draws (or takes the forced) samples. */
+async function checkAndDraw(backend: Backend, logits: Float32Array, options: SampleOptions) {
+  const checked = checkRows(logits, options);
+  const forced = options.sample === undefined
+    ? undefined
+    : checkSample(options.sample, checked.rows, checked.n);
+  const own = logits.slice();
+  return { checked, own, drawn: await draw(backend, own, checked, forced) };
+}
+
 /**
  * Runs a backward on the backend with freshly uploaded inputs. `upstream` is ∂L/∂yHard for the estimators
  * (rows·n) or the rewards for REINFORCE (rows); it lands in the `gHard` buffer either way.
@@ -258,13 +268,8 @@ export async function sampleWithEstimator(
   logits: Float32Array,
   options: SampleOptions,
 ): Promise<EstimatorResult> {
-  const checked = checkRows(logits, options);
   const est = estimator(name, options);
-  const forced = options.sample === undefined
-    ? undefined
-    : checkSample(options.sample, checked.rows, checked.n);
-  const own = logits.slice();
-  const drawn = await draw(backend, own, checked, forced);
+  const { checked, own, drawn } = await checkAndDraw(backend, logits, options);
   return {
     ...drawn,
     backward: async (gHard: Float32Array, gSoft?: Float32Array) => {
@@ -347,12 +352,7 @@ export async function reinforce(
   logits: Float32Array,
   options: ReinforceOptions,
 ): Promise<ReinforceResult> {
-  const checked = checkRows(logits, options);
-  const forced = options.sample === undefined
-    ? undefined
-    : checkSample(options.sample, checked.rows, checked.n);
-  const own = logits.slice();
-  const drawn = await draw(backend, own, checked, forced);
+  const { checked, own, drawn } = await checkAndDraw(backend, logits, options);
   return {
     ...drawn,
     backward: async (reward: Float32Array, gSoft?: Float32Array) => {
