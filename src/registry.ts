@@ -8,6 +8,7 @@ import type { Backend, BackendName, BackendReport } from "./backend.ts";
 import { BackendUnavailableError, ReinmaxInputError } from "./errors.ts";
 import { describe } from "./validate.ts";
 import { WasmBackend } from "./wasm/backend.ts";
+import { WebGpuBackend } from "./webgpu/backend.ts";
 
 /** How to create a backend; `create` throws (any error) with the reason when it cannot. */
 export interface BackendFactory {
@@ -95,4 +96,5 @@ export function formatReport(report: BackendReport): string {
   return [`backend: ${report.chosen} (${report.details}; ${report.reason})`, ...rejected].join("\n  ");
 }
 
+registerBackend({ name: "webgpu", priority: 20, create: () => WebGpuBackend.create() });
 registerBackend({ name: "wasm", priority: 10, create: () => WasmBackend.create() });

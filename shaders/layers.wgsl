@@ -1,0 +1,667 @@
+// The layers of the VAEs (SPEC §4.2, §4.3), as asm/layers.ts: forward kernels write, backward kernels
+// accumulate (+=). Elementwise kernels run one thread per element, row kernels one per row. The vector math
+// (exp for x ≤ 0 and σ) is the same Cephes-style f32 polynomial as the WASM kernels, on vec4f lanes where
+// WASM uses f32x4, so both backends round alike (log(1 + u) differs, see log1p_unit); the softmax family
+// uses WGSL's exp and log where WASM uses Mathf.
+//! use common
+
+const LOG2E: f32 = 1.44269504088896341;
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.12194440e-4;
+const EXP_LO: f32 = -87.3365447505531; // below: the result would be subnormal; flushed to 0
+
+// e^x lane-wise for x ≤ 0 (relative error ≈ 1 ulp); 0 below EXP_LO.
+fn exp_neg(x: vec4f) -> vec4f {
+  let xc = max(x, vec4f(EXP_LO));
+  let fx = round(xc * LOG2E); // ties to even, as f32x4.nearest; ∈ [−126, 0]
+  var r = xc - fx * LN2_HI;
+  r = r - fx * LN2_LO;
+  let z = r * r;
+  var y = 1.9875691500e-4 * r + 1.3981999507e-3;
+  y = y * r + 8.3334519073e-3;
+  y = y * r + 4.1665795894e-2;
+  y = y * r + 1.6666665459e-1;
+  y = y * r + 5.0000001201e-1;
+  y = (y * z + r) + 1.0;
+  // 2^fx built directly in the exponent field (fx ≥ −126 keeps it normal).
+  let pow2 = bitcast<vec4f>((vec4i(fx) + 127) << vec4u(23u));
+  return select(y * pow2, vec4f(0.0), x < vec4f(EXP_LO));
+}
+
+// log(1 + u) lane-wise for u ∈ [0, 1], accurate for tiny u: 2·atanh(s) with s = u/(2 + u) ∈ [0, 1/3], a
+// series with no cancellation. (The WASM kernel corrects log(1 + u) by (u − ((1 + u) − 1))/(1 + u); shader
+// compilers may simplify that correction to zero — llvmpipe does — so the GPU takes this route instead.)
+fn log1p_unit(u: vec4f) -> vec4f {
+  let s = u / (2.0 + u);
+  let s2 = s * s;
+  // 2·Σ_{k≤8} s^{2k+1}/(2k+1); the first omitted term is below 2^-30 of the sum for s ≤ 1/3.
+  var y = 2.0 / 17.0 * s2 + 2.0 / 15.0;
+  y = y * s2 + 2.0 / 13.0;
+  y = y * s2 + 2.0 / 11.0;
+  y = y * s2 + 2.0 / 9.0;
+  y = y * s2 + 2.0 / 7.0;
+  y = y * s2 + 2.0 / 5.0;
+  y = y * s2 + 2.0 / 3.0;
+  y = y * s2 + 2.0;
+  return s * y;
+}
+
+// log(1 + e^{−|x|}), the non-linear part of softplus and log-sigmoid.
+fn softplus_tail(x: vec4f) -> vec4f {
+  return log1p_unit(exp_neg(-abs(x)));
+}
+
+// σ(x) lane-wise, from e^{−|x|} so neither branch overflows.
+fn sigmoid_v(x: vec4f) -> vec4f {
+  let e = exp_neg(-abs(x));
+  let inv = 1.0 / (1.0 + e);
+  return select(e * inv, inv, x >= vec4f(0.0));
+}
+
+// The matrix product of asm/matmul.ts for one element (see shaders/matmul.wgsl): the equal K blocks of at
+// most 512, each summed from zero and added to the running total.
+const KC: u32 = 512u;
+
+fn k_block(k: u32) -> u32 {
+  let blocks = (k + KC - 1u) / KC;
+  return (k + blocks - 1u) / blocks;
+}
+
+//! kernel transpose
+// out[c·rows + r] = x[r·cols + c], one thread per element of out.
+struct Params {
+  rows: u32,
+  cols: u32,
+}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn transpose(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  if (t >= params.rows * params.cols) {
+    return;
+  }
+  let c = t / params.rows;
+  let r = t % params.rows;
+  out[t] = x[r * params.cols + c];
+}
+
+//! kernel linear_forward
+// out[i, j] = b[j] + Σ_k x[i, k]·w[k, j], one thread per element of out (b first, then the K blocks).
+struct Params {
+  batch: u32,
+  inDim: u32,
+  outDim: u32,
+}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn linear_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  let K = params.inDim;
+  let N = params.outDim;
+  if (t >= params.batch * N) {
+    return;
+  }
+  let i = t / N;
+  let j = t % N;
+  var total = b[j];
+  if (K > 0u) {
+    let kc = k_block(K);
+    for (var k0 = 0u; k0 < K; k0 += kc) {
+      let k1 = min(k0 + kc, K);
+      var block = 0.0;
+      for (var k = k0; k < k1; k++) {
+        block += x[i * K + k] * w[k * N + j];
+      }
+      total += block;
+    }
+  }
+  out[t] = total;
+}
+
+//! kernel linear_backward
+// dw += xᵀ·dy, db += Σ_rows dy and, when needDx = 1, dx += dy·wᵀ. One launch, three thread ranges: the
+// inDim·outDim elements of dw, the outDim of db, then the batch·inDim of dx.
+struct Params {
+  batch: u32,
+  inDim: u32,
+  outDim: u32,
+  needDx: u32,
+}
+@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(2) var<storage, read_write> db: array<f32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read> x: array<f32>;
+@group(0) @binding(5) var<storage, read> w: array<f32>;
+@group(0) @binding(6) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn linear_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  let batch = params.batch;
+  let inDim = params.inDim;
+  let outDim = params.outDim;
+  let weights = inDim * outDim;
+  if (t < weights) {
+    // dw[p, j] += Σ_b x[b, p]·dy[b, j]
+    if (batch == 0u) {
+      return;
+    }
+    let p = t / outDim;
+    let j = t % outDim;
+    let kc = k_block(batch);
+    var total = dw[t];
+    for (var k0 = 0u; k0 < batch; k0 += kc) {
+      let k1 = min(k0 + kc, batch);
+      var block = 0.0;
+      for (var k = k0; k < k1; k++) {
+        block += x[k * inDim + p] * dy[k * outDim + j];
+      }
+      total += block;
+    }
+    dw[t] = total;
+    return;
+  }
+  if (t < weights + outDim) {
+    // db[j] += dy[0, j], dy[1, j], … in row order.
+    let j = t - weights;
+    var total = db[j];
+    for (var i = 0u; i < batch; i++) {
+      total += dy[i * outDim + j];
+    }
+    db[j] = total;
+    return;
+  }
+  let e = t - weights - outDim;
+  if (params.needDx == 0u || e >= batch * inDim || outDim == 0u) {
+    return;
+  }
+  // dx[i, p] += Σ_j dy[i, j]·w[p, j]
+  let i = e / inDim;
+  let p = e % inDim;
+  let kc = k_block(outDim);
+  var total = dx[e];
+  for (var k0 = 0u; k0 < outDim; k0 += kc) {
+    let k1 = min(k0 + kc, outDim);
+    var block = 0.0;
+    for (var k = k0; k < k1; k++) {
+      block += dy[i * outDim + k] * w[p * outDim + k];
+    }
+    total += block;
+  }
+  dx[e] = total;
+}
+
+//! kernel relu_forward
+struct Params {
+  count: u32,
+}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn relu_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i < params.count) {
+    out[i] = max(x[i], 0.0);
+  }
+}
+
+//! kernel relu_backward
+struct Params {
+  count: u32,
+}
+@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn relu_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i < params.count) {
+    dx[i] = dx[i] + select(0.0, dy[i], x[i] > 0.0);
+  }
+}
+
+//! kernel leaky_relu_forward
+struct Params {
+  count: u32,
+  slope: f32,
+}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn leaky_relu_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i < params.count) {
+    let v = x[i];
+    out[i] = select(v * params.slope, v, v > 0.0);
+  }
+}
+
+//! kernel leaky_relu_backward
+struct Params {
+  count: u32,
+  slope: f32,
+}
+@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn leaky_relu_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i < params.count) {
+    let g = dy[i];
+    dx[i] = dx[i] + select(g * params.slope, g, x[i] > 0.0);
+  }
+}
+
+//! kernel sigmoid_forward
+struct Params {
+  count: u32,
+}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sigmoid_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i < params.count) {
+    out[i] = sigmoid_v(vec4f(x[i])).x;
+  }
+}
+
+//! kernel sigmoid_backward
+struct Params {
+  count: u32,
+}
+@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sigmoid_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i < params.count) {
+    let v = y[i];
+    dx[i] = dx[i] + dy[i] * (v * (1.0 - v));
+  }
+}
+
+//! kernel bce_logits_forward
+// loss[b] = Σ_j max(z, 0) − z·t + log(1 + e^{−|z|}), one thread per row, summed in four lanes then
+// (l0 + l1) + (l2 + l3) then the tail in order, as the WASM kernel does.
+struct Params {
+  batch: u32,
+  dim: u32,
+}
+@group(0) @binding(0) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> target_: array<f32>; // `target` is a WGSL reserved word
+@group(0) @binding(3) var<uniform> params: Params;
+
+fn bce(z: vec4f, t: vec4f) -> vec4f {
+  return (max(z, vec4f(0.0)) - z * t) + softplus_tail(z);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn bce_logits_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let b = thread_index(id, groups);
+  if (b >= params.batch) {
+    return;
+  }
+  let dim = params.dim;
+  let base = b * dim;
+  var acc = vec4f(0.0);
+  var j = 0u;
+  for (; j + 4u <= dim; j += 4u) {
+    let o = base + j;
+    acc += bce(
+      vec4f(logits[o], logits[o + 1u], logits[o + 2u], logits[o + 3u]),
+      vec4f(target_[o], target_[o + 1u], target_[o + 2u], target_[o + 3u]),
+    );
+  }
+  var s = (acc.x + acc.y) + (acc.z + acc.w);
+  for (; j < dim; j++) {
+    s += bce(vec4f(logits[base + j]), vec4f(target_[base + j])).x;
+  }
+  loss[b] = s;
+}
+
+//! kernel bce_logits_backward
+struct Params {
+  count: u32,
+  scale: f32,
+}
+@group(0) @binding(0) var<storage, read_write> dLogits: array<f32>;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> target_: array<f32>; // `target` is a WGSL reserved word
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn bce_logits_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i < params.count) {
+    dLogits[i] = dLogits[i] + params.scale * (sigmoid_v(vec4f(logits[i])).x - target_[i]);
+  }
+}
+
+//! snippet row_max
+// max over x[base..base + n) (n ≥ 1); −∞ entries (masked logits) are fine.
+fn row_max(base: u32, n: u32) -> f32 {
+  var m = x[base];
+  for (var j = 1u; j < n; j++) {
+    m = max(m, x[base + j]);
+  }
+  return m;
+}
+
+//! kernel softmax_forward
+//! include row_max
+struct Params {
+  rows: u32,
+  n: u32,
+}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn softmax_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let r = thread_index(id, groups);
+  let n = params.n;
+  if (r >= params.rows || n == 0u) {
+    return;
+  }
+  let base = r * n;
+  let m = row_max(base, n);
+  var s = 0.0;
+  for (var j = 0u; j < n; j++) {
+    let e = exp(x[base + j] - m);
+    out[base + j] = e;
+    s += e;
+  }
+  let inv = 1.0 / s;
+  for (var j = 0u; j < n; j++) {
+    out[base + j] = out[base + j] * inv;
+  }
+}
+
+//! kernel softmax_backward
+struct Params {
+  rows: u32,
+  n: u32,
+}
+@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn softmax_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let r = thread_index(id, groups);
+  if (r >= params.rows) {
+    return;
+  }
+  let n = params.n;
+  let base = r * n;
+  var inner = 0.0; // ⟨y, dy⟩
+  for (var j = 0u; j < n; j++) {
+    inner += y[base + j] * dy[base + j];
+  }
+  for (var j = 0u; j < n; j++) {
+    dx[base + j] = dx[base + j] + y[base + j] * (dy[base + j] - inner);
+  }
+}
+
+//! kernel log_softmax_forward
+//! include row_max
+struct Params {
+  rows: u32,
+  n: u32,
+}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn log_softmax_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let r = thread_index(id, groups);
+  let n = params.n;
+  if (r >= params.rows || n == 0u) {
+    return;
+  }
+  let base = r * n;
+  let m = row_max(base, n);
+  var s = 0.0;
+  for (var j = 0u; j < n; j++) {
+    s += exp(x[base + j] - m);
+  }
+  let ls = log(s);
+  for (var j = 0u; j < n; j++) {
+    out[base + j] = (x[base + j] - m) - ls;
+  }
+}
+
+//! kernel log_softmax_backward
+struct Params {
+  rows: u32,
+  n: u32,
+}
+@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn log_softmax_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let r = thread_index(id, groups);
+  if (r >= params.rows) {
+    return;
+  }
+  let n = params.n;
+  let base = r * n;
+  var sum = 0.0;
+  for (var j = 0u; j < n; j++) {
+    sum += dy[base + j];
+  }
+  for (var j = 0u; j < n; j++) {
+    dx[base + j] = dx[base + j] + (dy[base + j] - exp(y[base + j]) * sum);
+  }
+}
+
+//! snippet entropy_stats
+// Row statistics of softmax(logits[base..base + n)): max, log Σ e^{x − max} and Σ q log q (q·log q = 0
+// where q = 0, so masked −∞ logits drop out).
+struct EntropyStats {
+  maximum: f32,
+  log_sum: f32,
+  neg_entropy: f32,
+}
+
+fn entropy_stats(base: u32, n: u32) -> EntropyStats {
+  var m = logits[base];
+  for (var j = 1u; j < n; j++) {
+    m = max(m, logits[base + j]);
+  }
+  var s = 0.0;
+  var sd = 0.0; // Σ e^{x−m}·(x − m) over the entries with e^{x−m} > 0
+  for (var j = 0u; j < n; j++) {
+    let d = logits[base + j] - m;
+    let e = exp(d);
+    s += e;
+    if (e > 0.0) {
+      sd += e * d;
+    }
+  }
+  let ls = log(s);
+  return EntropyStats(m, ls, sd / s - ls);
+}
+
+//! kernel kl_categorical_forward
+// kl[b] = Σ_l (Σ_c q log q + log C), one thread per sample b.
+//! include entropy_stats
+struct Params {
+  batch: u32,
+  latents: u32,
+  categories: u32,
+}
+@group(0) @binding(0) var<storage, read_write> kl: array<f32>;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn kl_categorical_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let b = thread_index(id, groups);
+  if (b >= params.batch) {
+    return;
+  }
+  let categories = params.categories;
+  let log_c = log(f32(categories));
+  var total = 0.0;
+  for (var l = 0u; l < params.latents; l++) {
+    total += entropy_stats((b * params.latents + l) * categories, categories).neg_entropy + log_c;
+  }
+  kl[b] = total;
+}
+
+//! kernel kl_categorical_backward
+// dLogits += scale·q ⊙ (log q − Σ q log q), one thread per row.
+//! include entropy_stats
+struct Params {
+  rows: u32,
+  categories: u32,
+  scale: f32,
+}
+@group(0) @binding(0) var<storage, read_write> dLogits: array<f32>;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn kl_categorical_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let r = thread_index(id, groups);
+  if (r >= params.rows) {
+    return;
+  }
+  let n = params.categories;
+  let base = r * n;
+  let stats = entropy_stats(base, n);
+  for (var j = 0u; j < n; j++) {
+    let lq = (logits[base + j] - stats.maximum) - stats.log_sum;
+    let q = exp(lq);
+    if (q > 0.0) {
+      dLogits[base + j] = dLogits[base + j] + params.scale * q * (lq - stats.neg_entropy);
+    }
+  }
+}
+
+//! kernel kl_bernoulli_forward
+// kl[b] = Σ_l q log(q/p) + (1 − q) log((1 − q)/(1 − p)), q = σ(2a − 1), p = σ(ρ_l); one thread per sample,
+// summed in four lanes as the WASM kernel does. With s(x) = log(1 + e^{−|x|}): log σ(x) = min(x, 0) − s(x).
+struct Params {
+  batch: u32,
+  latents: u32,
+}
+@group(0) @binding(0) var<storage, read_write> kl: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> priorLogits: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+fn kl_bernoulli(av: vec4f, rho: vec4f) -> vec4f {
+  let zero = vec4f(0.0);
+  let z = (av + av) - 1.0;
+  let sz = softplus_tail(z);
+  let sr = softplus_tail(rho);
+  let lq = min(z, zero) - sz;
+  let l1q = min(-z, zero) - sz;
+  let lp = min(rho, zero) - sr;
+  let l1p = min(-rho, zero) - sr;
+  let q = sigmoid_v(z);
+  let q1 = sigmoid_v(-z);
+  return q * (lq - lp) + q1 * (l1q - l1p);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn kl_bernoulli_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let b = thread_index(id, groups);
+  if (b >= params.batch) {
+    return;
+  }
+  let latents = params.latents;
+  let base = b * latents;
+  var acc = vec4f(0.0);
+  var l = 0u;
+  for (; l + 4u <= latents; l += 4u) {
+    let o = base + l;
+    acc += kl_bernoulli(
+      vec4f(a[o], a[o + 1u], a[o + 2u], a[o + 3u]),
+      vec4f(priorLogits[l], priorLogits[l + 1u], priorLogits[l + 2u], priorLogits[l + 3u]),
+    );
+  }
+  var s = (acc.x + acc.y) + (acc.z + acc.w);
+  for (; l < latents; l++) {
+    s += kl_bernoulli(vec4f(a[base + l]), vec4f(priorLogits[l])).x;
+  }
+  kl[b] = s;
+}
+
+//! kernel kl_bernoulli_backward
+// dA[b, l] += scale·2q(1 − q)(z − ρ_l) (one thread per element), then dPrior[l] += scale·(p_l − q[b, l]) for
+// b = 0, 1, … in order (one thread per latent, after the batch·latents threads of dA).
+struct Params {
+  batch: u32,
+  latents: u32,
+  scale: f32,
+}
+@group(0) @binding(0) var<storage, read_write> dA: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dPrior: array<f32>;
+@group(0) @binding(2) var<storage, read> a: array<f32>;
+@group(0) @binding(3) var<storage, read> priorLogits: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+fn q_of(av: f32) -> vec4f {
+  let z = vec4f((av + av) - 1.0);
+  return sigmoid_v(z);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn kl_bernoulli_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  let latents = params.latents;
+  let elements = params.batch * latents;
+  if (t < elements) {
+    let l = t % latents;
+    let av = a[t];
+    let z = vec4f((av + av) - 1.0);
+    let q = sigmoid_v(z);
+    let dz = (q * sigmoid_v(-z)) * (z - priorLogits[l]); // q(1 − q)(z − ρ)
+    dA[t] = dA[t] + (params.scale * (dz + dz)).x;
+    return;
+  }
+  let l = t - elements;
+  if (l >= latents) {
+    return;
+  }
+  let p = sigmoid_v(vec4f(priorLogits[l]));
+  var total = dPrior[l];
+  for (var b = 0u; b < params.batch; b++) {
+    total += (params.scale * (p - q_of(a[b * latents + l]))).x;
+  }
+  dPrior[l] = total;
+}

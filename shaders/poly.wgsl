@@ -1,0 +1,57 @@
+// Polynomial programming (SPEC §4.1), as asm/poly.ts: one thread per sample b.
+//! use common
+
+// |d|^e for e ≥ 0. The exponents the tasks use (p ∈ {1.5, 2, 3}, so e ∈ {0.5, 1, 2}) are computed exactly
+// as the WASM kernel's Mathf.pow rounds them; WGSL's pow is exp2(e·log2 x), a few ulp off and undefined at 0.
+fn power(x: f32, e: f32) -> f32 {
+  if (e == 0.0) {
+    return 1.0;
+  }
+  if (e == 1.0) {
+    return x;
+  }
+  if (e == 2.0) {
+    return x * x;
+  }
+  if (e == 0.5) {
+    return sqrt(x);
+  }
+  if (x == 0.0) {
+    return select(0.0, 1.0 / x, e < 0.0); // +inf for a negative exponent
+  }
+  return pow(x, e);
+}
+
+//! kernel poly_loss
+// loss[b] = (1/L)·Σ_i |yHard[b,i,0] − c[i]|^p; gHard (batch, L, 2) = ∂loss[b]/∂yHard (written).
+struct Params {
+  batch: u32,
+  latents: u32,
+  p: f32,
+}
+@group(0) @binding(0) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(1) var<storage, read_write> gHard: array<f32>;
+@group(0) @binding(2) var<storage, read> yHard: array<f32>;
+@group(0) @binding(3) var<storage, read> c: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn poly_loss(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let b = thread_index(id, groups);
+  if (b >= params.batch) {
+    return;
+  }
+  let inv_l = 1.0 / f32(params.latents);
+  let p = params.p;
+  var total = 0.0;
+  for (var i = 0u; i < params.latents; i++) {
+    let at = (b * params.latents + i) * 2u;
+    let d = yHard[at] - c[i];
+    let ad = abs(d);
+    let ad_p1 = power(ad, p - 1.0);
+    total += ad_p1 * ad;
+    gHard[at] = inv_l * p * ad_p1 * select(1.0, -1.0, d < 0.0);
+    gHard[at + 1u] = 0.0;
+  }
+  loss[b] = total * inv_l;
+}

@@ -1,0 +1,155 @@
+// Philox4x32-10 (Salmon et al., SC 2011) with u32 arithmetic only, bit for bit as asm/philox.ts and
+// tests/reference/philox.ts, and the kernels of asm/rng.ts. WGSL has no 64-bit integers, so the high word
+// of each 32×32 product is assembled from 16-bit halves.
+//! use common
+
+const PHILOX_M0: u32 = 0xD2511F53u;
+const PHILOX_M1: u32 = 0xCD9E8D57u;
+const PHILOX_W0: u32 = 0x9E3779B9u;
+const PHILOX_W1: u32 = 0xBB67AE85u;
+
+// The high 32 bits of a·b.
+fn mul_hi(a: u32, b: u32) -> u32 {
+  let a_lo = a & 0xffffu;
+  let a_hi = a >> 16u;
+  let b_lo = b & 0xffffu;
+  let b_hi = b >> 16u;
+  let lo_lo = a_lo * b_lo;
+  let hi_lo = a_hi * b_lo;
+  let lo_hi = a_lo * b_hi;
+  let carry = ((lo_lo >> 16u) + (hi_lo & 0xffffu) + (lo_hi & 0xffffu)) >> 16u;
+  return a_hi * b_hi + (hi_lo >> 16u) + (lo_hi >> 16u) + carry;
+}
+
+// The four words of the block for counter `ctr` and key `key`.
+fn philox_block(ctr: vec4u, key: vec2u) -> vec4u {
+  var c = ctr;
+  var k = key;
+  for (var i = 0u; i < 10u; i++) {
+    let hi0 = mul_hi(PHILOX_M0, c.x);
+    let lo0 = PHILOX_M0 * c.x;
+    let hi1 = mul_hi(PHILOX_M1, c.z);
+    let lo1 = PHILOX_M1 * c.z;
+    c = vec4u(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
+    k = k + vec2u(PHILOX_W0, PHILOX_W1);
+  }
+  return c;
+}
+
+// One row's stream: key (key0, key1), counter (w/4, row, stream, tag) for word w. `block` caches the last
+// block so a sequential scan costs one Philox block per four words, as in asm/philox.ts.
+struct Stream {
+  key: vec2u,
+  row: u32,
+  stream: u32,
+  tag: u32,
+  block: u32,
+  has_block: bool,
+  words: vec4u,
+}
+
+fn make_stream(key0: u32, key1: u32, row: u32, stream: u32, tag: u32) -> Stream {
+  return Stream(vec2u(key0, key1), row, stream, tag, 0u, false, vec4u());
+}
+
+fn stream_word(s: ptr<function, Stream>, w: u32) -> u32 {
+  let block = w >> 2u;
+  if (!(*s).has_block || (*s).block != block) {
+    (*s).words = philox_block(vec4u(block, (*s).row, (*s).stream, (*s).tag), (*s).key);
+    (*s).block = block;
+    (*s).has_block = true;
+  }
+  return (*s).words[w & 3u];
+}
+
+// A uniform in [0, 1) from the top 24 bits of a word: exact in f32 on every backend.
+fn uniform_from_word(w: u32) -> f32 {
+  return f32(w >> 8u) * 5.9604644775390625e-8;
+}
+
+// log(x) with relative accuracy near x = 1. GPU log only promises an absolute error of 2^-21 on [0.5, 2]
+// (WGSL, Vulkan), which is a large relative error where log x is small; there, 2·atanh(s) with
+// s = (x − 1)/(x + 1) ∈ [−1/3, 1/3] has no cancellation (x − 1 is exact on [0.5, 2]).
+fn precise_log(x: f32) -> f32 {
+  if (!(x >= 0.5 && x <= 2.0)) {
+    return log(x);
+  }
+  let s = (x - 1.0) / (x + 1.0);
+  let s2 = s * s;
+  // 2·Σ_{k≤8} s^{2k+1}/(2k+1); the first omitted term is below 2^-30 of the sum for |s| ≤ 1/3.
+  var y = 2.0 / 17.0 * s2 + 2.0 / 15.0;
+  y = y * s2 + 2.0 / 13.0;
+  y = y * s2 + 2.0 / 11.0;
+  y = y * s2 + 2.0 / 9.0;
+  y = y * s2 + 2.0 / 7.0;
+  y = y * s2 + 2.0 / 5.0;
+  y = y * s2 + 2.0 / 3.0;
+  y = y * s2 + 2.0;
+  return s * y;
+}
+
+// A standard exponential from a word, via a uniform in (0, 1) so it is never 0 and never infinite.
+fn exponential_from_word(w: u32) -> f32 {
+  return -precise_log((f32(w >> 8u) + 0.5) * 5.9604644775390625e-8);
+}
+
+//! kernel philox_fill
+// One thread per block of four words.
+struct Params {
+  count: u32,
+  key0: u32,
+  key1: u32,
+  ctr0: u32,
+  ctr1: u32,
+  ctr2: u32,
+  ctr3: u32,
+}
+@group(0) @binding(0) var<storage, read_write> out: array<u32>;
+@group(0) @binding(1) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn philox_fill(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let b = thread_index(id, groups);
+  let i = b << 2u;
+  if (b >= (params.count + 3u) >> 2u) {
+    return;
+  }
+  let words = philox_block(
+    vec4u(params.ctr0 + b, params.ctr1, params.ctr2, params.ctr3),
+    vec2u(params.key0, params.key1),
+  );
+  out[i] = words.x;
+  if (i + 1u < params.count) { out[i + 1u] = words.y; }
+  if (i + 2u < params.count) { out[i + 2u] = words.z; }
+  if (i + 3u < params.count) { out[i + 3u] = words.w; }
+}
+
+//! kernel uniform_fill
+// One thread per block of four words of row 0 of the stream.
+struct Params {
+  count: u32,
+  low: f32,
+  high: f32,
+  key0: u32,
+  key1: u32,
+  stream: u32,
+  tag: u32,
+}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn uniform_fill(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let b = thread_index(id, groups);
+  if (b >= (params.count + 3u) >> 2u) {
+    return;
+  }
+  let width = params.high - params.low;
+  let words = philox_block(vec4u(b, 0u, params.stream, params.tag), vec2u(params.key0, params.key1));
+  for (var lane = 0u; lane < 4u; lane++) {
+    let i = (b << 2u) + lane;
+    if (i < params.count) {
+      out[i] = params.low + width * uniform_from_word(words[lane]);
+    }
+  }
+}

@@ -1,0 +1,99 @@
+// Elementwise fills and the reductions a training step needs between kernels, as asm/tensor.ts.
+//! use common
+
+//! kernel fill
+struct Params {
+  count: u32,
+  value: f32,
+}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn fill(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i < params.count) {
+    out[i] = params.value;
+  }
+}
+
+//! kernel tile
+// One thread per output element out[t·count + i] = x[i].
+struct Params {
+  count: u32,
+  times: u32,
+}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn tile(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let e = thread_index(id, groups);
+  if (params.count == 0u || e / params.count >= params.times) {
+    return;
+  }
+  out[e] = x[e % params.count];
+}
+
+//! kernel sum_tiles
+// One thread per column i, summing the tiles in order t = 0, 1, … as the WASM kernel does, so the result is
+// bit-identical.
+struct Params {
+  count: u32,
+  times: u32,
+  scale: f32,
+}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sum_tiles(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i >= params.count) {
+    return;
+  }
+  var acc = 0.0;
+  for (var t = 0u; t < params.times; t++) {
+    acc += x[t * params.count + i];
+  }
+  out[i] = acc * params.scale;
+}
+
+//! kernel mean
+// A single workgroup: each thread sums a strided slice with compensated (Kahan) summation, standing in
+// for the f64 accumulator of the WASM kernel, then a tree reduction in workgroup memory.
+const REDUCE_SIZE: u32 = 256u;
+struct Params {
+  count: u32,
+  index: u32,
+}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+var<workgroup> partial: array<f32, REDUCE_SIZE>;
+
+@compute @workgroup_size(REDUCE_SIZE)
+fn mean(@builtin(local_invocation_index) lane: u32) {
+  var sum = 0.0;
+  var compensation = 0.0;
+  for (var i = lane; i < params.count; i += REDUCE_SIZE) {
+    let y = x[i] - compensation;
+    let t = sum + y;
+    compensation = (t - sum) - y;
+    sum = t;
+  }
+  partial[lane] = sum;
+  workgroupBarrier();
+  for (var width = REDUCE_SIZE / 2u; width > 0u; width = width / 2u) {
+    if (lane < width) {
+      partial[lane] = partial[lane] + partial[lane + width];
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u) {
+    out[params.index] = select(0.0, partial[0] / f32(params.count), params.count > 0u);
+  }
+}

@@ -1,0 +1,325 @@
+// The WebGPU backend on its own: the WGSL kernels match the kernel ABI, every way create() can fail gives a
+// clear error, a lost device surfaces as BackendFailureError, and the batching machinery (one command buffer
+// per submit, writes ordered with launches, 2-D dispatch grids, staging reuse) keeps results right.
+import { assert, assertEquals, assertRejects, assertStringIncludes, assertThrows } from "@std/assert";
+import { readF32 } from "../src/backend.ts";
+import { BackendFailureError, BackendUnavailableError, ReinmaxInputError } from "../src/errors.ts";
+import { SHADERS } from "../src/gen/shaders.ts";
+import { type KernelName, KERNELS } from "../src/kernels.ts";
+import { selectBackend } from "../src/registry.ts";
+import { WebGpuBackend } from "../src/webgpu/backend.ts";
+import { LAUNCHES, WORKGROUP_SIZE } from "../src/webgpu/dispatch.ts";
+import { assembleKernelSources } from "../src/webgpu/shaders.ts";
+import { BACKENDS } from "./backends.ts";
+
+const available = typeof BACKENDS.get("webgpu") === "object";
+const unavailable = available ? "" : ` [webgpu unavailable: ${BACKENDS.get("webgpu")}]`;
+const required = (Deno.env.get("REINMAX_REQUIRE_BACKENDS") ?? "").split(",").map((s) => s.trim());
+
+/** A test that needs a WebGPU adapter: ignored (with the reason in its name) where there is none. */
+function gpuTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name: `${name}${unavailable}`, ignore: !available && !required.includes("webgpu"), fn });
+}
+
+// --- the WGSL sources against the kernel ABI (no GPU needed) ---------------------------------------------
+
+Deno.test("every kernel has a WGSL entry point and a launch shape", () => {
+  const sources = assembleKernelSources(SHADERS);
+  const missing = (Object.keys(KERNELS) as KernelName[]).filter((k) => !sources.has(k) || !LAUNCHES[k]);
+  assertEquals(missing, [], "kernels without a WebGPU implementation");
+  const unknown = [...sources.keys()].filter((k) => !(k in KERNELS));
+  assertEquals(unknown, [], "WGSL kernels that src/kernels.ts does not list");
+});
+
+Deno.test("WGSL bindings and Params follow the kernel ABI: names, order, types, access", () => {
+  const wgslType = { f32: "f32", i32: "i32", u32: "u32" } as const;
+  for (const [kernel, { code, file }] of assembleKernelSources(SHADERS)) {
+    const signature = KERNELS[kernel as KernelName];
+    const where = `${kernel} (shaders/${file}.wgsl)`;
+    assert(
+      new RegExp(`@compute\\s+@workgroup_size\\([^)]*\\)\\s*fn\\s+${kernel}\\s*\\(`).test(code),
+      `${where} entry`,
+    );
+    const bindings = [...code.matchAll(
+      /@group\(0\)\s*@binding\((\d+)\)\s*var<(storage|uniform)(?:,\s*(read|read_write))?>\s*(\w+)\s*:\s*([^;]+);/g,
+    )].map(([, binding, space, access, name, type]) => ({
+      binding: Number(binding),
+      space,
+      access,
+      name,
+      type,
+    }));
+    const expected = [
+      ...signature.buffers.map((b, i) => ({
+        binding: i,
+        space: "storage",
+        access: b.written ? "read_write" : "read",
+        name: b.name,
+        type: `array<${wgslType[b.type]}>`,
+      })),
+      ...(signature.params.length > 0
+        ? [{
+          binding: signature.buffers.length,
+          space: "uniform",
+          access: undefined,
+          name: "params",
+          type: "Params",
+        }]
+        : []),
+    ];
+    // A WGSL reserved word (e.g. `target`) is spelled with a trailing underscore.
+    assertEquals(bindings.map((b) => ({ ...b, name: b.name.replace(/_$/, "") })), expected, where);
+    const struct = /struct\s+Params\s*\{([^}]*)\}/.exec(code);
+    const fields = struct
+      ? struct[1].split(",").map((f) => f.trim()).filter((f) => f.length > 0).map((f) => f.split(/\s*:\s*/))
+      : [];
+    assertEquals(fields, signature.params.map((p) => [p.name, p.type]), `${where} Params`);
+  }
+});
+
+Deno.test("the common workgroup size agrees between WGSL and the dispatch table", () => {
+  assertStringIncludes(SHADERS.common, `const WORKGROUP_SIZE: u32 = ${WORKGROUP_SIZE}u;`);
+});
+
+Deno.test("shader assembly rejects unknown files, snippets and duplicate kernels", () => {
+  const kernel = (name: string) => `//! kernel ${name}\nfn ${name}() {}\n`;
+  assertThrows(() => assembleKernelSources({ a: "//! use nowhere\n" + kernel("x") }), Error, "nowhere");
+  assertThrows(() => assembleKernelSources({ a: kernel("x") + "//! include nothing\n" }), Error, "nothing");
+  assertThrows(() => assembleKernelSources({ a: kernel("x"), b: kernel("x") }), Error, "defined in");
+  const modules = assembleKernelSources({
+    lib: "fn shared() {}\n//! kernel unused\n",
+    a: "//! use lib\nfn local() {}\n//! snippet s\nfn snip() {}\n" + kernel("x") + "//! include s\n",
+  });
+  const code = modules.get("x")!.code;
+  for (const part of ["fn shared()", "fn local()", "fn snip()", "fn x()"]) assertStringIncludes(code, part);
+});
+
+// --- create() failure paths ---------------------------------------------------------------------------
+
+/** Runs `body` with `navigator.gpu` replaced by `replacement` (own property shadowing the getter). */
+async function withGpu<T>(replacement: unknown, body: () => Promise<T>): Promise<T> {
+  Object.defineProperty(navigator, "gpu", { value: replacement, configurable: true });
+  try {
+    return await body();
+  } finally {
+    delete (navigator as { gpu?: unknown }).gpu;
+  }
+}
+
+/** Runs `body` with navigator.gpu.requestAdapter resolving to `adapter`. */
+async function withAdapter<T>(adapter: unknown, body: () => Promise<T>): Promise<T> {
+  const gpu = navigator.gpu;
+  Object.defineProperty(gpu, "requestAdapter", { value: () => Promise.resolve(adapter), configurable: true });
+  try {
+    return await body();
+  } finally {
+    delete (gpu as { requestAdapter?: unknown }).requestAdapter;
+  }
+}
+
+/** A stand-in adapter with the real adapter's properties, some overridden. */
+async function fakeAdapter(
+  overrides: { limits?: Record<string, number>; requestDevice?: () => Promise<never> },
+) {
+  const real = (await navigator.gpu.requestAdapter())!;
+  const limits: Record<string, number> = {};
+  for (const key in real.limits) limits[key] = (real.limits as unknown as Record<string, number>)[key];
+  return {
+    info: real.info,
+    features: real.features,
+    limits: { ...limits, ...overrides.limits },
+    requestDevice: overrides.requestDevice ??
+      ((descriptor?: GPUDeviceDescriptor) => real.requestDevice(descriptor)),
+  };
+}
+
+Deno.test("create() without navigator.gpu says the runtime has no WebGPU", async () => {
+  await withGpu(undefined, async () => {
+    await assertRejects(
+      () => WebGpuBackend.create(),
+      Error,
+      "navigator.gpu is not available in this runtime",
+    );
+  });
+});
+
+gpuTest("create() without an adapter says none was found", async () => {
+  await withAdapter(null, async () => {
+    await assertRejects(() => WebGpuBackend.create(), Error, "no WebGPU adapter was found");
+  });
+});
+
+gpuTest("create() reports a refused device request with the reason", async () => {
+  const adapter = await fakeAdapter({
+    requestDevice: () => Promise.reject(new Error("quota exhausted (test)")),
+  });
+  await withAdapter(adapter, async () => {
+    await assertRejects(
+      () => WebGpuBackend.create(),
+      Error,
+      "the device request was refused: quota exhausted (test)",
+    );
+  });
+});
+
+gpuTest("create() names the adapter limit that is too small", async () => {
+  const needed = Math.max(...Object.values(KERNELS).map((k) => k.buffers.length));
+  const adapter = await fakeAdapter({ limits: { maxStorageBuffersPerShaderStage: 4 } });
+  await withAdapter(adapter, async () => {
+    await assertRejects(
+      () => WebGpuBackend.create(),
+      Error,
+      `adapter limit maxStorageBuffersPerShaderStage is 4, the kernels need ${needed}`,
+    );
+  });
+});
+
+gpuTest("create() names the kernel whose WGSL does not compile", async () => {
+  const entry = "fn reinmax_backward(";
+  const broken = SHADERS.estimators.replace(
+    /fn reinmax_backward\([^{]*\{/,
+    (header) => `${header}\n  let broken: u32 = 1.5 * undefined_name;`,
+  );
+  assert(broken !== SHADERS.estimators && broken.includes(entry));
+  const error = await assertRejects(() =>
+    WebGpuBackend.create({ shaders: { ...SHADERS, estimators: broken } })
+  );
+  assertStringIncludes((error as Error).message, "reinmax_backward");
+  assertStringIncludes((error as Error).message, "shaders/estimators.wgsl");
+});
+
+// --- selection ------------------------------------------------------------------------------------------
+
+gpuTest("selectBackend() picks webgpu by default and rejects nothing", async () => {
+  const backend = await selectBackend();
+  try {
+    assertEquals(backend.name, "webgpu");
+    assertEquals(backend.report.chosen, "webgpu");
+    assertEquals(backend.report.rejected, []);
+    assertStringIncludes(backend.details, "WebGPU on ");
+    assertStringIncludes(backend.details, "fallback adapter");
+  } finally {
+    backend.destroy();
+  }
+});
+
+gpuTest("selectBackend({ prefer: 'webgpu' }) without an adapter is a BackendUnavailableError", async () => {
+  await withAdapter(null, async () => {
+    const error = await assertRejects(() => selectBackend({ prefer: "webgpu" }), BackendUnavailableError);
+    assertStringIncludes(error.message, "no WebGPU adapter was found");
+    // auto falls back to wasm and says why webgpu was rejected.
+    const backend = await selectBackend();
+    assertEquals(backend.name, "wasm");
+    assertEquals(backend.report.rejected, [{ name: "webgpu", reason: "no WebGPU adapter was found" }]);
+    backend.destroy();
+  });
+});
+
+// --- device loss ----------------------------------------------------------------------------------------
+
+gpuTest(
+  "after the device is lost, run/write/submit throw and read rejects with BackendFailureError",
+  async () => {
+    const backend = await WebGpuBackend.create();
+    const buffer = backend.alloc(4, "survivor");
+    backend.run("fill", [buffer], [4, 2]);
+    await backend.simulateDeviceLoss();
+    const error = await assertRejects(() => backend.read(buffer), BackendFailureError, "device was lost");
+    assertEquals((error as BackendFailureError).backend, "webgpu");
+    assertThrows(() => backend.run("fill", [buffer], [4, 1]), BackendFailureError, "device was lost");
+    assertThrows(() => backend.write(buffer, new Float32Array(4)), BackendFailureError, "device was lost");
+    assertThrows(() => backend.submit(), BackendFailureError, "device was lost");
+    assertThrows(() => backend.alloc(4, "late"), BackendFailureError, "device was lost");
+    backend.free(buffer); // cleanup after a loss stays quiet
+    backend.destroy();
+    assertThrows(() => backend.submit(), BackendFailureError, "destroyed");
+  },
+);
+
+// --- batching, ordering, validation ---------------------------------------------------------------------
+
+gpuTest("many launches in one submit, writes ordered between them, reads in parallel", async () => {
+  const backend = await WebGpuBackend.create();
+  try {
+    const n = 1000;
+    const a = backend.alloc(n, "a"), sum = backend.alloc(n, "sum"), tiles = backend.alloc(3 * n, "tiles");
+    // Fill a with 1 and tile it three times; overwrite a with 5 (the recorded tile must still see 1s); sum
+    // the tiles; tile the new a once over the first third. One submit for all of it.
+    backend.run("fill", [a], [n, 1]);
+    backend.run("tile", [tiles, a], [n, 3]);
+    backend.write(a, new Float32Array(n).fill(5));
+    backend.run("sum_tiles", [sum, tiles], [n, 3, 0.5]);
+    backend.run("tile", [tiles, a], [n, 1]);
+    backend.submit();
+    const [tiled, summed, after] = await Promise.all([
+      readF32(backend, tiles),
+      readF32(backend, sum),
+      readF32(backend, a),
+    ]);
+    assertEquals(summed, new Float32Array(n).fill(1.5));
+    assertEquals(tiled.subarray(0, n), new Float32Array(n).fill(5));
+    assertEquals(tiled.subarray(n), new Float32Array(2 * n).fill(1));
+    assertEquals(after, new Float32Array(n).fill(5));
+    for (const x of [a, sum, tiles]) backend.free(x);
+    assertEquals(backend.bytesAllocated, 0);
+  } finally {
+    backend.destroy();
+  }
+});
+
+gpuTest("a launch larger than one grid dimension folds into a 2-D grid", async () => {
+  const backend = await WebGpuBackend.create();
+  try {
+    const count = 65535 * WORKGROUP_SIZE + 1000;
+    const out = backend.alloc(count, "big");
+    backend.run("fill", [out], [count, 3]);
+    const values = await readF32(backend, out);
+    assertEquals(values[0], 3);
+    assertEquals(values[count - 1], 3);
+    assert(values.every((v) => v === 3), "every element filled");
+  } finally {
+    backend.destroy();
+  }
+});
+
+gpuTest("run validates kernels, argument counts, aliasing and buffer ownership", async () => {
+  const backend = await WebGpuBackend.create();
+  try {
+    const x = backend.alloc(8, "x");
+    assertThrows(() => backend.run("nope" as KernelName, [x], []), ReinmaxInputError, "unknown kernel");
+    assertThrows(() => backend.run("fill", [x], [8]), ReinmaxInputError, "takes 1 buffers and 2 parameters");
+    assertThrows(
+      () => backend.run("tile", [x, x], [4, 2]),
+      ReinmaxInputError,
+      "cannot bind a written buffer twice",
+    );
+    assertThrows(() => backend.write(x, new Float32Array(9)), ReinmaxInputError, "overflows");
+    backend.free(x);
+    assertThrows(() => backend.run("fill", [x], [8, 1]), ReinmaxInputError, "not a live buffer");
+    await assertRejects(() => backend.read(x), ReinmaxInputError, "not a live buffer");
+    assertThrows(() => backend.alloc(-1, "negative"), ReinmaxInputError, "length");
+    const empty = backend.alloc(0, "empty");
+    assertEquals((await backend.read(empty)).byteLength, 0);
+    backend.run("fill", [empty], [0, 1]); // nothing to launch
+  } finally {
+    backend.destroy();
+  }
+});
+
+gpuTest(
+  "buffers start zeroed and freeing a buffer used by pending launches keeps earlier results",
+  async () => {
+    const backend = await WebGpuBackend.create();
+    try {
+      const scratch = backend.alloc(64, "scratch");
+      const out = backend.alloc(64, "out");
+      assertEquals(await readF32(backend, scratch), new Float32Array(64));
+      backend.run("fill", [scratch], [64, 4]);
+      backend.run("sum_tiles", [out, scratch], [64, 1, 2]);
+      backend.free(scratch); // submits the pending launches before destroying the buffer
+      assertEquals(await readF32(backend, out), new Float32Array(64).fill(8));
+    } finally {
+      backend.destroy();
+    }
+  },
+);
