@@ -10,12 +10,23 @@ import { describe } from "./validate.ts";
 import { WasmBackend } from "./wasm/backend.ts";
 import { WebGpuBackend } from "./webgpu/backend.ts";
 
+/** What a backend factory is asked for. */
+export interface BackendRequest {
+  /**
+   * True when the caller named this backend; false under `auto`, where a factory may decline a device that
+   * would be slower than the next backend (e.g. a software GPU), saying so in its error.
+   */
+  readonly explicit: boolean;
+}
+
 /** How to create a backend; `create` throws (any error) with the reason when it cannot. */
 export interface BackendFactory {
+  /** The backend's name. */
   readonly name: BackendName;
   /** Higher is tried first by `auto`. */
   readonly priority: number;
-  create(): Promise<Backend>;
+  /** Creates the backend, or throws with the reason it cannot. */
+  create(request: BackendRequest): Promise<Backend>;
 }
 
 const registry = new Map<BackendName, BackendFactory>();
@@ -70,7 +81,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   for (const name of names as BackendName[]) {
     let backend: Backend;
     try {
-      backend = await registry.get(name)!.create();
+      backend = await registry.get(name)!.create({ explicit: !auto });
     } catch (e) {
       rejected.push({ name, reason: e instanceof Error ? e.message : String(e) });
       continue;
@@ -96,5 +107,9 @@ export function formatReport(report: BackendReport): string {
   return [`backend: ${report.chosen} (${report.details}; ${report.reason})`, ...rejected].join("\n  ");
 }
 
-registerBackend({ name: "webgpu", priority: 20, create: () => WebGpuBackend.create() });
+registerBackend({
+  name: "webgpu",
+  priority: 20,
+  create: ({ explicit }) => WebGpuBackend.create({ acceptFallbackAdapter: explicit }),
+});
 registerBackend({ name: "wasm", priority: 10, create: () => WasmBackend.create() });

@@ -190,17 +190,40 @@ gpuTest("create() names the kernel whose WGSL does not compile", async () => {
 
 // --- selection ------------------------------------------------------------------------------------------
 
-gpuTest("selectBackend() picks webgpu by default and rejects nothing", async () => {
-  const backend = await selectBackend();
-  try {
-    assertEquals(backend.name, "webgpu");
-    assertEquals(backend.report.chosen, "webgpu");
-    assertEquals(backend.report.rejected, []);
-    assertStringIncludes(backend.details, "WebGPU on ");
-    assertStringIncludes(backend.details, "fallback adapter");
-  } finally {
-    backend.destroy();
+gpuTest(
+  "selectBackend() picks webgpu on a hardware adapter, and says why it declines a software one",
+  async () => {
+    const explicit = await selectBackend({ prefer: "webgpu" });
+    const software = explicit.details.includes("fallback adapter (software");
+    explicit.destroy();
+    const backend = await selectBackend();
+    try {
+      if (software) {
+        assertEquals(backend.report.chosen, "wasm");
+        assertEquals(backend.report.rejected.map((r) => r.name), ["webgpu"]);
+        assertStringIncludes(backend.report.rejected[0].reason, "fallback adapter");
+        assertStringIncludes(backend.report.rejected[0].reason, 'request "webgpu" explicitly');
+      } else {
+        assertEquals(backend.report.chosen, "webgpu");
+        assertEquals(backend.report.rejected, []);
+        assertStringIncludes(backend.details, "WebGPU on ");
+      }
+    } finally {
+      backend.destroy();
+    }
+  },
+);
+
+gpuTest("WebGpuBackend.create declines a fallback adapter only when asked to", async () => {
+  const adapter = await navigator.gpu.requestAdapter();
+  const info = (adapter?.info ?? {}) as { isFallbackAdapter?: boolean };
+  const fallback = info.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  if (fallback) {
+    const error = await assertRejects(() => WebGpuBackend.create({ acceptFallbackAdapter: false }));
+    assertStringIncludes((error as Error).message, "fallback adapter");
   }
+  const accepted = await WebGpuBackend.create({ acceptFallbackAdapter: true });
+  accepted.destroy();
 });
 
 gpuTest("selectBackend({ prefer: 'webgpu' }) without an adapter is a BackendUnavailableError", async () => {

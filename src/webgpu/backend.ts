@@ -16,6 +16,12 @@ export interface WebGpuBackendOptions {
   /** Passed to `navigator.gpu.requestAdapter`. Default "high-performance". */
   readonly powerPreference?: GPUPowerPreference;
   /**
+   * Whether a fallback adapter (a software rasteriser such as llvmpipe or SwiftShader) is acceptable. Such an
+   * adapter runs the kernels on the CPU far slower than the wasm backend, so `auto` selection declines it
+   * (and reports why); naming "webgpu" explicitly accepts it. Default true.
+   */
+  readonly acceptFallbackAdapter?: boolean;
+  /**
    * Internal, for tests: WGSL sources by file name (without `.wgsl`) that replace the built-in shaders.
    * @internal
    */
@@ -52,14 +58,20 @@ function requiredKernelLimits(): Record<string, number> {
   };
 }
 
+/** Whether the adapter is a fallback adapter (GPUAdapterInfo.isFallbackAdapter, or the older attribute). */
+function isFallbackAdapter(adapter: GPUAdapter): boolean {
+  const info = (adapter.info ?? {}) as { isFallbackAdapter?: boolean };
+  return info.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
+}
+
 function describeAdapter(adapter: GPUAdapter): string {
   const info: Partial<GPUAdapterInfo> = adapter.info ?? {};
-  const legacyFallback = (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter;
-  const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? legacyFallback ?? false;
   const parts = [
     `vendor ${info.vendor || "unknown"}`,
     `architecture ${info.architecture || "unknown"}`,
-    fallback ? "fallback adapter (software or reduced capability)" : "not a fallback adapter",
+    isFallbackAdapter(adapter)
+      ? "fallback adapter (software or reduced capability)"
+      : "not a fallback adapter",
   ];
   return `WebGPU on ${info.description || info.device || "an unnamed adapter"} (${parts.join(", ")})`;
 }
@@ -215,6 +227,15 @@ export class WebGpuBackend implements Backend {
       throw new Error(`the adapter request failed: ${message(e)}`);
     }
     if (!adapter) throw new Error("no WebGPU adapter was found");
+    if (isFallbackAdapter(adapter) && options.acceptFallbackAdapter === false) {
+      const info: Partial<GPUAdapterInfo> = adapter.info ?? {};
+      const name = info.description || [info.vendor, info.architecture].filter((x) => x).join(" ") ||
+        "unnamed";
+      throw new Error(
+        `the adapter (${name}) is a software fallback adapter, slower than WebAssembly; ` +
+          `request "webgpu" explicitly to use it`,
+      );
+    }
 
     const sources = assembleKernelSources(options.shaders ?? SHADERS);
     const requiredLimits: Record<string, number> = {};

@@ -72,7 +72,7 @@ Deno.test({
       await page.goto(server.url);
       assertEquals(await page.textContent("h1"), "ReinMax in the browser");
 
-      const webgpuSkip = await webgpuUnavailable(page);
+      const { unavailable: webgpuSkip, softwareAdapter } = await browserWebgpu(page);
       const runs: ("wasm" | "auto" | "webgpu")[] = ["wasm", "auto", "webgpu"];
       for (const backend of runs) {
         if (backend === "webgpu" && webgpuSkip !== null) {
@@ -94,8 +94,9 @@ Deno.test({
           const expected = backend === "auto" ? state.backend! : backend;
           if (backend === "auto") {
             assert(backendNames().includes(expected as never), `auto chose ${state.backend}`);
-            if (webgpuSkip === null) {
-              assertEquals(expected, "webgpu", "auto should prefer an available webgpu");
+            // auto takes a hardware WebGPU adapter; a software one (SwiftShader) is declined with its reason.
+            if (webgpuSkip === null && !softwareAdapter) {
+              assertEquals(expected, "webgpu", "auto should prefer an available hardware webgpu");
             }
           }
           assertEquals(state.backend, expected);
@@ -171,20 +172,35 @@ function demo(): DemoState {
   return (globalThis as unknown as { reinmaxDemo: DemoState }).reinmaxDemo;
 }
 
-/** Null when the page has a WebGPU adapter and the registry a webgpu backend; otherwise why not. */
-async function webgpuUnavailable(page: Page): Promise<string | null> {
-  if (!backendNames().includes("webgpu")) return "the registry has no webgpu backend";
+/**
+ * `unavailable` is null when the page has a WebGPU adapter and the registry a webgpu backend, otherwise
+ * why not; `softwareAdapter` says whether that adapter is a fallback (software) one.
+ */
+async function browserWebgpu(page: Page): Promise<{ unavailable: string | null; softwareAdapter: boolean }> {
+  if (!backendNames().includes("webgpu")) {
+    return { unavailable: "the registry has no webgpu backend", softwareAdapter: false };
+  }
   const adapter = await page.evaluate(async () => {
     const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
     if (!gpu) return { error: "navigator.gpu is undefined in this Chromium" };
-    const a = await gpu.requestAdapter() as { info?: Record<string, string> } | null;
+    const a = await gpu.requestAdapter() as {
+      info?: Record<string, string> & { isFallbackAdapter?: boolean };
+      isFallbackAdapter?: boolean;
+    } | null;
     if (!a) return { error: "Chromium's navigator.gpu.requestAdapter() returned null" };
     const info = a.info ?? {};
-    return { info: [info.vendor, info.architecture, info.description].filter((s) => s).join(" / ") };
+    return {
+      info: [info.vendor, info.architecture, info.description].filter((s) => s).join(" / "),
+      fallback: Boolean(info.isFallbackAdapter ?? a.isFallbackAdapter),
+    };
   });
-  if ("error" in adapter) return adapter.error!;
-  console.log(`  Chromium WebGPU adapter: ${adapter.info || "(no adapter info)"}`);
-  return null;
+  if ("error" in adapter) return { unavailable: adapter.error!, softwareAdapter: false };
+  console.log(
+    `  Chromium WebGPU adapter: ${adapter.info || "(no adapter info)"}${
+      adapter.fallback ? " (fallback)" : ""
+    }`,
+  );
+  return { unavailable: null, softwareAdapter: adapter.fallback ?? false };
 }
 
 /** Starts a reinmax run with the given backend on the page and waits until it is done or failed. */
