@@ -17,3 +17,15 @@ export function poly_loss(loss: usize, gHard: usize, yHard: usize, c: usize, bat
     store<f32>(loss + (<usize>b << 2), total * invL);
   }
 }
+
+/** out[index] = (1/L)·Σ_i [q_i·|1 − c_i|^p + (1 − q_i)·|c_i|^p] with q_i = softmax(θ_i)[0] = σ(θ_i0 − θ_i1). */
+export function poly_expected_loss(out: usize, theta: usize, c: usize, latents: u32, p: f32, index: u32): void {
+  let total: f64 = 0;
+  for (let i: u32 = 0; i < latents; i++) {
+    const t = theta + (<usize>i << 3);
+    const q: f32 = <f32>1 / (<f32>1 + Mathf.exp(load<f32>(t, 4) - load<f32>(t)));
+    const ci = load<f32>(c + (<usize>i << 2));
+    total += <f64>(q * Mathf.pow(Mathf.abs(1 - ci), p) + (1 - q) * Mathf.pow(Mathf.abs(ci), p));
+  }
+  store<f32>(out + (<usize>index << 2), <f32>(total / <f64>latents));
+}

@@ -74,6 +74,7 @@ export type KernelName =
   | "mean"
   // polynomial programming
   | "poly_loss"
+  | "poly_expected_loss"
   // optimisers
   | "adam_update"
   // layers
@@ -151,6 +152,11 @@ export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = {
    * yHard of shape (batch, L, 2).
    */
   poly_loss: kernel("loss gHard", "yHard c", "batch latents p:f32"),
+  /**
+   * out[index] = (1/L)·Σ_i [q_i·|1 − c_i|^p + (1 − q_i)·|c_i|^p], q_i = softmax(theta_i)[0]: the exact
+   * expected loss, computed where θ lives so it travels back with the step losses in one read.
+   */
+  poly_expected_loss: kernel("out", "theta c", "latents p:f32 index"),
 
   // --- optimisers (asm/optim.ts) -----------------------------------------------------------------------
   /**

@@ -1,5 +1,6 @@
 // The per-step losses of a training run, kept on the backend: each step enqueues the mean of its
-// per-sample losses into slot step % capacity, and one read every `capacity` steps brings them all back.
+// per-sample losses into slot step % capacity, and one read every `capacity` steps brings them all back,
+// together with a few extra slots that metric kernels (e.g. an exact expected loss) may fill in between.
 // On WebGPU that is one small read-back per N steps and no wait inside a step.
 import { type Backend, type DeviceBuffer, readF32 } from "./backend.ts";
 
@@ -9,14 +10,19 @@ export class LossLog {
   #recorded = 0;
   #read = 0;
 
-  constructor(private readonly backend: Backend, capacity: number) {
+  constructor(private readonly backend: Backend, capacity: number, readonly extraSlots = 0) {
     this.capacity = capacity;
-    this.buffer = backend.alloc(capacity, "lossLog");
+    this.buffer = backend.alloc(capacity + extraSlots, "lossLog");
   }
 
   /** Steps recorded and not yet read. */
   get pending(): number {
     return this.#recorded - this.#read;
+  }
+
+  /** The element index of extra slot `i`, for kernels that write a metric into the log. */
+  extraSlot(i: number): number {
+    return this.capacity + i;
   }
 
   /** Enqueues the mean of `losses[0..count)` as the next step's loss. The log must not be full. */
@@ -26,16 +32,15 @@ export class LossLog {
     this.#recorded++;
   }
 
-  /** Reads the losses of every step recorded since the last read, oldest first. */
-  async read(): Promise<Float32Array> {
+  /** One read: the losses of every step recorded since the last read, oldest first, and the extra slots. */
+  async read(): Promise<{ losses: Float32Array; extras: Float32Array }> {
     const count = this.pending;
-    if (count === 0) return new Float32Array(0);
     this.backend.submit();
     const ring = await readF32(this.backend, this.buffer);
-    const out = new Float32Array(count);
-    for (let i = 0; i < count; i++) out[i] = ring[(this.#read + i) % this.capacity];
+    const losses = new Float32Array(count);
+    for (let i = 0; i < count; i++) losses[i] = ring[(this.#read + i) % this.capacity];
     this.#read += count;
-    return out;
+    return { losses, extras: ring.subarray(this.capacity) };
   }
 
   free(): void {

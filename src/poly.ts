@@ -150,7 +150,7 @@ export class PolyProgramming {
     };
     this.#yHard = backend.alloc(size, "yHard");
     this.#ySoft = backend.alloc(size, "ySoft");
-    this.#log = new LossLog(backend, readEvery);
+    this.#log = new LossLog(backend, readEvery, 1);
     this.bytesAllocated = backend.bytesAllocated - bytesBefore;
 
     backend.write(this.#c, this.targets);
@@ -197,9 +197,24 @@ export class PolyProgramming {
     backend.submit();
   }
 
-  /** The mean sampled loss of every step since the last call, oldest first. */
-  readLosses(): Promise<Float32Array> {
-    return this.#log.read();
+  /** The mean sampled loss of every step since the last read, oldest first. */
+  async readLosses(): Promise<Float32Array> {
+    return (await this.#log.read()).losses;
+  }
+
+  /**
+   * One read-back of the step losses since the last read and, computed on the backend at the current θ,
+   * the exact expected loss.
+   */
+  async readProgress(): Promise<{ losses: Float32Array; exactLoss: number }> {
+    const slot = this.#log.extraSlot(0);
+    this.backend.run("poly_expected_loss", [this.#log.buffer, this.#theta.param, this.#c], [
+      this.latents,
+      this.p,
+      slot,
+    ]);
+    const { losses, extras } = await this.#log.read();
+    return { losses, exactLoss: extras[0] };
   }
 
   /** The current logits θ (L×2). */
@@ -207,7 +222,7 @@ export class PolyProgramming {
     return readF32(this.backend, this.#theta.param);
   }
 
-  /** The exact expected loss at the current θ. */
+  /** The exact expected loss at the current θ, computed here in float64 from a read of θ. */
   async exactLoss(): Promise<number> {
     return polyExactLoss(await this.readTheta(), this.targets, this.p);
   }
@@ -260,25 +275,29 @@ export async function* trainPoly(
   const task = new PolyProgramming(backend, options);
   const start = performance.now();
   let epochLoss = 0, epochSteps = 0, epoch = 0;
+  // One read-back per `readEvery` steps, and one at each epoch's end that also brings the exact loss.
   const drain = async () => {
     const first = task.steps - task.pendingLosses;
-    const losses = await task.readLosses();
-    options.onLosses?.(first, losses);
-    for (const loss of losses) epochLoss += loss;
-    epochSteps += losses.length;
+    const progress = await task.readProgress();
+    options.onLosses?.(first, progress.losses);
+    for (const loss of progress.losses) epochLoss += loss;
+    epochSteps += progress.losses.length;
+    return progress.exactLoss;
   };
   try {
     for (let s = 1; s <= steps; s++) {
       try {
         task.step();
-        if (task.pendingLosses === task.readEvery || s % stepsPerEpoch === 0 || s === steps) await drain();
-        if (s % stepsPerEpoch === 0 || s === steps) {
+        const epochEnd = s % stepsPerEpoch === 0 || s === steps;
+        if (!epochEnd && task.pendingLosses === task.readEvery) await drain();
+        if (epochEnd) {
+          const exactLoss = await drain();
           epoch++;
           const record: PolyEpoch = {
             epoch,
             step: s,
             loss: epochLoss / epochSteps,
-            exactLoss: await task.exactLoss(),
+            exactLoss,
             msPerStep: (performance.now() - start) / s,
           };
           epochLoss = 0;

@@ -5,6 +5,7 @@ import { assertEquals } from "@std/assert";
 import { type Backend, type Elements, readF32, readI32, readU32 } from "../src/backend.ts";
 import { type EstimatorName, reinforce, sampleWithEstimator } from "../src/estimators.ts";
 import type { KernelName } from "../src/kernels.ts";
+import { PolyProgramming } from "../src/poly.ts";
 import { seedKey, TAG } from "../src/random.ts";
 import { BACKENDS } from "./backends.ts";
 import { assertClose, testRandom, uniformArray } from "./util.ts";
@@ -180,4 +181,21 @@ agreementTest("both backends read back what they were given", async (wasm, gpu) 
     assertEquals((await readU32(backend, buffer))[1000], 0xffffffff);
     backend.free(buffer);
   }
+});
+
+agreementTest("one poly training run: the first 50 step losses and θ agree", async (wasm, gpu) => {
+  // Same seed, same Philox words, same comparisons: the samples match, so the losses match up to the f32
+  // rounding of θ's updates (a sample flipped by that rounding would move a loss by about 1e-5).
+  const trajectory = async (backend: Backend) => {
+    const task = new PolyProgramming(backend, { latents: 128, batch: 64, seed: 42, readEvery: 50 });
+    for (let s = 0; s < 50; s++) task.step();
+    const losses = await task.readLosses();
+    const theta = await task.readTheta();
+    task.destroy();
+    return { losses, theta };
+  };
+  const a = await trajectory(wasm), b = await trajectory(gpu);
+  assertEquals(a.losses.length, 50);
+  assertClose(b.losses, a.losses, { atol: 1e-4, rtol: 1e-4, label: "step losses" });
+  assertClose(b.theta, a.theta, { atol: 1e-5, rtol: 1e-4, label: "θ after 50 steps" });
 });

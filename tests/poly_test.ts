@@ -1,5 +1,6 @@
 // Polynomial programming: closed forms, determinism, the loss log, and the paper's known behaviour end to end.
 import { assert, assertEquals } from "@std/assert";
+import { readF32 } from "../src/backend.ts";
 import { estimator } from "../src/estimators.ts";
 import {
   polyExactGradient,
@@ -95,3 +96,58 @@ Deno.test({
     assert(Math.abs(finals.st - 0.2475) < 0.002, `ST ended at ${finals.st}`);
   },
 });
+
+forEachBackend(
+  "poly: the expected loss computed on the backend equals the float64 closed form",
+  async (backend) => {
+    const random = testRandom(31);
+    for (const [target, p, latents] of [["const", 2, 128], ["linear", 1.5, 300], ["linear", 3, 7]] as const) {
+      const theta = uniformArray(random, 2 * latents, -3, 3);
+      const c = polyTargets(latents, target);
+      const [out, t, cb] = [
+        backend.alloc(4, "out"),
+        backend.alloc(2 * latents, "theta"),
+        backend.alloc(latents, "c"),
+      ];
+      backend.write(t, theta);
+      backend.write(cb, c);
+      backend.run("poly_expected_loss", [out, t, cb], [latents, p, 2]);
+      const value = (await readF32(backend, out))[2];
+      assertClose([value], [polyExactLoss(theta, c, p)], {
+        atol: 1e-6,
+        rtol: 1e-5,
+        label: `${target} p=${p}`,
+      });
+      for (const b of [out, t, cb]) backend.free(b);
+    }
+  },
+);
+
+forEachBackend(
+  "poly: trainPoly reads back once per readEvery steps, the exact loss riding along",
+  async (backend) => {
+    const reads: number[] = [];
+    const read = backend.read.bind(backend);
+    backend.read = (buffer) => {
+      reads.push(buffer.length);
+      return read(buffer);
+    };
+    try {
+      const epochs = [];
+      for await (
+        const e of trainPoly(backend, {
+          latents: 16,
+          batch: 4,
+          steps: 200,
+          stepsPerEpoch: 100,
+          readEvery: 25,
+        })
+      ) epochs.push(e);
+      assertEquals(reads.length, 200 / 25, `reads of lengths ${reads}`);
+      assertEquals(epochs.map((e) => e.step), [100, 200]);
+      assert(epochs.every((e) => e.exactLoss > 0.2 && e.exactLoss < 0.3), JSON.stringify(epochs));
+    } finally {
+      backend.read = read;
+    }
+  },
+);

@@ -6,6 +6,7 @@ import { readF32 } from "../src/backend.ts";
 import { BackendFailureError, BackendUnavailableError, ReinmaxInputError } from "../src/errors.ts";
 import { SHADERS } from "../src/gen/shaders.ts";
 import { type KernelName, KERNELS } from "../src/kernels.ts";
+import { type PolyEpoch, trainPoly } from "../src/poly.ts";
 import { selectBackend } from "../src/registry.ts";
 import { WebGpuBackend } from "../src/webgpu/backend.ts";
 import { LAUNCHES, WORKGROUP_SIZE } from "../src/webgpu/dispatch.ts";
@@ -239,6 +240,48 @@ gpuTest("selectBackend({ prefer: 'webgpu' }) without an adapter is a BackendUnav
 });
 
 // --- device loss ----------------------------------------------------------------------------------------
+gpuTest(
+  "training stops with a BackendFailureError naming the step when the device is lost mid-run",
+  async () => {
+    const backend = await WebGpuBackend.create();
+    const epochs: PolyEpoch[] = [];
+    const seen: number[] = [];
+    let lossAt = -1;
+    const error = await assertRejects(async () => {
+      for await (
+        const e of trainPoly(backend, {
+          latents: 32,
+          batch: 8,
+          steps: 1000,
+          stepsPerEpoch: 100,
+          readEvery: 50,
+          onLosses: (first, losses) => {
+            seen.push(...losses);
+            // After the third read-back the device goes away, as a driver reset or a GPU hang would do it.
+            if (first + losses.length === 150) {
+              lossAt = 150;
+              void backend.simulateDeviceLoss();
+            }
+          },
+        })
+      ) epochs.push(e);
+    }, BackendFailureError);
+    const failure = error as BackendFailureError;
+    assertEquals(failure.backend, "webgpu");
+    assert(failure.step > lossAt && failure.step <= 200, `failed at step ${failure.step}`);
+    assertStringIncludes(failure.message, `at step ${failure.step}`);
+    assertStringIncludes(failure.message, "device was lost");
+    // What was read back before the loss is intact: the first epoch and every loss of the first 150 steps.
+    assertEquals(epochs.map((e) => e.epoch), [1]);
+    assert(
+      Number.isFinite(epochs[0].loss) && Number.isFinite(epochs[0].exactLoss),
+      JSON.stringify(epochs[0]),
+    );
+    assertEquals(seen.length, 150);
+    assert(seen.every((l) => Number.isFinite(l) && l > 0), "losses before the loss are finite");
+    backend.destroy();
+  },
+);
 
 gpuTest(
   "after the device is lost, run/write/submit throw and read rejects with BackendFailureError",

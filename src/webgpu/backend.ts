@@ -300,8 +300,11 @@ export class WebGpuBackend implements Backend {
     const b = this.#own(buffer, { lenient: this.#failure() !== null });
     if (!this.#live.delete(b)) return;
     this.#bytesAllocated -= b.gpu.size;
-    if (this.#failure() === null && this.#recorded.has(b)) this.#flush();
-    b.gpu.destroy();
+    if (this.#failure() !== null) return;
+    if (this.#recorded.has(b)) this.#flush();
+    // Submitted work may still use the buffer; destroying it under the queue has crashed wgpu's Vulkan
+    // path, so it is released once the queue has caught up.
+    this.#whenQueueIdle(() => b.gpu.destroy());
   }
 
   write(buffer: DeviceBuffer, data: Elements, offset = 0): void {
@@ -392,17 +395,19 @@ export class WebGpuBackend implements Backend {
     const encoder = this.#device.createCommandEncoder({ label: `read ${b.label}` });
     encoder.copyBufferToBuffer(b.gpu, 0, staging, 0, bytes);
     this.#device.queue.submit([encoder.finish()]);
+    let copy: ArrayBuffer;
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      copy = staging.getMappedRange(0, bytes).slice(0);
+      staging.unmap();
     } catch (e) {
+      // The device can go away between the map and the copy; either way the read failed.
       staging.destroy();
       // The loss is reported on its own promise, which may settle just after the failed map.
       await Promise.race([this.#device.lost, new Promise((resolve) => setTimeout(resolve, 50))]);
       this.#checkUsable();
       throw new BackendFailureError("webgpu", `reading buffer "${b.label}" failed: ${message(e)}`);
     }
-    const copy = staging.getMappedRange(0, bytes).slice(0);
-    staging.unmap();
     this.#staging.give(staging);
     if (this.#uncaptured.length > 0) {
       const errors = this.#uncaptured.splice(0);
@@ -416,15 +421,22 @@ export class WebGpuBackend implements Backend {
 
   destroy(): void {
     if (this.#destroyed) return;
+    const lost = this.#lost !== null;
     this.#destroyed = true;
     this.#encoder = this.#pass = null;
     this.#recorded.clear();
-    for (const b of this.#live) b.gpu.destroy();
+    const buffers = [...this.#live].map((b) => b.gpu);
     this.#live.clear();
     this.#bytesAllocated = 0;
-    this.#uniforms.destroy();
-    this.#staging.destroy();
-    this.#device.destroy();
+    const release = () => {
+      for (const b of buffers) b.destroy();
+      this.#uniforms.destroy();
+      this.#staging.destroy();
+      this.#device.destroy();
+    };
+    // As in free(): release only once submitted work is done (a lost device has none left to do).
+    if (lost) release();
+    else this.#whenQueueIdle(release);
   }
 
   /**
@@ -433,9 +445,15 @@ export class WebGpuBackend implements Backend {
    * @internal
    */
   async simulateDeviceLoss(): Promise<void> {
+    await this.#device.queue.onSubmittedWorkDone();
     this.#device.destroy();
     await this.#device.lost;
     await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+
+  /** Runs `release` once the queue has finished the work submitted so far (at once if that fails). */
+  #whenQueueIdle(release: () => void): void {
+    this.#device.queue.onSubmittedWorkDone().then(release, release);
   }
 
   /** Ends the compute pass and submits the recorded launches, with their uniforms, as one command buffer. */

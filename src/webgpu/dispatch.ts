@@ -40,6 +40,7 @@ export const LAUNCHES: { readonly [K in KernelName]?: Launch } = {
   sum_tiles: perElement,
   mean: { kind: "single-workgroup" },
   poly_loss: threads((p) => p.batch),
+  poly_expected_loss: { kind: "single-workgroup" },
   adam_update: perElement,
   matmul: threads((p) => p.M * p.N),
   matmul_bt: threads((p) => p.M * p.N),
