@@ -1,5 +1,6 @@
 // Polynomial programming (SPEC §4.1), as asm/poly.ts: one thread per sample b.
 //! use common
+//! use reduce
 
 // |d|^e for e ≥ 0. The exponents the tasks use (p ∈ {1.5, 2, 3}, so e ∈ {0.5, 1, 2}) are computed exactly
 // as the WASM kernel's Mathf.pow rounds them; WGSL's pow is exp2(e·log2 x), a few ulp off and undefined at 0.
@@ -59,7 +60,6 @@ fn poly_loss(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) 
 //! kernel poly_expected_loss
 // out[index] = (1/L)·Σ_i [q_i·|1 − c_i|^p + (1 − q_i)·|c_i|^p], q_i = σ(θ_i0 − θ_i1): one workgroup, each
 // thread a strided slice, then a tree reduction in workgroup memory.
-const REDUCE_SIZE: u32 = 256u;
 struct Params {
   latents: u32,
   p: f32,
@@ -70,8 +70,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> c: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
 
-var<workgroup> partial: array<f32, REDUCE_SIZE>;
-
 @compute @workgroup_size(REDUCE_SIZE)
 fn poly_expected_loss(@builtin(local_invocation_index) lane: u32) {
   var sum = 0.0;
@@ -79,15 +77,8 @@ fn poly_expected_loss(@builtin(local_invocation_index) lane: u32) {
     let q = 1.0 / (1.0 + exp(theta[2u * i + 1u] - theta[2u * i]));
     sum += q * power(abs(1.0 - c[i]), params.p) + (1.0 - q) * power(abs(c[i]), params.p);
   }
-  partial[lane] = sum;
-  workgroupBarrier();
-  for (var width = REDUCE_SIZE / 2u; width > 0u; width = width / 2u) {
-    if (lane < width) {
-      partial[lane] = partial[lane] + partial[lane + width];
-    }
-    workgroupBarrier();
-  }
+  let total = workgroup_sum(lane, sum);
   if (lane == 0u) {
-    out[params.index] = partial[0] / f32(params.latents);
+    out[params.index] = total / f32(params.latents);
   }
 }

@@ -1,5 +1,6 @@
 // Elementwise fills and the reductions a training step needs between kernels, as asm/tensor.ts.
 //! use common
+//! use reduce
 
 //! kernel fill
 struct Params {
@@ -64,7 +65,6 @@ fn sum_tiles(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) 
 //! kernel mean
 // A single workgroup: each thread sums a strided slice with compensated (Kahan) summation, standing in
 // for the f64 accumulator of the WASM kernel, then a tree reduction in workgroup memory.
-const REDUCE_SIZE: u32 = 256u;
 struct Params {
   count: u32,
   index: u32,
@@ -72,8 +72,6 @@ struct Params {
 @group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<uniform> params: Params;
-
-var<workgroup> partial: array<f32, REDUCE_SIZE>;
 
 @compute @workgroup_size(REDUCE_SIZE)
 fn mean(@builtin(local_invocation_index) lane: u32) {
@@ -85,15 +83,8 @@ fn mean(@builtin(local_invocation_index) lane: u32) {
     compensation = (t - sum) - y;
     sum = t;
   }
-  partial[lane] = sum;
-  workgroupBarrier();
-  for (var width = REDUCE_SIZE / 2u; width > 0u; width = width / 2u) {
-    if (lane < width) {
-      partial[lane] = partial[lane] + partial[lane + width];
-    }
-    workgroupBarrier();
-  }
+  let total = workgroup_sum(lane, sum);
   if (lane == 0u) {
-    out[params.index] = select(0.0, partial[0] / f32(params.count), params.count > 0u);
+    out[params.index] = select(0.0, total / f32(params.count), params.count > 0u);
   }
 }

@@ -1,11 +1,12 @@
 // SPEC §3: the expectations of ST and ReinMax by exact enumeration (each category forced, weighted by π_s),
-// against the Euler (first-order) and Heun (second-order) approximations and the true gradient.
+// against the Euler (first-order) and Heun (second-order) approximations and the true gradient; REINFORCE
+// is unbiased by the same enumeration.
 import { assert } from "@std/assert";
-import { type EstimatorName, sampleWithEstimator } from "../src/estimators.ts";
+import { type EstimatorName, reinforce, sampleWithEstimator } from "../src/estimators.ts";
 import type { Backend } from "../src/backend.ts";
 import { forEachBackend } from "./backends.ts";
-import { jvp, onehot, softmax } from "./reference/estimators.ts";
-import { assertClose, testRandom } from "./util.ts";
+import { jvp, onehot, reinforceBackward, softmax } from "./reference/estimators.ts";
+import { assertClose, row, testRandom, uniformArray } from "./util.ts";
 
 interface TestFunction {
   f(x: number[]): number;
@@ -153,4 +154,54 @@ Deno.test("the score-function identity the references use: Σ_i π_i(e_i − π)
   const pi = softmax([0.2, -1, 3]);
   assertClose(scoreCombination(pi, () => 1), [0, 0, 0], { atol: 1e-15 });
   assertClose(jvp(pi, [1, 1, 1]), [0, 0, 0], { atol: 1e-15 });
+});
+
+forEachBackend(
+  "REINFORCE is unbiased: E[(f(D) − b)(e_s − π)] is the true gradient, with or without a baseline",
+  async (backend) => {
+    // The mean baseline over the enumerated rows is one constant b, and Σ_s π_s (e_s − π) = 0, so it
+    // changes the variance, not the expectation.
+    const random = testRandom(13);
+    for (const n of [2, 5]) {
+      const theta = Array.from({ length: n }, () => 2 * random() - 1);
+      const fn = smooth(n, random);
+      const logits = Float32Array.from({ length: n * n }, (_, i) => theta[i % n]);
+      const sample = Int32Array.from({ length: n }, (_, s) => s);
+      const reward = Float32Array.from({ length: n }, (_, s) => fn.f(onehot(s, n)));
+      const pi = softmax(theta);
+      for (const baseline of [false, true]) {
+        const r = await reinforce(backend, logits, { n, sample, baseline });
+        const grad = await r.backward(reward);
+        const mean = Array.from(
+          { length: n },
+          (_, k) => pi.reduce((acc, ps, s) => acc + ps * grad[s * n + k], 0),
+        );
+        assertClose(mean, references(theta, fn).exact, {
+          ...TOLERANCE,
+          label: `n=${n} baseline=${baseline}`,
+        });
+      }
+    }
+  },
+);
+
+forEachBackend("REINFORCE's per-sample gradient matches the float64 oracle", async (backend) => {
+  const random = testRandom(14);
+  const n = 6, rows = 9;
+  const logits = uniformArray(random, rows * n, -2, 2);
+  const reward = uniformArray(random, rows, -3, 3);
+  const gSoft = uniformArray(random, rows * n);
+  for (const baseline of [false, true]) {
+    const r = await reinforce(backend, logits, { n, seed: 4, baseline });
+    const grad = await r.backward(reward, gSoft);
+    const b = baseline ? reward.reduce((a, x) => a + x, 0) / rows : 0;
+    for (let i = 0; i < rows; i++) {
+      const expected = reinforceBackward(row(logits, i, n), r.sample[i], reward[i] - b, row(gSoft, i, n));
+      assertClose(row(grad, i, n), expected, {
+        atol: 2e-6,
+        rtol: 1e-4,
+        label: `row ${i} baseline=${baseline}`,
+      });
+    }
+  }
 });

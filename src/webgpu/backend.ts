@@ -52,7 +52,7 @@ function requiredKernelLimits(): Record<string, number> {
     maxStorageBuffersPerShaderStage: storageBuffers,
     maxUniformBuffersPerShaderStage: 1,
     maxBindingsPerBindGroup: storageBuffers + 1,
-    // `mean` reduces in one workgroup of 256 threads (REDUCE_SIZE in shaders/tensor.wgsl).
+    // The reductions run in one workgroup of 256 threads (REDUCE_SIZE in shaders/reduce.wgsl).
     maxComputeInvocationsPerWorkgroup: 256,
     maxComputeWorkgroupSizeX: 256,
   };
