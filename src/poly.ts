@@ -4,7 +4,7 @@
  * gradient have closed forms: the task measures how far an estimator's training lands from the optimum.
  * @module
  */
-import { type Backend, readF32 } from "./backend.ts";
+import { type Backend, type DeviceBuffer, readF32 } from "./backend.ts";
 import { BackendFailureError, ReinmaxInputError } from "./errors.ts";
 import {
   enqueueBackward,
@@ -104,13 +104,13 @@ export class PolyProgramming {
   readonly targets: Float32Array;
   #steps = 0;
   readonly #theta: ParameterSlot;
-  readonly #c;
-  readonly #loss;
+  readonly #c: DeviceBuffer;
+  readonly #loss: DeviceBuffer;
   readonly #buffers: EstimatorBuffers;
   readonly #log: LossLog;
   readonly #key: [number, number];
-  readonly #yHard;
-  readonly #ySoft;
+  readonly #yHard: DeviceBuffer;
+  readonly #ySoft: DeviceBuffer;
   /** Bytes this task holds on the backend (parameters, gradients, optimiser state, activations). */
   readonly bytesAllocated: number;
 
@@ -275,10 +275,12 @@ export async function* trainPoly(
   const task = new PolyProgramming(backend, options);
   const start = performance.now();
   let epochLoss = 0, epochSteps = 0, epoch = 0;
-  // One read-back per `readEvery` steps, and one at each epoch's end that also brings the exact loss.
-  const drain = async () => {
+  // One read-back per `readEvery` steps; the one at an epoch's end also brings the exact loss.
+  const drain = async (withExactLoss: boolean) => {
     const first = task.steps - task.pendingLosses;
-    const progress = await task.readProgress();
+    const progress = withExactLoss
+      ? await task.readProgress()
+      : { losses: await task.readLosses(), exactLoss: NaN };
     options.onLosses?.(first, progress.losses);
     for (const loss of progress.losses) epochLoss += loss;
     epochSteps += progress.losses.length;
@@ -289,9 +291,9 @@ export async function* trainPoly(
       try {
         task.step();
         const epochEnd = s % stepsPerEpoch === 0 || s === steps;
-        if (!epochEnd && task.pendingLosses === task.readEvery) await drain();
+        if (!epochEnd && task.pendingLosses === task.readEvery) await drain(false);
         if (epochEnd) {
-          const exactLoss = await drain();
+          const exactLoss = await drain(true);
           epoch++;
           const record: PolyEpoch = {
             epoch,
