@@ -3,22 +3,16 @@ import { philox4x32 } from "./reference/philox.ts";
 import { forEachBackend } from "./backends.ts";
 import { readU32 } from "../src/backend.ts";
 
-// Random123 tests/kat_vectors, the three "philox4x32 10" lines: counter, key, expected output.
-const KNOWN_ANSWERS: [number[], number[], number[]][] = [
-  [[0, 0, 0, 0], [0, 0], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]],
-  [
-    [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff],
-    [0xffffffff, 0xffffffff],
-    [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
-  ],
-  [
-    [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
-    [0xa4093822, 0x299f31d0],
-    [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1],
-  ],
-];
+// Random123's known answers (fixtures/philox4x32_10_kat.txt): counter, key, expected output.
+const KNOWN_ANSWERS: [number[], number[], number[]][] = (await Deno.readTextFile(
+  new URL("../fixtures/philox4x32_10_kat.txt", import.meta.url),
+)).split("\n").filter((line) => line.startsWith("philox4x32 10 ")).map((line) => {
+  const words = line.trim().split(/\s+/).slice(2).map((hex) => parseInt(hex, 16));
+  return [words.slice(0, 4), words.slice(4, 6), words.slice(6, 10)];
+});
 
 Deno.test("philox reference matches the Random123 known answers", () => {
+  assertEquals(KNOWN_ANSWERS.length, 3);
   for (const [ctr, key, expected] of KNOWN_ANSWERS) assertEquals(philox4x32(ctr, key), expected);
 });
 
