@@ -49,7 +49,7 @@ export interface Backend {
   free(buffer: DeviceBuffer): void;
   /** Copies `data` into `buffer` starting at element `offset` (queued in order with kernel launches). */
   write(buffer: DeviceBuffer, data: Elements, offset?: number): void;
-  /** Launches a kernel; `buffers` and `params` follow the kernel's signature in {@link KERNELS}. */
+  /** Launches a kernel; `buffers` and `params` follow its signature (`KERNELS[kernel]` in src/kernels.ts). */
   run(kernel: KernelName, buffers: readonly DeviceBuffer[], params: readonly number[]): void;
   /** Ends a batch of launches (one command buffer on WebGPU). Never waits. */
   submit(): void;
