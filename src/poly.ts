@@ -197,8 +197,9 @@ export class PolyProgramming {
     backend.submit();
   }
 
-  /** The mean sampled loss of every step since the last read, oldest first. */
+  /** The mean sampled loss of every step since the last read, oldest first (no read-back when none). */
   async readLosses(): Promise<Float32Array> {
+    if (this.#log.pending === 0) return new Float32Array(0);
     return (await this.#log.read()).losses;
   }
 
