@@ -4,6 +4,7 @@
 // WASM uses f32x4, so both backends round alike (log(1 + u) differs, see log1p_unit); the softmax family
 // uses WGSL's exp and log where WASM uses Mathf.
 //! use common
+//! use gemm
 
 const LOG2E: f32 = 1.44269504088896341;
 const LN2_HI: f32 = 0.693359375;
@@ -58,15 +59,6 @@ fn sigmoid_v(x: vec4f) -> vec4f {
   return select(e * inv, inv, x >= vec4f(0.0));
 }
 
-// The matrix product of asm/matmul.ts for one element (see shaders/matmul.wgsl): the equal K blocks of at
-// most 512, each summed from zero and added to the running total.
-const KC: u32 = 512u;
-
-fn k_block(k: u32) -> u32 {
-  let blocks = (k + KC - 1u) / KC;
-  return (k + blocks - 1u) / blocks;
-}
-
 //! kernel transpose
 // out[c·rows + r] = x[r·cols + c], one thread per element of out.
 struct Params {
@@ -89,7 +81,8 @@ fn transpose(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) 
 }
 
 //! kernel linear_forward
-// out[i, j] = b[j] + Σ_k x[i, k]·w[k, j], one thread per element of out (b first, then the K blocks).
+// out[i, j] = b[j] + Σ_k x[i, k]·w[k, j], one workgroup per TM×TN tile of out (b first, then the K blocks).
+//! include gemm.tile
 struct Params {
   batch: u32,
   inDim: u32,
@@ -101,34 +94,52 @@ struct Params {
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn linear_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let t = thread_index(id, groups);
+fn a_at(sel: u32, i: u32, k: u32) -> f32 {
+  return x[i * params.inDim + k];
+}
+
+fn b_at(sel: u32, k: u32, j: u32) -> f32 {
+  return w[k * params.outDim + j];
+}
+
+@compute @workgroup_size(GEMM_THREADS)
+fn linear_forward(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let tile = workgroup_index(wid, groups);
+  let M = params.batch;
   let K = params.inDim;
   let N = params.outDim;
-  if (t >= params.batch * N) {
+  if (tile >= tile_count(M, N)) {
     return;
   }
-  let i = t / N;
-  let j = t % N;
-  var total = b[j];
-  if (K > 0u) {
-    let kc = k_block(K);
-    for (var k0 = 0u; k0 < K; k0 += kc) {
-      let k1 = min(k0 + kc, K);
-      var block = 0.0;
-      for (var k = k0; k < k1; k++) {
-        block += x[i * K + k] * w[k * N + j];
-      }
-      total += block;
+  let tiles_n = (N + TN - 1u) / TN;
+  let row0 = (tile / tiles_n) * TM;
+  let col0 = (tile % tiles_n) * TN;
+  var init: array<f32, 16>;
+  for (var e = 0u; e < 16u; e++) {
+    let j = col0 + micro_col(lid, e);
+    init[e] = 0.0;
+    if (row0 + micro_row(lid, e) < M && j < N) {
+      init[e] = b[j];
     }
   }
-  out[t] = total;
+  let total = gemm_tile(0u, lid, row0, col0, M, N, K, true, false, init, false);
+  for (var e = 0u; e < 16u; e++) {
+    let i = row0 + micro_row(lid, e);
+    let j = col0 + micro_col(lid, e);
+    if (i < M && j < N) {
+      out[i * N + j] = total[e];
+    }
+  }
 }
 
 //! kernel linear_backward
-// dw += xᵀ·dy, db += Σ_rows dy and, when needDx = 1, dx += dy·wᵀ. One launch, three thread ranges: the
-// inDim·outDim elements of dw, the outDim of db, then the batch·inDim of dx.
+// dw += xᵀ·dy, db += Σ_rows dy and, when needDx = 1, dx += dy·wᵀ. One launch, three workgroup ranges: the
+// TM×TN tiles of dw (inDim×outDim), GEMM_THREADS-wide groups of db, then the tiles of dx (batch×inDim).
+//! include gemm.tile
 struct Params {
   batch: u32,
   inDim: u32,
@@ -143,61 +154,89 @@ struct Params {
 @group(0) @binding(5) var<storage, read> w: array<f32>;
 @group(0) @binding(6) var<uniform> params: Params;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn linear_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let t = thread_index(id, groups);
+// sel 0: dw, A(p, k) = x[k, p]; sel 1: dx, A(i, k) = dy[i, k].
+fn a_at(sel: u32, i: u32, k: u32) -> f32 {
+  if (sel == 0u) {
+    return x[k * params.inDim + i];
+  }
+  return dy[i * params.outDim + k];
+}
+
+// sel 0: dw, B(k, j) = dy[k, j]; sel 1: dx, B(k, p) = w[p, k].
+fn b_at(sel: u32, k: u32, j: u32) -> f32 {
+  if (sel == 0u) {
+    return dy[k * params.outDim + j];
+  }
+  return w[j * params.outDim + k];
+}
+
+// C += A·B over one tile, C = dw (sel 0, M×N = inDim×outDim, K = batch) or dx (sel 1, batch×inDim, outDim).
+fn backward_tile(sel: u32, tile: u32, lid: u32, M: u32, N: u32, K: u32) {
+  let tiles_n = (N + TN - 1u) / TN;
+  let row0 = (tile / tiles_n) * TM;
+  let col0 = (tile % tiles_n) * TN;
+  var init: array<f32, 16>;
+  for (var e = 0u; e < 16u; e++) {
+    let i = row0 + micro_row(lid, e);
+    let j = col0 + micro_col(lid, e);
+    init[e] = 0.0;
+    if (i < M && j < N) {
+      if (sel == 0u) {
+        init[e] = dw[i * N + j];
+      } else {
+        init[e] = dx[i * N + j];
+      }
+    }
+  }
+  let total = gemm_tile(sel, lid, row0, col0, M, N, K, sel == 1u, sel == 1u, init, false);
+  for (var e = 0u; e < 16u; e++) {
+    let i = row0 + micro_row(lid, e);
+    let j = col0 + micro_col(lid, e);
+    if (i < M && j < N) {
+      if (sel == 0u) {
+        dw[i * N + j] = total[e];
+      } else {
+        dx[i * N + j] = total[e];
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(GEMM_THREADS)
+fn linear_backward(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let g = workgroup_index(wid, groups);
   let batch = params.batch;
   let inDim = params.inDim;
   let outDim = params.outDim;
-  let weights = inDim * outDim;
-  if (t < weights) {
+  let dw_tiles = tile_count(inDim, outDim);
+  let db_groups = (outDim + GEMM_THREADS - 1u) / GEMM_THREADS;
+  if (g < dw_tiles) {
     // dw[p, j] += Σ_b x[b, p]·dy[b, j]
-    if (batch == 0u) {
-      return;
-    }
-    let p = t / outDim;
-    let j = t % outDim;
-    let kc = k_block(batch);
-    var total = dw[t];
-    for (var k0 = 0u; k0 < batch; k0 += kc) {
-      let k1 = min(k0 + kc, batch);
-      var block = 0.0;
-      for (var k = k0; k < k1; k++) {
-        block += x[k * inDim + p] * dy[k * outDim + j];
-      }
-      total += block;
-    }
-    dw[t] = total;
+    backward_tile(0u, g, lid, inDim, outDim, batch);
     return;
   }
-  if (t < weights + outDim) {
+  if (g < dw_tiles + db_groups) {
     // db[j] += dy[0, j], dy[1, j], … in row order.
-    let j = t - weights;
-    var total = db[j];
-    for (var i = 0u; i < batch; i++) {
-      total += dy[i * outDim + j];
+    let j = (g - dw_tiles) * GEMM_THREADS + lid;
+    if (j < outDim) {
+      var total = db[j];
+      for (var i = 0u; i < batch; i++) {
+        total += dy[i * outDim + j];
+      }
+      db[j] = total;
     }
-    db[j] = total;
     return;
   }
-  let e = t - weights - outDim;
-  if (params.needDx == 0u || e >= batch * inDim || outDim == 0u) {
+  let tile = g - dw_tiles - db_groups;
+  if (params.needDx == 0u || tile >= tile_count(batch, inDim)) {
     return;
   }
   // dx[i, p] += Σ_j dy[i, j]·w[p, j]
-  let i = e / inDim;
-  let p = e % inDim;
-  let kc = k_block(outDim);
-  var total = dx[e];
-  for (var k0 = 0u; k0 < outDim; k0 += kc) {
-    let k1 = min(k0 + kc, outDim);
-    var block = 0.0;
-    for (var k = k0; k < k1; k++) {
-      block += dy[i * outDim + k] * w[p * outDim + k];
-    }
-    total += block;
-  }
-  dx[e] = total;
+  backward_tile(1u, tile, lid, batch, inDim, outDim);
 }
 
 //! kernel relu_forward

@@ -9,7 +9,7 @@ import { type KernelName, KERNELS } from "../src/kernels.ts";
 import { type PolyEpoch, trainPoly } from "../src/poly.ts";
 import { selectBackend } from "../src/registry.ts";
 import { WebGpuBackend } from "../src/webgpu/backend.ts";
-import { LAUNCHES, WORKGROUP_SIZE } from "../src/webgpu/dispatch.ts";
+import { GEMM_THREADS, GEMM_TILE, LAUNCHES, WORKGROUP_SIZE } from "../src/webgpu/dispatch.ts";
 import { assembleKernelSources } from "../src/webgpu/shaders.ts";
 import { BACKENDS } from "./backends.ts";
 
@@ -78,8 +78,12 @@ Deno.test("WGSL bindings and Params follow the kernel ABI: names, order, types, 
   }
 });
 
-Deno.test("the common workgroup size agrees between WGSL and the dispatch table", () => {
+Deno.test("workgroup and tile sizes agree between WGSL and the dispatch table", () => {
   assertStringIncludes(SHADERS.common, `const WORKGROUP_SIZE: u32 = ${WORKGROUP_SIZE}u;`);
+  // The tiled products launch one workgroup per tile; the WGSL tile and thread counts must match.
+  assertStringIncludes(SHADERS.gemm, `const TM: u32 = ${GEMM_TILE}u;`);
+  assertStringIncludes(SHADERS.gemm, `const TN: u32 = ${GEMM_TILE}u;`);
+  assertStringIncludes(SHADERS.gemm, `const GEMM_THREADS: u32 = ${GEMM_THREADS}u;`);
 });
 
 Deno.test("shader assembly rejects unknown files, snippets and duplicate kernels", () => {

@@ -1,7 +1,9 @@
 /**
  * How many GPU threads each kernel launches, from its scalar parameters. Row kernels run one thread per row,
  * elementwise kernels one per element, the Philox kernels one per block of four words; `mean` is one
- * workgroup that reduces in workgroup memory. A kernel missing here has no WebGPU implementation yet.
+ * workgroup that reduces in workgroup memory; the matrix products launch one workgroup per GEMM_TILE×GEMM_TILE
+ * tile of their output (TM, TN in shaders/matmul.wgsl and shaders/layers.wgsl). A kernel missing here has no
+ * WebGPU implementation yet.
  * @module
  */
 import { type KernelName, KERNELS } from "../kernels.ts";
@@ -9,15 +11,33 @@ import { type KernelName, KERNELS } from "../kernels.ts";
 /** Threads per workgroup of the per-thread kernels; WORKGROUP_SIZE in shaders/common.wgsl. */
 export const WORKGROUP_SIZE = 64;
 
-/** A kernel's launch shape. */
+/** Rows and columns of the output tile of one workgroup of the matrix products (TM = TN in the WGSL). */
+export const GEMM_TILE = 64;
+
+/**
+ * A kernel's launch shape: a thread count (in workgroups of WORKGROUP_SIZE), one workgroup, or a count of
+ * workgroups (the tiled products, whose WGSL fixes its own workgroup size and unfolds the grid itself).
+ */
 export type Launch =
   | { readonly kind: "threads"; readonly threads: (params: Readonly<Record<string, number>>) => number }
-  | { readonly kind: "single-workgroup" };
+  | { readonly kind: "single-workgroup" }
+  | {
+    readonly kind: "workgroups";
+    readonly workgroups: (params: Readonly<Record<string, number>>) => number;
+  };
 
 const threads = (count: (params: Readonly<Record<string, number>>) => number): Launch => ({
   kind: "threads",
   threads: count,
 });
+const workgroups = (count: (params: Readonly<Record<string, number>>) => number): Launch => ({
+  kind: "workgroups",
+  workgroups: count,
+});
+/** The GEMM_TILE×GEMM_TILE tiles of an m×n product. */
+const tiles = (m: number, n: number) => Math.ceil(m / GEMM_TILE) * Math.ceil(n / GEMM_TILE);
+/** Threads per workgroup of the tiled products (GEMM_THREADS in the WGSL), for the db range of linear_backward. */
+export const GEMM_THREADS = 256;
 const perRow = threads((p) => p.rows);
 const perElement = threads((p) => p.count);
 const perBlockOfFourWords = threads((p) => Math.ceil(p.count / 4));
@@ -42,12 +62,16 @@ export const LAUNCHES: { readonly [K in KernelName]?: Launch } = {
   poly_loss: threads((p) => p.batch),
   poly_expected_loss: { kind: "single-workgroup" },
   adam_update: perElement,
-  matmul: threads((p) => p.M * p.N),
-  matmul_bt: threads((p) => p.M * p.N),
+  matmul: workgroups((p) => tiles(p.M, p.N)),
+  matmul_bt: workgroups((p) => tiles(p.M, p.N)),
   transpose: threads((p) => p.rows * p.cols),
-  linear_forward: threads((p) => p.batch * p.outDim),
-  // dw elements, then db elements, then (when needDx) dx elements: one launch for the whole backward.
-  linear_backward: threads((p) => p.inDim * p.outDim + p.outDim + (p.needDx !== 0 ? p.batch * p.inDim : 0)),
+  linear_forward: workgroups((p) => tiles(p.batch, p.outDim)),
+  // dw tiles, then db workgroups (one thread per element), then (when needDx) dx tiles: one launch for the
+  // whole backward.
+  linear_backward: workgroups((p) =>
+    tiles(p.inDim, p.outDim) + Math.ceil(p.outDim / GEMM_THREADS) +
+    (p.needDx !== 0 ? tiles(p.batch, p.inDim) : 0)
+  ),
   relu_forward: perElement,
   relu_backward: perElement,
   leaky_relu_forward: perElement,
@@ -81,7 +105,8 @@ export function namedParams(kernel: KernelName, params: readonly number[]): Reco
 
 /**
  * The workgroup grid for a launch: [x, y], folded into two dimensions when one would exceed
- * `maxPerDimension` (the shaders unfold it in thread_index); undefined when the grid cannot hold it.
+ * `maxPerDimension` (the shaders unfold it in thread_index, the tiled products in workgroup_index); undefined
+ * when the grid cannot hold it.
  */
 export function workgroupGrid(
   launch: Launch,
@@ -89,7 +114,9 @@ export function workgroupGrid(
   maxPerDimension: number,
 ) {
   if (launch.kind === "single-workgroup") return [1, 1] as const;
-  const groups = Math.ceil(Math.max(0, launch.threads(params)) / WORKGROUP_SIZE);
+  const groups = launch.kind === "workgroups"
+    ? Math.max(0, launch.workgroups(params))
+    : Math.ceil(Math.max(0, launch.threads(params)) / WORKGROUP_SIZE);
   if (groups <= maxPerDimension) return [groups, 1] as const;
   const rows = Math.ceil(groups / maxPerDimension);
   return rows <= maxPerDimension ? [maxPerDimension, rows] as const : undefined;

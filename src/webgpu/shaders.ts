@@ -9,7 +9,9 @@
  *   //! use FILE        (prelude) the prelude of shaders/FILE.wgsl comes first (transitively, once)
  *   //! kernel NAME     a section with the bindings, Params struct and entry point NAME of one kernel
  *   //! snippet NAME    a section of helpers that read kernel bindings, pasted where a kernel asks for it
- *   //! include NAME    (in a kernel section) the snippet NAME of the same file is part of this kernel
+ *   //! include NAME    (in a kernel section) the snippet NAME of the same file is part of this kernel;
+ *                       FILE.NAME takes the snippet NAME of shaders/FILE.wgsl (whose prelude the kernel's
+ *                       file must `use`)
  * @module
  */
 
@@ -35,7 +37,7 @@ interface ShaderFile {
   readonly sections: readonly Section[];
 }
 
-const DIRECTIVE = /^\/\/!\s*(\w+)\s+(\w+)\s*$/;
+const DIRECTIVE = /^\/\/!\s*(\w+)\s+(\w+(?:\.\w+)?)\s*$/;
 
 function parseFile(file: string, text: string): ShaderFile {
   const lines = text.split("\n");
@@ -96,9 +98,6 @@ export function assembleKernelSources(files: Readonly<Record<string, string>>): 
 
   const kernels = new Map<string, KernelSource>();
   for (const [file, parsedFile] of parsed) {
-    const snippets = new Map(
-      parsedFile.sections.filter((s) => s.kind === "snippet").map((s) => [s.name, s.text]),
-    );
     const shared = preludes(file, new Set(), []);
     for (const section of parsedFile.sections) {
       if (section.kind !== "kernel") continue;
@@ -109,13 +108,16 @@ export function assembleKernelSources(files: Readonly<Record<string, string>>): 
         );
       }
       const included = section.includes.map((name) => {
-        const snippet = snippets.get(name);
+        const [from, snippetName] = name.includes(".") ? name.split(".") : [file, name];
+        const snippet = parsed.get(from)?.sections.find((s) =>
+          s.kind === "snippet" && s.name === snippetName
+        );
         if (snippet === undefined) {
           throw new Error(
-            `kernel "${section.name}" includes snippet "${name}", not defined in shaders/${file}.wgsl`,
+            `kernel "${section.name}" includes snippet "${snippetName}", not defined in shaders/${from}.wgsl`,
           );
         }
-        return snippet;
+        return snippet.text;
       });
       kernels.set(section.name, {
         kernel: section.name,
