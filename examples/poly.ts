@@ -61,7 +61,7 @@ await runCli(FLAGS, async () => {
 
   const tty = !flags.json && Deno.stdout.isTerminal();
   const encoder = new TextEncoder();
-  let last = { loss: NaN, exactLoss: NaN, msPerStep: NaN };
+  let last = { loss: NaN, exactLoss: NaN, msPerStep: NaN, bytesAllocated: 0 };
   let latest = NaN;
   for await (
     const epoch of trainPoly(backend, {
@@ -102,12 +102,16 @@ await runCli(FLAGS, async () => {
     optimum,
     backend: backend.name,
     msPerStep: last.msPerStep,
+    bytesAllocated: last.bytesAllocated,
   };
   if (flags.json) console.log(JSON.stringify(result));
   else {
     console.log(`final sampled loss ${result.finalLoss.toFixed(5)} (mean over the last epoch)`);
     console.log(`exact expected loss ${result.exactLoss.toFixed(5)} (optimum ${optimum.toFixed(5)})`);
-    console.log(`backend ${backend.name}: ${result.msPerStep.toFixed(3)} ms/step`);
+    console.log(
+      `backend ${backend.name}: ${result.msPerStep.toFixed(3)} ms/step, ` +
+        `${(result.bytesAllocated / 1024).toFixed(0)} KiB planned once`,
+    );
   }
   backend.destroy();
 });

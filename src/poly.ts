@@ -251,6 +251,8 @@ export interface PolyEpoch {
   readonly exactLoss: number;
   /** Wall-clock milliseconds per step over the run so far (read-backs included). */
   readonly msPerStep: number;
+  /** Backend memory the task holds, planned once before the first step (bytes). */
+  readonly bytesAllocated: number;
 }
 
 /** Options of {@link trainPoly}. */
@@ -302,6 +304,7 @@ export async function* trainPoly(
             loss: epochLoss / epochSteps,
             exactLoss,
             msPerStep: (performance.now() - start) / s,
+            bytesAllocated: task.bytesAllocated,
           };
           epochLoss = 0;
           epochSteps = 0;
