@@ -33,18 +33,7 @@ fn exp_neg(x: vec4f) -> vec4f {
 // series with no cancellation. (The WASM kernel corrects log(1 + u) by (u − ((1 + u) − 1))/(1 + u); shader
 // compilers may simplify that correction to zero — llvmpipe does — so the GPU takes this route instead.)
 fn log1p_unit(u: vec4f) -> vec4f {
-  let s = u / (2.0 + u);
-  let s2 = s * s;
-  // 2·Σ_{k≤8} s^{2k+1}/(2k+1); the first omitted term is below 2^-30 of the sum for s ≤ 1/3.
-  var y = 2.0 / 17.0 * s2 + 2.0 / 15.0;
-  y = y * s2 + 2.0 / 13.0;
-  y = y * s2 + 2.0 / 11.0;
-  y = y * s2 + 2.0 / 9.0;
-  y = y * s2 + 2.0 / 7.0;
-  y = y * s2 + 2.0 / 5.0;
-  y = y * s2 + 2.0 / 3.0;
-  y = y * s2 + 2.0;
-  return s * y;
+  return two_atanh(u / (2.0 + u));
 }
 
 // log(1 + e^{−|x|}), the non-linear part of softplus and log-sigmoid.
