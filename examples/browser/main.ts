@@ -1,37 +1,23 @@
 // The demo page: reads the settings, starts a training worker (worker.ts), and draws what it reports —
 // the sampled loss of every step (as read back), the exact expected loss of every epoch, and the optimum.
-import type { DemoSettings, WorkerMessage } from "./protocol.ts";
+import type { DemoSettings, DemoState, Phase, WorkerMessage } from "./protocol.ts";
 
-type Phase = "idle" | "running" | "done" | "stopped" | "error";
-
-/** Everything the page knows about the current run; also exposed as `globalThis.reinmaxDemo` for tests. */
-interface DemoState {
-  phase: Phase;
-  settings: DemoSettings | null;
-  backend: string | null;
-  report: string;
-  optimum: number;
-  initialExactLoss: number;
-  /** The sampled loss of every step read back so far, as [step, loss]. */
-  sampled: [number, number][];
-  /** Exact expected loss at the end of each epoch, as [step, loss]. */
-  exact: [number, number][];
-  msPerStep: number;
-  error: string | null;
+/** The fields of a run that has not reported anything yet. */
+function freshRun(settings: DemoSettings | null) {
+  return {
+    settings,
+    backend: null,
+    report: "",
+    optimum: NaN,
+    initialExactLoss: NaN,
+    sampled: [],
+    exact: [],
+    msPerStep: NaN,
+    error: null,
+  };
 }
 
-const state: DemoState = {
-  phase: "idle",
-  settings: null,
-  backend: null,
-  report: "",
-  optimum: NaN,
-  initialExactLoss: NaN,
-  sampled: [],
-  exact: [],
-  msPerStep: NaN,
-  error: null,
-};
+const state: DemoState = { phase: "idle", ...freshRun(null) };
 (globalThis as unknown as { reinmaxDemo: DemoState }).reinmaxDemo = state;
 
 function element<T extends HTMLElement>(id: string): T {
@@ -95,17 +81,7 @@ function start(): void {
     return;
   }
   worker?.terminate();
-  Object.assign(state, {
-    settings,
-    backend: null,
-    report: "",
-    optimum: NaN,
-    initialExactLoss: NaN,
-    sampled: [],
-    exact: [],
-    msPerStep: NaN,
-    error: null,
-  });
+  Object.assign(state, freshRun(settings));
   reportBox.textContent = "";
   setPhase("running", `Starting ${settings.estimator} (backend: ${settings.backend})…`);
   redraw();

@@ -40,3 +40,22 @@ export type WorkerMessage =
     readonly msPerStep: number;
   }
   | { readonly type: "error"; readonly name: string; readonly message: string };
+
+/** Where the page is in a run. */
+export type Phase = "idle" | "running" | "done" | "stopped" | "error";
+
+/** Everything the page knows about the current run; also exposed as `globalThis.reinmaxDemo` for tests. */
+export interface DemoState {
+  phase: Phase;
+  settings: DemoSettings | null;
+  backend: string | null;
+  report: string;
+  optimum: number;
+  initialExactLoss: number;
+  /** The sampled loss of every step read back so far, as [step, loss]. */
+  sampled: [number, number][];
+  /** Exact expected loss at the end of each epoch, as [step, loss]. */
+  exact: [number, number][];
+  msPerStep: number;
+  error: string | null;
+}

@@ -7,6 +7,7 @@
 // The page as it looks after the last run is saved to /tmp/demo.png (DEMO_SCREENSHOT overrides).
 import { assert, assertEquals } from "@std/assert";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { DemoState } from "../../examples/browser/protocol.ts";
 import { serveDemo } from "../../examples/browser/serve.ts";
 import { bundleDemo } from "../../tools/bundle_demo.ts";
 import { backendNames } from "../../src/registry.ts";
@@ -24,18 +25,6 @@ const CHROMIUM_ARGS = [
   "--no-first-run",
 ];
 const STEPS = 400, BATCH = 64;
-
-/** What main.ts exposes as globalThis.reinmaxDemo (the fields this test reads). */
-interface DemoState {
-  phase: "idle" | "running" | "done" | "stopped" | "error";
-  backend: string | null;
-  report: string;
-  optimum: number;
-  initialExactLoss: number;
-  sampled: [number, number][];
-  exact: [number, number][];
-  error: string | null;
-}
 
 const chromiumMissing = await Deno.stat(CHROMIUM).then(() => null, () => `${CHROMIUM} does not exist`);
 if (chromiumMissing) console.log(`SKIPPED: browser demo test: ${chromiumMissing} (set CHROMIUM_PATH)`);
