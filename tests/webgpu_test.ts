@@ -6,7 +6,7 @@ import { readF32 } from "../src/backend.ts";
 import { BackendFailureError, BackendUnavailableError, ReinmaxInputError } from "../src/errors.ts";
 import { SHADERS } from "../src/gen/shaders.ts";
 import { type KernelName, KERNELS } from "../src/kernels.ts";
-import { type PolyEpoch, trainPoly } from "../src/poly.ts";
+import { type PolyEpoch, PolyProgramming, trainPoly } from "../src/poly.ts";
 import { selectBackend } from "../src/registry.ts";
 import { WebGpuBackend } from "../src/webgpu/backend.ts";
 import { GEMM_THREADS, GEMM_TILE, LAUNCHES, WORKGROUP_SIZE } from "../src/webgpu/dispatch.ts";
@@ -241,6 +241,32 @@ gpuTest("selectBackend({ prefer: 'webgpu' }) without an adapter is a BackendUnav
     assertEquals(backend.report.rejected, [{ name: "webgpu", reason: "no WebGPU adapter was found" }]);
     backend.destroy();
   });
+});
+
+gpuTest("a repeated training step creates no bind groups after the first", async () => {
+  const backend = await WebGpuBackend.create();
+  const prototype = GPUDevice.prototype as unknown as { createBindGroup: (...args: unknown[]) => unknown };
+  const original = prototype.createBindGroup;
+  let created = 0;
+  prototype.createBindGroup = function (this: unknown, ...args: unknown[]) {
+    created++;
+    return original.apply(this, args);
+  };
+  try {
+    const task = new PolyProgramming(backend, { latents: 8, batch: 4, readEvery: 10 });
+    task.step();
+    const first = created;
+    for (let s = 0; s < 5; s++) task.step();
+    assert(first > 0, "the first step creates its bind groups");
+    assertEquals(created, first, "later steps reuse them");
+    const losses = await task.readLosses();
+    assertEquals(losses.length, 6);
+    assert(losses.every((l) => Number.isFinite(l)));
+    task.destroy();
+  } finally {
+    prototype.createBindGroup = original;
+    backend.destroy();
+  }
 });
 
 // --- device loss ----------------------------------------------------------------------------------------

@@ -28,8 +28,20 @@ export interface WebGpuBackendOptions {
   readonly shaders?: Readonly<Record<string, string>>;
 }
 
+let nextBufferId = 0;
+
 class WebGpuBuffer implements DeviceBuffer {
+  /** Identifies the buffer in bind-group cache keys. */
+  readonly id = nextBufferId++;
   constructor(readonly gpu: GPUBuffer, readonly length: number, readonly label: string) {}
+}
+
+/** A uniform block: a slice of one of the arena's chunks, bound with a dynamic offset. */
+interface UniformBlock {
+  readonly chunk: number;
+  readonly buffer: GPUBuffer;
+  readonly offset: number;
+  readonly size: number;
 }
 
 interface CompiledKernel {
@@ -94,8 +106,8 @@ class UniformArena {
     this.#alignment = alignment;
   }
 
-  /** A block holding `values` typed as `types`, as a uniform binding resource. */
-  push(types: readonly ("f32" | "u32")[], values: readonly number[]): GPUBufferBinding {
+  /** A block holding `values` typed as `types`. */
+  push(types: readonly ("f32" | "u32")[], values: readonly number[]): UniformBlock {
     const size = Math.max(16, Math.ceil((types.length * 4) / 16) * 16);
     if (this.#offset + size > UniformArena.CHUNK_BYTES) {
       this.#chunk++;
@@ -115,9 +127,9 @@ class UniformArena {
     const u32 = new Uint32Array(staged, this.#offset, types.length);
     const f32 = new Float32Array(staged, this.#offset, types.length);
     types.forEach((type, i) => type === "u32" ? u32[i] = values[i] : f32[i] = values[i]);
-    const binding = { buffer, offset: this.#offset, size };
+    const block = { chunk: this.#chunk, buffer, offset: this.#offset, size };
     this.#offset = Math.ceil((this.#offset + size) / this.#alignment) * this.#alignment;
-    return binding;
+    return block;
   }
 
   /** Queues the blocks pushed since the last upload; call right before submitting the launches that use them. */
@@ -184,6 +196,14 @@ export class WebGpuBackend implements Backend {
   readonly #uniforms: UniformArena;
   readonly #staging: StagingPool;
   readonly #live = new Set<WebGpuBuffer>();
+  /**
+   * Bind groups by kernel, buffers and uniform chunk: a training step launches the same kernels on the
+   * same buffers every time, so after the first step no launch creates a GPU object. The uniform block is
+   * bound with a dynamic offset, which is why the chunk, not the block, is part of the key.
+   */
+  readonly #bindGroups = new Map<string, GPUBindGroup>();
+  /** The cache keys that mention each buffer, dropped when the buffer is freed. */
+  readonly #bindGroupKeys = new Map<number, string[]>();
   #bytesAllocated = 0;
   /** The command buffer being recorded, its one compute pass, and the buffers its launches bind. */
   #encoder: GPUCommandEncoder | null = null;
@@ -300,6 +320,8 @@ export class WebGpuBackend implements Backend {
     const b = this.#own(buffer, { lenient: this.#failure() !== null });
     if (!this.#live.delete(b)) return;
     this.#bytesAllocated -= b.gpu.size;
+    for (const key of this.#bindGroupKeys.get(b.id) ?? []) this.#bindGroups.delete(key);
+    this.#bindGroupKeys.delete(b.id);
     if (this.#failure() !== null) return;
     if (this.#recorded.has(b)) this.#flush();
     // Submitted work may still use the buffer; destroying it under the queue has crashed wgpu's Vulkan
@@ -359,24 +381,17 @@ export class WebGpuBackend implements Backend {
     }
     if (grid[0] === 0) return;
 
-    const entries: GPUBindGroupEntry[] = owned.map((b, binding) => ({
-      binding,
-      resource: { buffer: b.gpu },
-    }));
-    if (signature.params.length > 0) {
-      entries.push({
-        binding: owned.length,
-        resource: this.#uniforms.push(signature.params.map((p) => p.type), params),
-      });
-    }
-    const bindGroup = this.#device.createBindGroup({ label: kernel, layout: compiled.layout, entries });
+    const uniform = signature.params.length > 0
+      ? this.#uniforms.push(signature.params.map((p) => p.type), params)
+      : null;
+    const bindGroup = this.#bindGroup(kernel, compiled.layout, owned, uniform);
     if (!this.#encoder || !this.#pass) {
       this.#encoder = this.#device.createCommandEncoder({ label: "reinmax launches" });
       this.#pass = this.#encoder.beginComputePass({ label: "reinmax launches" });
     }
     // Dispatches of one compute pass see each other's writes, so one pass holds the whole batch.
     this.#pass.setPipeline(compiled.pipeline);
-    this.#pass.setBindGroup(0, bindGroup);
+    this.#pass.setBindGroup(0, bindGroup, uniform ? [uniform.offset] : []);
     this.#pass.dispatchWorkgroups(grid[0], grid[1]);
     for (const b of owned) this.#recorded.add(b);
   }
@@ -427,6 +442,8 @@ export class WebGpuBackend implements Backend {
     this.#recorded.clear();
     const buffers = [...this.#live].map((b) => b.gpu);
     this.#live.clear();
+    this.#bindGroups.clear();
+    this.#bindGroupKeys.clear();
     this.#bytesAllocated = 0;
     const release = () => {
       for (const b of buffers) b.destroy();
@@ -449,6 +466,38 @@ export class WebGpuBackend implements Backend {
     this.#device.destroy();
     await this.#device.lost;
     await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+
+  /** The cached bind group of a launch, created on first use. */
+  #bindGroup(
+    kernel: KernelName,
+    layout: GPUBindGroupLayout,
+    buffers: readonly WebGpuBuffer[],
+    uniform: UniformBlock | null,
+  ): GPUBindGroup {
+    const key = `${kernel}|${buffers.map((b) => b.id).join(",")}|${
+      uniform ? `${uniform.chunk}:${uniform.size}` : ""
+    }`;
+    let group = this.#bindGroups.get(key);
+    if (group) return group;
+    const entries: GPUBindGroupEntry[] = buffers.map((b, binding) => ({
+      binding,
+      resource: { buffer: b.gpu },
+    }));
+    if (uniform) {
+      entries.push({
+        binding: buffers.length,
+        resource: { buffer: uniform.buffer, offset: 0, size: uniform.size },
+      });
+    }
+    group = this.#device.createBindGroup({ label: kernel, layout, entries });
+    this.#bindGroups.set(key, group);
+    for (const b of buffers) {
+      const keys = this.#bindGroupKeys.get(b.id);
+      if (keys) keys.push(key);
+      else this.#bindGroupKeys.set(b.id, [key]);
+    }
+    return group;
   }
 
   /** Runs `release` once the queue has finished the work submitted so far (at once if that fails). */
@@ -500,7 +549,7 @@ function bindGroupLayout(device: GPUDevice, kernel: string, signature: KernelSig
     entries.push({
       binding: signature.buffers.length,
       visibility: GPUShaderStage.COMPUTE,
-      buffer: { type: "uniform" },
+      buffer: { type: "uniform", hasDynamicOffset: true },
     });
   }
   return device.createBindGroupLayout({ label: kernel, entries });
