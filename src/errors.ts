@@ -53,3 +53,45 @@ export class BackendFailureError extends Error {
     return new BackendFailureError(this.backend, this.detail, step);
   }
 }
+
+/**
+ * Bytes that should hold a dataset or fixture are missing, truncated or malformed. `source` names the file or
+ * URL; the message says what was expected and what was found.
+ */
+export class DatasetError extends Error {
+  /** The class name, for logs. */
+  override name = "DatasetError";
+  /** The file name or URL the bytes came from. */
+  readonly source: string;
+  /** Creates the error for `source`; `message` says what was expected; `options.cause` keeps the cause. */
+  constructor(source: string, message: string, options?: ErrorOptions) {
+    super(`${source}: ${message}`, options);
+    this.source = source;
+  }
+}
+
+/**
+ * Training produced a non-finite value (NaN or ±∞). `step` is the training step whose computation first went
+ * non-finite and `quantity` what did (the loss, a named gradient, or a named parameter after its update). The
+ * model is left at the last good state, after step `lastGoodStep`.
+ */
+export class NonFiniteError extends Error {
+  /** The class name, for logs. */
+  override name = "NonFiniteError";
+  /** The 1-based training step whose computation went non-finite. */
+  readonly step: number;
+  /** What went non-finite, e.g. `"loss"` or `"gradient of encoder.fc1.weight"`. */
+  readonly quantity: string;
+  /** The step whose state the model holds now (0: the initial state). */
+  readonly lastGoodStep: number;
+  /** Creates the error; `detail` adds what was seen (e.g. the values or how many elements). */
+  constructor(step: number, quantity: string, lastGoodStep: number, detail = "") {
+    super(
+      `${quantity} became non-finite at step ${step}${detail ? ` (${detail})` : ""}; ` +
+        `the model holds the state after step ${lastGoodStep}`,
+    );
+    this.step = step;
+    this.quantity = quantity;
+    this.lastGoodStep = lastGoodStep;
+  }
+}
