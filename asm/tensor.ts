@@ -40,3 +40,23 @@ export function mean(out: usize, x: usize, count: u32, index: u32): void {
   for (let i: u32 = 0; i < count; i++) acc += <f64>load<f32>(x + (<usize>i << 2));
   store<f32>(out + (<usize>index << 2), count > 0 ? <f32>(acc / <f64>count) : 0);
 }
+
+// @ts-ignore: decorator
+@inline const EXPONENT_BITS: u32 = 0x7f800000;
+
+/** out[index] = the number of non-finite values in x[0..count): an f32 is NaN or ±∞ iff its exponent is all ones. */
+export function count_nonfinite(out: usize, x: usize, count: u32, index: u32): void {
+  const mask = i32x4.splat(EXPONENT_BITS);
+  let lanes = i32x4.splat(0);
+  let i: u32 = 0;
+  // A true comparison lane is −1, so subtracting counts it.
+  for (; i + 4 <= count; i += 4) {
+    lanes = i32x4.sub(lanes, i32x4.eq(v128.and(v128.load(x + (<usize>i << 2)), mask), mask));
+  }
+  let n: u32 = <u32>(i32x4.extract_lane(lanes, 0) + i32x4.extract_lane(lanes, 1)) +
+    <u32>(i32x4.extract_lane(lanes, 2) + i32x4.extract_lane(lanes, 3));
+  for (; i < count; i++) {
+    if ((load<u32>(x + (<usize>i << 2)) & EXPONENT_BITS) == EXPONENT_BITS) n++;
+  }
+  store<f32>(out + (<usize>index << 2), <f32>n);
+}

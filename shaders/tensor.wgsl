@@ -88,3 +88,29 @@ fn mean(@builtin(local_invocation_index) lane: u32) {
     out[params.index] = select(0.0, total / f32(params.count), params.count > 0u);
   }
 }
+
+//! kernel count_nonfinite
+// A single workgroup, like mean: an f32 is NaN or ±∞ exactly when its exponent bits are all ones (WGSL has no
+// isnan, and a compiler may assume finite floats, so the test is on the bits).
+struct Params {
+  count: u32,
+  index: u32,
+}
+@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(REDUCE_SIZE)
+fn count_nonfinite(@builtin(local_invocation_index) lane: u32) {
+  var n = 0u;
+  for (var i = lane; i < params.count; i += REDUCE_SIZE) {
+    if ((bitcast<u32>(x[i]) & 0x7f800000u) == 0x7f800000u) {
+      n += 1u;
+    }
+  }
+  // Partial counts and their sum stay below 2^24, where f32 holds integers exactly.
+  let total = workgroup_sum(lane, f32(n));
+  if (lane == 0u) {
+    out[params.index] = total;
+  }
+}

@@ -72,6 +72,7 @@ export type KernelName =
   | "tile"
   | "sum_tiles"
   | "mean"
+  | "count_nonfinite"
   // polynomial programming
   | "poly_loss"
   | "poly_expected_loss"
@@ -145,6 +146,11 @@ export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = {
   sum_tiles: kernel("out", "x", "count times scale:f32"),
   /** out[index] = mean of x[0..count). */
   mean: kernel("out", "x", "count index"),
+  /**
+   * out[index] = the number of non-finite values (NaN, ±∞) in x[0..count), as an f32 (exact below 2^24): the
+   * trainer's health check of parameters and gradients, written into the loss log so it rides a read-back.
+   */
+  count_nonfinite: kernel("out", "x", "count index"),
 
   // --- polynomial programming (asm/poly.ts) ------------------------------------------------------------
   /**

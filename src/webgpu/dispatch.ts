@@ -59,6 +59,7 @@ export const LAUNCHES: { readonly [K in KernelName]?: Launch } = {
   tile: threads((p) => p.count * p.times),
   sum_tiles: perElement,
   mean: { kind: "single-workgroup" },
+  count_nonfinite: { kind: "single-workgroup" },
   poly_loss: threads((p) => p.batch),
   poly_expected_loss: { kind: "single-workgroup" },
   adam_update: perElement,
