@@ -72,8 +72,12 @@ export function streamWord(w: u32, row: u32, k0: u32, k1: u32, stream: u32, tag:
   return <f32>(w >>> 8) * 5.9604644775390625e-8;
 }
 
-/** A standard exponential from a word, via a uniform in (0, 1) so it is never 0 and never infinite. */
+/**
+ * A standard exponential from a word, via the uniform (k + ½)·2⁻²³ of its top 23 bits k: exact in f32 and in
+ * (0, 1), so the exponential is never 0 and never infinite. (With 24 bits, k + ½ would round to 2²⁴ for the
+ * top word and the exponential would be 0.)
+ */
 // @ts-ignore: decorator
 @inline export function exponentialFromWord(w: u32): f32 {
-  return -Mathf.log((<f32>(w >>> 8) + 0.5) * 5.9604644775390625e-8);
+  return -Mathf.log((<f32>(w >>> 9) + 0.5) * 1.1920928955078125e-7);
 }

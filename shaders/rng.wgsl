@@ -77,9 +77,10 @@ fn precise_log(x: f32) -> f32 {
   return two_atanh(vec4f((x - 1.0) / (x + 1.0))).x;
 }
 
-// A standard exponential from a word, via a uniform in (0, 1) so it is never 0 and never infinite.
+// A standard exponential from the uniform (k + ½)·2⁻²³ of the word's top 23 bits k: exact in f32 and inside
+// (0, 1), so never 0 and never infinite (as asm/philox.ts).
 fn exponential_from_word(w: u32) -> f32 {
-  return -precise_log((f32(w >> 8u) + 0.5) * 5.9604644775390625e-8);
+  return -precise_log((f32(w >> 9u) + 0.5) * 1.1920928955078125e-7);
 }
 
 //! kernel philox_fill

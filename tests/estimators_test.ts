@@ -5,6 +5,7 @@ import { readF32 } from "../src/backend.ts";
 import { seedKey, TAG } from "../src/random.ts";
 import { forEachBackend } from "./backends.ts";
 import * as ref from "./reference/estimators.ts";
+import { streamWord } from "./reference/philox.ts";
 import { assertClose, row, testRandom, uniformArray } from "./util.ts";
 
 const CASES = [
@@ -212,5 +213,25 @@ forEachBackend("Gumbel-Rao's mean gradient equals Gumbel-softmax ST's at the sam
       Math.abs(means[0][i] - means[1][i]) < tolerance,
       `component ${i}: ${means[0][i]} vs ${means[1][i]}`,
     );
+  }
+});
+
+forEachBackend("the Gumbel draws stay finite for a word whose top 24 bits are all ones", async (backend) => {
+  // Under key 0 and the estimator tag, word 1 of row 0 in stream 4847881 is 0xffffff9d (found by search with
+  // the reference Philox): the exponential of category 0 in the first draw. A uniform built from its top 24
+  // bits plus one half rounds to 1 in f32, which would make that exponential 0 and ℓ_s infinite.
+  const stream = 4847881;
+  assertEquals(streamWord(1, 0, [0, 0], stream, TAG.estimator) >>> 8, 0xffffff);
+  for (const name of ["stgs", "grmck"] as const) {
+    const r = await sampleWithEstimator(backend, name, new Float32Array([0.3, -0.2]), {
+      n: 2,
+      tau: 0.5,
+      k: 2,
+      seed: 0,
+      stream,
+      sample: new Int32Array([0]),
+    });
+    const d = await r.backward(new Float32Array([1, -2]));
+    assert(d.every(Number.isFinite), `${name}: ${d}`);
   }
 });

@@ -51,5 +51,5 @@ export function uniformFromWord(w: number): number {
 
 /** The standard exponential the kernels derive from a word (computed in float64 here). */
 export function exponentialFromWord(w: number): number {
-  return -Math.log(((w >>> 8) + 0.5) * 2 ** -24);
+  return -Math.log(((w >>> 9) + 0.5) * 2 ** -23);
 }
