@@ -41,7 +41,6 @@ export {
 } from "./src/estimators.ts";
 export { adam, type Optimizer, type OptimizerOptions, radam } from "./src/optim.ts";
 export {
-  type PolyEpoch,
   polyExactGradient,
   polyExactLoss,
   polyOptimum,
@@ -49,6 +48,5 @@ export {
   PolyProgramming,
   type PolyTarget,
   polyTargets,
-  trainPoly,
-  type TrainPolyOptions,
-} from "./src/poly.ts";
+} from "./src/models/poly.ts";
+export { type PolyEpoch, trainPoly, type TrainPolyOptions } from "./src/train/train_poly.ts";

@@ -1,7 +1,7 @@
 // Poly step time per estimator (SPEC §4.1 settings) at batch 64 and 512 on the WASM backend, and the
 // ReinMax/ST ratio measured in this process. Run: deno task bench
 import { estimator, type EstimatorName } from "../src/estimators.ts";
-import { PolyProgramming } from "../src/poly.ts";
+import { PolyProgramming } from "../src/models/poly.ts";
 import { WasmBackend } from "../src/wasm/backend.ts";
 
 const backend = await WasmBackend.create();

@@ -5,7 +5,7 @@
 //
 //   deno bench --allow-env bench/webgpu_bench.ts      (part of `deno task bench`)
 import type { Backend, DeviceBuffer } from "../src/backend.ts";
-import { PolyProgramming } from "../src/poly.ts";
+import { PolyProgramming } from "../src/models/poly.ts";
 import { WasmBackend } from "../src/wasm/backend.ts";
 import { WebGpuBackend } from "../src/webgpu/backend.ts";
 

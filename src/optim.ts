@@ -89,17 +89,6 @@ export interface ParameterSlot {
   readonly length: number;
 }
 
-/** Allocates a parameter tensor with its gradient and moments. */
-export function allocParameter(backend: Backend, length: number, label: string): ParameterSlot {
-  return {
-    param: backend.alloc(length, label),
-    grad: backend.alloc(length, `${label}.grad`),
-    m: backend.alloc(length, `${label}.m`),
-    v: backend.alloc(length, `${label}.v`),
-    length,
-  };
-}
-
 /** Enqueues update number `t` (1-based) of one parameter tensor. */
 export function enqueueUpdate(backend: Backend, opt: Optimizer, slot: ParameterSlot, t: number): void {
   const { stepSize, denomScale, adaptive } = updateScalars(opt, t);

@@ -8,7 +8,10 @@ import { describe } from "./validate.ts";
 export const TAG = {
   estimator: 1,
   init: 2,
+  /** The order of the training data in each epoch (stream = epoch). */
   data: 3,
+  /** Samples drawn outside training: evaluation, reconstructions, prior samples. */
+  evaluation: 4,
 } as const;
 
 /** A Philox key and stream: the scalar arguments `key0 key1 stream tag` of the sampling kernels. */
@@ -34,4 +37,43 @@ export function randomStream(seed: number, stream: number, tag: number): RandomS
     throw new ReinmaxInputError("stream", `expected an integer in [0, 2^32), got ${describe(stream)}`);
   }
   return { key0, key1, stream, tag };
+}
+
+const M0 = 0xd2511f53, M1 = 0xcd9e8d57, W0 = 0x9e3779b9, W1 = 0xbb67ae85;
+
+/** The high 32 bits of the 64-bit product of two u32s (Math.imul gives the low bits). */
+function mulHigh(a: number, b: number): number {
+  const aLo = a & 0xffff, aHi = a >>> 16, bLo = b & 0xffff, bHi = b >>> 16;
+  const cross = ((aLo * bLo) >>> 16) + (aHi * bLo & 0xffff) + aLo * bHi;
+  return (aHi * bHi + ((aHi * bLo) >>> 16) + Math.floor(cross / 0x10000)) >>> 0;
+}
+
+/**
+ * One Philox4x32-10 block on the host, for draws that steer training from TypeScript (the data order): the
+ * kernels compute the same words (docs/math.md §3). Writes the four words of counter (c0, c1, c2, c3) under
+ * key (k0, k1) into `out`.
+ */
+export function philoxBlock(
+  out: Uint32Array,
+  c0: number,
+  c1: number,
+  c2: number,
+  c3: number,
+  k0: number,
+  k1: number,
+): void {
+  for (let round = 0; round < 10; round++) {
+    const hi0 = mulHigh(M0, c0), lo0 = Math.imul(M0, c0) >>> 0;
+    const hi1 = mulHigh(M1, c2), lo1 = Math.imul(M1, c2) >>> 0;
+    c0 = (hi1 ^ c1 ^ k0) >>> 0;
+    c1 = lo1;
+    c2 = (hi0 ^ c3 ^ k1) >>> 0;
+    c3 = lo0;
+    k0 = (k0 + W0) >>> 0;
+    k1 = (k1 + W1) >>> 0;
+  }
+  out[0] = c0;
+  out[1] = c1;
+  out[2] = c2;
+  out[3] = c3;
 }

@@ -5,7 +5,7 @@ import { assertEquals } from "@std/assert";
 import { type Backend, type Elements, readF32, readI32, readU32 } from "../src/backend.ts";
 import { type EstimatorName, reinforce, sampleWithEstimator } from "../src/estimators.ts";
 import type { KernelName } from "../src/kernels.ts";
-import { PolyProgramming } from "../src/poly.ts";
+import { PolyProgramming } from "../src/models/poly.ts";
 import { seedKey, TAG } from "../src/random.ts";
 import { BACKENDS } from "./backends.ts";
 import { assertClose, testRandom, uniformArray } from "./util.ts";

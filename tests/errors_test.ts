@@ -12,7 +12,7 @@ import {
   selectBackend,
   st,
 } from "../mod.ts";
-import { PolyProgramming } from "../src/poly.ts";
+import { PolyProgramming } from "../src/models/poly.ts";
 import { registerBackend } from "../src/registry.ts";
 import { forEachBackend } from "./backends.ts";
 

@@ -1,6 +1,6 @@
 // Adam and RAdam on every backend against PyTorch's update rules (tests/reference/optim.ts).
 import { readF32 } from "../src/backend.ts";
-import { adam, allocParameter, enqueueUpdate, radam } from "../src/optim.ts";
+import { adam, enqueueUpdate, radam } from "../src/optim.ts";
 import { forEachBackend } from "./backends.ts";
 import { adamStep, type OptimizerHyper, radamStep } from "./reference/optim.ts";
 import { assertClose, testRandom, uniformArray } from "./util.ts";
@@ -23,7 +23,8 @@ forEachBackend("Adam and RAdam follow PyTorch's update over 12 steps", async (ba
       eps: hyper.eps,
       weightDecay: hyper.weightDecay,
     });
-    const slot = allocParameter(backend, length, "w");
+    const [param_, grad, m, v] = ["w", "w.grad", "w.m", "w.v"].map((label) => backend.alloc(length, label));
+    const slot = { param: param_, grad, m, v, length };
     const initial = uniformArray(random, length);
     backend.write(slot.param, initial);
     const param = Float64Array.from(initial);

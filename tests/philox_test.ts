@@ -40,3 +40,19 @@ forEachBackend("philox_fill equals the reference word for word over many blocks"
   }
   backend.free(out);
 });
+
+Deno.test("the host Philox (data order) matches the known answers and the reference", async () => {
+  const { philoxBlock } = await import("../src/random.ts");
+  const out = new Uint32Array(4);
+  for (const [ctr, key, expected] of KNOWN_ANSWERS) {
+    philoxBlock(out, ctr[0], ctr[1], ctr[2], ctr[3], key[0], key[1]);
+    assertEquals([...out], expected);
+  }
+  const random = (i: number) => (Math.imul(i + 1, 0x9e3779b1) ^ (i >>> 3)) >>> 0;
+  for (let i = 0; i < 200; i++) {
+    const ctr = [random(i), random(i + 1000), random(i + 2000), random(i + 3000)];
+    const key = [random(i + 4000), random(i + 5000)];
+    philoxBlock(out, ctr[0], ctr[1], ctr[2], ctr[3], key[0], key[1]);
+    assertEquals([...out], philox4x32(ctr, key), `block ${i}`);
+  }
+});

@@ -8,8 +8,8 @@ import {
   polyOptimum,
   PolyProgramming,
   polyTargets,
-  trainPoly,
-} from "../src/poly.ts";
+} from "../src/models/poly.ts";
+import { trainPoly } from "../src/train/train_poly.ts";
 import { BACKENDS, forEachBackend } from "./backends.ts";
 import { assertClose, testRandom, uniformArray } from "./util.ts";
 
@@ -143,7 +143,8 @@ forEachBackend(
           readEvery: 25,
         })
       ) epochs.push(e);
-      assertEquals(reads.length, 200 / 25, `reads of lengths ${reads}`);
+      // One health check of the starting state, then one read per readEvery steps.
+      assertEquals(reads.length, 1 + 200 / 25, `reads of lengths ${reads}`);
       assertEquals(epochs.map((e) => e.step), [100, 200]);
       assert(epochs.every((e) => e.exactLoss > 0.2 && e.exactLoss < 0.3), JSON.stringify(epochs));
     } finally {

@@ -1,0 +1,433 @@
+/**
+ * The categorical VAE of the paper ("C×L": L latent variables of C categories each; docs/math.md §6.2). An
+ * MLP encoder gives the logits of every latent, one category per latent is sampled, and an MLP decoder maps
+ * the one-hot code to pixel logits. The loss per image is −ELBO = Σ_pixels BCE + KL(q ‖ uniform); the
+ * gradient reaches the encoder through the chosen estimator (decoder path) plus the KL's own gradient. A
+ * training step is one submit on WebGPU and allocates nothing: every buffer is in the memory plan.
+ * @module
+ */
+import { type Backend, type DeviceBuffer, readF32 } from "../backend.ts";
+import { ReinmaxInputError } from "../errors.ts";
+import { enqueueBackward, enqueueSample, type Estimator, estimator, ESTIMATOR_NAMES } from "../estimators.ts";
+import { adam, type Optimizer, radam } from "../optim.ts";
+import { type RandomStream, TAG } from "../random.ts";
+import { LossLog } from "../train/loss_log.ts";
+import { describe, requireInteger } from "../validate.ts";
+import { requireOptions, TrainableModel } from "./model.ts";
+import { Mlp } from "./mlp.ts";
+import type { PlannedBuffer } from "./plan.ts";
+
+/** The paper's configurations, named C×L (categories × latents). */
+export type CategoricalConfig = "8x4" | "4x24" | "8x16" | "16x12" | "64x8" | "10x30";
+
+/** A configuration's size and the paper's ReinMax settings for it. */
+export interface CategoricalConfigSettings {
+  /** Categories per latent, C. */
+  readonly categories: number;
+  /** Latent variables, L. */
+  readonly latents: number;
+  /** The optimiser the paper uses with ReinMax. */
+  readonly optimizer: "adam" | "radam";
+  /** Its learning rate. */
+  readonly lr: number;
+  /** ReinMax's temperature. */
+  readonly tau: number;
+}
+
+/** The six configurations with the paper's ReinMax optimiser, learning rate and τ (docs/math.md §6.2). */
+export const CATEGORICAL_CONFIGS: Readonly<Record<CategoricalConfig, CategoricalConfigSettings>> = {
+  "8x4": { categories: 8, latents: 4, optimizer: "adam", lr: 5e-4, tau: 1.3 },
+  "4x24": { categories: 4, latents: 24, optimizer: "radam", lr: 5e-4, tau: 1.5 },
+  "8x16": { categories: 8, latents: 16, optimizer: "radam", lr: 7e-4, tau: 1.5 },
+  "16x12": { categories: 16, latents: 12, optimizer: "radam", lr: 7e-4, tau: 1.5 },
+  "64x8": { categories: 64, latents: 8, optimizer: "radam", lr: 5e-4, tau: 1.5 },
+  "10x30": { categories: 10, latents: 30, optimizer: "radam", lr: 5e-4, tau: 1.3 },
+};
+
+/** Options of {@link CategoricalVae}. */
+export interface CategoricalVaeOptions {
+  /**
+   * One of the paper's configurations; it sets `categories` and `latents`, and the default optimiser and
+   * ReinMax τ from {@link CATEGORICAL_CONFIGS}. Default "10x30" unless `categories` and `latents` are given.
+   */
+  readonly config?: CategoricalConfig;
+  /** Categories per latent C ≥ 2 (instead of `config`). */
+  readonly categories?: number;
+  /** Latent variables L ≥ 1 (instead of `config`). */
+  readonly latents?: number;
+  /** Pixels per image. Default 784 (28×28). */
+  readonly inputSize?: number;
+  /** Widths of the encoder's hidden layers (the decoder mirrors them). Default [512, 256]. */
+  readonly hidden?: readonly number[];
+  /** The gradient estimator. Default ReinMax at the configuration's τ (1.3 without one). */
+  readonly estimator?: Estimator;
+  /** The optimiser. Default the configuration's (RAdam 5e-4 without one). */
+  readonly optimizer?: Optimizer;
+  /** Images per step. Default 100. */
+  readonly batch?: number;
+  /** Seed of every random draw (initialisation, samples, data order). Default 0. */
+  readonly seed?: number;
+  /** Losses are read back from the backend once every this many steps. Default 50. */
+  readonly readEvery?: number;
+}
+
+/** −ELBO and its two terms, in nats per image. */
+export interface ElboTerms {
+  /** −ELBO = reconstruction + kl. */
+  readonly elbo: number;
+  /** Σ_pixels BCE, the negative log-likelihood of the image under the decoder's Bernoulli pixels. */
+  readonly reconstruction: number;
+  /** KL(q(z|x) ‖ uniform prior). */
+  readonly kl: number;
+}
+
+/** Options of {@link CategoricalVae.forwardBackward}. */
+export interface StepInputOptions {
+  /** Forces the category of every latent (count·L indices in [0, C)) instead of sampling; for tests. */
+  readonly sample?: Int32Array;
+}
+
+/** The categorical VAE; see the module comment. */
+export class CategoricalVae extends TrainableModel {
+  /** Categories per latent, C. */
+  readonly categories: number;
+  /** Latent variables, L. */
+  readonly latents: number;
+  /** Pixels per image. */
+  readonly inputSize: number;
+  /** Widths of the encoder's hidden layers. */
+  readonly hidden: readonly number[];
+  /** The gradient estimator. */
+  readonly estimator: Estimator;
+  /** Images per step (the most a forward pass takes). */
+  readonly batch: number;
+  readonly #encoder: Mlp;
+  readonly #decoder: Mlp;
+  readonly #input: PlannedBuffer;
+  readonly #sample: PlannedBuffer;
+  readonly #yHard: PlannedBuffer;
+  readonly #ySoft: PlannedBuffer;
+  readonly #yHardGrad: PlannedBuffer;
+  readonly #ySoftGrad: PlannedBuffer;
+  readonly #scratch: PlannedBuffer;
+  readonly #reconstructionLoss: PlannedBuffer;
+  readonly #klLoss: PlannedBuffer;
+  readonly #mean: PlannedBuffer;
+  readonly #evaluationLog: LossLog;
+  /** Streams of the draws made outside training (evaluation, reconstructions, prior samples). */
+  #draws = 0;
+
+  /** Plans the model on `backend` and initialises every layer from the seed. */
+  constructor(backend: Backend, options: CategoricalVaeOptions = {}) {
+    const o = requireOptions(options) as CategoricalVaeOptions;
+    const settings = categoricalSettings(o);
+    super(
+      backend,
+      o.optimizer ?? (settings.optimizer === "adam" ? adam : radam)({ lr: settings.lr }),
+      o.seed ?? 0,
+    );
+    this.categories = settings.categories;
+    this.latents = settings.latents;
+    this.inputSize = requireInteger("inputSize", o.inputSize ?? 784, 1, 1 << 24);
+    this.hidden = requireHidden(o.hidden ?? [512, 256]);
+    this.estimator = o.estimator ?? estimator("reinmax", { tau: settings.tau });
+    if (!ESTIMATOR_NAMES.includes(this.estimator?.name)) {
+      throw new ReinmaxInputError(
+        "estimator",
+        `expected a description from estimator(…) (one of ${ESTIMATOR_NAMES.join(", ")}), got ` +
+          describe(this.estimator),
+      );
+    }
+    this.batch = requireInteger("batch", o.batch ?? 100, 1, 1 << 20);
+    const readEvery = requireInteger("readEvery", o.readEvery ?? 50, 1, 1 << 16);
+
+    const plan = this.plan, batch = this.batch, code = this.latents * this.categories;
+    const declare = {
+      parameter: (label: string, length: number, bound: number) =>
+        this.declareParameter(label, length, bound),
+      buffer: plan.declare.bind(plan),
+    };
+    const relu = { kind: "relu" } as const;
+    this.#input = plan.declare("input", batch * this.inputSize, "input");
+    this.#encoder = new Mlp(declare, "encoder", [this.inputSize, ...this.hidden, code], batch, relu);
+    this.#sample = plan.declare("latent.sample", batch * this.latents, "activation");
+    this.#yHard = plan.declare("latent.onehot", batch * code, "activation");
+    this.#ySoft = plan.declare("latent.softmax", batch * code, "activation");
+    this.#yHardGrad = plan.declare("latent.onehot.grad", batch * code, "activation");
+    // ∂loss/∂softmax stays zero: the KL's gradient is added to the logits' gradient directly.
+    this.#ySoftGrad = plan.declare("latent.softmax.grad", batch * code, "activation");
+    this.#scratch = plan.declare("estimator.scratch", batch * code, "activation");
+    this.#decoder = new Mlp(
+      declare,
+      "decoder",
+      [code, ...[...this.hidden].reverse(), this.inputSize],
+      batch,
+      relu,
+    );
+    this.#reconstructionLoss = plan.declare("loss.reconstruction", batch, "activation");
+    this.#klLoss = plan.declare("loss.kl", batch, "activation");
+    this.#mean = plan.declare("output.mean", batch * this.inputSize, "activation");
+    this.declareLog(["reconstruction", "kl"], readEvery);
+    this.#evaluationLog = new LossLog(backend, plan, "evaluationLog", ["reconstruction", "kl"], readEvery, 0);
+    this.allocate();
+  }
+
+  /** Enqueues encoder, sampling (or the forced sample), decoder and both loss terms for `count` images. */
+  #forward(count: number, rng: RandomStream, forced?: Int32Array): void {
+    const { backend, latents, categories } = this;
+    const rows = count * latents;
+    const logits = this.#encoder.output.buffer;
+    this.#encoder.forward(backend, this.#input, count);
+    if (forced) backend.write(this.#sample.buffer, forced);
+    else enqueueSample(backend, this.#sample.buffer, logits, rows, categories, rng);
+    backend.run(
+      "onehot_softmax",
+      [this.#yHard.buffer, this.#ySoft.buffer, logits, this.#sample.buffer],
+      [rows, categories],
+    );
+    this.#decoder.forward(backend, this.#yHard, count);
+    backend.run(
+      "bce_logits_forward",
+      [this.#reconstructionLoss.buffer, this.#decoder.output.buffer, this.#input.buffer],
+      [count, this.inputSize],
+    );
+    backend.run("kl_categorical_forward", [this.#klLoss.buffer, logits], [count, latents, categories]);
+  }
+
+  /** Checks a batch of images from the caller and writes its first `count` images to the input buffer. */
+  #writeImages(argument: string, images: Float32Array, count: number): void {
+    if (!(images instanceof Float32Array)) {
+      throw new ReinmaxInputError(argument, `expected a Float32Array of images, got ${describe(images)}`);
+    }
+    if (images.length < count * this.inputSize) {
+      throw new ReinmaxInputError(
+        argument,
+        `expected at least ${count} images of ${this.inputSize} pixels (${count * this.inputSize} values), ` +
+          `got ${images.length} values`,
+      );
+    }
+    this.backend.write(this.#input.buffer, images.subarray(0, count * this.inputSize));
+  }
+
+  /**
+   * Enqueues the forward and backward pass of the next training step on the first `count` images of `images`
+   * (count·inputSize values in [0, 1]), leaving every parameter's gradient of the batch-mean −ELBO; the
+   * step's loss terms go to the loss log. {@link TrainableModel.update} then applies the optimiser.
+   */
+  forwardBackward(images: Float32Array, count: number = this.batch, options: StepInputOptions = {}): void {
+    requireInteger("count", count, 1, this.batch);
+    const forced = options.sample === undefined ? undefined : this.#checkSample(options.sample, count);
+    this.#writeImages("images", images, count);
+    const { backend, latents, categories } = this;
+    const rows = count * latents, code = latents * categories;
+    const rng = { key0: this.key[0], key1: this.key[1], stream: this.steps, tag: TAG.estimator };
+    this.#forward(count, rng, forced);
+    this.log.record(0, this.#reconstructionLoss, count);
+    this.log.record(1, this.#klLoss, count);
+    this.log.endStep();
+
+    this.zeroGradients();
+    const decoderOut = this.#decoder.outputGrad.buffer;
+    backend.run("fill", [decoderOut], [count * this.inputSize, 0]);
+    backend.run(
+      "bce_logits_backward",
+      [decoderOut, this.#decoder.output.buffer, this.#input.buffer],
+      [count * this.inputSize, 1 / count],
+    );
+    backend.run("fill", [this.#yHardGrad.buffer], [count * code, 0]);
+    this.#decoder.backward(backend, this.#yHard, count, this.#yHardGrad);
+    const dLogits = this.#encoder.outputGrad.buffer, logits = this.#encoder.output.buffer;
+    enqueueBackward(
+      backend,
+      this.estimator,
+      {
+        dLogits,
+        scratch: this.#scratch.buffer,
+        logits,
+        sample: this.#sample.buffer,
+        gHard: this.#yHardGrad.buffer,
+        gSoft: this.#ySoftGrad.buffer,
+      },
+      rows,
+      categories,
+      rng,
+    );
+    backend.run("kl_categorical_backward", [dLogits, logits], [rows, categories, 1 / count]);
+    this.#encoder.backward(backend, this.#input, count, null);
+  }
+
+  /** One whole training step (forward, backward, optimiser update) as one submit. */
+  step(images: Float32Array, count: number = this.batch, options: StepInputOptions = {}): void {
+    this.forwardBackward(images, count, options);
+    this.update();
+  }
+
+  /** The loss terms of every step since the last read, oldest first (no read-back when none). */
+  async readLosses(): Promise<{ reconstruction: Float32Array; kl: Float32Array }> {
+    if (this.log.pending === 0) return { reconstruction: new Float32Array(0), kl: new Float32Array(0) };
+    const { channels } = await this.log.read();
+    return { reconstruction: channels[0], kl: channels[1] };
+  }
+
+  /** The stream of the next draw outside training. */
+  #evaluationStream(): RandomStream {
+    return { key0: this.key[0], key1: this.key[1], stream: this.#draws++, tag: TAG.evaluation };
+  }
+
+  /**
+   * −ELBO and its terms on `count` images (count·inputSize values in [0, 1]), averaged per image, with one
+   * sampled code per image as in training (docs/math.md §6.2). Reads back once per `readEvery` batches.
+   */
+  async evaluate(images: Float32Array, count: number): Promise<ElboTerms> {
+    requireInteger("count", count, 1);
+    if (!(images instanceof Float32Array) || images.length < count * this.inputSize) {
+      throw new ReinmaxInputError(
+        "images",
+        `expected a Float32Array of at least ${count * this.inputSize} values, got ${describe(images)}` +
+          (images instanceof Float32Array ? ` of ${images.length}` : ""),
+      );
+    }
+    const log = this.#evaluationLog;
+    const sizes: number[] = [];
+    let reconstruction = 0, kl = 0;
+    const drain = async () => {
+      const { channels } = await log.read();
+      channels[0].forEach((mean, i) => reconstruction += mean * sizes[i]);
+      channels[1].forEach((mean, i) => kl += mean * sizes[i]);
+      sizes.length = 0;
+    };
+    for (let start = 0; start < count; start += this.batch) {
+      const n = Math.min(this.batch, count - start);
+      const chunk = images.subarray(start * this.inputSize, (start + n) * this.inputSize);
+      this.#writeImages("images", chunk, n);
+      this.#forward(n, this.#evaluationStream());
+      log.record(0, this.#reconstructionLoss, n);
+      log.record(1, this.#klLoss, n);
+      log.endStep();
+      sizes.push(n);
+      this.backend.submit();
+      if (log.pending === log.capacity) await drain();
+    }
+    if (log.pending > 0) await drain();
+    return { elbo: (reconstruction + kl) / count, reconstruction: reconstruction / count, kl: kl / count };
+  }
+
+  /**
+   * The decoder's pixel means σ(logits) for a code sampled from q(z|x) for each of `count` images: what the
+   * model makes of them. Returns count·inputSize values in [0, 1].
+   */
+  async reconstruct(images: Float32Array, count: number): Promise<Float32Array> {
+    requireInteger("count", count, 1);
+    const out = new Float32Array(count * this.inputSize);
+    for (let start = 0; start < count; start += this.batch) {
+      const n = Math.min(this.batch, count - start);
+      this.#writeImages("images", images.subarray(start * this.inputSize), n);
+      const rows = n * this.latents, logits = this.#encoder.output.buffer;
+      this.#encoder.forward(this.backend, this.#input, n);
+      enqueueSample(
+        this.backend,
+        this.#sample.buffer,
+        logits,
+        rows,
+        this.categories,
+        this.#evaluationStream(),
+      );
+      out.set(await this.#decodeSample(n, logits), start * this.inputSize);
+    }
+    return out;
+  }
+
+  /** Decodes `count` codes drawn from the uniform prior: count·inputSize pixel means in [0, 1]. */
+  async samplePrior(count: number): Promise<Float32Array> {
+    requireInteger("count", count, 1);
+    const out = new Float32Array(count * this.inputSize);
+    // Zero logits are the uniform prior; the encoder's output buffer is free outside a step.
+    const logits = this.#encoder.output.buffer;
+    for (let start = 0; start < count; start += this.batch) {
+      const n = Math.min(this.batch, count - start), rows = n * this.latents;
+      this.backend.run("fill", [logits], [rows * this.categories, 0]);
+      enqueueSample(
+        this.backend,
+        this.#sample.buffer,
+        logits,
+        rows,
+        this.categories,
+        this.#evaluationStream(),
+      );
+      out.set(await this.#decodeSample(n, logits), start * this.inputSize);
+    }
+    return out;
+  }
+
+  /** One-hot of the sampled code, decoder, σ, and the read of the pixel means. */
+  async #decodeSample(count: number, logits: DeviceBuffer): Promise<Float32Array> {
+    const rows = count * this.latents;
+    this.backend.run(
+      "onehot_softmax",
+      [this.#yHard.buffer, this.#ySoft.buffer, logits, this.#sample.buffer],
+      [rows, this.categories],
+    );
+    this.#decoder.forward(this.backend, this.#yHard, count);
+    this.backend.run("sigmoid_forward", [this.#mean.buffer, this.#decoder.output.buffer], [
+      count * this.inputSize,
+    ]);
+    this.backend.submit();
+    return (await readF32(this.backend, this.#mean.buffer)).subarray(0, count * this.inputSize);
+  }
+
+  #checkSample(sample: unknown, count: number): Int32Array {
+    const rows = count * this.latents;
+    if (!(sample instanceof Int32Array) || sample.length !== rows) {
+      throw new ReinmaxInputError(
+        "sample",
+        `expected an Int32Array of ${rows} categories, got ${describe(sample)}`,
+      );
+    }
+    for (let r = 0; r < rows; r++) {
+      if (!(sample[r] >= 0 && sample[r] < this.categories)) {
+        throw new ReinmaxInputError(
+          "sample",
+          `category ${sample[r]} at row ${r} is outside [0, ${this.categories})`,
+        );
+      }
+    }
+    return sample;
+  }
+}
+
+/** The configuration's settings, or those of explicit categories and latents. */
+function categoricalSettings(o: CategoricalVaeOptions): CategoricalConfigSettings {
+  if (o.config !== undefined) {
+    const settings = CATEGORICAL_CONFIGS[o.config];
+    if (!Object.hasOwn(CATEGORICAL_CONFIGS, o.config as string) || !settings) {
+      throw new ReinmaxInputError(
+        "config",
+        `expected one of ${Object.keys(CATEGORICAL_CONFIGS).join(", ")}, got ${describe(o.config)}`,
+      );
+    }
+    for (const key of ["categories", "latents"] as const) {
+      if (o[key] !== undefined && o[key] !== settings[key]) {
+        throw new ReinmaxInputError(key, `config ${o.config} has ${key} ${settings[key]}, got ${o[key]}`);
+      }
+    }
+    return settings;
+  }
+  if (o.categories === undefined && o.latents === undefined) return CATEGORICAL_CONFIGS["10x30"];
+  return {
+    categories: requireInteger("categories", o.categories, 2, 1 << 16),
+    latents: requireInteger("latents", o.latents, 1, 1 << 16),
+    optimizer: "radam",
+    lr: 5e-4,
+    tau: 1.3,
+  };
+}
+
+function requireHidden(hidden: unknown): readonly number[] {
+  if (!Array.isArray(hidden) || hidden.length === 0) {
+    throw new ReinmaxInputError(
+      "hidden",
+      `expected a non-empty array of layer widths, got ${describe(hidden)}`,
+    );
+  }
+  return hidden.map((width, i) => requireInteger(`hidden[${i}]`, width, 1, 1 << 16));
+}

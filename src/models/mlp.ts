@@ -1,0 +1,145 @@
+/**
+ * A multilayer perceptron built from the paired layer kernels: linear layers with an activation after every
+ * hidden layer and none on the output (docs/math.md §4). Its buffers live in the owning model's plan; the
+ * forward pass keeps each layer's pre- and post-activation for the backward pass.
+ * @module
+ */
+import type { Backend } from "../backend.ts";
+import type { Parameter } from "./model.ts";
+import type { BufferRole, PlannedBuffer } from "./plan.ts";
+
+/** The activation after each hidden layer. */
+export type Activation = { readonly kind: "relu" } | { readonly kind: "leaky_relu"; readonly slope: number };
+
+/** How an MLP adds its buffers to its model's plan. */
+export interface MlpDeclarer {
+  parameter(label: string, length: number, initBound: number): Parameter;
+  buffer(label: string, length: number, role: BufferRole): PlannedBuffer;
+}
+
+interface Layer {
+  readonly inSize: number;
+  readonly outSize: number;
+  readonly weight: Parameter;
+  readonly bias: Parameter;
+  /** x·W + b. */
+  readonly linear: PlannedBuffer;
+  /** ∂loss/∂linear. */
+  readonly linearGrad: PlannedBuffer;
+  /** activation(linear), hidden layers only. */
+  readonly activated?: PlannedBuffer;
+  /** ∂loss/∂activated, hidden layers only. */
+  readonly activatedGrad?: PlannedBuffer;
+}
+
+/** An MLP of `sizes[0] → sizes[1] → … → sizes[n]` for batches of up to `batch` rows. */
+export class Mlp {
+  /** Layer widths, input first. */
+  readonly sizes: readonly number[];
+  /** Rows the buffers hold. */
+  readonly batch: number;
+  readonly #layers: Layer[] = [];
+  readonly #activation: Activation;
+  /** Bound as the untouched input gradient of a first layer that needs none. */
+  readonly #noInputGrad: PlannedBuffer;
+
+  /**
+   * Declares the layers `${name}.fc1 … fc<n>` (weights in×out, initialised from U(±1/√in) like PyTorch's
+   * Linear) and their activations.
+   */
+  constructor(
+    declare: MlpDeclarer,
+    name: string,
+    sizes: readonly number[],
+    batch: number,
+    activation: Activation,
+  ) {
+    this.sizes = sizes;
+    this.batch = batch;
+    this.#activation = activation;
+    for (let i = 1; i < sizes.length; i++) {
+      const inSize = sizes[i - 1], outSize = sizes[i], layer = `${name}.fc${i}`;
+      const bound = 1 / Math.sqrt(inSize);
+      const hidden = i < sizes.length - 1;
+      this.#layers.push({
+        inSize,
+        outSize,
+        weight: declare.parameter(`${layer}.weight`, inSize * outSize, bound),
+        bias: declare.parameter(`${layer}.bias`, outSize, bound),
+        linear: declare.buffer(`${layer}.out`, batch * outSize, "activation"),
+        linearGrad: declare.buffer(`${layer}.out.grad`, batch * outSize, "activation"),
+        activated: hidden ? declare.buffer(`${name}.act${i}.out`, batch * outSize, "activation") : undefined,
+        activatedGrad: hidden
+          ? declare.buffer(`${name}.act${i}.out.grad`, batch * outSize, "activation")
+          : undefined,
+      });
+    }
+    this.#noInputGrad = declare.buffer(`${name}.noInputGrad`, 1, "activation");
+  }
+
+  /** The output (the last layer's x·W + b, no activation), batch × sizes[n]. */
+  get output(): PlannedBuffer {
+    return this.#layers[this.#layers.length - 1].linear;
+  }
+
+  /**
+   * ∂loss/∂output. The caller writes or accumulates into it (after zeroing) before {@link Mlp.backward}.
+   */
+  get outputGrad(): PlannedBuffer {
+    return this.#layers[this.#layers.length - 1].linearGrad;
+  }
+
+  /** Enqueues the forward pass of the first `rows` rows of `input` (rows × sizes[0]). */
+  forward(backend: Backend, input: PlannedBuffer, rows: number): void {
+    let x = input;
+    for (const layer of this.#layers) {
+      backend.run(
+        "linear_forward",
+        [layer.linear.buffer, x.buffer, layer.weight.value.buffer, layer.bias.value.buffer],
+        [rows, layer.inSize, layer.outSize],
+      );
+      if (!layer.activated) break;
+      const count = rows * layer.outSize, act = this.#activation;
+      if (act.kind === "relu") {
+        backend.run("relu_forward", [layer.activated.buffer, layer.linear.buffer], [count]);
+      } else {
+        backend.run("leaky_relu_forward", [layer.activated.buffer, layer.linear.buffer], [count, act.slope]);
+      }
+      x = layer.activated;
+    }
+  }
+
+  /**
+   * Enqueues the backward pass from {@link Mlp.outputGrad}: accumulates every weight and bias gradient (the
+   * model zeroes those once per step) and, when `inputGrad` is given, ∂loss/∂input into it (the caller zeroes
+   * it). `input` and `rows` are those of the forward pass.
+   */
+  backward(backend: Backend, input: PlannedBuffer, rows: number, inputGrad: PlannedBuffer | null): void {
+    for (let i = this.#layers.length - 1; i >= 0; i--) {
+      const layer = this.#layers[i];
+      const below = i > 0 ? this.#layers[i - 1] : null;
+      const x = below ? below.activated! : input;
+      const dx = below ? below.activatedGrad! : inputGrad ?? this.#noInputGrad;
+      if (below) backend.run("fill", [dx.buffer], [rows * layer.inSize, 0]);
+      backend.run(
+        "linear_backward",
+        [
+          dx.buffer,
+          layer.weight.grad.buffer,
+          layer.bias.grad.buffer,
+          layer.linearGrad.buffer,
+          x.buffer,
+          layer
+            .weight.value.buffer,
+        ],
+        [rows, layer.inSize, layer.outSize, below || inputGrad ? 1 : 0],
+      );
+      if (!below) break;
+      const count = rows * below.outSize, act = this.#activation;
+      backend.run("fill", [below.linearGrad.buffer], [count, 0]);
+      const args = [below.linearGrad.buffer, below.activatedGrad!.buffer, below.linear.buffer];
+      if (act.kind === "relu") backend.run("relu_backward", args, [count]);
+      else backend.run("leaky_relu_backward", args, [count, act.slope]);
+    }
+  }
+}

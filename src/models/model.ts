@@ -1,0 +1,235 @@
+/**
+ * What every trainable model shares: a memory plan, parameters with their gradient and optimiser state, the
+ * loss log, the step counter, and the means the trainer needs to keep a run safe — a snapshot of the
+ * trained state at the last good read-back, a restore, and counts of non-finite values that ride the
+ * read-backs. A model's own code declares its buffers and enqueues its forward and backward passes.
+ * @module
+ */
+import type { Backend } from "../backend.ts";
+import { ReinmaxInputError } from "../errors.ts";
+import { enqueueUpdate, type Optimizer } from "../optim.ts";
+import { randomStream, seedKey, TAG } from "../random.ts";
+import { LossLog } from "../train/loss_log.ts";
+import { describe } from "../validate.ts";
+import { formatMemoryReport, MemoryPlan, type MemoryReport, type PlannedBuffer } from "./plan.ts";
+
+/** A parameter tensor with everything the optimiser and the trainer keep for it. */
+export interface Parameter {
+  /** The parameter's label, e.g. `"decoder.fc3.bias"`. */
+  readonly label: string;
+  /** Number of elements. */
+  readonly length: number;
+  /** Initial values are drawn from U(−initBound, initBound). */
+  readonly initBound: number;
+  readonly value: PlannedBuffer;
+  readonly grad: PlannedBuffer;
+  /** Adam's first and second moments (PyTorch's exp_avg, exp_avg_sq). */
+  readonly expAvg: PlannedBuffer;
+  readonly expAvgSq: PlannedBuffer;
+  /** The trainer's copies of value, expAvg and expAvgSq. */
+  readonly snapshot: readonly [PlannedBuffer, PlannedBuffer, PlannedBuffer];
+}
+
+/** The base of every trainable model; see the module comment. */
+export abstract class TrainableModel {
+  /** Where the model lives. */
+  readonly backend: Backend;
+  /** Every buffer the model holds, by label and role. */
+  readonly plan: MemoryPlan = new MemoryPlan();
+  /** The optimiser. */
+  readonly optimizer: Optimizer;
+  /** Seed of every random draw (initialisation, samples, data order). */
+  readonly seed: number;
+  /** The Philox key of the seed. */
+  protected readonly key: readonly [number, number];
+  readonly #parameters: Parameter[] = [];
+  #log: LossLog | null = null;
+  #metricSlots = 0;
+  #steps = 0;
+  #snapshotStep = 0;
+
+  /** Checks the optimiser and seed; the subclass then declares its buffers and calls {@link allocate}. */
+  protected constructor(backend: Backend, optimizer: Optimizer, seed: number) {
+    this.backend = backend;
+    this.optimizer = optimizer;
+    this.key = seedKey(seed);
+    this.seed = seed;
+  }
+
+  /** Declares a parameter with its gradient, moments and snapshot copies. */
+  protected declareParameter(label: string, length: number, initBound: number): Parameter {
+    const plan = this.plan;
+    const parameter: Parameter = {
+      label,
+      length,
+      initBound,
+      value: plan.declare(label, length, "parameter"),
+      grad: plan.declare(`${label}.grad`, length, "gradient"),
+      expAvg: plan.declare(`${label}.exp_avg`, length, "optimizer"),
+      expAvgSq: plan.declare(`${label}.exp_avg_sq`, length, "optimizer"),
+      snapshot: [
+        plan.declare(`${label}.snapshot`, length, "snapshot"),
+        plan.declare(`${label}.exp_avg.snapshot`, length, "snapshot"),
+        plan.declare(`${label}.exp_avg_sq.snapshot`, length, "snapshot"),
+      ],
+    };
+    this.#parameters.push(parameter);
+    return parameter;
+  }
+
+  /**
+   * Declares the loss log: one ring per channel holding `readEvery` steps, `metricSlots` extra slots for the
+   * model's own read-back metrics, and one health slot per parameter (declare the parameters first).
+   */
+  protected declareLog(channels: readonly string[], readEvery: number, metricSlots = 0): LossLog {
+    this.#metricSlots = metricSlots;
+    this.#log = new LossLog(
+      this.backend,
+      this.plan,
+      "lossLog",
+      channels,
+      readEvery,
+      metricSlots + this.#parameters.length,
+    );
+    return this.#log;
+  }
+
+  /**
+   * Allocates the plan (all or nothing) and draws every parameter from U(−bound, bound) with its own stream
+   * of the seed's initialisation draws.
+   */
+  protected allocate(): void {
+    this.plan.allocate(this.backend);
+    this.#parameters.forEach((p, i) => {
+      const init = randomStream(this.seed, i, TAG.init);
+      this.backend.run(
+        "uniform_fill",
+        [p.value.buffer],
+        [p.length, -p.initBound, p.initBound, init.key0, init.key1, init.stream, init.tag],
+      );
+    });
+    this.backend.submit();
+  }
+
+  /** The parameters, in declaration order. */
+  get parameters(): readonly Parameter[] {
+    return this.#parameters;
+  }
+
+  /** The loss log. */
+  get log(): LossLog {
+    if (!this.#log) throw new Error("the model declared no loss log");
+    return this.#log;
+  }
+
+  /** Training steps taken (optimiser updates applied). */
+  get steps(): number {
+    return this.#steps;
+  }
+
+  /** Bytes this model holds on the backend. */
+  get bytesAllocated(): number {
+    return this.plan.report().total;
+  }
+
+  /** Bytes by role: parameters, gradients, optimiser state, activations, inputs, metrics, snapshots. */
+  memoryReport(): MemoryReport {
+    return this.plan.report();
+  }
+
+  /** The memory report in one line. */
+  formatMemory(): string {
+    return formatMemoryReport(this.plan.report());
+  }
+
+  /** Enqueues zeroing of every gradient (the backward kernels accumulate). */
+  protected zeroGradients(): void {
+    for (const p of this.#parameters) this.backend.run("fill", [p.grad.buffer], [p.length, 0]);
+  }
+
+  /**
+   * Enqueues the optimiser update of every parameter from the gradients the last forward-backward left, and
+   * submits the step. `steps` counts it.
+   */
+  update(): void {
+    const t = this.#steps + 1;
+    for (const p of this.#parameters) {
+      enqueueUpdate(this.backend, this.optimizer, {
+        param: p.value.buffer,
+        grad: p.grad.buffer,
+        m: p.expAvg.buffer,
+        v: p.expAvgSq.buffer,
+        length: p.length,
+      }, t);
+    }
+    this.#steps = t;
+    this.backend.submit();
+  }
+
+  /** Enqueues a copy of every parameter and its moments into the snapshot buffers; remembers the step. */
+  snapshot(): void {
+    for (const p of this.#parameters) {
+      const live = [p.value, p.expAvg, p.expAvgSq];
+      // `tile` with times = 1 is a copy.
+      live.forEach((b, i) => this.backend.run("tile", [p.snapshot[i].buffer, b.buffer], [p.length, 1]));
+    }
+    this.backend.submit();
+    this.#snapshotStep = this.#steps;
+  }
+
+  /** The step of the last snapshot (0 before any). */
+  get snapshotStep(): number {
+    return this.#snapshotStep;
+  }
+
+  /**
+   * Puts back the state of the last snapshot (before any: the state of that moment is unknown, so only
+   * call this after {@link snapshot}); the step counter returns to it and unread losses are dropped.
+   */
+  restore(): void {
+    for (const p of this.#parameters) {
+      const live = [p.value, p.expAvg, p.expAvgSq];
+      live.forEach((b, i) => this.backend.run("tile", [b.buffer, p.snapshot[i].buffer], [p.length, 1]));
+    }
+    this.backend.submit();
+    this.#steps = this.#snapshotStep;
+    this.log.discardPending();
+  }
+
+  /**
+   * Enqueues, for each parameter, the count of non-finite values of its value or its gradient into the
+   * log's health slots; {@link readHealth} interprets them after the next read.
+   */
+  enqueueHealthCheck(of: "value" | "grad"): void {
+    this.#parameters.forEach((p, i) => {
+      this.backend.run("count_nonfinite", [this.log.buffer.buffer, p[of].buffer], [
+        p.length,
+        this.log.extraSlot(this.#metricSlots + i),
+      ]);
+    });
+  }
+
+  /** The parameters with non-finite counts in the health slots of `extras` (from the log's last read). */
+  readHealth(extras: Float32Array): { parameter: Parameter; count: number }[] {
+    const bad: { parameter: Parameter; count: number }[] = [];
+    this.#parameters.forEach((parameter, i) => {
+      const count = extras[this.#metricSlots + i];
+      if (count !== 0) bad.push({ parameter, count });
+    });
+    return bad;
+  }
+
+  /** Releases the model's backend memory (not the backend). */
+  destroy(): void {
+    this.plan.free();
+  }
+}
+
+/** Checks that `options` is an object (or absent) before its fields are read. */
+export function requireOptions<T extends object>(options: T | undefined): T | Record<string, never> {
+  if (options === undefined) return {};
+  if (typeof options !== "object" || options === null) {
+    throw new ReinmaxInputError("options", `expected an object, got ${describe(options)}`);
+  }
+  return options;
+}

@@ -1,0 +1,167 @@
+/**
+ * The memory plan of a model: one table of every buffer it holds on the backend (label, length, role),
+ * declared first and allocated together, the way llm.c plans its memory. The memory report, the trainer's
+ * snapshots and health checks, checkpoints and the tests all walk this one table.
+ * @module
+ */
+import type { Backend, DeviceBuffer } from "../backend.ts";
+import { ReinmaxInputError } from "../errors.ts";
+
+/** What a buffer holds. */
+export type BufferRole =
+  /** Trained values (weights, biases, logits). */
+  | "parameter"
+  /** ∂loss/∂parameter of the current step, one per parameter. */
+  | "gradient"
+  /** Optimiser state (Adam's moments), one pair per parameter. */
+  | "optimizer"
+  /** Values a step computes and its backward reads: layer inputs and outputs, their gradients, samples. */
+  | "activation"
+  /** Data written by the host every step (an image batch). */
+  | "input"
+  /** Losses and metrics kept on the backend between read-backs. */
+  | "metric"
+  /** The trainer's copy of parameters and optimiser state at the last good read-back. */
+  | "snapshot";
+
+/** Every role, in the order a memory report lists them. */
+export const BUFFER_ROLES: readonly BufferRole[] = [
+  "parameter",
+  "gradient",
+  "optimizer",
+  "activation",
+  "input",
+  "metric",
+  "snapshot",
+];
+
+/** One row of the table; `buffer` is usable once the plan is allocated. */
+export class PlannedBuffer {
+  #buffer: DeviceBuffer | null = null;
+  /** @internal Created by {@link MemoryPlan.declare}. */
+  constructor(
+    /** The buffer's name, unique in its plan, e.g. `"encoder.fc1.weight"`. */
+    readonly label: string,
+    /** Number of 4-byte elements. */
+    readonly length: number,
+    /** What it holds. */
+    readonly role: BufferRole,
+  ) {}
+
+  /** The backend buffer. Throws before the plan is allocated and after it is freed. */
+  get buffer(): DeviceBuffer {
+    if (!this.#buffer) throw new Error(`buffer "${this.label}" is not allocated`);
+    return this.#buffer;
+  }
+
+  /** @internal */
+  bind(buffer: DeviceBuffer | null): void {
+    this.#buffer = buffer;
+  }
+}
+
+/** Bytes per role, and in total. */
+export interface MemoryReport {
+  /** Bytes of every buffer in the plan. */
+  readonly total: number;
+  /** Bytes by role (every role present, zero when unused). */
+  readonly byRole: Readonly<Record<BufferRole, number>>;
+}
+
+/** A model's buffers: declare every one, then {@link MemoryPlan.allocate} them all at once. */
+export class MemoryPlan {
+  readonly #entries: PlannedBuffer[] = [];
+  readonly #byLabel = new Map<string, PlannedBuffer>();
+  #backend: Backend | null = null;
+
+  /** Adds a buffer of `length` 4-byte elements to the table. Only before allocation. */
+  declare(label: string, length: number, role: BufferRole): PlannedBuffer {
+    if (this.#backend) throw new Error(`the plan is allocated; "${label}" cannot be added`);
+    if (this.#byLabel.has(label)) throw new Error(`the plan already has a buffer "${label}"`);
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new ReinmaxInputError("length", `buffer "${label}": expected an integer >= 0, got ${length}`);
+    }
+    const entry = new PlannedBuffer(label, length, role);
+    this.#entries.push(entry);
+    this.#byLabel.set(label, entry);
+    return entry;
+  }
+
+  /** Every buffer, in declaration order. */
+  get entries(): readonly PlannedBuffer[] {
+    return this.#entries;
+  }
+
+  /** The buffers of one role, in declaration order. */
+  withRole(role: BufferRole): PlannedBuffer[] {
+    return this.#entries.filter((e) => e.role === role);
+  }
+
+  /** The buffer labelled `label`; a ReinmaxInputError lists the labels when there is none. */
+  get(label: string): PlannedBuffer {
+    const entry = this.#byLabel.get(label);
+    if (!entry) {
+      throw new ReinmaxInputError(
+        "label",
+        `no buffer ${JSON.stringify(label)} in this model; it has ${[...this.#byLabel.keys()].join(", ")}`,
+      );
+    }
+    return entry;
+  }
+
+  /** Bytes the plan needs (4 per element), by role and in total; known before allocation. */
+  report(): MemoryReport {
+    const byRole = Object.fromEntries(BUFFER_ROLES.map((r) => [r, 0])) as Record<BufferRole, number>;
+    let total = 0;
+    for (const e of this.#entries) {
+      byRole[e.role] += 4 * e.length;
+      total += 4 * e.length;
+    }
+    return { total, byRole };
+  }
+
+  /** Whether the buffers are allocated. */
+  get allocated(): boolean {
+    return this.#backend !== null;
+  }
+
+  /**
+   * Allocates every buffer on `backend`. All or nothing: when one allocation fails, the buffers already
+   * allocated are freed and the error is rethrown.
+   */
+  allocate(backend: Backend): void {
+    if (this.#backend) throw new Error("the plan is already allocated");
+    const done: PlannedBuffer[] = [];
+    try {
+      for (const entry of this.#entries) {
+        entry.bind(backend.alloc(entry.length, entry.label));
+        done.push(entry);
+      }
+    } catch (e) {
+      for (const entry of done) {
+        backend.free(entry.buffer);
+        entry.bind(null);
+      }
+      throw e;
+    }
+    this.#backend = backend;
+  }
+
+  /** Frees every buffer; the plan can be allocated again. */
+  free(): void {
+    const backend = this.#backend;
+    if (!backend) return;
+    this.#backend = null;
+    for (const entry of this.#entries) {
+      backend.free(entry.buffer);
+      entry.bind(null);
+    }
+  }
+}
+
+/** A report as one line for people, e.g. "4.9 MiB: parameter 1.2 MiB, gradient 1.2 MiB, …". */
+export function formatMemoryReport(report: MemoryReport): string {
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 20 ? 2 : 1)} MiB`;
+  const parts = BUFFER_ROLES.filter((r) => report.byRole[r] > 0).map((r) => `${r} ${mib(report.byRole[r])}`);
+  return `${mib(report.total)}: ${parts.join(", ")}`;
+}

@@ -1,0 +1,76 @@
+/**
+ * Polynomial programming through the trainer: an "epoch" is a fixed number of steps, and the exact expected
+ * loss, computed on the backend at each epoch's end, rides that epoch's last read-back.
+ * @module
+ */
+import { type PolyOptions, PolyProgramming } from "../models/poly.ts";
+import { requireInteger } from "../validate.ts";
+import { train } from "./trainer.ts";
+
+/** Progress of {@link trainPoly} at the end of an epoch. */
+export interface PolyEpoch {
+  /** 1-based epoch number. */
+  readonly epoch: number;
+  /** Steps taken so far. */
+  readonly step: number;
+  /** Mean sampled loss over this epoch's steps. */
+  readonly loss: number;
+  /** Exact expected loss at the end of the epoch. */
+  readonly exactLoss: number;
+  /** Wall-clock milliseconds per step over the run so far (read-backs included). */
+  readonly msPerStep: number;
+  /** Backend memory the task holds, planned once before the first step (bytes). */
+  readonly bytesAllocated: number;
+}
+
+/** Options of {@link trainPoly}. */
+export interface TrainPolyOptions extends PolyOptions {
+  /** Total steps. Default 8000. */
+  readonly steps?: number;
+  /** Steps per reported epoch. Default 200. */
+  readonly stepsPerEpoch?: number;
+  /** Called with each step's sampled loss as it is read back (every `readEvery` steps). */
+  readonly onLosses?: (firstStep: number, losses: Float32Array) => void;
+  /** Stops training before the next step; the iterator then throws the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Trains the task and yields one record per epoch. A backend failure (e.g. a lost GPU) ends the run with a
+ * `BackendFailureError` naming the step, a diverging run with a `NonFiniteError` naming the step and the
+ * quantity; the epochs already yielded are intact.
+ */
+export async function* trainPoly(
+  backend: ConstructorParameters<typeof PolyProgramming>[0],
+  options: TrainPolyOptions = {},
+): AsyncGenerator<PolyEpoch> {
+  const steps = requireInteger("steps", options?.steps ?? 8000, 1);
+  const stepsPerEpoch = requireInteger("stepsPerEpoch", options?.stepsPerEpoch ?? 200, 1);
+  const task = new PolyProgramming(backend, options);
+  try {
+    const epochs = train({
+      model: task,
+      stepsPerEpoch,
+      forwardBackward: () => task.forwardBackward(),
+      epochMetrics: ["exactLoss"],
+      enqueueEpochMetrics: () => task.enqueueExactLoss(),
+    }, {
+      epochs: Math.ceil(steps / stepsPerEpoch),
+      steps,
+      signal: options.signal,
+      onProgress: options.onLosses && ((p) => options.onLosses!(p.firstStep - 1, p.losses)),
+    });
+    for await (const e of epochs) {
+      yield {
+        epoch: e.epoch,
+        step: e.step,
+        loss: e.loss,
+        exactLoss: e.metrics.exactLoss,
+        msPerStep: e.msPerStep,
+        bytesAllocated: task.bytesAllocated,
+      };
+    }
+  } finally {
+    task.destroy();
+  }
+}

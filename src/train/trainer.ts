@@ -1,0 +1,276 @@
+/**
+ * The one training loop every task uses: steps grouped into epochs, losses read back every `readEvery` steps
+ * (never per step on WebGPU), progress as an async iterator, an AbortSignal, and non-finite detection that
+ * costs no extra round trip.
+ *
+ * Safety: every read-back also brings a count of non-finite values in each parameter. When everything read is
+ * finite, the trained state is copied into the model's snapshot buffers on the backend. When something is
+ * not, the model returns to that snapshot and the steps since are run again one at a time, checking the loss,
+ * every gradient and every updated parameter after each, which names the first step and the first quantity
+ * that went non-finite; the model is left at the state just before that step and a {@link NonFiniteError}
+ * says so. Steps are deterministic (data order and samples are functions of the seed and the step), so the
+ * replay meets the same values.
+ * @module
+ */
+import { BackendFailureError, NonFiniteError, ReinmaxInputError } from "../errors.ts";
+import type { TrainableModel } from "../models/model.ts";
+import { requireInteger } from "../validate.ts";
+
+/** What the trainer drives: a model and how to run each step of an epoch on it. */
+export interface TrainingTask {
+  /** The model being trained. */
+  readonly model: TrainableModel;
+  /** Steps in one epoch (e.g. batches per pass over the training set). */
+  readonly stepsPerEpoch: number;
+  /**
+   * Enqueues the forward and backward pass of step `index` (0-based) of epoch `epoch` (1-based) — its batch,
+   * its loss channels recorded in the model's log — but not the optimiser update.
+   */
+  forwardBackward(epoch: number, index: number): void;
+  /**
+   * Names of metrics the task computes on the backend at the end of every epoch, into the first extra slots of
+   * the model's log, so they ride the epoch's last read-back (e.g. the polynomial task's exact loss).
+   */
+  readonly epochMetrics?: readonly string[];
+  /** Enqueues the {@link TrainingTask.epochMetrics} kernels. */
+  enqueueEpochMetrics?(): void;
+  /** Runs after each epoch's last step and read-back, outside the timed training (e.g. test −ELBO). */
+  evaluate?(epoch: number): Promise<Readonly<Record<string, number>>>;
+}
+
+/** Losses read back during training. */
+export interface StepProgress {
+  /** The epoch the steps belong to (1-based). */
+  readonly epoch: number;
+  /** The 1-based training step of `losses[0]`. */
+  readonly firstStep: number;
+  /** The loss of each step read (the sum of the model's loss channels), oldest first. */
+  readonly losses: Float32Array;
+  /** The step the run ends at. */
+  readonly lastStep: number;
+}
+
+/** The record of one finished epoch. */
+export interface EpochReport {
+  /** 1-based epoch number. */
+  readonly epoch: number;
+  /** Training steps taken in total. */
+  readonly step: number;
+  /** Steps of this epoch run in this call (fewer than an epoch when the run started or stopped mid-epoch). */
+  readonly steps: number;
+  /** Mean over the epoch's steps of the step loss (the sum of the loss channels). */
+  readonly loss: number;
+  /** Mean over the epoch's steps of each loss channel. */
+  readonly channels: Readonly<Record<string, number>>;
+  /** The task's epoch metrics and evaluation results. */
+  readonly metrics: Readonly<Record<string, number>>;
+  /** Wall-clock milliseconds per training step in this call so far, read-backs included, evaluation not. */
+  readonly msPerStep: number;
+  /** Milliseconds this epoch's evaluation took. */
+  readonly evaluationMs: number;
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions {
+  /** Train until the model has completed this many epochs in total. Default 1. */
+  readonly epochs?: number;
+  /** Or until it has taken this many steps in total, when smaller (the last epoch is then partial). */
+  readonly steps?: number;
+  /** Stops training before the next step; the iterator then throws the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** Called at every read-back with the losses it brought. */
+  readonly onProgress?: (progress: StepProgress) => void;
+}
+
+/** Where global step `step` (1-based) falls: its epoch (1-based) and index in the epoch (0-based). */
+function position(step: number, stepsPerEpoch: number): { epoch: number; index: number } {
+  return { epoch: Math.floor((step - 1) / stepsPerEpoch) + 1, index: (step - 1) % stepsPerEpoch };
+}
+
+/**
+ * Trains `task.model` from where it is up to `epochs` epochs (or `steps` steps) in total, yielding one
+ * {@link EpochReport} per epoch. A backend failure ends the run with a {@link BackendFailureError} naming the
+ * step; a non-finite value with a {@link NonFiniteError} (see the module comment).
+ */
+export async function* train(task: TrainingTask, options: TrainOptions = {}): AsyncGenerator<EpochReport> {
+  if (typeof options !== "object" || options === null) {
+    throw new ReinmaxInputError("options", "expected an object");
+  }
+  const model = task.model;
+  const stepsPerEpoch = requireInteger("stepsPerEpoch", task.stepsPerEpoch, 1);
+  const epochs = requireInteger("epochs", options.epochs ?? 1, 1);
+  const lastStep = Math.min(epochs * stepsPerEpoch, requireInteger("steps", options.steps ?? Infinity, 1));
+  const channels = model.log.channels;
+  const metricNames = task.epochMetrics ?? [];
+  const signal = options.signal;
+  let step = model.steps;
+  const startStep = step;
+  // The step a failure is attributed to: the one being run, or whose read-back is being waited for.
+  let current = step + 1;
+
+  try {
+    // The state training starts from must be finite, or there is no good state to return to.
+    if (model.log.pending > 0) await model.log.read();
+    model.enqueueHealthCheck("value");
+    const bad = model.readHealth((await model.log.read()).extras);
+    if (bad.length > 0) {
+      throw new ReinmaxInputError(
+        "model",
+        `parameter ${bad[0].parameter.label} holds ${bad[0].count} non-finite values before training`,
+      );
+    }
+    model.snapshot();
+
+    let trainMs = 0;
+    let sums = new Float64Array(channels.length), epochSteps = 0;
+    while (step < lastStep) {
+      signal?.throwIfAborted();
+      current = step + 1;
+      const started = performance.now();
+      const { epoch, index } = position(step + 1, stepsPerEpoch);
+      task.forwardBackward(epoch, index);
+      model.update();
+      step++;
+      const epochEnd = index === stepsPerEpoch - 1 || step === lastStep;
+      if (epochEnd || model.log.pending === model.log.capacity) {
+        const first = step - model.log.pending + 1;
+        if (epochEnd) task.enqueueEpochMetrics?.();
+        model.enqueueHealthCheck("value");
+        const read = await model.log.read();
+        const seen = firstNonFinite(model, read.channels, epochEnd ? metricNames : [], read.extras, first);
+        if (seen) await replay(task, seen, step);
+        model.snapshot();
+        const losses = new Float32Array(read.channels[0].length);
+        read.channels.forEach((values, c) => {
+          for (let i = 0; i < values.length; i++) {
+            losses[i] += values[i];
+            sums[c] += values[i];
+          }
+        });
+        epochSteps += losses.length;
+        trainMs += performance.now() - started;
+        options.onProgress?.({ epoch, firstStep: first, losses, lastStep });
+        if (epochEnd) {
+          const metrics: Record<string, number> = {};
+          metricNames.forEach((name, i) => metrics[name] = read.extras[i]);
+          const evaluationStart = performance.now();
+          if (task.evaluate) Object.assign(metrics, await task.evaluate(epoch));
+          const channelMeans = Object.fromEntries(channels.map((c, i) => [c, sums[i] / epochSteps]));
+          const report: EpochReport = {
+            epoch,
+            step,
+            steps: epochSteps,
+            loss: sums.reduce((a, b) => a + b, 0) / epochSteps,
+            channels: channelMeans,
+            metrics,
+            msPerStep: trainMs / (step - startStep),
+            evaluationMs: performance.now() - evaluationStart,
+          };
+          sums = new Float64Array(channels.length);
+          epochSteps = 0;
+          yield report;
+        }
+      } else {
+        trainMs += performance.now() - started;
+      }
+    }
+  } catch (e) {
+    throw e instanceof BackendFailureError && e.step < 0 ? e.atStep(current) : e;
+  }
+}
+
+/** What a read-back showed first. */
+interface Sighting {
+  readonly step: number;
+  readonly quantity: string;
+  readonly detail: string;
+}
+
+function lossName(model: TrainableModel, channel: number): string {
+  return model.log.channels.length > 1 ? `loss (${model.log.channels[channel]})` : "loss";
+}
+
+/** The earliest non-finite loss of the read, else a non-finite metric or parameter at its last step. */
+function firstNonFinite(
+  model: TrainableModel,
+  channels: readonly Float32Array[],
+  metricNames: readonly string[],
+  extras: Float32Array,
+  firstStep: number,
+): Sighting | null {
+  const count = channels[0].length;
+  for (let i = 0; i < count; i++) {
+    for (let c = 0; c < channels.length; c++) {
+      const value = channels[c][i];
+      if (!Number.isFinite(value)) {
+        return { step: firstStep + i, quantity: lossName(model, c), detail: `${value}` };
+      }
+    }
+  }
+  const lastStep = firstStep + count - 1;
+  for (let i = 0; i < metricNames.length; i++) {
+    if (!Number.isFinite(extras[i])) {
+      return { step: lastStep, quantity: metricNames[i], detail: `${extras[i]}` };
+    }
+  }
+  const bad = model.readHealth(extras);
+  if (bad.length > 0) {
+    return {
+      step: lastStep,
+      quantity: `parameter ${bad[0].parameter.label}`,
+      detail: `${bad[0].count} of ${bad[0].parameter.length} values`,
+    };
+  }
+  return null;
+}
+
+/**
+ * Returns the model to its last snapshot and runs the steps up to `lastStep` again one at a time, checking
+ * the loss, the gradients and the updated parameters after each; throws the NonFiniteError of the first
+ * failure with the model at the state before it.
+ */
+async function replay(task: TrainingTask, seen: Sighting, lastStep: number): Promise<never> {
+  const model = task.model;
+  model.restore();
+  for (let k = model.steps + 1; k <= lastStep; k++) {
+    const { epoch, index } = position(k, task.stepsPerEpoch);
+    task.forwardBackward(epoch, index);
+    model.enqueueHealthCheck("grad");
+    const read = await model.log.read();
+    for (let c = 0; c < read.channels.length; c++) {
+      const value = read.channels[c][0];
+      if (!Number.isFinite(value)) throw new NonFiniteError(k, lossName(model, c), k - 1, `${value}`);
+    }
+    const grads = model.readHealth(read.extras);
+    if (grads.length > 0) {
+      throw new NonFiniteError(
+        k,
+        `gradient of ${grads[0].parameter.label}`,
+        k - 1,
+        grads.map((g) => `${g.count} of ${g.parameter.length} values of ${g.parameter.label}.grad`).join(
+          ", ",
+        ),
+      );
+    }
+    model.update();
+    model.enqueueHealthCheck("value");
+    const values = model.readHealth((await model.log.read()).extras);
+    if (values.length > 0) {
+      model.restore();
+      throw new NonFiniteError(
+        k,
+        `parameter ${values[0].parameter.label} after its update`,
+        k - 1,
+        values.map((v) => `${v.count} of ${v.parameter.length} values of ${v.parameter.label}`).join(", "),
+      );
+    }
+    model.snapshot();
+  }
+  throw new NonFiniteError(
+    seen.step,
+    seen.quantity,
+    lastStep,
+    `${seen.detail}; running the steps since the last good read-back again gave finite values, so the ` +
+      `model's memory was changed outside training or the backend is not deterministic`,
+  );
+}

@@ -1,0 +1,196 @@
+// Float64 oracle of a whole categorical-VAE training step (docs/math.md §6.2), composed from the per-kernel
+// oracle functions (layers.ts, estimators.ts, optim.ts) the way llm.c's test_gpt2 checks its model: the same
+// layer sequence, written out here independently of src/models/, with parameters named as the model names
+// them.
+import * as est from "./estimators.ts";
+import * as layers from "./layers.ts";
+import { adamStep, type MomentState, type OptimizerHyper, radamStep } from "./optim.ts";
+
+type F64 = Float64Array;
+
+export interface VaeShape {
+  readonly inputSize: number;
+  readonly hidden: readonly number[];
+  readonly categories: number;
+  readonly latents: number;
+}
+
+export interface EstimatorSpec {
+  readonly name: "reinmax" | "st" | "gst" | "stgs" | "grmck";
+  readonly tau: number;
+  readonly gap?: number;
+  readonly k?: number;
+  /** The Philox key, stream and tag of the step (the Gumbel family's draws). */
+  readonly key: readonly [number, number];
+  readonly stream: number;
+  readonly tag: number;
+}
+
+export type Params = Map<string, F64>;
+
+/** Layer sizes of the encoder and decoder. */
+export function mlpSizes(shape: VaeShape): { encoder: number[]; decoder: number[] } {
+  const code = shape.latents * shape.categories;
+  return {
+    encoder: [shape.inputSize, ...shape.hidden, code],
+    decoder: [code, ...[...shape.hidden].reverse(), shape.inputSize],
+  };
+}
+
+interface MlpTrace {
+  /** The input of each layer. */
+  readonly inputs: F64[];
+  /** x·W + b of each layer. */
+  readonly linears: F64[];
+}
+
+function mlpForward(params: Params, name: string, sizes: number[], x: F64, count: number): MlpTrace {
+  const inputs: F64[] = [], linears: F64[] = [];
+  let h = x;
+  for (let i = 1; i < sizes.length; i++) {
+    const z = new Float64Array(count * sizes[i]);
+    layers.linear_forward(
+      z,
+      h,
+      params.get(`${name}.fc${i}.weight`)!,
+      params.get(`${name}.fc${i}.bias`)!,
+      count,
+      sizes[i - 1],
+      sizes[i],
+    );
+    inputs.push(h);
+    linears.push(z);
+    if (i < sizes.length - 1) {
+      const a = new Float64Array(z.length);
+      layers.relu_forward(a, z, z.length);
+      h = a;
+    }
+  }
+  return { inputs, linears };
+}
+
+/** Backward from ∂loss/∂output; adds weight and bias gradients to `grads`; returns ∂loss/∂input. */
+function mlpBackward(
+  params: Params,
+  grads: Params,
+  name: string,
+  sizes: number[],
+  trace: MlpTrace,
+  dOut: F64,
+  count: number,
+): F64 {
+  let dy = dOut;
+  for (let i = sizes.length - 1; i >= 1; i--) {
+    const dx = new Float64Array(count * sizes[i - 1]);
+    layers.linear_backward(
+      dx,
+      grads.get(`${name}.fc${i}.weight`)!,
+      grads.get(`${name}.fc${i}.bias`)!,
+      dy,
+      trace.inputs[i - 1],
+      params.get(`${name}.fc${i}.weight`)!,
+      count,
+      sizes[i - 1],
+      sizes[i],
+      1,
+    );
+    if (i === 1) return dx;
+    const dz = new Float64Array(dx.length);
+    layers.relu_backward(dz, dx, trace.linears[i - 2], dx.length);
+    dy = dz;
+  }
+  return dy;
+}
+
+/** Zero gradients shaped like `params`. */
+export function zerosLike(params: Params): Params {
+  return new Map([...params].map(([label, v]) => [label, new Float64Array(v.length)]));
+}
+
+export interface StepResult {
+  /** Per image: Σ_pixels BCE and the KL to the uniform prior. */
+  readonly reconstruction: F64;
+  readonly kl: F64;
+  /** ∂(batch-mean −ELBO)/∂ every parameter. */
+  readonly grads: Params;
+}
+
+/** One forward and backward pass on `count` images `x` (count × inputSize) with the given samples. */
+export function vaeStep(
+  shape: VaeShape,
+  params: Params,
+  x: F64,
+  count: number,
+  sample: Int32Array,
+  estimator: EstimatorSpec,
+): StepResult {
+  const { categories: n, latents } = shape;
+  const sizes = mlpSizes(shape);
+  const rows = count * latents, code = latents * n;
+  const encoder = mlpForward(params, "encoder", sizes.encoder, x, count);
+  const logits = encoder.linears[encoder.linears.length - 1];
+  const onehot = new Float64Array(count * code);
+  for (let r = 0; r < rows; r++) onehot[r * n + sample[r]] = 1;
+  const decoder = mlpForward(params, "decoder", sizes.decoder, onehot, count);
+  const out = decoder.linears[decoder.linears.length - 1];
+  const reconstruction = new Float64Array(count), kl = new Float64Array(count);
+  layers.bce_logits_forward(reconstruction, out, x, count, shape.inputSize);
+  layers.kl_categorical_forward(kl, logits, count, latents, n);
+
+  // The loss is the batch mean of reconstruction + KL.
+  const grads = zerosLike(params);
+  const dOut = new Float64Array(out.length);
+  layers.bce_logits_backward(dOut, out, x, out.length, 1 / count);
+  const gHard = mlpBackward(params, grads, "decoder", sizes.decoder, decoder, dOut, count);
+  const dLogits = new Float64Array(logits.length);
+  const zeros = new Array(n).fill(0);
+  for (let r = 0; r < rows; r++) {
+    const theta = Array.from(logits.subarray(r * n, (r + 1) * n));
+    const g = Array.from(gHard.subarray(r * n, (r + 1) * n));
+    const s = sample[r];
+    let d: number[];
+    switch (estimator.name) {
+      case "reinmax":
+        d = est.reinmaxBackward(theta, s, g, zeros, estimator.tau);
+        break;
+      case "st":
+        d = est.stBackward(theta, s, g, zeros, estimator.tau);
+        break;
+      case "gst":
+        d = est.gstBackward(theta, s, g, zeros, estimator.tau, estimator.gap ?? 1);
+        break;
+      case "stgs":
+      case "grmck": {
+        const k = estimator.name === "stgs" ? 1 : estimator.k ?? 10;
+        const draws = Array.from({ length: k }, (_, j) =>
+          est.conditionalPerturbed(
+            theta,
+            s,
+            est.streamExponentials(n, j, r, estimator.key, estimator.stream, estimator.tag),
+          ));
+        d = est.gumbelBackward(theta, s, g, zeros, estimator.tau, draws);
+        break;
+      }
+    }
+    dLogits.set(d, r * n);
+  }
+  layers.kl_categorical_backward(dLogits, logits, rows, n, 1 / count);
+  mlpBackward(params, grads, "encoder", sizes.encoder, encoder, dLogits, count);
+  return { reconstruction, kl, grads };
+}
+
+/** Applies Adam or RAdam update `t` to every parameter. */
+export function optimizerStep(
+  name: "adam" | "radam",
+  params: Params,
+  grads: Params,
+  state: Map<string, MomentState>,
+  t: number,
+  hyper: OptimizerHyper,
+): void {
+  for (const [label, value] of params) {
+    let s = state.get(label);
+    if (!s) state.set(label, s = { m: new Float64Array(value.length), v: new Float64Array(value.length) });
+    (name === "adam" ? adamStep : radamStep)(value, grads.get(label)!, s, t, hyper);
+  }
+}

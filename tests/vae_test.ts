@@ -1,0 +1,179 @@
+// The categorical VAE against a float64 oracle of the whole step (tests/reference/vae.ts), as llm.c's
+// test_gpt2 checks its model: the loss terms and every gradient named in the memory plan after one step with
+// forced samples, then a 20-step loss trajectory, on every backend and for every estimator.
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { type Backend, readF32 } from "../src/backend.ts";
+import { ReinmaxInputError } from "../src/errors.ts";
+import { estimator, type EstimatorName } from "../src/estimators.ts";
+import { CategoricalVae } from "../src/models/categorical_vae.ts";
+import { adam, radam } from "../src/optim.ts";
+import { seedKey, TAG } from "../src/random.ts";
+import { forEachBackend } from "./backends.ts";
+import { assertClose, testRandom, uniformArray } from "./util.ts";
+import * as oracle from "./reference/vae.ts";
+
+const SHAPE = { inputSize: 6, hidden: [5, 4], categories: 3, latents: 2 } as const;
+const BATCH = 3, SEED = 11;
+
+/** Each estimator at settings where every hyper-parameter changes the result. */
+const ESTIMATORS: Record<EstimatorName, { tau: number; gap?: number; k?: number }> = {
+  reinmax: { tau: 1.3 },
+  st: { tau: 1.4 },
+  gst: { tau: 0.7, gap: 1.5 },
+  stgs: { tau: 0.5 },
+  grmck: { tau: 0.6, k: 3 },
+};
+
+function tinyModel(backend: Backend, name: EstimatorName, optimizer = adam({ lr: 1e-2 })): CategoricalVae {
+  return new CategoricalVae(backend, {
+    categories: SHAPE.categories,
+    latents: SHAPE.latents,
+    inputSize: SHAPE.inputSize,
+    hidden: SHAPE.hidden,
+    batch: BATCH,
+    seed: SEED,
+    estimator: estimator(name, ESTIMATORS[name]),
+    optimizer,
+  });
+}
+
+async function readParams(model: CategoricalVae): Promise<oracle.Params> {
+  const params: oracle.Params = new Map();
+  for (const p of model.parameters) {
+    params.set(p.label, Float64Array.from(await readF32(model.backend, p.value.buffer)));
+  }
+  return params;
+}
+
+function spec(name: EstimatorName, stream: number): oracle.EstimatorSpec {
+  return { name, ...ESTIMATORS[name], key: seedKey(SEED), stream, tag: TAG.estimator };
+}
+
+function forcedSample(random: () => number, count: number): Int32Array {
+  return Int32Array.from({ length: count * SHAPE.latents }, () => Math.floor(random() * SHAPE.categories));
+}
+
+/** Relative to the tensor's largest entry, so near-zero entries of a tensor are not held to 1e-4 of 0. */
+function assertTensorClose(actual: ArrayLike<number>, expected: Float64Array, label: string, rtol = 1e-4) {
+  const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  assertClose(actual, expected, { rtol, atol: rtol * scale + 1e-9, label });
+}
+
+forEachBackend(
+  "categorical VAE: one step's loss terms and every gradient match the float64 oracle",
+  async (backend) => {
+    const random = testRandom(5);
+    for (const name of Object.keys(ESTIMATORS) as EstimatorName[]) {
+      for (const count of [BATCH, 2]) {
+        const model = tinyModel(backend, name);
+        try {
+          const x = uniformArray(random, BATCH * SHAPE.inputSize, 0, 1);
+          const sample = forcedSample(random, count);
+          const params = await readParams(model);
+          model.forwardBackward(x, count, { sample });
+          const losses = await model.readLosses();
+          const want = oracle.vaeStep(SHAPE, params, Float64Array.from(x), count, sample, spec(name, 0));
+          const mean = (v: Float64Array) => v.reduce((a, b) => a + b, 0) / v.length;
+          const where = `${name}, ${count} images`;
+          assertClose(losses.reconstruction, [mean(want.reconstruction)], {
+            rtol: 1e-5,
+            label: `${where} rec`,
+          });
+          assertClose(losses.kl, [mean(want.kl)], { rtol: 1e-4, atol: 1e-6, label: `${where} kl` });
+          assertEquals(model.parameters.length, want.grads.size, "every parameter has an oracle gradient");
+          for (const p of model.parameters) {
+            const grad = await readF32(backend, model.plan.get(`${p.label}.grad`).buffer);
+            assertTensorClose(grad, want.grads.get(p.label)!, `${where}: ${p.label}.grad`);
+          }
+        } finally {
+          model.destroy();
+        }
+      }
+    }
+  },
+);
+
+forEachBackend(
+  "categorical VAE: a 20-step loss trajectory matches the float64 oracle (RAdam with ReinMax, Adam with Gumbel-Rao)",
+  async (backend) => {
+    for (const [name, optName] of [["reinmax", "radam"], ["grmck", "adam"]] as const) {
+      const hyper = { lr: 3e-2, weightDecay: 1e-3 };
+      const model = tinyModel(backend, name, (optName === "adam" ? adam : radam)(hyper));
+      try {
+        const random = testRandom(9);
+        const params = await readParams(model);
+        const state = new Map();
+        const x = uniformArray(random, BATCH * SHAPE.inputSize, 0, 1);
+        const got: number[] = [], want: number[] = [];
+        for (let t = 1; t <= 20; t++) {
+          const sample = forcedSample(random, BATCH);
+          const step = oracle.vaeStep(SHAPE, params, Float64Array.from(x), BATCH, sample, spec(name, t - 1));
+          want.push([...step.reconstruction, ...step.kl].reduce((a, b) => a + b, 0) / BATCH);
+          oracle.optimizerStep(optName, params, step.grads, state, t, hyper);
+          model.step(x, BATCH, { sample });
+        }
+        const losses = await model.readLosses();
+        losses.reconstruction.forEach((r, i) => got.push(r + losses.kl[i]));
+        assertClose(got, want, { rtol: 1e-4, label: `${name} ${optName} −ELBO per step` });
+        assert(want[19] < want[0] - 0.1, `the oracle's loss falls: ${want[0]} → ${want[19]}`);
+        for (const p of model.parameters) {
+          assertTensorClose(
+            await readF32(backend, p.value.buffer),
+            params.get(p.label)!,
+            `${p.label} after 20 steps`,
+            1e-3,
+          );
+        }
+      } finally {
+        model.destroy();
+      }
+    }
+  },
+);
+
+forEachBackend("categorical VAE: the memory plan lists every buffer once, by role", (backend) => {
+  const model = new CategoricalVae(backend, { config: "8x4", batch: 10 });
+  try {
+    const report = model.memoryReport();
+    // 784·512 + 512 + 512·256 + 256 + 256·32 + 32 and the mirrored decoder (docs/math.md §6.2).
+    const encoder = 784 * 512 + 512 + 512 * 256 + 256 + 256 * 32 + 32;
+    const decoder = 32 * 256 + 256 + 256 * 512 + 512 + 512 * 784 + 784;
+    assertEquals(report.byRole.parameter, 4 * (encoder + decoder));
+    assertEquals(report.byRole.gradient, report.byRole.parameter);
+    assertEquals(report.byRole.optimizer, 2 * report.byRole.parameter);
+    assertEquals(report.byRole.snapshot, 3 * report.byRole.parameter);
+    assertEquals(report.byRole.input, 4 * 10 * 784);
+    assertEquals(report.total, model.plan.entries.reduce((s, e) => s + 4 * e.length, 0));
+    const labels = model.plan.entries.map((e) => e.label);
+    assertEquals(new Set(labels).size, labels.length, "labels are unique");
+    assertEquals(model.parameters.map((p) => p.label).slice(0, 2), [
+      "encoder.fc1.weight",
+      "encoder.fc1.bias",
+    ]);
+  } finally {
+    model.destroy();
+  }
+});
+
+forEachBackend("categorical VAE: options are checked and name the option", (backend) => {
+  const names = (fn: () => unknown) => (assertThrows(fn, ReinmaxInputError) as ReinmaxInputError).argument;
+  assertEquals(names(() => new CategoricalVae(backend, { config: "9x9" as "8x4" })), "config");
+  assertEquals(names(() => new CategoricalVae(backend, { config: "8x4", latents: 5 })), "latents");
+  assertEquals(names(() => new CategoricalVae(backend, { categories: 1, latents: 4 })), "categories");
+  assertEquals(names(() => new CategoricalVae(backend, { batch: 0 })), "batch");
+  assertEquals(names(() => new CategoricalVae(backend, { hidden: [] })), "hidden");
+  assertEquals(
+    names(() => new CategoricalVae(backend, { estimator: { name: "nope" } as never })),
+    "estimator",
+  );
+  const model = tinyModel(backend, "reinmax");
+  try {
+    const x = new Float32Array(BATCH * SHAPE.inputSize);
+    assertEquals(names(() => model.forwardBackward(x, 0)), "count");
+    assertEquals(names(() => model.forwardBackward(x, BATCH + 1)), "count");
+    assertEquals(names(() => model.forwardBackward(x.subarray(1))), "images");
+    assertEquals(names(() => model.forwardBackward(x, 1, { sample: new Int32Array([0, 3]) })), "sample");
+  } finally {
+    model.destroy();
+  }
+});
