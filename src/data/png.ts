@@ -1,0 +1,149 @@
+/**
+ * Pictures of images: tiles of image sets into one greyscale grid, and 8-bit greyscale PNG encoding, so that
+ * a training run can show its test images, reconstructions and samples without any image library.
+ * @module
+ */
+import { zlibSync } from "fflate";
+import { ReinmaxInputError } from "../errors.ts";
+import { describe, requireInteger } from "../validate.ts";
+import { crc32 } from "./crc32.ts";
+
+/** A greyscale picture: `width·height` bytes, row after row, 0 black and 255 white. */
+export interface GreyImage {
+  /** The bytes, row-major. */
+  readonly pixels: Uint8Array;
+  /** Columns. */
+  readonly width: number;
+  /** Rows. */
+  readonly height: number;
+}
+
+/** Layout options of {@link imageGrid}. */
+export interface ImageGridOptions {
+  /** Images in each row-array. */
+  readonly count: number;
+  /** Rows per image. */
+  readonly height: number;
+  /** Columns per image. */
+  readonly width: number;
+  /** Images per grid row; `min(count, 16)` if omitted. */
+  readonly columns?: number;
+  /** Pixels of background between images and around the edge; 2 if omitted. */
+  readonly padding?: number;
+}
+
+/** The grey of the padding between images: distinct from both the black and the white of the images. */
+export const GRID_BACKGROUND = 128;
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+// The PNG specification's limit on either dimension.
+const PNG_MAX_DIMENSION = 2 ** 31 - 1;
+
+/**
+ * Tiles images into one picture. Each element of `rows` holds `count` images of `height`×`width` values in
+ * [0, 1], image after image; it fills `ceil(count / columns)` grid rows starting on a new one, so several
+ * row-arrays (test images, reconstructions, prior samples) appear as bands one above the other. Values map to
+ * `round(255·v)`; padding is {@link GRID_BACKGROUND}. Bad arguments throw a {@link ReinmaxInputError}.
+ */
+export function imageGrid(rows: readonly Float32Array[], options: ImageGridOptions): GreyImage {
+  if (typeof options !== "object" || options === null) {
+    throw new ReinmaxInputError("options", `expected an object, got ${describe(options)}`);
+  }
+  const count = requireInteger("count", options.count, 1);
+  const height = requireInteger("height", options.height, 1);
+  const width = requireInteger("width", options.width, 1);
+  const columns = requireInteger("columns", options.columns ?? Math.min(count, 16), 1);
+  const padding = requireInteger("padding", options.padding ?? 2, 0);
+  if (!Array.isArray(rows) || rows.length === 0) {
+    throw new ReinmaxInputError("rows", `expected a non-empty array of Float32Arrays, got ${describe(rows)}`);
+  }
+  const size = height * width;
+  rows.forEach((row, r) => {
+    if (!(row instanceof Float32Array) || row.length !== count * size) {
+      throw new ReinmaxInputError(
+        `rows[${r}]`,
+        `expected a Float32Array of count·height·width = ${count * size} values, got ` +
+          (row instanceof Float32Array ? `length ${row.length}` : describe(row)),
+      );
+    }
+    for (let i = 0; i < row.length; i++) {
+      if (!(row[i] >= 0 && row[i] <= 1)) {
+        throw new ReinmaxInputError(`rows[${r}]`, `expected values in [0, 1], found ${row[i]} at index ${i}`);
+      }
+    }
+  });
+
+  const gridRowsPerBand = Math.ceil(count / columns);
+  const gridRows = rows.length * gridRowsPerBand;
+  const outWidth = columns * width + (columns + 1) * padding;
+  const outHeight = gridRows * height + (gridRows + 1) * padding;
+  if (outWidth > PNG_MAX_DIMENSION || outHeight > PNG_MAX_DIMENSION || outWidth * outHeight > 2 ** 32) {
+    throw new ReinmaxInputError("options", `the grid would be ${outWidth}×${outHeight} pixels, too large`);
+  }
+  const pixels = new Uint8Array(outWidth * outHeight).fill(GRID_BACKGROUND);
+  rows.forEach((row, r) => {
+    for (let n = 0; n < count; n++) {
+      const gridRow = r * gridRowsPerBand + Math.floor(n / columns);
+      const top = padding + gridRow * (height + padding);
+      const left = padding + (n % columns) * (width + padding);
+      for (let y = 0; y < height; y++) {
+        const to = (top + y) * outWidth + left;
+        const from = n * size + y * width;
+        for (let x = 0; x < width; x++) pixels[to + x] = Math.round(255 * row[from + x]);
+      }
+    }
+  });
+  return { pixels, width: outWidth, height: outHeight };
+}
+
+/**
+ * Encodes `gray` (`width·height` bytes, row-major) as an 8-bit greyscale PNG: IHDR, one zlib-compressed IDAT
+ * whose scanlines all use filter 0 (none), and IEND. Bad arguments throw a {@link ReinmaxInputError}.
+ */
+export function encodePng(gray: Uint8Array, width: number, height: number): Uint8Array {
+  requireInteger("width", width, 1, PNG_MAX_DIMENSION);
+  requireInteger("height", height, 1, PNG_MAX_DIMENSION);
+  if (!(gray instanceof Uint8Array) || gray.length !== width * height) {
+    throw new ReinmaxInputError(
+      "gray",
+      `expected a Uint8Array of width·height = ${width * height} bytes, got ` +
+        (gray instanceof Uint8Array ? `length ${gray.length}` : describe(gray)),
+    );
+  }
+  const scanlines = new Uint8Array(height * (width + 1));
+  for (let y = 0; y < height; y++) {
+    // Byte 0 of each scanline is its filter type, left 0.
+    scanlines.set(gray.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  }
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  header[8] = 8; // bit depth
+  header[9] = 0; // colour type: greyscale
+  // Bytes 10..12 (compression, filter method, interlace) are 0: deflate, adaptive filtering, no interlace.
+  const chunks = [
+    chunk("IHDR", header),
+    chunk("IDAT", zlibSync(scanlines, { level: 9 })),
+    chunk("IEND", new Uint8Array(0)),
+  ];
+  const out = new Uint8Array(PNG_SIGNATURE.length + chunks.reduce((n, c) => n + c.length, 0));
+  out.set(PNG_SIGNATURE);
+  let pos = PNG_SIGNATURE.length;
+  for (const c of chunks) {
+    out.set(c, pos);
+    pos += c.length;
+  }
+  return out;
+}
+
+/** A PNG chunk: length, type, data, and the CRC-32 of type and data. */
+function chunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+  return out;
+}
