@@ -99,7 +99,8 @@ export async function* train(task: TrainingTask, options: TrainOptions = {}): As
   const model = task.model;
   const stepsPerEpoch = requireInteger("stepsPerEpoch", task.stepsPerEpoch, 1);
   const epochs = requireInteger("epochs", options.epochs ?? 1, 1);
-  const lastStep = Math.min(epochs * stepsPerEpoch, requireInteger("steps", options.steps ?? Infinity, 1));
+  const stepLimit = options.steps === undefined ? Infinity : requireInteger("steps", options.steps, 1);
+  const lastStep = Math.min(epochs * stepsPerEpoch, stepLimit);
   const channels = model.log.channels;
   const metricNames = task.epochMetrics ?? [];
   const signal = options.signal;

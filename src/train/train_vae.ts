@@ -1,0 +1,121 @@
+/**
+ * VAE training through the trainer: epochs over a training set in a fresh order each epoch (the seed's own
+ * Philox stream), the train −ELBO as the mean over the epoch's batches of the per-image −ELBO, and the test
+ * −ELBO over the whole test set after each epoch (docs/math.md §6.2).
+ * @module
+ */
+import { shuffledIndices } from "../data/shuffle.ts";
+import type { ImageSet } from "../data/images.ts";
+import { ReinmaxInputError } from "../errors.ts";
+import type { CategoricalVae, ElboTerms } from "../models/categorical_vae.ts";
+import { describe } from "../validate.ts";
+import { type StepProgress, train } from "./trainer.ts";
+
+/** The record of one epoch of {@link trainVae}; −ELBO values are in nats per image, lower is better. */
+export interface VaeEpoch {
+  /** 1-based epoch number. */
+  readonly epoch: number;
+  /** Training steps taken in total. */
+  readonly step: number;
+  /** Train −ELBO: the mean over this epoch's batches of the batch-mean −ELBO, from the training steps. */
+  readonly trainElbo: number;
+  /** Its reconstruction and KL terms. */
+  readonly trainReconstruction: number;
+  readonly trainKl: number;
+  /** Test −ELBO over the whole test set after the epoch (NaN when no test set was given). */
+  readonly testElbo: number;
+  readonly testReconstruction: number;
+  readonly testKl: number;
+  /** Wall-clock milliseconds per training step in this run so far (read-backs included, evaluation not). */
+  readonly msPerStep: number;
+  /** Milliseconds the test evaluation took. */
+  readonly evaluationMs: number;
+}
+
+/** Options of {@link trainVae}. */
+export interface TrainVaeOptions {
+  /** Train until the model has completed this many epochs in total. Default 1. */
+  readonly epochs?: number;
+  /** Or until it has taken this many steps in total, when smaller. */
+  readonly steps?: number;
+  /** Images for the test −ELBO after each epoch; omit to skip it. */
+  readonly test?: ImageSet;
+  /** Stops training before the next step; the iterator then throws the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** Called at every read-back with the per-step −ELBO it brought. */
+  readonly onProgress?: (progress: StepProgress) => void;
+}
+
+/** The images of `set` scaled to [0, 1], in file order (for evaluation). */
+export function allImages(set: ImageSet): Float32Array {
+  const out = new Float32Array(set.count * set.size);
+  set.gather(Uint32Array.from({ length: set.count }, (_, i) => i), out);
+  return out;
+}
+
+/**
+ * Trains `model` on `trainSet` and yields one {@link VaeEpoch} per epoch. Non-finite values end the run with a
+ * `NonFiniteError` naming the step and the quantity, the model left at its last good state.
+ */
+export async function* trainVae(
+  model: CategoricalVae,
+  trainSet: ImageSet,
+  options: TrainVaeOptions = {},
+): AsyncGenerator<VaeEpoch> {
+  if (typeof options !== "object" || options === null) {
+    throw new ReinmaxInputError("options", `expected an object, got ${describe(options)}`);
+  }
+  for (const [argument, set] of [["trainSet", trainSet], ["test", options.test]] as const) {
+    if (set === undefined && argument === "test") continue;
+    if (typeof set !== "object" || set === null || typeof (set as ImageSet).gather !== "function") {
+      throw new ReinmaxInputError(argument, `expected an ImageSet, got ${describe(set)}`);
+    }
+    if ((set as ImageSet).size !== model.inputSize) {
+      throw new ReinmaxInputError(
+        argument,
+        `${(set as ImageSet).name} has images of ${
+          (set as ImageSet).size
+        } pixels; the model takes ${model.inputSize}`,
+      );
+    }
+  }
+  const batch = new Float32Array(model.batch * model.inputSize);
+  const testImages = options.test ? allImages(options.test) : undefined;
+  let order: { epoch: number; indices: Uint32Array } | null = null;
+  const epochs = train({
+    model,
+    stepsPerEpoch: Math.ceil(trainSet.count / model.batch),
+    forwardBackward: (epoch, index) => {
+      if (order?.epoch !== epoch) {
+        order = { epoch, indices: shuffledIndices(trainSet.count, model.seed, epoch) };
+      }
+      const start = index * model.batch, count = Math.min(model.batch, trainSet.count - start);
+      trainSet.gather(order.indices, batch, start, count);
+      model.forwardBackward(batch, count);
+    },
+    evaluate: async (): Promise<Record<string, number>> => {
+      if (!testImages || !options.test) return {};
+      const terms: ElboTerms = await model.evaluate(testImages, options.test.count);
+      return { testElbo: terms.elbo, testReconstruction: terms.reconstruction, testKl: terms.kl };
+    },
+  }, {
+    epochs: options.epochs,
+    steps: options.steps,
+    signal: options.signal,
+    onProgress: options.onProgress,
+  });
+  for await (const e of epochs) {
+    yield {
+      epoch: e.epoch,
+      step: e.step,
+      trainElbo: e.loss,
+      trainReconstruction: e.channels.reconstruction,
+      trainKl: e.channels.kl,
+      testElbo: e.metrics.testElbo ?? NaN,
+      testReconstruction: e.metrics.testReconstruction ?? NaN,
+      testKl: e.metrics.testKl ?? NaN,
+      msPerStep: e.msPerStep,
+      evaluationMs: e.evaluationMs,
+    };
+  }
+}
