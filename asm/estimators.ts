@@ -1,4 +1,4 @@
-// Categorical sampling and the backward passes of every estimator (SPEC §2), one row of n logits at a time.
+// Categorical sampling and the backward passes of every estimator (docs/math.md §2), one row of n logits at a time.
 // Rows are independent; the forward sample never depends on τ. Backward kernels write dLogits (no +=)
 // because the estimator's gradient is the first thing written for those logits in a step.
 import { exponentialFromWord, streamWord, uniformFromWord } from "./philox";
@@ -227,7 +227,7 @@ export function gst_backward(
 /**
  * Writes the j-th conditional perturbed logits ℓ = θ + G_j of one row into `dst` (shifted by −max θ, which
  * leaves every softmax unchanged): with w_i = exp(θ_i), Z = Σ w_i, E ~ Exp(1) from the row's stream,
- * ℓ_s = −log(E_s/Z), ℓ_i = −log(E_i/w_i + E_s/Z) for i ≠ s, so argmax ℓ = s (SPEC §2, exponential trick).
+ * ℓ_s = −log(E_s/Z), ℓ_i = −log(E_i/w_i + E_s/Z) for i ≠ s, so argmax ℓ = s (docs/math.md §2.5, exponential trick).
  * Words 1 + j·n + i of the stream feed draw j; word 0 is the categorical sample's.
  */
 function conditionalPerturbed(

@@ -1,4 +1,4 @@
-// The layers of the VAEs (SPEC §4.2, §4.3) as paired kernels, llm.c style: `*_forward(out…, in…, dims…)`
+// The layers of the VAEs (docs/math.md §4, §6.2, §6.3) as paired kernels, llm.c style: `*_forward(out…, in…, dims…)`
 // writes its outputs; `*_backward(dIn…, dOut/saved…, dims…)` ACCUMULATES (+=) into its gradient outputs.
 // Linear weights are W[in×out] row-major, so the forward is the plain product x[B×in]·W[in×out].
 //

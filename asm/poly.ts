@@ -1,4 +1,4 @@
-// Polynomial programming (SPEC §4.1): the per-sample loss (1/L)·Σ_i |X_i − c_i|^p with X_i = D_i[0].
+// Polynomial programming (docs/math.md §6.1): the per-sample loss (1/L)·Σ_i |X_i − c_i|^p with X_i = D_i[0].
 
 /** loss[b] = (1/L)·Σ_i |yHard[b,i,0] − c[i]|^p; gHard (batch, L, 2) = ∂loss[b]/∂yHard (written). */
 export function poly_loss(loss: usize, gHard: usize, yHard: usize, c: usize, batch: u32, latents: u32, p: f32): void {

@@ -1,4 +1,4 @@
-// Poly step time per estimator (SPEC §4.1 settings) at batch 64 and 512 on the WASM backend, and the
+// Poly step time per estimator (docs/math.md §6.1 settings) at batch 64 and 512 on the WASM backend, and the
 // ReinMax/ST ratio measured in this process. Run: deno task bench
 import { estimator, type EstimatorName } from "../src/estimators.ts";
 import { PolyProgramming } from "../src/models/poly.ts";

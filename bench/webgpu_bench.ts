@@ -1,4 +1,4 @@
-// WebGPU against WASM in one process: the poly training step (SPEC §4.1 settings) at batch 64, 512 and 4096,
+// WebGPU against WASM in one process: the poly training step (docs/math.md §6.1 settings) at batch 64, 512 and 4096,
 // GPU round trips (awaited read-backs) per step, and a matmul sweep. Prints a table with the WebGPU/WASM
 // ratio; without a WebGPU adapter it says so and measures nothing. On a software adapter (llvmpipe,
 // SwiftShader) WebGPU is expected to be slower than WASM; the numbers that matter come from a real GPU.

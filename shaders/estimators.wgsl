@@ -1,4 +1,4 @@
-// Categorical sampling and the backward passes of every estimator (SPEC §2), one thread per row of n logits,
+// Categorical sampling and the backward passes of every estimator (docs/math.md §2), one thread per row of n logits,
 // with the formulas and the order of operations of asm/estimators.ts (logarithms through precise_log, see
 // shaders/rng.wgsl). Backward kernels write dLogits.
 //! use rng

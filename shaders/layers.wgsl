@@ -1,4 +1,4 @@
-// The layers of the VAEs (SPEC §4.2, §4.3), as asm/layers.ts: forward kernels write, backward kernels
+// The layers of the VAEs (docs/math.md §4, §6.2, §6.3), as asm/layers.ts: forward kernels write, backward kernels
 // accumulate (+=). Elementwise kernels run one thread per element, row kernels one per row. The vector math
 // (exp for x ≤ 0 and σ) is the same Cephes-style f32 polynomial as the WASM kernels, on vec4f lanes where
 // WASM uses f32x4, so both backends round alike (log(1 + u) differs, see log1p_unit); the softmax family

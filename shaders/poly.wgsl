@@ -1,4 +1,4 @@
-// Polynomial programming (SPEC §4.1), as asm/poly.ts: one thread per sample b.
+// Polynomial programming (docs/math.md §6.1), as asm/poly.ts: one thread per sample b.
 //! use common
 //! use reduce
 

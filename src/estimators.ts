@@ -1,5 +1,5 @@
 /**
- * Gradient estimators for categorical samples (SPEC §2): ReinMax and its baselines. Two levels:
+ * Gradient estimators for categorical samples (docs/math.md §2): ReinMax and its baselines. Two levels:
  * - `reinmax(backend, logits, { n, tau })` and friends draw one sample per row and return a `backward`
  *   closure, mirroring the PyPI `reinmax(logits, tau) -> (y_hard, y_soft)`;
  * - `estimator(name, options)` describes an estimator for the models, which enqueue its kernels into a step.

@@ -114,7 +114,7 @@ export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = {
   categorical_sample: kernel("sample:i32", "logits", "rows n key0 key1 stream tag"),
   /** yHard = onehot(sample), ySoft = softmax(logits), row-wise. */
   onehot_softmax: kernel("yHard ySoft", "logits sample:i32", "rows n"),
-  /** ReinMax backward (SPEC §2), written (not accumulated) into dLogits. */
+  /** ReinMax backward (docs/math.md §2.1), written (not accumulated) into dLogits. */
   reinmax_backward: kernel("dLogits", "logits sample:i32 gHard gSoft", "rows n tau:f32"),
   /** Straight-through backward: (1/τ)·J(softmax(θ/τ))g + J(π)h. */
   st_backward: kernel("dLogits", "logits sample:i32 gHard gSoft", "rows n tau:f32"),
@@ -218,14 +218,14 @@ export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = {
   log_softmax_backward: kernel("dx", "dy y", "rows n"),
   /**
    * kl[b] = Σ_l Σ_c q log q + latents·log(categories), q = softmax of logits row (b, l): KL(q ‖ uniform) of
-   * sample b (SPEC §4.2), logits batch×latents×categories (written).
+   * sample b (docs/math.md §4.7), logits batch×latents×categories (written).
    */
   kl_categorical_forward: kernel("kl", "logits", "batch latents categories"),
   /** dLogits += scale·q ⊙ (log q − Σ q log q) for each of rows rows: scale × ∂KL/∂logits. */
   kl_categorical_backward: kernel("dLogits", "logits", "rows categories scale:f32"),
   /**
    * kl[b] = Σ_l q log(q/p) + (1 − q) log((1 − q)/(1 − p)), q = σ(2a[b, l] − 1) (logit pair (a, 1 − a)),
-   * p = σ(priorLogits[l]): KL to the learned Bernoulli prior (SPEC §4.3), a batch×latents (written).
+   * p = σ(priorLogits[l]): KL to the learned Bernoulli prior (docs/math.md §4.8), a batch×latents (written).
    */
   kl_bernoulli_forward: kernel("kl", "a priorLogits", "batch latents"),
   /**

@@ -1,4 +1,4 @@
-// SPEC §3: the expectations of ST and ReinMax by exact enumeration (each category forced, weighted by π_s),
+// docs/math.md §2.8: the expectations of ST and ReinMax by exact enumeration (each category forced, weighted by π_s),
 // against the Euler (first-order) and Heun (second-order) approximations and the true gradient; REINFORCE
 // is unbiased by the same enumeration.
 import { assert } from "@std/assert";

@@ -242,7 +242,7 @@ export function kl_categorical_backward(
   }
 }
 
-/** q = softmax((a, 1 − a))[0] (SPEC §4.3) and its log, log(1 − q). */
+/** q = softmax((a, 1 − a))[0] (docs/math.md §4.8) and its log, log(1 − q). */
 function bernoulliPosterior(a: number): { q: number; lq: number; l1q: number } {
   const lse = Math.max(a, 1 - a) + Math.log1p(Math.exp(-Math.abs(a - (1 - a))));
   return { q: Math.exp(a - lse), lq: a - lse, l1q: 1 - a - lse };
