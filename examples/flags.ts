@@ -1,6 +1,12 @@
-// A strict flag parser for the example programs: every flag is declared, values are checked, and any
-// mistake is a ReinmaxInputError naming the flag.
-import { ReinmaxInputError } from "../src/errors.ts";
+// The example programs' flags: every flag is declared, values are checked, and any mistake is a
+// ReinmaxInputError naming the flag.
+import {
+  BackendFailureError,
+  BackendUnavailableError,
+  DatasetError,
+  NonFiniteError,
+  ReinmaxInputError,
+} from "../src/errors.ts";
 
 /** One declared flag. */
 export interface FlagSpec {
@@ -8,10 +14,16 @@ export interface FlagSpec {
   readonly help: string;
   readonly default?: string | number | boolean;
   readonly choices?: readonly string[];
+  /** The flag may be left out even without a default (the program then chooses, e.g. per estimator). */
+  readonly optional?: boolean;
 }
 
+type FlagValue<F extends FlagSpec> = F["type"] extends "number" ? number
+  : F["type"] extends "boolean" ? boolean
+  : string;
+
 export type Flags<S extends Record<string, FlagSpec>> = {
-  [K in keyof S]: S[K]["type"] extends "number" ? number : S[K]["type"] extends "boolean" ? boolean : string;
+  [K in keyof S]: S[K]["optional"] extends true ? FlagValue<S[K]> | undefined : FlagValue<S[K]>;
 };
 
 /** Parses `--name value`, `--name=value` and boolean `--name` flags; `--help` prints usage and exits. */
@@ -68,7 +80,9 @@ export function parseFlags<S extends Record<string, FlagSpec>>(
     }
   }
   for (const [name, v] of Object.entries(values)) {
-    if (v === undefined) throw new ReinmaxInputError(`--${name}`, "this flag is required");
+    if (v === undefined && !spec[name].optional) {
+      throw new ReinmaxInputError(`--${name}`, "this flag is required");
+    }
   }
   return values as Flags<S>;
 }
@@ -82,18 +96,37 @@ function helpText(spec: Record<string, FlagSpec>, usage: string): string {
   return `${usage}\n\nFlags:\n${lines.join("\n")}\n  --help           show this text`;
 }
 
+/** `readEvery` → `read-every`: the flag that sets an option of that name. */
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
 /**
- * Runs `main`, turning a ReinmaxInputError into a one-line message and exit code 2. An error about an
- * option that a flag sets (e.g. `tau`) is reported under the flag's name (`--tau`).
+ * Runs `main`. A ReinmaxInputError becomes a one-line message and exit code 2; an error about an option that
+ * a flag sets (e.g. `tau`, `readEvery`) is reported under the flag's name (`--tau`, `--read-every`), and
+ * `aliases` maps other option names to their flags (e.g. `{ trainSet: "data" }`). The SDK's other typed
+ * errors (a dataset that cannot be read, a backend failure, a diverged run) become one line and exit code 1.
  */
-export async function runCli(spec: Record<string, FlagSpec>, main: () => Promise<void>): Promise<void> {
+export async function runCli(
+  spec: Record<string, FlagSpec>,
+  main: () => Promise<void>,
+  aliases: Readonly<Record<string, string>> = {},
+): Promise<void> {
   try {
     await main();
   } catch (e) {
     if (e instanceof ReinmaxInputError) {
-      const flag = e.argument in spec ? `--${e.argument}` : e.argument;
+      const name = aliases[e.argument] ?? kebab(e.argument);
+      const flag = name in spec ? `--${name}` : e.argument;
       console.error(`error: ${flag}: ${e.message.slice(e.argument.length + 2)}`);
       Deno.exit(2);
+    }
+    if (
+      e instanceof DatasetError || e instanceof NonFiniteError || e instanceof BackendFailureError ||
+      e instanceof BackendUnavailableError
+    ) {
+      console.error(`error: ${e.name}: ${e.message}`);
+      Deno.exit(1);
     }
     throw e;
   }

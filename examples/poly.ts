@@ -1,5 +1,5 @@
 /**
- * Polynomial programming from the command line (SPEC §4.1): trains θ ∈ ℝ^{L×2} with the chosen estimator
+ * Polynomial programming from the command line (docs/math.md §6.1): trains θ ∈ ℝ^{L×2} with the chosen estimator
  * and prints progress, the final sampled loss, the exact expected loss, the backend and ms/step.
  *
  *   deno run examples/poly.ts --estimator reinmax --p 2 --c const --steps 8000
@@ -17,7 +17,8 @@ import {
   trainPoly,
 } from "../mod.ts";
 
-import { parseFlags, runCli } from "./cli.ts";
+import { parseFlags, runCli } from "./flags.ts";
+import { ProgressBar } from "./progress.ts";
 
 const FLAGS = {
   estimator: {
@@ -60,7 +61,7 @@ await runCli(FLAGS, async () => {
   );
 
   const tty = !flags.json && Deno.stdout.isTerminal();
-  const encoder = new TextEncoder();
+  const bar = new ProgressBar(flags.steps, tty);
   let last = { loss: NaN, exactLoss: NaN, msPerStep: NaN, bytesAllocated: 0 };
   let latest = NaN;
   for await (
@@ -76,11 +77,7 @@ await runCli(FLAGS, async () => {
       readEvery: flags["read-every"],
       onLosses: (first, losses) => {
         latest = losses[losses.length - 1];
-        if (tty) {
-          Deno.stdout.writeSync(
-            encoder.encode(`\r${progressBar(first + losses.length, flags.steps)} loss ${latest.toFixed(5)}`),
-          );
-        }
+        bar.update(first + losses.length, `loss ${latest.toFixed(5)}`);
       },
     })
   ) {
@@ -94,7 +91,7 @@ await runCli(FLAGS, async () => {
       );
     }
   }
-  if (tty) Deno.stdout.writeSync(encoder.encode("\n"));
+  bar.clear();
   const optimum = polyOptimum(polyTargets(flags.latents, flags.c as "const" | "linear"), flags.p);
   const result = {
     finalLoss: last.loss,
@@ -115,8 +112,3 @@ await runCli(FLAGS, async () => {
   }
   backend.destroy();
 });
-
-function progressBar(done: number, total: number, width = 30): string {
-  const filled = Math.round((done / total) * width);
-  return `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total}`;
-}

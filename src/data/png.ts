@@ -3,7 +3,7 @@
  * a training run can show its test images, reconstructions and samples without any image library.
  * @module
  */
-import { zlibSync } from "fflate";
+import { zlibSync } from "./fflate.ts";
 import { ReinmaxInputError } from "../errors.ts";
 import { describe, requireInteger } from "../validate.ts";
 import { crc32 } from "./crc32.ts";
@@ -30,6 +30,8 @@ export interface ImageGridOptions {
   readonly columns?: number;
   /** Pixels of background between images and around the edge; 2 if omitted. */
   readonly padding?: number;
+  /** Each image pixel becomes a scale×scale block (nearest neighbour), for small images; 1 if omitted. */
+  readonly scale?: number;
 }
 
 /** The grey of the padding between images: distinct from both the black and the white of the images. */
@@ -54,6 +56,7 @@ export function imageGrid(rows: readonly Float32Array[], options: ImageGridOptio
   const width = requireInteger("width", options.width, 1);
   const columns = requireInteger("columns", options.columns ?? Math.min(count, 16), 1);
   const padding = requireInteger("padding", options.padding ?? 2, 0);
+  const scale = requireInteger("scale", options.scale ?? 1, 1, 64);
   if (!Array.isArray(rows) || rows.length === 0) {
     throw new ReinmaxInputError("rows", `expected a non-empty array of Float32Arrays, got ${describe(rows)}`);
   }
@@ -75,8 +78,9 @@ export function imageGrid(rows: readonly Float32Array[], options: ImageGridOptio
 
   const gridRowsPerBand = Math.ceil(count / columns);
   const gridRows = rows.length * gridRowsPerBand;
-  const outWidth = columns * width + (columns + 1) * padding;
-  const outHeight = gridRows * height + (gridRows + 1) * padding;
+  const cellWidth = width * scale, cellHeight = height * scale;
+  const outWidth = columns * cellWidth + (columns + 1) * padding;
+  const outHeight = gridRows * cellHeight + (gridRows + 1) * padding;
   if (outWidth > PNG_MAX_DIMENSION || outHeight > PNG_MAX_DIMENSION || outWidth * outHeight > 2 ** 32) {
     throw new ReinmaxInputError("options", `the grid would be ${outWidth}×${outHeight} pixels, too large`);
   }
@@ -84,12 +88,14 @@ export function imageGrid(rows: readonly Float32Array[], options: ImageGridOptio
   rows.forEach((row, r) => {
     for (let n = 0; n < count; n++) {
       const gridRow = r * gridRowsPerBand + Math.floor(n / columns);
-      const top = padding + gridRow * (height + padding);
-      const left = padding + (n % columns) * (width + padding);
-      for (let y = 0; y < height; y++) {
+      const top = padding + gridRow * (cellHeight + padding);
+      const left = padding + (n % columns) * (cellWidth + padding);
+      for (let y = 0; y < cellHeight; y++) {
         const to = (top + y) * outWidth + left;
-        const from = n * size + y * width;
-        for (let x = 0; x < width; x++) pixels[to + x] = Math.round(255 * row[from + x]);
+        const from = n * size + Math.floor(y / scale) * width;
+        for (let x = 0; x < cellWidth; x++) {
+          pixels[to + x] = Math.round(255 * row[from + Math.floor(x / scale)]);
+        }
       }
     }
   });
