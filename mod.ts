@@ -2,6 +2,22 @@
  * reinmax: train small discrete-latent models with the ReinMax gradient estimator (Liu et al., NeurIPS 2023)
  * and its baselines, entirely on the client — WebAssembly SIMD on the CPU, WebGPU where available.
  *
+ * Train the paper's categorical VAE on images given as bytes (`loadFixture` and `loadMnistLike` take a
+ * reader the caller supplies, so the library itself needs no permissions):
+ *
+ * ```ts
+ * import { CategoricalVae, loadFixture, selectBackend, trainVae } from "./mod.ts";
+ * const read = async (name: string) => await fetch(new URL(`fixtures/${name}`, import.meta.url));
+ * const data = await loadFixture("fashion-mnist-10k", read);
+ * const backend = await selectBackend();
+ * const model = new CategoricalVae(backend, { config: "10x30" }); // ReinMax τ 1.3, RAdam 5e-4
+ * for await (const e of trainVae(model, data.train, { epochs: 10, test: data.test })) {
+ *   console.log(e.epoch, e.trainElbo, e.testElbo); // −ELBO in nats per image
+ * }
+ * ```
+ *
+ * The estimators on raw logits:
+ *
  * ```ts
  * import { reinmax, selectBackend } from "./mod.ts";
  * const backend = await selectBackend();               // backend.report says which and why
@@ -21,7 +37,13 @@ export type {
   ScalarArgument,
 } from "./src/kernels.ts";
 export { formatReport, selectBackend, type SelectBackendOptions } from "./src/registry.ts";
-export { BackendFailureError, BackendUnavailableError, ReinmaxInputError } from "./src/errors.ts";
+export {
+  BackendFailureError,
+  BackendUnavailableError,
+  DatasetError,
+  NonFiniteError,
+  ReinmaxInputError,
+} from "./src/errors.ts";
 export {
   type Estimator,
   estimator,
@@ -50,3 +72,28 @@ export {
   polyTargets,
 } from "./src/models/poly.ts";
 export { type PolyEpoch, trainPoly, type TrainPolyOptions } from "./src/train/train_poly.ts";
+export {
+  CATEGORICAL_CONFIGS,
+  type CategoricalConfig,
+  type CategoricalConfigSettings,
+  CategoricalVae,
+  type CategoricalVaeOptions,
+  type ElboTerms,
+  type StepInputOptions,
+} from "./src/models/categorical_vae.ts";
+export { type Parameter, TrainableModel } from "./src/models/model.ts";
+export { type BufferRole, MemoryPlan, type MemoryReport, type PlannedBuffer } from "./src/models/plan.ts";
+export { LossLog, type LossRead } from "./src/train/loss_log.ts";
+export {
+  type EpochReport,
+  type StepProgress,
+  train,
+  type TrainingTask,
+  type TrainOptions,
+} from "./src/train/trainer.ts";
+export { allImages, trainVae, type TrainVaeOptions, type VaeEpoch } from "./src/train/train_vae.ts";
+export { type ImageDataset, ImageSet, type ImageSetOptions } from "./src/data/images.ts";
+export { encodeIdx, type IdxArray, type IdxArrays, type IdxType, parseIdx } from "./src/data/idx.ts";
+export { type ByteSource, type FileReader, loadMnistLike, type MnistLikeOptions } from "./src/data/mnist.ts";
+export { type FixtureName, FIXTURES, loadFixture } from "./src/data/fixtures.ts";
+export { encodePng, type GreyImage, imageGrid, type ImageGridOptions } from "./src/data/png.ts";

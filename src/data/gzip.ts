@@ -5,7 +5,7 @@
  * to silent garbage.
  * @module
  */
-import { inflateSync } from "fflate";
+import { inflateSync } from "./fflate.ts";
 import { DatasetError } from "../errors.ts";
 import { crc32 } from "./crc32.ts";
 

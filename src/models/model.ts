@@ -21,10 +21,13 @@ export interface Parameter {
   readonly length: number;
   /** Initial values are drawn from U(−initBound, initBound). */
   readonly initBound: number;
+  /** The values. */
   readonly value: PlannedBuffer;
+  /** ∂loss/∂value of the current step (`${label}.grad`). */
   readonly grad: PlannedBuffer;
-  /** Adam's first and second moments (PyTorch's exp_avg, exp_avg_sq). */
+  /** Adam's first moment (PyTorch's exp_avg). */
   readonly expAvg: PlannedBuffer;
+  /** Adam's second moment (PyTorch's exp_avg_sq). */
   readonly expAvgSq: PlannedBuffer;
   /** The trainer's copies of value, expAvg and expAvgSq. */
   readonly snapshot: readonly [PlannedBuffer, PlannedBuffer, PlannedBuffer];

@@ -19,12 +19,15 @@ export interface VaeEpoch {
   readonly step: number;
   /** Train −ELBO: the mean over this epoch's batches of the batch-mean −ELBO, from the training steps. */
   readonly trainElbo: number;
-  /** Its reconstruction and KL terms. */
+  /** The reconstruction term of the train −ELBO (Σ_pixels BCE). */
   readonly trainReconstruction: number;
+  /** The KL term of the train −ELBO. */
   readonly trainKl: number;
   /** Test −ELBO over the whole test set after the epoch (NaN when no test set was given). */
   readonly testElbo: number;
+  /** The reconstruction term of the test −ELBO. */
   readonly testReconstruction: number;
+  /** The KL term of the test −ELBO. */
   readonly testKl: number;
   /** Wall-clock milliseconds per training step in this run so far (read-backs included, evaluation not). */
   readonly msPerStep: number;
