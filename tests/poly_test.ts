@@ -71,7 +71,7 @@ forEachBackend(
   },
 );
 
-// The paper's reference run (SPEC §4.1): c = 0.45, p = 2, Adam 1e-3, batch 64, τ = 1, 8,000 steps. It takes a
+// The paper's reference run (docs/math.md §6.1): c = 0.45, p = 2, Adam 1e-3, batch 64, τ = 1, 8,000 steps. It takes a
 // few seconds per estimator on WASM; the WebGPU software adapter runs the short agreement tests instead.
 const wasm = BACKENDS.get("wasm");
 Deno.test({

@@ -63,7 +63,11 @@ async function cleanRun(backend: Backend, lr: number, steps: number): Promise<Fl
 }
 
 /** Wraps the task trainVae would build, so a test can interfere with one step. */
-function vaeTask(model: CategoricalVae, set: ImageSet, interfere: (step: number, batch: Float32Array) => void) {
+function vaeTask(
+  model: CategoricalVae,
+  set: ImageSet,
+  interfere: (step: number, batch: Float32Array) => void,
+) {
   const batch = new Float32Array(model.batch * model.inputSize);
   const task: TrainingTask = {
     model,
@@ -81,50 +85,60 @@ function vaeTask(model: CategoricalVae, set: ImageSet, interfere: (step: number,
   return task;
 }
 
-forEachBackend("poly: Adam at lr 1e38 makes θ infinite at step 1, and the initial θ is kept", async (backend) => {
-  // The update's step size lr/(1 − β₁^t) travels to the kernel as an f32 (docs/math.md §5); at t = 1 it is
-  // 10·lr = 1e39, beyond the largest f32, so the first update is infinite wherever the gradient is not 0.
-  const lr = 1e38;
-  assertEquals(Math.fround(lr / (1 - 0.9)), Infinity);
-  const options = { optimizer: adam({ lr }), latents: 8, batch: 4, seed: 3 };
-  const initial = new PolyProgramming(backend, options);
-  const theta0 = await initial.readTheta();
-  initial.destroy();
-  const task = new PolyProgramming(backend, options);
-  try {
+forEachBackend(
+  "poly: Adam at lr 1e38 makes θ infinite at step 1, and the initial θ is kept",
+  async (backend) => {
+    // The update's step size lr/(1 − β₁^t) travels to the kernel as an f32 (docs/math.md §5); at t = 1 it is
+    // 10·lr = 1e39, beyond the largest f32, so the first update is infinite wherever the gradient is not 0.
+    const lr = 1e38;
+    assertEquals(Math.fround(lr / (1 - 0.9)), Infinity);
+    const options = { optimizer: adam({ lr }), latents: 8, batch: 4, seed: 3 };
+    const initial = new PolyProgramming(backend, options);
+    const theta0 = await initial.readTheta();
+    initial.destroy();
+    const task = new PolyProgramming(backend, options);
+    try {
+      const error = await assertRejects(async () => {
+        for await (const _ of train(polyTask(task), { epochs: 2 })) { /* train */ }
+      }, NonFiniteError) as NonFiniteError;
+      assertEquals([error.step, error.quantity, error.lastGoodStep], [
+        1,
+        "parameter theta after its update",
+        0,
+      ]);
+      assertEquals(await task.readTheta(), theta0);
+    } finally {
+      task.destroy();
+    }
+    // trainPoly reports the same.
     const error = await assertRejects(async () => {
-      for await (const _ of train(polyTask(task), { epochs: 2 })) { /* train */ }
+      for await (const _ of trainPoly(backend, { ...options, steps: 400 })) { /* train */ }
     }, NonFiniteError) as NonFiniteError;
-    assertEquals([error.step, error.quantity, error.lastGoodStep], [1, "parameter theta after its update", 0]);
-    assertEquals(await task.readTheta(), theta0);
-  } finally {
-    task.destroy();
-  }
-  // trainPoly reports the same.
-  const error = await assertRejects(async () => {
-    for await (const _ of trainPoly(backend, { ...options, steps: 400 })) { /* train */ }
-  }, NonFiniteError) as NonFiniteError;
-  assertEquals(error.step, 1);
-});
+    assertEquals(error.step, 1);
+  },
+);
 
-forEachBackend("VAE: a diverging learning rate stops at step 2 with the loss, state of step 1 kept", async (backend) => {
-  // Adam's first step moves every weight with a non-zero gradient by 1e30, so any two consecutive layers
-  // multiply to ~1e60, beyond f32: step 2's forward pass cannot stay finite.
-  const lr = 1e30;
-  const model = tinyVae(backend, lr);
-  try {
-    const error = await assertRejects(async () => {
-      for await (const _ of trainVae(model, tinySet(), { epochs: 5 })) { /* train */ }
-    }, NonFiniteError) as NonFiniteError;
-    assertEquals(error.step, 2, error.message);
-    assert(error.quantity.startsWith("loss"), error.quantity);
-    assertEquals(error.lastGoodStep, 1);
-    assertEquals(model.steps, 1);
-    assertEquals(await parameterValues(model), await cleanRun(backend, lr, 1), "the state after step 1");
-  } finally {
-    model.destroy();
-  }
-});
+forEachBackend(
+  "VAE: a diverging learning rate stops at step 2 with the loss, state of step 1 kept",
+  async (backend) => {
+    // Adam's first step moves every weight with a non-zero gradient by 1e30, so any two consecutive layers
+    // multiply to ~1e60, beyond f32: step 2's forward pass cannot stay finite.
+    const lr = 1e30;
+    const model = tinyVae(backend, lr);
+    try {
+      const error = await assertRejects(async () => {
+        for await (const _ of trainVae(model, tinySet(), { epochs: 5 })) { /* train */ }
+      }, NonFiniteError) as NonFiniteError;
+      assertEquals(error.step, 2, error.message);
+      assert(error.quantity.startsWith("loss"), error.quantity);
+      assertEquals(error.lastGoodStep, 1);
+      assertEquals(model.steps, 1);
+      assertEquals(await parameterValues(model), await cleanRun(backend, lr, 1), "the state after step 1");
+    } finally {
+      model.destroy();
+    }
+  },
+);
 
 forEachBackend("VAE: a NaN injected into one gradient is named with its step", async (backend) => {
   const model = tinyVae(backend, 1e-2);
@@ -133,7 +147,9 @@ forEachBackend("VAE: a NaN injected into one gradient is named with its step", a
     const task = vaeTask(model, tinySet(), (step) => {
       if (step > 0) run.push(step);
       // After step 4's backward (negative: after forwardBackward), one weight gradient goes bad.
-      if (step === -4) backend.write(model.plan.get("decoder.fc2.weight.grad").buffer, new Float32Array([NaN]), 7);
+      if (step === -4) {
+        backend.write(model.plan.get("decoder.fc2.weight.grad").buffer, new Float32Array([NaN]), 7);
+      }
     });
     const error = await assertRejects(async () => {
       for await (const _ of train(task, { epochs: 10 })) { /* train */ }
@@ -150,60 +166,70 @@ forEachBackend("VAE: a NaN injected into one gradient is named with its step", a
   }
 });
 
-forEachBackend("VAE: a NaN pixel makes that step's loss non-finite, named first by channel", async (backend) => {
-  const model = tinyVae(backend, 1e-2);
-  try {
-    const task = vaeTask(model, tinySet(), (step, batch) => {
-      if (step === 3) batch[4] = NaN; // both terms go NaN; the reconstruction channel is checked first
-    });
-    const error = await assertRejects(async () => {
-      for await (const _ of train(task, { epochs: 10 })) { /* train */ }
-    }, NonFiniteError) as NonFiniteError;
-    assertEquals([error.step, error.quantity, error.lastGoodStep], [3, "loss (reconstruction)", 2]);
-    assertEquals(await parameterValues(model), await cleanRun(backend, 1e-2, 2));
-  } finally {
-    model.destroy();
-  }
-});
+forEachBackend(
+  "VAE: a NaN pixel makes that step's loss non-finite, named first by channel",
+  async (backend) => {
+    const model = tinyVae(backend, 1e-2);
+    try {
+      const task = vaeTask(model, tinySet(), (step, batch) => {
+        if (step === 3) batch[4] = NaN; // both terms go NaN; the reconstruction channel is checked first
+      });
+      const error = await assertRejects(async () => {
+        for await (const _ of train(task, { epochs: 10 })) { /* train */ }
+      }, NonFiniteError) as NonFiniteError;
+      assertEquals([error.step, error.quantity, error.lastGoodStep], [3, "loss (reconstruction)", 2]);
+      assertEquals(await parameterValues(model), await cleanRun(backend, 1e-2, 2));
+    } finally {
+      model.destroy();
+    }
+  },
+);
 
-forEachBackend("VAE: memory changed outside training is reported as such, not blamed on a step", async (backend) => {
-  const model = tinyVae(backend, 1e-2);
-  try {
-    const error = await assertRejects(async () => {
-      for await (
-        const _ of trainVae(model, tinySet(), {
-          epochs: 10,
-          onProgress: (p) => {
-            // At the read-back after step 4 (an epoch's end; the snapshot is taken just before), a weight is
-            // overwritten.
-            if (p.firstStep + p.losses.length - 1 === 4) {
-              backend.write(model.plan.get("encoder.fc1.weight").buffer, new Float32Array([Infinity]));
-            }
-          },
-        })
-      ) { /* train */ }
-    }, NonFiniteError) as NonFiniteError;
-    assertEquals(error.step, 5, error.message);
-    assertStringIncludes(error.message, "changed outside training");
-    // The replay from the snapshot of step 4 ran cleanly to step 6: that is the state kept.
-    assertEquals(error.lastGoodStep, 6);
-    assertEquals(await parameterValues(model), await cleanRun(backend, 1e-2, 6));
-  } finally {
-    model.destroy();
-  }
-});
+forEachBackend(
+  "VAE: memory changed outside training is reported as such, not blamed on a step",
+  async (backend) => {
+    const model = tinyVae(backend, 1e-2);
+    try {
+      const error = await assertRejects(async () => {
+        for await (
+          const _ of trainVae(model, tinySet(), {
+            epochs: 10,
+            onProgress: (p) => {
+              // At the read-back after step 4 (an epoch's end; the snapshot is taken just before), a weight is
+              // overwritten.
+              if (p.firstStep + p.losses.length - 1 === 4) {
+                backend.write(model.plan.get("encoder.fc1.weight").buffer, new Float32Array([Infinity]));
+              }
+            },
+          })
+        ) { /* train */ }
+      }, NonFiniteError) as NonFiniteError;
+      assertEquals(error.step, 5, error.message);
+      assertStringIncludes(error.message, "changed outside training");
+      // The replay from the snapshot of step 4 ran cleanly to step 6: that is the state kept.
+      assertEquals(error.lastGoodStep, 6);
+      assertEquals(await parameterValues(model), await cleanRun(backend, 1e-2, 6));
+    } finally {
+      model.destroy();
+    }
+  },
+);
 
 forEachBackend("VAE: an AbortSignal stops training before the next step", async (backend) => {
   const model = tinyVae(backend, 1e-2);
   try {
     const controller = new AbortController();
     const epochs: number[] = [];
-    await assertRejects(async () => {
-      for await (const e of trainVae(model, tinySet(), { epochs: 10, signal: controller.signal })) {
-        epochs.push(e.epoch);
-        if (e.epoch === 2) controller.abort(new DOMException("stopped by the test", "AbortError"));
-      }
-    }, DOMException, "stopped by the test");
+    await assertRejects(
+      async () => {
+        for await (const e of trainVae(model, tinySet(), { epochs: 10, signal: controller.signal })) {
+          epochs.push(e.epoch);
+          if (e.epoch === 2) controller.abort(new DOMException("stopped by the test", "AbortError"));
+        }
+      },
+      DOMException,
+      "stopped by the test",
+    );
     assertEquals(epochs, [1, 2]);
     assertEquals(model.steps, 4);
   } finally {

@@ -6,11 +6,15 @@ import { type Backend, readF32 } from "../src/backend.ts";
 import { ReinmaxInputError } from "../src/errors.ts";
 import { estimator, type EstimatorName } from "../src/estimators.ts";
 import { CategoricalVae } from "../src/models/categorical_vae.ts";
+import { allImages, trainVae, type VaeEpoch } from "../src/train/train_vae.ts";
+import { openDataset } from "../examples/data_source.ts";
 import { adam, radam } from "../src/optim.ts";
 import { seedKey, TAG } from "../src/random.ts";
 import { forEachBackend } from "./backends.ts";
 import { assertClose, testRandom, uniformArray } from "./util.ts";
 import * as oracle from "./reference/vae.ts";
+import * as ref from "./reference/estimators.ts";
+import { streamWord, uniformFromWord } from "./reference/philox.ts";
 
 const SHAPE = { inputSize: 6, hidden: [5, 4], categories: 3, latents: 2 } as const;
 const BATCH = 3, SEED = 11;
@@ -177,3 +181,72 @@ forEachBackend("categorical VAE: options are checked and name the option", (back
     model.destroy();
   }
 });
+
+forEachBackend(
+  "categorical VAE: evaluate is the per-image mean −ELBO with codes from the evaluation stream",
+  async (backend) => {
+    const model = tinyModel(backend, "reinmax");
+    try {
+      const random = testRandom(12);
+      const count = 5; // two forward passes of 3 and 2 images
+      const x = uniformArray(random, count * SHAPE.inputSize, 0, 1);
+      const params = await readParams(model);
+      const got = await model.evaluate(x, count);
+      // Draw c outside training uses stream c of the evaluation tag; row r's category comes from word 0.
+      let reconstruction = 0, kl = 0;
+      for (let start = 0, draw = 0; start < count; start += BATCH, draw++) {
+        const n = Math.min(BATCH, count - start);
+        const chunk = Float64Array.from(x.subarray(start * SHAPE.inputSize, (start + n) * SHAPE.inputSize));
+        // The codes depend on the logits, so take them from a first oracle pass with any sample.
+        const logits = oracle.encoderLogits(SHAPE, params, chunk, n);
+        const sample = Int32Array.from({ length: n * SHAPE.latents }, (_, r) =>
+          ref.inverseCdfSample(
+            Array.from(logits.subarray(r * SHAPE.categories, (r + 1) * SHAPE.categories)),
+            uniformFromWord(streamWord(0, r, seedKey(SEED), draw, TAG.evaluation)),
+          ));
+        const step = oracle.vaeStep(SHAPE, params, chunk, n, sample, spec("reinmax", 0));
+        reconstruction += step.reconstruction.reduce((a, b) => a + b, 0);
+        kl += step.kl.reduce((a, b) => a + b, 0);
+      }
+      assertClose([got.reconstruction, got.kl], [reconstruction / count, kl / count], {
+        rtol: 1e-5,
+        atol: 1e-6,
+      });
+      assertClose([got.elbo], [(reconstruction + kl) / count], { rtol: 1e-5 });
+    } finally {
+      model.destroy();
+    }
+  },
+);
+
+forEachBackend(
+  "trainVae on the digits: −ELBO falls epoch by epoch, the same for the same seed",
+  async (backend) => {
+    const data = await openDataset("digits");
+    const run = async () => {
+      const model = new CategoricalVae(backend, { config: "8x4", inputSize: 64, seed: 1 });
+      try {
+        const before = await model.evaluate(allImages(data.test), data.test.count);
+        const epochs: VaeEpoch[] = [];
+        for await (const e of trainVae(model, data.train, { epochs: 3, test: data.test })) epochs.push(e);
+        return { before, epochs };
+      } finally {
+        model.destroy();
+      }
+    };
+    const { before, epochs } = await run();
+    assertEquals(epochs.map((e) => [e.epoch, e.step]), [[1, 15], [2, 30], [3, 45]]); // 1,500 images, batch 100
+    assert(
+      epochs[2].trainElbo < epochs[1].trainElbo && epochs[1].trainElbo < epochs[0].trainElbo,
+      JSON.stringify(epochs),
+    );
+    assert(epochs[2].testElbo < before.elbo - 5, `test −ELBO ${before.elbo} → ${epochs[2].testElbo}`);
+    for (const e of epochs) {
+      assertClose([e.trainElbo], [e.trainReconstruction + e.trainKl], { rtol: 1e-9 });
+      assertClose([e.testElbo], [e.testReconstruction + e.testKl], { rtol: 1e-9 });
+    }
+    const again = await run();
+    const metrics = (list: VaeEpoch[]) => list.map(({ msPerStep: _m, evaluationMs: _e, ...rest }) => rest);
+    assertEquals(metrics(again.epochs), metrics(epochs), "the same seed trains the same model");
+  },
+);

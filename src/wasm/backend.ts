@@ -49,6 +49,11 @@ export class WasmBackend implements Backend {
     return this.#arena.bytesAllocated;
   }
 
+  /** Bytes of the linear memory: the most the arena has needed at once, since WebAssembly memory never shrinks. */
+  get memoryBytes(): number {
+    return this.#memory.buffer.byteLength;
+  }
+
   alloc(length: number, label: string): DeviceBuffer {
     this.#checkAlive();
     if (!Number.isInteger(length) || length < 0) {

@@ -1,4 +1,4 @@
-// Float64 oracle for the estimators of SPEC §2, written from the formulas (J(p)v = p⊙(v − ⟨p,v⟩)), not from
+// Float64 oracle for the estimators of docs/math.md §2, written from the formulas (J(p)v = p⊙(v − ⟨p,v⟩)), not from
 // the kernels' fused passes. Rows are plain number arrays.
 import { exponentialFromWord, streamWord } from "./philox.ts";
 
@@ -39,7 +39,7 @@ export function gstBackward(theta: number[], s: number, g: number[], h: number[]
   return add(scale(jvp(softmax(gappedLogits(theta, s, gap), tau), g), 1 / tau), jvp(softmax(theta), h));
 }
 
-/** Conditional perturbed logits θ + G given argmax = s, from exponentials E (SPEC §2), shifted by −max θ. */
+/** Conditional perturbed logits θ + G given argmax = s, from exponentials E (docs/math.md §2.5), shifted by −max θ. */
 export function conditionalPerturbed(theta: number[], s: number, e: readonly number[]): number[] {
   const m = Math.max(...theta);
   const w = theta.map((t) => Math.exp(t - m));
@@ -80,4 +80,17 @@ export function gumbelBackward(
 export function reinforceBackward(theta: number[], s: number, advantage: number, h: number[]): number[] {
   const pi = softmax(theta);
   return add(scale(add(onehot(s, theta.length), scale(pi, -1)), advantage), jvp(pi, h));
+}
+
+/** The category of a row by inverse CDF: the first i with u·Z < Σ_{j≤i} e^{θ_j − max θ} (else the last). */
+export function inverseCdfSample(theta: readonly number[], u: number): number {
+  const m = Math.max(...theta);
+  const e = theta.map((t) => Math.exp(t - m));
+  const target = u * e.reduce((a, b) => a + b, 0);
+  let cumulative = 0;
+  for (let i = 0; i < theta.length - 1; i++) {
+    cumulative += e[i];
+    if (target < cumulative) return i;
+  }
+  return theta.length - 1;
 }

@@ -102,6 +102,12 @@ function mlpBackward(
   return dy;
 }
 
+/** The encoder's logits for `count` images (count × L·C). */
+export function encoderLogits(shape: VaeShape, params: Params, x: F64, count: number): F64 {
+  const trace = mlpForward(params, "encoder", mlpSizes(shape).encoder, x, count);
+  return trace.linears[trace.linears.length - 1];
+}
+
 /** Zero gradients shaped like `params`. */
 export function zerosLike(params: Params): Params {
   return new Map([...params].map(([label, v]) => [label, new Float64Array(v.length)]));
