@@ -250,3 +250,31 @@ forEachBackend(
     assertEquals(metrics(again.epochs), metrics(epochs), "the same seed trains the same model");
   },
 );
+
+forEachBackend(
+  "categorical VAE: each of the six configurations builds and trains a step",
+  async (backend) => {
+    const expected = {
+      "8x4": [8, 4],
+      "4x24": [4, 24],
+      "8x16": [8, 16],
+      "16x12": [16, 12],
+      "64x8": [64, 8],
+      "10x30": [10, 30],
+    };
+    for (const [config, [categories, latents]] of Object.entries(expected)) {
+      const model = new CategoricalVae(backend, { config: config as "8x4", batch: 2 });
+      try {
+        assertEquals([model.categories, model.latents], [categories, latents], config);
+        assertEquals(model.plan.get("encoder.fc3.bias").length, categories * latents);
+        model.step(new Float32Array(2 * 784).fill(0.5));
+        const { reconstruction, kl } = await model.readLosses();
+        // A fresh decoder predicts about ½ for every pixel: the BCE is near 784·log 2 against targets of ½.
+        assert(Math.abs(reconstruction[0] - 784 * Math.log(2)) < 30, `${config}: ${reconstruction[0]}`);
+        assert(kl[0] >= 0 && kl[0] < latents * Math.log(categories), `${config}: KL ${kl[0]}`);
+      } finally {
+        model.destroy();
+      }
+    }
+  },
+);

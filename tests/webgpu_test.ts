@@ -6,6 +6,7 @@ import { readF32 } from "../src/backend.ts";
 import { BackendFailureError, BackendUnavailableError, ReinmaxInputError } from "../src/errors.ts";
 import { SHADERS } from "../src/gen/shaders.ts";
 import { type KernelName, KERNELS } from "../src/kernels.ts";
+import { CategoricalVae } from "../src/models/categorical_vae.ts";
 import { PolyProgramming } from "../src/models/poly.ts";
 import { type PolyEpoch, trainPoly } from "../src/train/train_poly.ts";
 import { selectBackend } from "../src/registry.ts";
@@ -266,6 +267,44 @@ gpuTest("a repeated training step creates no bind groups after the first", async
     task.destroy();
   } finally {
     prototype.createBindGroup = original;
+    backend.destroy();
+  }
+});
+
+gpuTest("a VAE training step is one submit and creates no GPU object after the first", async () => {
+  const backend = await WebGpuBackend.create();
+  const counts = { bindGroups: 0, buffers: 0, submits: 0 };
+  const device = GPUDevice.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const queue = GPUQueue.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const wrapped = [
+    [device, "createBindGroup", "bindGroups"],
+    [device, "createBuffer", "buffers"],
+    [queue, "submit", "submits"],
+  ] as const;
+  const originals = wrapped.map(([target, method]) => target[method]);
+  wrapped.forEach(([target, method, counter]) => {
+    const original = target[method];
+    target[method] = function (this: unknown, ...args: unknown[]) {
+      counts[counter]++;
+      return original.apply(this, args);
+    };
+  });
+  try {
+    const model = new CategoricalVae(backend, { config: "8x4", batch: 4, readEvery: 10 });
+    const images = new Float32Array(4 * 784).fill(0.25);
+    const bytes = backend.bytesAllocated;
+    model.step(images);
+    const first = { ...counts };
+    for (let s = 0; s < 5; s++) model.step(images);
+    assertEquals(counts.bindGroups, first.bindGroups, "later steps reuse the bind groups");
+    assertEquals(counts.buffers, first.buffers, "and allocate no buffer");
+    assertEquals(counts.submits - first.submits, 5, "one submit per step");
+    assertEquals(backend.bytesAllocated, bytes, "the memory plan was allocated once, before the first step");
+    const { reconstruction } = await model.readLosses();
+    assertEquals(reconstruction.length, 6);
+    model.destroy();
+  } finally {
+    wrapped.forEach(([target, method], i) => target[method] = originals[i]);
     backend.destroy();
   }
 });
