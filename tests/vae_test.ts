@@ -278,3 +278,44 @@ forEachBackend(
     }
   },
 );
+
+forEachBackend(
+  "categorical VAE: reconstruct and samplePrior decode codes drawn from the evaluation stream",
+  async (backend) => {
+    const model = tinyModel(backend, "st");
+    try {
+      const random = testRandom(21);
+      const params = await readParams(model);
+      const codeFor = (logits: ArrayLike<number>, rows: number, draw: number) =>
+        Int32Array.from({ length: rows }, (_, r) =>
+          ref.inverseCdfSample(
+            Array.from({ length: SHAPE.categories }, (_, c) => logits[r * SHAPE.categories + c]),
+            uniformFromWord(streamWord(0, r, seedKey(SEED), draw, TAG.evaluation)),
+          ));
+      // Five images in chunks of 3 and 2 (draws 0 and 1), then four prior samples in chunks of 3 and 1 (2, 3).
+      const x = uniformArray(random, 5 * SHAPE.inputSize, 0, 1);
+      const reconstructions = await model.reconstruct(x, 5);
+      const priorSamples = await model.samplePrior(4);
+      const expected = (chunks: [number, number, Float64Array | null][]) =>
+        chunks.flatMap(([start, n, images]) => {
+          const draw = expected.draws++;
+          const logits = images
+            ? oracle.encoderLogits(SHAPE, params, images.subarray(start * SHAPE.inputSize), n)
+            : new Float64Array(n * SHAPE.latents * SHAPE.categories);
+          const codes = oracle.onehotCodes(codeFor(logits, n * SHAPE.latents, draw), SHAPE.categories);
+          return [...oracle.decoderMeans(SHAPE, params, codes, n)];
+        });
+        const x64 = Float64Array.from(x);
+      assertClose(reconstructions, expected([[0, 3, x64], [3, 2, x64]]), {
+        atol: 1e-6,
+        label: "reconstructions",
+      });
+      assertClose(priorSamples, expected([[0, 3, null], [3, 1, null]]), {
+        atol: 1e-6,
+        label: "prior samples",
+      });
+    } finally {
+      model.destroy();
+    }
+  },
+);

@@ -6,7 +6,7 @@
  * training step is one submit on WebGPU and allocates nothing: every buffer is in the memory plan.
  * @module
  */
-import { type Backend, type DeviceBuffer, readF32 } from "../backend.ts";
+import { type Backend, readF32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
 import { enqueueBackward, enqueueSample, type Estimator, estimator, ESTIMATOR_NAMES } from "../estimators.ts";
 import { adam, type Optimizer, radam } from "../optim.ts";
@@ -316,63 +316,48 @@ export class CategoricalVae extends TrainableModel {
    * The decoder's pixel means σ(logits) for a code sampled from q(z|x) for each of `count` images: what the
    * model makes of them. Returns count·inputSize values in [0, 1].
    */
-  async reconstruct(images: Float32Array, count: number): Promise<Float32Array> {
+  reconstruct(images: Float32Array, count: number): Promise<Float32Array> {
     requireInteger("count", count, 1);
-    const out = new Float32Array(count * this.inputSize);
-    for (let start = 0; start < count; start += this.batch) {
-      const n = Math.min(this.batch, count - start);
+    return this.#decodeSampled(count, (start, n) => {
       this.#writeImages("images", images.subarray(start * this.inputSize), n);
-      const rows = n * this.latents, logits = this.#encoder.output.buffer;
       this.#encoder.forward(this.backend, this.#input, n);
-      enqueueSample(
-        this.backend,
-        this.#sample.buffer,
-        logits,
-        rows,
-        this.categories,
-        this.#evaluationStream(),
-      );
-      out.set(await this.#decodeSample(n, logits), start * this.inputSize);
-    }
-    return out;
+    });
   }
 
   /** Decodes `count` codes drawn from the uniform prior: count·inputSize pixel means in [0, 1]. */
-  async samplePrior(count: number): Promise<Float32Array> {
+  samplePrior(count: number): Promise<Float32Array> {
     requireInteger("count", count, 1);
-    const out = new Float32Array(count * this.inputSize);
     // Zero logits are the uniform prior; the encoder's output buffer is free outside a step.
-    const logits = this.#encoder.output.buffer;
-    for (let start = 0; start < count; start += this.batch) {
-      const n = Math.min(this.batch, count - start), rows = n * this.latents;
-      this.backend.run("fill", [logits], [rows * this.categories, 0]);
-      enqueueSample(
-        this.backend,
-        this.#sample.buffer,
-        logits,
-        rows,
-        this.categories,
-        this.#evaluationStream(),
-      );
-      out.set(await this.#decodeSample(n, logits), start * this.inputSize);
-    }
-    return out;
+    return this.#decodeSampled(count, (_, n) => {
+      this.backend.run("fill", [this.#encoder.output.buffer], [n * this.latents * this.categories, 0]);
+    });
   }
 
-  /** One-hot of the sampled code, decoder, σ, and the read of the pixel means. */
-  async #decodeSample(count: number, logits: DeviceBuffer): Promise<Float32Array> {
-    const rows = count * this.latents;
-    this.backend.run(
-      "onehot_softmax",
-      [this.#yHard.buffer, this.#ySoft.buffer, logits, this.#sample.buffer],
-      [rows, this.categories],
-    );
-    this.#decoder.forward(this.backend, this.#yHard, count);
-    this.backend.run("sigmoid_forward", [this.#mean.buffer, this.#decoder.output.buffer], [
-      count * this.inputSize,
-    ]);
-    this.backend.submit();
-    return (await readF32(this.backend, this.#mean.buffer)).subarray(0, count * this.inputSize);
+  /**
+   * For each chunk of up to `batch` codes: `logitsFor` leaves the chunk's logits in the encoder's output, a
+   * code is sampled from them (evaluation stream) and decoded, and the pixel means σ(decoder output) are read.
+   */
+  async #decodeSampled(count: number, logitsFor: (start: number, n: number) => void): Promise<Float32Array> {
+    const out = new Float32Array(count * this.inputSize);
+    const logits = this.#encoder.output.buffer, backend = this.backend;
+    for (let start = 0; start < count; start += this.batch) {
+      const n = Math.min(this.batch, count - start), rows = n * this.latents;
+      logitsFor(start, n);
+      enqueueSample(backend, this.#sample.buffer, logits, rows, this.categories, this.#evaluationStream());
+      backend.run(
+        "onehot_softmax",
+        [this.#yHard.buffer, this.#ySoft.buffer, logits, this.#sample.buffer],
+        [rows, this.categories],
+      );
+      this.#decoder.forward(backend, this.#yHard, n);
+      backend.run("sigmoid_forward", [this.#mean.buffer, this.#decoder.output.buffer], [n * this.inputSize]);
+      backend.submit();
+      out.set(
+        (await readF32(backend, this.#mean.buffer)).subarray(0, n * this.inputSize),
+        start * this.inputSize,
+      );
+    }
+    return out;
   }
 
   #checkSample(sample: unknown, count: number): Int32Array {

@@ -108,6 +108,22 @@ export function encoderLogits(shape: VaeShape, params: Params, x: F64, count: nu
   return trace.linears[trace.linears.length - 1];
 }
 
+/** σ(decoder output): the pixel means the decoder gives `count` one-hot codes (count × L·C). */
+export function decoderMeans(shape: VaeShape, params: Params, onehot: F64, count: number): F64 {
+  const trace = mlpForward(params, "decoder", mlpSizes(shape).decoder, onehot, count);
+  const out = trace.linears[trace.linears.length - 1];
+  const means = new Float64Array(out.length);
+  layers.sigmoid_forward(means, out, out.length);
+  return means;
+}
+
+/** The one-hot codes of `sample` (one category per row of C). */
+export function onehotCodes(sample: Int32Array, categories: number): F64 {
+  const out = new Float64Array(sample.length * categories);
+  sample.forEach((s, r) => out[r * categories + s] = 1);
+  return out;
+}
+
 /** Zero gradients shaped like `params`. */
 export function zerosLike(params: Params): Params {
   return new Map([...params].map(([label, v]) => [label, new Float64Array(v.length)]));
