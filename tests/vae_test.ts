@@ -296,16 +296,17 @@ forEachBackend(
       const x = uniformArray(random, 5 * SHAPE.inputSize, 0, 1);
       const reconstructions = await model.reconstruct(x, 5);
       const priorSamples = await model.samplePrior(4);
+      let draws = 0;
       const expected = (chunks: [number, number, Float64Array | null][]) =>
         chunks.flatMap(([start, n, images]) => {
-          const draw = expected.draws++;
+          const draw = draws++;
           const logits = images
             ? oracle.encoderLogits(SHAPE, params, images.subarray(start * SHAPE.inputSize), n)
             : new Float64Array(n * SHAPE.latents * SHAPE.categories);
           const codes = oracle.onehotCodes(codeFor(logits, n * SHAPE.latents, draw), SHAPE.categories);
           return [...oracle.decoderMeans(SHAPE, params, codes, n)];
         });
-        const x64 = Float64Array.from(x);
+      const x64 = Float64Array.from(x);
       assertClose(reconstructions, expected([[0, 3, x64], [3, 2, x64]]), {
         atol: 1e-6,
         label: "reconstructions",
