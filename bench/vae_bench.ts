@@ -1,8 +1,8 @@
 // The categorical VAE's training step (batch 100) for 10×30 and 8×4, per backend present and per estimator:
 // ms per step (median of interleaved rounds, so drift in machine speed hits every estimator alike), the
 // ratio to ST measured in the same run, the time of one Fashion-MNIST epoch (600 steps plus the test −ELBO
-// over 10,000 images), and memory: what the model plans on the backend, the WASM linear memory, the
-// process's resident set. Images are synthetic: a step's cost does not depend on the pixels.
+// over 10,000 images), and memory: what one model plans on the backend, and — with the five estimators'
+// models alive at once — the WASM linear memory and the process's resident set. Images are synthetic: a step's cost does not depend on the pixels.
 //
 //   deno bench --allow-env bench/vae_bench.ts      (part of `deno task bench`)
 import type { Backend } from "../src/backend.ts";
@@ -76,7 +76,7 @@ for (const backend of backends) {
 }
 console.log(
   [
-    "| config | backend | estimator | ms/step | ÷ ST | epoch s | model MiB | WASM memory MiB | process RSS MiB |",
+    "| config | backend | estimator | ms/step | ÷ ST | epoch s | model MiB | WASM memory MiB (5 models) | process RSS MiB |",
     "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
   ].join("\n"),
