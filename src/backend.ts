@@ -43,7 +43,17 @@ export interface Backend {
   report: BackendReport;
   /** Bytes of backend memory currently allocated through `alloc`. */
   readonly bytesAllocated: number;
-  /** Allocates a zero-filled buffer of `length` 4-byte elements. */
+  /** The largest buffer `alloc` can make, in bytes. */
+  readonly maxBufferBytes: number;
+  /**
+   * At most how many more bytes `alloc` can provide (fragmentation or the system may allow less), or Infinity
+   * when the backend cannot tell (a GPU does not say how much memory it has).
+   */
+  readonly bytesAvailable: number;
+  /**
+   * Allocates a zero-filled buffer of `length` 4-byte elements. When memory runs out it throws a
+   * `BackendMemoryError` and allocates nothing.
+   */
   alloc(length: number, label: string): DeviceBuffer;
   /** Releases a buffer allocated by `alloc`. */
   free(buffer: DeviceBuffer): void;

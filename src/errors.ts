@@ -11,8 +11,8 @@ export class ReinmaxInputError extends Error {
   /** The name of the offending argument, e.g. `"logits"` or `"tau"`. */
   readonly argument: string;
   /** Creates the error for `argument`; `message` says what was expected and what was given. */
-  constructor(argument: string, message: string) {
-    super(`${argument}: ${message}`);
+  constructor(argument: string, message: string, options?: ErrorOptions) {
+    super(`${argument}: ${message}`, options);
     this.argument = argument;
   }
 }
@@ -40,17 +40,39 @@ export class BackendFailureError extends Error {
   readonly step: number;
   /** What happened, without the backend and step prefix. */
   readonly detail: string;
-  /** Creates the error for `backend`; `detail` says what happened, `step` when (−1: outside training). */
-  constructor(backend: string, detail: string, step = -1) {
-    super(`backend "${backend}"${step >= 0 ? ` at step ${step}` : ""}: ${detail}`);
+  /**
+   * Creates the error for `backend`; `detail` says what happened, `step` when (−1: outside training);
+   * `options.cause` keeps the error that revealed it.
+   */
+  constructor(backend: string, detail: string, step = -1, options?: ErrorOptions) {
+    super(`backend "${backend}"${step >= 0 ? ` at step ${step}` : ""}: ${detail}`, options);
     this.backend = backend;
     this.step = step;
     this.detail = detail;
   }
 
-  /** The same failure, attributed to training step `step`. */
+  /** The same failure, attributed to training step `step`; this error becomes its cause. */
   atStep(step: number): BackendFailureError {
-    return new BackendFailureError(this.backend, this.detail, step);
+    return new BackendFailureError(this.backend, this.detail, step, { cause: this });
+  }
+}
+
+/**
+ * A backend could not provide memory that its limits allow (the WebAssembly memory could not grow, the system
+ * refused). Nothing was allocated by the failed call, and the backend keeps working.
+ */
+export class BackendMemoryError extends Error {
+  /** The class name, for logs. */
+  override name = "BackendMemoryError";
+  /** The backend that ran out. */
+  readonly backend: string;
+  /** Bytes that were asked for. */
+  readonly requestedBytes: number;
+  /** Creates the error; `message` says what was asked for and what the backend holds. */
+  constructor(backend: string, requestedBytes: number, message: string, options?: ErrorOptions) {
+    super(`backend "${backend}": ${message}`, options);
+    this.backend = backend;
+    this.requestedBytes = requestedBytes;
   }
 }
 
@@ -93,5 +115,18 @@ export class NonFiniteError extends Error {
     this.step = step;
     this.quantity = quantity;
     this.lastGoodStep = lastGoodStep;
+  }
+}
+
+/**
+ * Runs `cleanup` (freeing memory, destroying a task) on the way out of a block. When the block failed with
+ * `failure`, an error of the cleanup itself is dropped so that it never replaces the error that explains what
+ * went wrong; without a failure, the cleanup's error is the one to report.
+ */
+export function cleanUp(failure: { error: unknown } | null, cleanup: () => void): void {
+  try {
+    cleanup();
+  } catch (e) {
+    if (failure === null) throw e;
   }
 }

@@ -5,14 +5,17 @@
  * - `estimator(name, options)` describes an estimator for the models, which enqueue its kernels into a step.
  * @module
  */
+import { allocateAll } from "./allocation.ts";
 import { type Backend, type DeviceBuffer, readF32, readI32 } from "./backend.ts";
-import { ReinmaxInputError } from "./errors.ts";
+import { cleanUp, ReinmaxInputError } from "./errors.ts";
 import { type RandomStream, randomStream, TAG } from "./random.ts";
 import {
   describe,
   requireAllFinite,
+  requireBackend,
   requireFloat32Array,
   requireInteger,
+  requireObject,
   requirePositive,
 } from "./validate.ts";
 
@@ -52,13 +55,38 @@ export function estimator(name: EstimatorName, options: EstimatorOptions = {}): 
       `unknown estimator ${describe(name)}; expected one of ${ESTIMATOR_NAMES.join(", ")}`,
     );
   }
+  if (typeof options !== "object" || options === null) {
+    throw new ReinmaxInputError("options", `expected an object, got ${describe(options)}`);
+  }
   const tau = requirePositive("tau", options.tau ?? 1);
   if (name === "reinmax" && tau < 1) {
     throw new ReinmaxInputError("tau", `ReinMax prefers tau >= 1 (as the reference package), got ${tau}`);
   }
   const k = name === "grmck" ? requireInteger("k", options.k ?? 10, 1, 1 << 20) : 1;
   const gap = name === "gst" ? requirePositive("gap", options.gap ?? 1) : 1;
-  return { name, tau, k, gap };
+  return Object.freeze({ name, tau, k, gap });
+}
+
+/**
+ * An estimator description passed in by a caller, checked again: plain JavaScript (or a description that
+ * crossed a worker boundary as a plain object) may hand over anything. Errors name `argument` and the field,
+ * e.g. "estimator.tau".
+ */
+export function checkEstimator(value: unknown, argument = "estimator"): Estimator {
+  if (typeof value !== "object" || value === null) {
+    throw new ReinmaxInputError(
+      argument,
+      `expected a description made by estimator(…), got ${describe(value)}`,
+    );
+  }
+  const v = value as Partial<Estimator>;
+  try {
+    return estimator(v.name as EstimatorName, { tau: v.tau, k: v.k, gap: v.gap });
+  } catch (e) {
+    if (!(e instanceof ReinmaxInputError)) throw e;
+    const field = e.argument === "estimator" ? "name" : e.argument;
+    throw new ReinmaxInputError(`${argument}.${field}`, e.message.slice(e.argument.length + 2), { cause: e });
+  }
 }
 
 /** The buffers an estimator's backward reads and writes, all rows·n except `sample` (rows). */
@@ -193,10 +221,15 @@ async function draw(
   forced: Int32Array | undefined,
 ): Promise<{ yHard: Float32Array; ySoft: Float32Array; sample: Int32Array }> {
   const size = rows * n;
-  const logitsBuffer = backend.alloc(size, "logits");
-  const sampleBuffer = backend.alloc(rows, "sample");
-  const yHardBuffer = backend.alloc(size, "yHard");
-  const ySoftBuffer = backend.alloc(size, "ySoft");
+  const perValue = { formula: "logits.length", argument: "logits" };
+  const buffers = allocateAll(backend, [
+    { label: "logits", length: size, size: perValue },
+    { label: "sample", length: rows, size: { formula: "logits.length / n", argument: "logits" } },
+    { label: "yHard", length: size, size: perValue },
+    { label: "ySoft", length: size, size: perValue },
+  ]);
+  const [logitsBuffer, sampleBuffer, yHardBuffer, ySoftBuffer] = buffers;
+  let failure: { error: unknown } | null = null;
   try {
     backend.write(logitsBuffer, logits);
     if (forced) backend.write(sampleBuffer, forced);
@@ -209,8 +242,11 @@ async function draw(
       readI32(backend, sampleBuffer),
     ]);
     return { yHard, ySoft, sample };
+  } catch (error) {
+    failure = { error };
+    throw error;
   } finally {
-    for (const b of [logitsBuffer, sampleBuffer, yHardBuffer, ySoftBuffer]) backend.free(b);
+    for (const b of buffers) cleanUp(failure, () => backend.free(b));
   }
 }
 
@@ -237,14 +273,24 @@ async function runBackward(
   enqueue: (buffers: EstimatorBuffers) => void,
 ): Promise<Float32Array> {
   const size = logits.length;
+  const perValue = { formula: "logits.length", argument: "logits" };
+  const [dLogits, scratch, logitsBuffer, sampleBuffer, gHard, gSoftBuffer] = allocateAll(backend, [
+    { label: "dLogits", length: size, size: perValue },
+    { label: "scratch", length: size, size: perValue },
+    { label: "logits", length: size, size: perValue },
+    { label: "sample", length: sample.length, size: { formula: "logits.length / n", argument: "logits" } },
+    { label: "upstream", length: upstream.length, size: perValue },
+    { label: "gSoft", length: size, size: perValue },
+  ]);
   const buffers: EstimatorBuffers = {
-    dLogits: backend.alloc(size, "dLogits"),
-    scratch: backend.alloc(size, "scratch"),
-    logits: backend.alloc(size, "logits"),
-    sample: backend.alloc(sample.length, "sample"),
-    gHard: backend.alloc(upstream.length, "upstream"),
-    gSoft: backend.alloc(size, "gSoft"),
+    dLogits,
+    scratch,
+    logits: logitsBuffer,
+    sample: sampleBuffer,
+    gHard,
+    gSoft: gSoftBuffer,
   };
+  let failure: { error: unknown } | null = null;
   try {
     backend.write(buffers.logits, logits);
     backend.write(buffers.sample, sample);
@@ -253,8 +299,11 @@ async function runBackward(
     enqueue(buffers);
     backend.submit();
     return await readF32(backend, buffers.dLogits);
+  } catch (error) {
+    failure = { error };
+    throw error;
   } finally {
-    for (const b of Object.values(buffers)) backend.free(b);
+    for (const b of Object.values(buffers)) cleanUp(failure, () => backend.free(b));
   }
 }
 
@@ -268,6 +317,8 @@ export async function sampleWithEstimator(
   logits: Float32Array,
   options: SampleOptions,
 ): Promise<EstimatorResult> {
+  requireBackend(backend);
+  requireObject("options", options, "{ n }");
   const est = estimator(name, options);
   const { checked, own, drawn } = await checkAndDraw(backend, logits, options);
   return {
@@ -352,6 +403,11 @@ export async function reinforce(
   logits: Float32Array,
   options: ReinforceOptions,
 ): Promise<ReinforceResult> {
+  requireBackend(backend);
+  requireObject("options", options, "{ n }");
+  if (options.baseline !== undefined && typeof options.baseline !== "boolean") {
+    throw new ReinmaxInputError("baseline", `expected true or false, got ${describe(options.baseline)}`);
+  }
   const { checked, own, drawn } = await checkAndDraw(backend, logits, options);
   return {
     ...drawn,

@@ -41,7 +41,11 @@ function optimizer(name: "adam" | "radam", options: OptimizerOptions): Optimizer
     throw new ReinmaxInputError("options", `expected an object with { lr }, got ${describe(options)}`);
   }
   const lr = requirePositive("lr", options.lr);
-  const [beta1, beta2] = options.betas ?? [0.9, 0.999];
+  const betas = options.betas ?? [0.9, 0.999];
+  if (!Array.isArray(betas) || betas.length !== 2) {
+    throw new ReinmaxInputError("betas", `expected [beta1, beta2], got ${describe(betas)}`);
+  }
+  const [beta1, beta2] = betas;
   for (const [argument, beta] of [["betas[0]", beta1], ["betas[1]", beta2]] as const) {
     if (!(requireFiniteNumber(argument, beta) >= 0 && beta < 1)) {
       throw new ReinmaxInputError(argument, `expected a number in [0, 1), got ${beta}`);
@@ -52,7 +56,36 @@ function optimizer(name: "adam" | "radam", options: OptimizerOptions): Optimizer
   if (weightDecay < 0) {
     throw new ReinmaxInputError("weightDecay", `expected a number >= 0, got ${weightDecay}`);
   }
-  return { name, lr, beta1, beta2, eps, weightDecay };
+  return Object.freeze({ name, lr, beta1, beta2, eps, weightDecay });
+}
+
+/**
+ * An optimiser description passed in by a caller, checked again (plain JavaScript may hand over anything, and
+ * a description that crossed a worker boundary is a plain object). Errors name `argument` and the field.
+ */
+export function checkOptimizer(value: unknown, argument = "optimizer"): Optimizer {
+  if (typeof value !== "object" || value === null) {
+    throw new ReinmaxInputError(
+      argument,
+      `expected a description made by adam(…) or radam(…), got ${describe(value)}`,
+    );
+  }
+  const v = value as Partial<Optimizer>;
+  if (v.name !== "adam" && v.name !== "radam") {
+    throw new ReinmaxInputError(`${argument}.name`, `expected "adam" or "radam", got ${describe(v.name)}`);
+  }
+  try {
+    return optimizer(v.name, {
+      lr: v.lr!,
+      betas: [v.beta1!, v.beta2!],
+      eps: v.eps,
+      weightDecay: v.weightDecay,
+    });
+  } catch (e) {
+    if (!(e instanceof ReinmaxInputError)) throw e;
+    const field = e.argument === "betas[0]" ? "beta1" : e.argument === "betas[1]" ? "beta2" : e.argument;
+    throw new ReinmaxInputError(`${argument}.${field}`, e.message.slice(e.argument.length + 2), { cause: e });
+  }
 }
 
 /** Adam (Kingma & Ba), as torch.optim.Adam. */

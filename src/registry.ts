@@ -60,6 +60,12 @@ export interface SelectBackendOptions {
  * and why every earlier candidate was rejected.
  */
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<Backend> {
+  if (typeof options !== "object" || options === null) {
+    throw new ReinmaxInputError(
+      "options",
+      `expected an object such as { prefer: "wasm" }, got ${describe(options)}`,
+    );
+  }
   const prefer = options.prefer ?? "auto";
   const auto = prefer === "auto";
   const names: readonly unknown[] = auto ? backendNames() : typeof prefer === "string" ? [prefer] : prefer;
@@ -103,6 +109,9 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
 
 /** One line for people: the chosen backend, why, and what was rejected. */
 export function formatReport(report: BackendReport): string {
+  if (typeof report !== "object" || report === null || !Array.isArray(report.rejected)) {
+    throw new ReinmaxInputError("report", `expected a backend's report, got ${describe(report)}`);
+  }
   const rejected = report.rejected.map((r) => `${r.name} rejected: ${r.reason}`);
   return [`backend: ${report.chosen} (${report.details}; ${report.reason})`, ...rejected].join("\n  ");
 }

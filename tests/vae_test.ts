@@ -168,8 +168,19 @@ forEachBackend("categorical VAE: options are checked and name the option", (back
   assertEquals(names(() => new CategoricalVae(backend, { hidden: [] })), "hidden");
   assertEquals(
     names(() => new CategoricalVae(backend, { estimator: { name: "nope" } as never })),
-    "estimator",
+    "estimator.name",
   );
+  // A description that bypassed estimator(), or was changed after it, is checked again.
+  assertEquals(
+    names(() => new CategoricalVae(backend, { estimator: { name: "st", tau: NaN, k: 1, gap: 1 } })),
+    "estimator.tau",
+  );
+  assertEquals(
+    names(() => new CategoricalVae(backend, { optimizer: { ...adam({ lr: 1 }), lr: NaN } })),
+    "optimizer.lr",
+  );
+  assertEquals(names(() => new CategoricalVae(backend, { optimizer: "adam" as never })), "optimizer");
+  assertEquals(names(() => new CategoricalVae(null as never)), "backend");
   const model = tinyModel(backend, "reinmax");
   try {
     const x = new Float32Array(BATCH * SHAPE.inputSize);

@@ -8,14 +8,14 @@
  */
 import { type Backend, readF32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import { enqueueBackward, enqueueSample, type Estimator, estimator, ESTIMATOR_NAMES } from "../estimators.ts";
+import { checkEstimator, enqueueBackward, enqueueSample, type Estimator, estimator } from "../estimators.ts";
 import { adam, type Optimizer, radam } from "../optim.ts";
 import { type RandomStream, TAG } from "../random.ts";
 import { LossLog } from "../train/loss_log.ts";
 import { describe, requireInteger } from "../validate.ts";
 import { requireOptions, TrainableModel } from "./model.ts";
 import { Mlp } from "./mlp.ts";
-import type { PlannedBuffer } from "./plan.ts";
+import type { BufferSize, PlannedBuffer } from "./plan.ts";
 
 /** The paper's configurations, named C×L (categories × latents). */
 export type CategoricalConfig = "8x4" | "4x24" | "8x16" | "16x12" | "64x8" | "10x30";
@@ -130,43 +130,50 @@ export class CategoricalVae extends TrainableModel {
     this.latents = settings.latents;
     this.inputSize = requireInteger("inputSize", o.inputSize ?? 784, 1, 1 << 24);
     this.hidden = requireHidden(o.hidden ?? [512, 256]);
-    this.estimator = o.estimator ?? estimator("reinmax", { tau: settings.tau });
-    if (!ESTIMATOR_NAMES.includes(this.estimator?.name)) {
-      throw new ReinmaxInputError(
-        "estimator",
-        `expected a description from estimator(…) (one of ${ESTIMATOR_NAMES.join(", ")}), got ` +
-          describe(this.estimator),
-      );
-    }
+    this.estimator = o.estimator === undefined
+      ? estimator("reinmax", { tau: settings.tau })
+      : checkEstimator(o.estimator);
     this.batch = requireInteger("batch", o.batch ?? 100, 1, 1 << 20);
     const readEvery = requireInteger("readEvery", o.readEvery ?? 50, 1, 1 << 16);
 
     const plan = this.plan, batch = this.batch, code = this.latents * this.categories;
     const declare = {
-      parameter: (label: string, length: number, bound: number) =>
-        this.declareParameter(label, length, bound),
+      parameter: (label: string, length: number, bound: number, size: BufferSize) =>
+        this.declareParameter(label, length, bound, size),
       buffer: plan.declare.bind(plan),
     };
     const relu = { kind: "relu" } as const;
-    this.#input = plan.declare("input", batch * this.inputSize, "input");
-    this.#encoder = new Mlp(declare, "encoder", [this.inputSize, ...this.hidden, code], batch, relu);
-    this.#sample = plan.declare("latent.sample", batch * this.latents, "activation");
+    const sized = (formula: string, argument = "batch") => ({ formula, argument });
+    plan.defaultSize = sized("batch × latents × categories");
+    const widths = {
+      input: { width: this.inputSize, name: "inputSize" },
+      hidden: this.hidden.map((width, i) => ({ width, name: `hidden[${i}]` })),
+      code: { width: code, name: "latents × categories" },
+    };
+    this.#input = plan.declare("input", batch * this.inputSize, "input", sized("batch × inputSize"));
+    this.#encoder = new Mlp(declare, "encoder", [widths.input, ...widths.hidden, widths.code], batch, relu);
+    this.#sample = plan.declare(
+      "latent.sample",
+      batch * this.latents,
+      "activation",
+      sized("batch × latents"),
+    );
     this.#yHard = plan.declare("latent.onehot", batch * code, "activation");
     this.#ySoft = plan.declare("latent.softmax", batch * code, "activation");
     this.#yHardGrad = plan.declare("latent.onehot.grad", batch * code, "activation");
     // ∂loss/∂softmax stays zero: the KL's gradient is added to the logits' gradient directly.
     this.#ySoftGrad = plan.declare("latent.softmax.grad", batch * code, "activation");
     this.#scratch = plan.declare("estimator.scratch", batch * code, "activation");
-    this.#decoder = new Mlp(
-      declare,
-      "decoder",
-      [code, ...[...this.hidden].reverse(), this.inputSize],
-      batch,
-      relu,
+    const decoderWidths = [widths.code, ...[...widths.hidden].reverse(), widths.input];
+    this.#decoder = new Mlp(declare, "decoder", decoderWidths, batch, relu);
+    this.#reconstructionLoss = plan.declare("loss.reconstruction", batch, "activation", sized("batch"));
+    this.#klLoss = plan.declare("loss.kl", batch, "activation", sized("batch"));
+    this.#mean = plan.declare(
+      "output.mean",
+      batch * this.inputSize,
+      "activation",
+      sized("batch × inputSize"),
     );
-    this.#reconstructionLoss = plan.declare("loss.reconstruction", batch, "activation");
-    this.#klLoss = plan.declare("loss.kl", batch, "activation");
-    this.#mean = plan.declare("output.mean", batch * this.inputSize, "activation");
     this.declareLog(["reconstruction", "kl"], readEvery);
     this.#evaluationLog = new LossLog(backend, plan, "evaluationLog", ["reconstruction", "kl"], readEvery, 0);
     this.allocate();
@@ -194,18 +201,23 @@ export class CategoricalVae extends TrainableModel {
     backend.run("kl_categorical_forward", [this.#klLoss.buffer, logits], [count, latents, categories]);
   }
 
-  /** Checks a batch of images from the caller and writes its first `count` images to the input buffer. */
-  #writeImages(argument: string, images: Float32Array, count: number): void {
+  /** `images` holds at least `count` images of `inputSize` pixels. */
+  #checkImages(images: unknown, count: number): asserts images is Float32Array {
     if (!(images instanceof Float32Array)) {
-      throw new ReinmaxInputError(argument, `expected a Float32Array of images, got ${describe(images)}`);
+      throw new ReinmaxInputError("images", `expected a Float32Array of images, got ${describe(images)}`);
     }
     if (images.length < count * this.inputSize) {
       throw new ReinmaxInputError(
-        argument,
+        "images",
         `expected at least ${count} images of ${this.inputSize} pixels (${count * this.inputSize} values), ` +
           `got ${images.length} values`,
       );
     }
+  }
+
+  /** Checks a batch of images from the caller and writes its first `count` images to the input buffer. */
+  #writeImages(images: Float32Array, count: number): void {
+    this.#checkImages(images, count);
     this.backend.write(this.#input.buffer, images.subarray(0, count * this.inputSize));
   }
 
@@ -217,7 +229,7 @@ export class CategoricalVae extends TrainableModel {
   forwardBackward(images: Float32Array, count: number = this.batch, options: StepInputOptions = {}): void {
     requireInteger("count", count, 1, this.batch);
     const forced = options.sample === undefined ? undefined : this.#checkSample(options.sample, count);
-    this.#writeImages("images", images, count);
+    this.#writeImages(images, count);
     const { backend, latents, categories } = this;
     const rows = count * latents, code = latents * categories;
     const rng = { key0: this.key[0], key1: this.key[1], stream: this.steps, tag: TAG.estimator };
@@ -280,13 +292,7 @@ export class CategoricalVae extends TrainableModel {
    */
   async evaluate(images: Float32Array, count: number): Promise<ElboTerms> {
     requireInteger("count", count, 1);
-    if (!(images instanceof Float32Array) || images.length < count * this.inputSize) {
-      throw new ReinmaxInputError(
-        "images",
-        `expected a Float32Array of at least ${count * this.inputSize} values, got ${describe(images)}` +
-          (images instanceof Float32Array ? ` of ${images.length}` : ""),
-      );
-    }
+    this.#checkImages(images, count);
     const log = this.#evaluationLog;
     const sizes: number[] = [];
     let reconstruction = 0, kl = 0;
@@ -299,7 +305,7 @@ export class CategoricalVae extends TrainableModel {
     for (let start = 0; start < count; start += this.batch) {
       const n = Math.min(this.batch, count - start);
       const chunk = images.subarray(start * this.inputSize, (start + n) * this.inputSize);
-      this.#writeImages("images", chunk, n);
+      this.#writeImages(chunk, n);
       this.#forward(n, this.#evaluationStream());
       log.record(0, this.#reconstructionLoss, n);
       log.record(1, this.#klLoss, n);
@@ -318,8 +324,9 @@ export class CategoricalVae extends TrainableModel {
    */
   reconstruct(images: Float32Array, count: number): Promise<Float32Array> {
     requireInteger("count", count, 1);
+    this.#checkImages(images, count);
     return this.#decodeSampled(count, (start, n) => {
-      this.#writeImages("images", images.subarray(start * this.inputSize), n);
+      this.#writeImages(images.subarray(start * this.inputSize), n);
       this.#encoder.forward(this.backend, this.#input, n);
     });
   }

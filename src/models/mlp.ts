@@ -6,15 +6,22 @@
  */
 import type { Backend } from "../backend.ts";
 import type { Parameter } from "./model.ts";
-import type { BufferRole, PlannedBuffer } from "./plan.ts";
+import type { BufferRole, BufferSize, PlannedBuffer } from "./plan.ts";
 
 /** The activation after each hidden layer. */
 export type Activation = { readonly kind: "relu" } | { readonly kind: "leaky_relu"; readonly slope: number };
 
 /** How an MLP adds its buffers to its model's plan. */
 export interface MlpDeclarer {
-  parameter(label: string, length: number, initBound: number): Parameter;
-  buffer(label: string, length: number, role: BufferRole): PlannedBuffer;
+  parameter(label: string, length: number, initBound: number, size: BufferSize): Parameter;
+  buffer(label: string, length: number, role: BufferRole, size: BufferSize): PlannedBuffer;
+}
+
+/** A layer width and the option it comes from (for size errors in the user's terms). */
+export interface LayerWidth {
+  readonly width: number;
+  /** E.g. "inputSize", "hidden[0]", "latents × categories". */
+  readonly name: string;
 }
 
 interface Layer {
@@ -30,6 +37,11 @@ interface Layer {
   readonly activated?: PlannedBuffer;
   /** ∂loss/∂activated, hidden layers only. */
   readonly activatedGrad?: PlannedBuffer;
+}
+
+/** The option a width comes from: "hidden[1]" → "hidden", "latents × categories" → "latents". */
+function optionOf(width: LayerWidth): string {
+  return width.name.split(/[\[ ]/)[0];
 }
 
 /** An MLP of `sizes[0] → sizes[1] → … → sizes[n]` for batches of up to `batch` rows. */
@@ -50,31 +62,43 @@ export class Mlp {
   constructor(
     declare: MlpDeclarer,
     name: string,
-    sizes: readonly number[],
+    widths: readonly LayerWidth[],
     batch: number,
     activation: Activation,
   ) {
-    this.sizes = sizes;
+    this.sizes = widths.map((w) => w.width);
     this.batch = batch;
     this.#activation = activation;
-    for (let i = 1; i < sizes.length; i++) {
-      const inSize = sizes[i - 1], outSize = sizes[i], layer = `${name}.fc${i}`;
+    for (let i = 1; i < widths.length; i++) {
+      const inSize = widths[i - 1].width, outSize = widths[i].width, layer = `${name}.fc${i}`;
       const bound = 1 / Math.sqrt(inSize);
-      const hidden = i < sizes.length - 1;
+      const hidden = i < widths.length - 1;
+      // Errors name the option behind the wider side, the one a user would lower.
+      const weightSize = {
+        formula: `${widths[i - 1].name} × ${widths[i].name}`,
+        argument: optionOf(inSize >= outSize ? widths[i - 1] : widths[i]),
+      };
+      const biasSize = { formula: widths[i].name, argument: optionOf(widths[i]) };
+      const out: BufferSize = { formula: `batch × ${widths[i].name}`, argument: "batch" };
       this.#layers.push({
         inSize,
         outSize,
-        weight: declare.parameter(`${layer}.weight`, inSize * outSize, bound),
-        bias: declare.parameter(`${layer}.bias`, outSize, bound),
-        linear: declare.buffer(`${layer}.out`, batch * outSize, "activation"),
-        linearGrad: declare.buffer(`${layer}.out.grad`, batch * outSize, "activation"),
-        activated: hidden ? declare.buffer(`${name}.act${i}.out`, batch * outSize, "activation") : undefined,
+        weight: declare.parameter(`${layer}.weight`, inSize * outSize, bound, weightSize),
+        bias: declare.parameter(`${layer}.bias`, outSize, bound, biasSize),
+        linear: declare.buffer(`${layer}.out`, batch * outSize, "activation", out),
+        linearGrad: declare.buffer(`${layer}.out.grad`, batch * outSize, "activation", out),
+        activated: hidden
+          ? declare.buffer(`${name}.act${i}.out`, batch * outSize, "activation", out)
+          : undefined,
         activatedGrad: hidden
-          ? declare.buffer(`${name}.act${i}.out.grad`, batch * outSize, "activation")
+          ? declare.buffer(`${name}.act${i}.out.grad`, batch * outSize, "activation", out)
           : undefined,
       });
     }
-    this.#noInputGrad = declare.buffer(`${name}.noInputGrad`, 1, "activation");
+    this.#noInputGrad = declare.buffer(`${name}.noInputGrad`, 1, "activation", {
+      formula: "1",
+      argument: name,
+    });
   }
 
   /** The output (the last layer's x·W + b, no activation), batch × sizes[n]. */

@@ -6,12 +6,18 @@
  * @module
  */
 import type { Backend } from "../backend.ts";
-import { ReinmaxInputError } from "../errors.ts";
-import { enqueueUpdate, type Optimizer } from "../optim.ts";
+import { cleanUp, ReinmaxInputError } from "../errors.ts";
+import { checkOptimizer, enqueueUpdate, type Optimizer } from "../optim.ts";
 import { randomStream, seedKey, TAG } from "../random.ts";
 import { LossLog } from "../train/loss_log.ts";
-import { describe } from "../validate.ts";
-import { formatMemoryReport, MemoryPlan, type MemoryReport, type PlannedBuffer } from "./plan.ts";
+import { describe, requireBackend } from "../validate.ts";
+import {
+  type BufferSize,
+  formatMemoryReport,
+  MemoryPlan,
+  type MemoryReport,
+  type PlannedBuffer,
+} from "./plan.ts";
 
 /** A parameter tensor with everything the optimiser and the trainer keep for it. */
 export interface Parameter {
@@ -53,27 +59,27 @@ export abstract class TrainableModel {
 
   /** Checks the optimiser and seed; the subclass then declares its buffers and calls {@link allocate}. */
   protected constructor(backend: Backend, optimizer: Optimizer, seed: number) {
-    this.backend = backend;
-    this.optimizer = optimizer;
+    this.backend = requireBackend(backend);
+    this.optimizer = checkOptimizer(optimizer);
     this.key = seedKey(seed);
     this.seed = seed;
   }
 
-  /** Declares a parameter with its gradient, moments and snapshot copies. */
-  protected declareParameter(label: string, length: number, initBound: number): Parameter {
+  /** Declares a parameter with its gradient, moments and snapshot copies, all of `length` (see `size`). */
+  protected declareParameter(label: string, length: number, initBound: number, size?: BufferSize): Parameter {
     const plan = this.plan;
     const parameter: Parameter = {
       label,
       length,
       initBound,
-      value: plan.declare(label, length, "parameter"),
-      grad: plan.declare(`${label}.grad`, length, "gradient"),
-      expAvg: plan.declare(`${label}.exp_avg`, length, "optimizer"),
-      expAvgSq: plan.declare(`${label}.exp_avg_sq`, length, "optimizer"),
+      value: plan.declare(label, length, "parameter", size),
+      grad: plan.declare(`${label}.grad`, length, "gradient", size),
+      expAvg: plan.declare(`${label}.exp_avg`, length, "optimizer", size),
+      expAvgSq: plan.declare(`${label}.exp_avg_sq`, length, "optimizer", size),
       snapshot: [
-        plan.declare(`${label}.snapshot`, length, "snapshot"),
-        plan.declare(`${label}.exp_avg.snapshot`, length, "snapshot"),
-        plan.declare(`${label}.exp_avg_sq.snapshot`, length, "snapshot"),
+        plan.declare(`${label}.snapshot`, length, "snapshot", size),
+        plan.declare(`${label}.exp_avg.snapshot`, length, "snapshot", size),
+        plan.declare(`${label}.exp_avg_sq.snapshot`, length, "snapshot", size),
       ],
     };
     this.#parameters.push(parameter);
@@ -98,20 +104,28 @@ export abstract class TrainableModel {
   }
 
   /**
-   * Allocates the plan (all or nothing) and draws every parameter from U(−bound, bound) with its own stream
-   * of the seed's initialisation draws.
+   * Allocates the plan (all or nothing), draws every parameter from U(−bound, bound) with its own stream of
+   * the seed's initialisation draws, and runs `initialise` (e.g. writing constants); if any of it fails, the
+   * plan is freed again.
    */
-  protected allocate(): void {
+  protected allocate(initialise: () => void = () => {}): void {
     this.plan.allocate(this.backend);
-    this.#parameters.forEach((p, i) => {
-      const init = randomStream(this.seed, i, TAG.init);
-      this.backend.run(
-        "uniform_fill",
-        [p.value.buffer],
-        [p.length, -p.initBound, p.initBound, init.key0, init.key1, init.stream, init.tag],
-      );
-    });
-    this.backend.submit();
+    try {
+      this.#parameters.forEach((p, i) => {
+        const init = randomStream(this.seed, i, TAG.init);
+        this.backend.run(
+          "uniform_fill",
+          [p.value.buffer],
+          [p.length, -p.initBound, p.initBound, init.key0, init.key1, init.stream, init.tag],
+        );
+      });
+      initialise();
+      this.backend.submit();
+    } catch (error) {
+      // A constructor that throws leaves nothing allocated behind it.
+      cleanUp({ error }, () => this.plan.free());
+      throw error;
+    }
   }
 
   /** The parameters, in declaration order. */

@@ -4,8 +4,11 @@
  * snapshots and health checks, checkpoints and the tests all walk this one table.
  * @module
  */
+import { allocateAll, type BufferSize } from "../allocation.ts";
 import type { Backend, DeviceBuffer } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
+
+export type { BufferSize };
 
 /** What a buffer holds. */
 export type BufferRole =
@@ -46,6 +49,8 @@ export class PlannedBuffer {
     readonly length: number,
     /** What it holds. */
     readonly role: BufferRole,
+    /** How its length follows from the user's options. */
+    readonly size: BufferSize,
   ) {}
 
   /** The backend buffer. Throws before the plan is allocated and after it is freed. */
@@ -70,18 +75,28 @@ export interface MemoryReport {
 
 /** A model's buffers: declare every one, then {@link MemoryPlan.allocate} them all at once. */
 export class MemoryPlan {
+  /** The size of buffers declared without one: they grow with the model's size options, here `options`. */
+  defaultSize: BufferSize = { formula: "the model's sizes", argument: "options" };
   readonly #entries: PlannedBuffer[] = [];
   readonly #byLabel = new Map<string, PlannedBuffer>();
   #backend: Backend | null = null;
 
-  /** Adds a buffer of `length` 4-byte elements to the table. Only before allocation. */
-  declare(label: string, length: number, role: BufferRole): PlannedBuffer {
+  /**
+   * Adds a buffer of `length` 4-byte elements to the table (only before allocation); `size` says how its
+   * length follows from the user's options (default: the plan's {@link MemoryPlan.defaultSize}).
+   */
+  declare(
+    label: string,
+    length: number,
+    role: BufferRole,
+    size: BufferSize = this.defaultSize,
+  ): PlannedBuffer {
     if (this.#backend) throw new Error(`the plan is allocated; "${label}" cannot be added`);
     if (this.#byLabel.has(label)) throw new Error(`the plan already has a buffer "${label}"`);
     if (!Number.isSafeInteger(length) || length < 0) {
       throw new ReinmaxInputError("length", `buffer "${label}": expected an integer >= 0, got ${length}`);
     }
-    const entry = new PlannedBuffer(label, length, role);
+    const entry = new PlannedBuffer(label, length, role, size);
     this.#entries.push(entry);
     this.#byLabel.set(label, entry);
     return entry;
@@ -126,24 +141,14 @@ export class MemoryPlan {
   }
 
   /**
-   * Allocates every buffer on `backend`. All or nothing: when one allocation fails, the buffers already
-   * allocated are freed and the error is rethrown.
+   * Allocates every buffer on `backend`. First every buffer and the total are checked against what the
+   * backend can hold, with a ReinmaxInputError in the user's terms (see {@link BufferSize}); then all or
+   * nothing: when one allocation fails, the buffers already allocated are freed and the error is rethrown.
    */
   allocate(backend: Backend): void {
     if (this.#backend) throw new Error("the plan is already allocated");
-    const done: PlannedBuffer[] = [];
-    try {
-      for (const entry of this.#entries) {
-        entry.bind(backend.alloc(entry.length, entry.label));
-        done.push(entry);
-      }
-    } catch (e) {
-      for (const entry of done) {
-        backend.free(entry.buffer);
-        entry.bind(null);
-      }
-      throw e;
-    }
+    const buffers = allocateAll(backend, this.#entries);
+    this.#entries.forEach((entry, i) => entry.bind(buffers[i]));
     this.#backend = backend;
   }
 

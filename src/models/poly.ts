@@ -6,10 +6,16 @@
  */
 import { type Backend, readF32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import { enqueueBackward, enqueueSample, type Estimator, estimator } from "../estimators.ts";
+import { checkEstimator, enqueueBackward, enqueueSample, type Estimator, estimator } from "../estimators.ts";
 import { adam, type Optimizer } from "../optim.ts";
 import { TAG } from "../random.ts";
-import { describe, requireInteger, requirePositive } from "../validate.ts";
+import {
+  describe,
+  requireAllFinite,
+  requireFloat32Array,
+  requireInteger,
+  requirePositive,
+} from "../validate.ts";
 import { type Parameter, requireOptions, TrainableModel } from "./model.ts";
 import type { PlannedBuffer } from "./plan.ts";
 
@@ -36,13 +42,36 @@ export interface PolyOptions {
   readonly readEvery?: number;
 }
 
+function requireTarget(target: unknown): PolyTarget {
+  if (target !== "const" && target !== "linear") {
+    throw new ReinmaxInputError("target", `expected "const" or "linear", got ${describe(target)}`);
+  }
+  return target;
+}
+
+function checkTargets(c: unknown, p: unknown): void {
+  const targets = requireFloat32Array("c", c);
+  if (targets.length === 0) throw new ReinmaxInputError("c", "expected at least one target");
+  requireAllFinite("c", targets);
+  requirePositive("p", p);
+}
+
+/** θ holds finite logit pairs, one per target (L×2 for L targets). */
+function checkTheta(theta: unknown, c: unknown, p: unknown): void {
+  checkTargets(c, p);
+  requireAllFinite("theta", requireFloat32Array("theta", theta, 2 * (c as Float32Array).length));
+}
+
 /** The targets c_i for `latents` variables. */
 export function polyTargets(latents: number, target: PolyTarget): Float32Array {
+  requireInteger("latents", latents, 1, 1 << 20);
+  requireTarget(target);
   return Float32Array.from({ length: latents }, (_, i) => (target === "const" ? 0.45 : (i + 0.5) / latents));
 }
 
 /** The lowest expected loss any θ reaches: (1/L)·Σ_i min(|1 − c_i|^p, |c_i|^p), with P(X_i = 1) at 0 or 1. */
 export function polyOptimum(c: Float32Array, p: number): number {
+  checkTargets(c, p);
   let total = 0;
   for (const ci of c) total += Math.min(Math.abs(1 - ci) ** p, Math.abs(ci) ** p);
   return total / c.length;
@@ -57,6 +86,7 @@ function probabilities(theta: Float32Array): Float64Array {
 
 /** The exact expected loss (1/L)·Σ_i [q_i·|1 − c_i|^p + (1 − q_i)·|c_i|^p] at θ (L×2). */
 export function polyExactLoss(theta: Float32Array, c: Float32Array, p: number): number {
+  checkTheta(theta, c, p);
   const q = probabilities(theta);
   let total = 0;
   for (let i = 0; i < q.length; i++) {
@@ -67,6 +97,7 @@ export function polyExactLoss(theta: Float32Array, c: Float32Array, p: number): 
 
 /** The exact gradient of {@link polyExactLoss} w.r.t. θ (L×2). */
 export function polyExactGradient(theta: Float32Array, c: Float32Array, p: number): Float64Array {
+  checkTheta(theta, c, p);
   const q = probabilities(theta);
   const grad = new Float64Array(theta.length);
   for (let i = 0; i < q.length; i++) {
@@ -109,33 +140,38 @@ export class PolyProgramming extends TrainableModel {
     super(backend, o.optimizer ?? adam({ lr: 1e-3 }), o.seed ?? 0);
     this.latents = requireInteger("latents", o.latents ?? 128, 1, 1 << 20);
     this.p = requirePositive("p", o.p ?? 2);
-    const target = o.target ?? "const";
-    if (target !== "const" && target !== "linear") {
-      throw new ReinmaxInputError("target", `expected "const" or "linear", got ${describe(target)}`);
-    }
-    this.target = target;
-    this.estimator = o.estimator ?? estimator("reinmax", { tau: 1 });
+    this.target = requireTarget(o.target ?? "const");
+    const target = this.target;
+    this.estimator = o.estimator === undefined
+      ? estimator("reinmax", { tau: 1 })
+      : checkEstimator(o.estimator);
     this.batch = requireInteger("batch", o.batch ?? 64, 1, 1 << 20);
     const readEvery = requireInteger("readEvery", o.readEvery ?? 50, 1, 1 << 16);
     this.targets = polyTargets(this.latents, target);
 
     const rows = this.batch * this.latents, size = rows * 2;
     const plan = this.plan;
-    this.#theta = this.declareParameter("theta", this.latents * 2, 0.01);
-    this.#c = plan.declare("c", this.latents, "input");
+    plan.defaultSize = { formula: "batch × latents × 2", argument: "batch" };
+    this.#theta = this.declareParameter("theta", this.latents * 2, 0.01, {
+      formula: "latents × 2",
+      argument: "latents",
+    });
+    this.#c = plan.declare("c", this.latents, "input", { formula: "latents", argument: "latents" });
     this.#logits = plan.declare("logits", size, "activation");
-    this.#sample = plan.declare("sample", rows, "activation");
+    this.#sample = plan.declare("sample", rows, "activation", {
+      formula: "batch × latents",
+      argument: "batch",
+    });
     this.#yHard = plan.declare("yHard", size, "activation");
     this.#ySoft = plan.declare("ySoft", size, "activation");
-    this.#loss = plan.declare("loss", this.batch, "activation");
+    this.#loss = plan.declare("loss", this.batch, "activation", { formula: "batch", argument: "batch" });
     this.#gHard = plan.declare("yHard.grad", size, "activation");
     this.#gSoft = plan.declare("ySoft.grad", size, "activation"); // stays zero: the loss ignores ySoft
     this.#dLogits = plan.declare("logits.grad", size, "activation");
     this.#scratch = plan.declare("estimator.scratch", size, "activation");
     // One extra slot: the exact expected loss, computed on the backend at read-backs.
     this.declareLog(["loss"], readEvery, 1);
-    this.allocate();
-    backend.write(this.#c.buffer, this.targets);
+    this.allocate(() => backend.write(this.#c.buffer, this.targets));
   }
 
   /** Steps whose losses are still on the backend; `readLosses` must be called before this reaches `readEvery`. */

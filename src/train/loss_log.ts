@@ -43,7 +43,10 @@ export class LossLog {
     this.channels = channels;
     this.capacity = capacity;
     this.extraSlots = extraSlots;
-    this.#tensor = plan.declare(label, channels.length * capacity + extraSlots, "metric");
+    this.#tensor = plan.declare(label, channels.length * capacity + extraSlots, "metric", {
+      formula: `${channels.length} channels × readEvery + ${extraSlots}`,
+      argument: "readEvery",
+    });
   }
 
   /** Steps recorded and not yet read. */

@@ -4,7 +4,8 @@
  * @module
  */
 import { type PolyOptions, PolyProgramming } from "../models/poly.ts";
-import { requireInteger } from "../validate.ts";
+import { cleanUp, ReinmaxInputError } from "../errors.ts";
+import { describe, requireInteger, requireObject } from "../validate.ts";
 import { train } from "./trainer.ts";
 
 /** Progress of {@link trainPoly} at the end of an epoch. */
@@ -44,9 +45,14 @@ export async function* trainPoly(
   backend: ConstructorParameters<typeof PolyProgramming>[0],
   options: TrainPolyOptions = {},
 ): AsyncGenerator<PolyEpoch> {
-  const steps = requireInteger("steps", options?.steps ?? 8000, 1);
-  const stepsPerEpoch = requireInteger("stepsPerEpoch", options?.stepsPerEpoch ?? 200, 1);
+  requireObject("options", options);
+  const steps = requireInteger("steps", options.steps ?? 8000, 1);
+  const stepsPerEpoch = requireInteger("stepsPerEpoch", options.stepsPerEpoch ?? 200, 1);
+  if (options.onLosses !== undefined && typeof options.onLosses !== "function") {
+    throw new ReinmaxInputError("onLosses", `expected a function, got ${describe(options.onLosses)}`);
+  }
   const task = new PolyProgramming(backend, options);
+  let failure: { error: unknown } | null = null;
   try {
     const epochs = train({
       model: task,
@@ -70,7 +76,10 @@ export async function* trainPoly(
         bytesAllocated: task.bytesAllocated,
       };
     }
+  } catch (error) {
+    failure = { error };
+    throw error;
   } finally {
-    task.destroy();
+    cleanUp(failure, () => task.destroy());
   }
 }

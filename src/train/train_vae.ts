@@ -5,9 +5,9 @@
  * @module
  */
 import { shuffledIndices } from "../data/shuffle.ts";
-import type { ImageSet } from "../data/images.ts";
+import { ImageSet } from "../data/images.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import type { CategoricalVae, ElboTerms } from "../models/categorical_vae.ts";
+import { CategoricalVae, type ElboTerms } from "../models/categorical_vae.ts";
 import { describe } from "../validate.ts";
 import { type StepProgress, train } from "./trainer.ts";
 
@@ -51,6 +51,9 @@ export interface TrainVaeOptions {
 
 /** The images of `set` scaled to [0, 1], in file order (for evaluation). */
 export function allImages(set: ImageSet): Float32Array {
+  if (!(set instanceof ImageSet)) {
+    throw new ReinmaxInputError("set", `expected an ImageSet, got ${describe(set)}`);
+  }
   const out = new Float32Array(set.count * set.size);
   set.gather(Uint32Array.from({ length: set.count }, (_, i) => i), out);
   return out;
@@ -65,6 +68,9 @@ export async function* trainVae(
   trainSet: ImageSet,
   options: TrainVaeOptions = {},
 ): AsyncGenerator<VaeEpoch> {
+  if (!(model instanceof CategoricalVae)) {
+    throw new ReinmaxInputError("model", `expected a CategoricalVae, got ${describe(model)}`);
+  }
   if (typeof options !== "object" || options === null) {
     throw new ReinmaxInputError("options", `expected an object, got ${describe(options)}`);
   }

@@ -13,8 +13,8 @@
  * @module
  */
 import { BackendFailureError, NonFiniteError, ReinmaxInputError } from "../errors.ts";
-import type { TrainableModel } from "../models/model.ts";
-import { requireInteger } from "../validate.ts";
+import { TrainableModel } from "../models/model.ts";
+import { describe, requireInteger } from "../validate.ts";
 
 /** What the trainer drives: a model and how to run each step of an epoch on it. */
 export interface TrainingTask {
@@ -94,7 +94,26 @@ function position(step: number, stepsPerEpoch: number): { epoch: number; index: 
  */
 export async function* train(task: TrainingTask, options: TrainOptions = {}): AsyncGenerator<EpochReport> {
   if (typeof options !== "object" || options === null) {
-    throw new ReinmaxInputError("options", "expected an object");
+    throw new ReinmaxInputError("options", `expected an object, got ${describe(options)}`);
+  }
+  if (typeof task !== "object" || task === null || !(task.model instanceof TrainableModel)) {
+    throw new ReinmaxInputError(
+      "task",
+      `expected { model, stepsPerEpoch, forwardBackward }, got ${describe(task)}`,
+    );
+  }
+  for (
+    const [name, fn] of [["forwardBackward", task.forwardBackward], [
+      "onProgress",
+      options.onProgress ?? (() => {}),
+    ]]
+  ) {
+    if (typeof fn !== "function") {
+      throw new ReinmaxInputError(name as string, `expected a function, got ${describe(fn)}`);
+    }
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new ReinmaxInputError("signal", `expected an AbortSignal, got ${describe(options.signal)}`);
   }
   const model = task.model;
   const stepsPerEpoch = requireInteger("stepsPerEpoch", task.stepsPerEpoch, 1);

@@ -4,9 +4,9 @@
  * @module
  */
 import type { Backend, BackendReport, DeviceBuffer, Elements } from "../backend.ts";
-import { BackendFailureError, ReinmaxInputError } from "../errors.ts";
+import { BackendFailureError, BackendMemoryError, ReinmaxInputError } from "../errors.ts";
 import { type KernelName, KERNELS } from "../kernels.ts";
-import { Arena } from "./arena.ts";
+import { Arena, ArenaExhausted } from "./arena.ts";
 import { loadKernels, type WasmVariant } from "./module.ts";
 
 class WasmBuffer implements DeviceBuffer {
@@ -49,6 +49,14 @@ export class WasmBackend implements Backend {
     return this.#arena.bytesAllocated;
   }
 
+  get maxBufferBytes(): number {
+    return this.#arena.maxBlockBytes;
+  }
+
+  get bytesAvailable(): number {
+    return this.#arena.bytesAvailable;
+  }
+
   /** Bytes of the linear memory: the most the arena has needed at once, since WebAssembly memory never shrinks. */
   get memoryBytes(): number {
     return this.#memory.buffer.byteLength;
@@ -56,15 +64,25 @@ export class WasmBackend implements Backend {
 
   alloc(length: number, label: string): DeviceBuffer {
     this.#checkAlive();
-    if (!Number.isInteger(length) || length < 0) {
+    if (!Number.isSafeInteger(length) || length < 0) {
       throw new ReinmaxInputError("length", `expected an integer >= 0 for buffer "${label}", got ${length}`);
     }
-    const buffer = new WasmBuffer(this.#arena.alloc(length * 4), length, label);
+    let offset: number;
+    try {
+      offset = this.#arena.alloc(length * 4);
+    } catch (e) {
+      if (!(e instanceof ArenaExhausted)) throw e;
+      throw new BackendMemoryError("wasm", e.requested, `buffer "${label}": ${e.message}`, { cause: e });
+    }
+    const buffer = new WasmBuffer(offset, length, label);
     this.#live.add(buffer);
     return buffer;
   }
 
   free(buffer: DeviceBuffer): void {
+    // After destroy() the memory is gone anyway; freeing stays quiet so cleanup code does not mask the error
+    // that ended the run.
+    if (this.#destroyed) return;
     const b = this.#own(buffer);
     this.#live.delete(b);
     this.#arena.free(b.offset, b.length * 4);

@@ -289,6 +289,15 @@ export class WebGpuBackend implements Backend {
     return this.#bytesAllocated;
   }
 
+  get maxBufferBytes(): number {
+    return this.#maxBindingBytes;
+  }
+
+  /** A GPU does not report its free memory; an allocation it cannot serve surfaces at the next read. */
+  get bytesAvailable(): number {
+    return Infinity;
+  }
+
   alloc(length: number, label: string): DeviceBuffer {
     this.#checkUsable();
     if (!Number.isInteger(length) || length < 0) {
