@@ -39,6 +39,7 @@ export type {
 export { formatReport, selectBackend, type SelectBackendOptions } from "./src/registry.ts";
 export {
   BackendFailureError,
+  BackendMemoryError,
   BackendUnavailableError,
   DatasetError,
   NonFiniteError,
@@ -81,8 +82,14 @@ export {
   type ElboTerms,
   type StepInputOptions,
 } from "./src/models/categorical_vae.ts";
-export { type Parameter, TrainableModel } from "./src/models/model.ts";
-export { type BufferRole, MemoryPlan, type MemoryReport, type PlannedBuffer } from "./src/models/plan.ts";
+export { type ModelState, type Parameter, TrainableModel } from "./src/models/model.ts";
+export {
+  type BufferRole,
+  type BufferSize,
+  MemoryPlan,
+  type MemoryReport,
+  type PlannedBuffer,
+} from "./src/models/plan.ts";
 export { LossLog, type LossRead } from "./src/train/loss_log.ts";
 export {
   type EpochReport,

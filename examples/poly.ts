@@ -17,6 +17,8 @@ import {
   trainPoly,
 } from "../mod.ts";
 
+import { seedKey } from "../src/random.ts";
+import { requireInteger, requirePositive } from "../src/validate.ts";
 import { parseFlags, runCli } from "./flags.ts";
 import { ProgressBar } from "./progress.ts";
 
@@ -51,6 +53,14 @@ await runCli(FLAGS, async () => {
   const flags = parseFlags(Deno.args, FLAGS, "usage: deno run examples/poly.ts [flags]");
   const est = estimator(flags.estimator as EstimatorName, { tau: flags.tau, k: flags.k });
   const optimizer = (flags.optimizer === "radam" ? radam : adam)({ lr: flags.lr });
+  // Every flag is checked before any backend work; what only the backend can judge (whether batch × latents
+  // fits in its memory) is checked before anything is allocated, and named by flag all the same.
+  requireInteger("latents", flags.latents, 1, 1 << 20);
+  requireInteger("batch", flags.batch, 1, 1 << 20);
+  requireInteger("steps", flags.steps, 1);
+  requireInteger("readEvery", flags["read-every"], 1, 1 << 16);
+  requirePositive("p", flags.p);
+  seedKey(flags.seed);
   const backend = await selectBackend({ prefer: flags.backend as "auto" | "webgpu" | "wasm" });
   const report = formatReport(backend.report);
   const log = (line: string) => (flags.json ? console.error(line) : console.log(line));

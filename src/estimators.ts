@@ -5,7 +5,7 @@
  * - `estimator(name, options)` describes an estimator for the models, which enqueue its kernels into a step.
  * @module
  */
-import { allocateAll } from "./allocation.ts";
+import { allocateAll, type BufferRequest, checkCapacity } from "./allocation.ts";
 import { type Backend, type DeviceBuffer, readF32, readI32 } from "./backend.ts";
 import { cleanUp, ReinmaxInputError } from "./errors.ts";
 import { type RandomStream, randomStream, TAG } from "./random.ts";
@@ -187,7 +187,6 @@ function checkRows(logits: unknown, options: SampleOptions): Checked {
       `expected a non-zero multiple of n = ${n} values, got ${values.length}`,
     );
   }
-  requireAllFinite("logits", values);
   const rng = randomStream(options.seed ?? 0, options.stream ?? 0, TAG.estimator);
   return { rows: values.length / n, n, rng };
 }
@@ -213,6 +212,31 @@ function checkGradient(name: string, g: unknown, length: number): Float32Array {
   return values;
 }
 
+const PER_VALUE = { formula: "logits.length", argument: "logits" };
+const PER_ROW = { formula: "logits.length / n", argument: "logits" };
+
+/** The temporary buffers of a draw of `rows` rows of `n`. */
+function drawBuffers(rows: number, n: number): BufferRequest[] {
+  return [
+    { label: "logits", length: rows * n, size: PER_VALUE },
+    { label: "sample", length: rows, size: PER_ROW },
+    { label: "yHard", length: rows * n, size: PER_VALUE },
+    { label: "ySoft", length: rows * n, size: PER_VALUE },
+  ];
+}
+
+/** The temporary buffers of a backward; `upstream` is rows·n for the estimators, rows for REINFORCE. */
+function backwardBuffers(rows: number, n: number, upstream: number): BufferRequest[] {
+  return [
+    { label: "dLogits", length: rows * n, size: PER_VALUE },
+    { label: "scratch", length: rows * n, size: PER_VALUE },
+    { label: "logits", length: rows * n, size: PER_VALUE },
+    { label: "sample", length: rows, size: PER_ROW },
+    { label: "upstream", length: upstream, size: upstream === rows ? PER_ROW : PER_VALUE },
+    { label: "gSoft", length: rows * n, size: PER_VALUE },
+  ];
+}
+
 /** Draws samples and the soft output on the backend; shared by every low-level estimator function. */
 async function draw(
   backend: Backend,
@@ -220,14 +244,7 @@ async function draw(
   { rows, n, rng }: Checked,
   forced: Int32Array | undefined,
 ): Promise<{ yHard: Float32Array; ySoft: Float32Array; sample: Int32Array }> {
-  const size = rows * n;
-  const perValue = { formula: "logits.length", argument: "logits" };
-  const buffers = allocateAll(backend, [
-    { label: "logits", length: size, size: perValue },
-    { label: "sample", length: rows, size: { formula: "logits.length / n", argument: "logits" } },
-    { label: "yHard", length: size, size: perValue },
-    { label: "ySoft", length: size, size: perValue },
-  ]);
+  const buffers = allocateAll(backend, drawBuffers(rows, n));
   const [logitsBuffer, sampleBuffer, yHardBuffer, ySoftBuffer] = buffers;
   let failure: { error: unknown } | null = null;
   try {
@@ -256,6 +273,10 @@ async function checkAndDraw(backend: Backend, logits: Float32Array, options: Sam
   const forced = options.sample === undefined
     ? undefined
     : checkSample(options.sample, checked.rows, checked.n);
+  // Both the draw and a later backward must fit, and that is known before anything is copied.
+  checkCapacity(backend, drawBuffers(checked.rows, checked.n));
+  checkCapacity(backend, backwardBuffers(checked.rows, checked.n, checked.rows * checked.n));
+  requireAllFinite("logits", logits);
   const own = logits.slice();
   return { checked, own, drawn: await draw(backend, own, checked, forced) };
 }
@@ -272,16 +293,10 @@ async function runBackward(
   gSoft: Float32Array | undefined,
   enqueue: (buffers: EstimatorBuffers) => void,
 ): Promise<Float32Array> {
-  const size = logits.length;
-  const perValue = { formula: "logits.length", argument: "logits" };
-  const [dLogits, scratch, logitsBuffer, sampleBuffer, gHard, gSoftBuffer] = allocateAll(backend, [
-    { label: "dLogits", length: size, size: perValue },
-    { label: "scratch", length: size, size: perValue },
-    { label: "logits", length: size, size: perValue },
-    { label: "sample", length: sample.length, size: { formula: "logits.length / n", argument: "logits" } },
-    { label: "upstream", length: upstream.length, size: perValue },
-    { label: "gSoft", length: size, size: perValue },
-  ]);
+  const [dLogits, scratch, logitsBuffer, sampleBuffer, gHard, gSoftBuffer] = allocateAll(
+    backend,
+    backwardBuffers(sample.length, logits.length / sample.length, upstream.length),
+  );
   const buffers: EstimatorBuffers = {
     dLogits,
     scratch,

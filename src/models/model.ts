@@ -5,12 +5,12 @@
  * read-backs. A model's own code declares its buffers and enqueues its forward and backward passes.
  * @module
  */
-import type { Backend } from "../backend.ts";
+import { type Backend, readF32 } from "../backend.ts";
 import { cleanUp, ReinmaxInputError } from "../errors.ts";
 import { checkOptimizer, enqueueUpdate, type Optimizer } from "../optim.ts";
 import { randomStream, seedKey, TAG } from "../random.ts";
 import { LossLog } from "../train/loss_log.ts";
-import { describe, requireBackend } from "../validate.ts";
+import { describe, requireAllFinite, requireBackend, requireInteger } from "../validate.ts";
 import {
   type BufferSize,
   formatMemoryReport,
@@ -37,6 +37,14 @@ export interface Parameter {
   readonly expAvgSq: PlannedBuffer;
   /** The trainer's copies of value, expAvg and expAvgSq. */
   readonly snapshot: readonly [PlannedBuffer, PlannedBuffer, PlannedBuffer];
+}
+
+/** What training needs to continue, on the host: see {@link TrainableModel.readState}. */
+export interface ModelState {
+  /** Training steps taken. */
+  readonly step: number;
+  /** Every parameter and its Adam moments, by label. */
+  readonly tensors: ReadonlyMap<string, Float32Array>;
 }
 
 /** The base of every trainable model; see the module comment. */
@@ -234,6 +242,45 @@ export abstract class TrainableModel {
       if (count !== 0) bad.push({ parameter, count });
     });
     return bad;
+  }
+
+  /**
+   * A host copy of what training needs to continue: every parameter with Adam's moments, by label
+   * (`label`, `label.exp_avg`, `label.exp_avg_sq`), and the step. Everything is read in one round trip.
+   */
+  async readState(): Promise<ModelState> {
+    const steps = this.#steps;
+    const entries = this.#parameters.flatMap((p) => [p.value, p.expAvg, p.expAvgSq]);
+    const values = await Promise.all(entries.map((e) => readF32(this.backend, e.buffer)));
+    return { step: steps, tensors: new Map(entries.map((e, i) => [e.label, values[i]])) };
+  }
+
+  /**
+   * Puts a state from {@link readState} — of this model or of one with the same configuration, e.g. on
+   * another backend after a device was lost — into the model, which then continues from its step. Every
+   * tensor is checked (present, right length, finite) before anything is written.
+   */
+  writeState(state: ModelState): void {
+    if (typeof state !== "object" || state === null || !(state.tensors instanceof Map)) {
+      throw new ReinmaxInputError("state", `expected a state from readState(), got ${describe(state)}`);
+    }
+    requireInteger("state.step", state.step, 0, 2 ** 32 - 1);
+    const entries = this.#parameters.flatMap((p) => [p.value, p.expAvg, p.expAvgSq]);
+    for (const e of entries) {
+      const values = state.tensors.get(e.label);
+      if (!(values instanceof Float32Array) || values.length !== e.length) {
+        throw new ReinmaxInputError(
+          "state",
+          `tensor "${e.label}": expected a Float32Array of ${e.length} values, got ${describe(values)}` +
+            (values instanceof Float32Array ? ` of ${values.length}` : ""),
+        );
+      }
+      requireAllFinite(`state "${e.label}"`, values);
+    }
+    for (const e of entries) this.backend.write(e.buffer, state.tensors.get(e.label)!);
+    this.#steps = state.step;
+    this.log.discardPending();
+    this.snapshot();
   }
 
   /** Releases the model's backend memory (not the backend). */

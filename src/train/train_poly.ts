@@ -3,6 +3,7 @@
  * loss, computed on the backend at each epoch's end, rides that epoch's last read-back.
  * @module
  */
+import type { ModelState } from "../models/model.ts";
 import { type PolyOptions, PolyProgramming } from "../models/poly.ts";
 import { cleanUp, ReinmaxInputError } from "../errors.ts";
 import { describe, requireInteger, requireObject } from "../validate.ts";
@@ -34,6 +35,10 @@ export interface TrainPolyOptions extends PolyOptions {
   readonly onLosses?: (firstStep: number, losses: Float32Array) => void;
   /** Stops training before the next step; the iterator then throws the signal's reason. */
   readonly signal?: AbortSignal;
+  /** Called with a host copy of the task's state at the end of every epoch (see `TrainOptions`). */
+  readonly onCheckpoint?: (state: ModelState) => void | Promise<void>;
+  /** Continue from this state (from `onCheckpoint` or `readState`) instead of a fresh θ. */
+  readonly state?: ModelState;
 }
 
 /**
@@ -52,6 +57,14 @@ export async function* trainPoly(
     throw new ReinmaxInputError("onLosses", `expected a function, got ${describe(options.onLosses)}`);
   }
   const task = new PolyProgramming(backend, options);
+  if (options.state !== undefined) {
+    try {
+      task.writeState(options.state);
+    } catch (error) {
+      cleanUp({ error }, () => task.destroy());
+      throw error;
+    }
+  }
   let failure: { error: unknown } | null = null;
   try {
     const epochs = train({
@@ -64,6 +77,7 @@ export async function* trainPoly(
       epochs: Math.ceil(steps / stepsPerEpoch),
       steps,
       signal: options.signal,
+      onCheckpoint: options.onCheckpoint,
       onProgress: options.onLosses && ((p) => options.onLosses!(p.firstStep - 1, p.losses)),
     });
     for await (const e of epochs) {

@@ -8,6 +8,7 @@ import { shuffledIndices } from "../data/shuffle.ts";
 import { ImageSet } from "../data/images.ts";
 import { ReinmaxInputError } from "../errors.ts";
 import { CategoricalVae, type ElboTerms } from "../models/categorical_vae.ts";
+import type { ModelState } from "../models/model.ts";
 import { describe } from "../validate.ts";
 import { type StepProgress, train } from "./trainer.ts";
 
@@ -47,6 +48,8 @@ export interface TrainVaeOptions {
   readonly signal?: AbortSignal;
   /** Called at every read-back with the per-step −ELBO it brought. */
   readonly onProgress?: (progress: StepProgress) => void;
+  /** Called with a host copy of the model's state at the end of every epoch (see `TrainOptions`). */
+  readonly onCheckpoint?: (state: ModelState) => void | Promise<void>;
 }
 
 /** The images of `set` scaled to [0, 1], in file order (for evaluation). */
@@ -112,6 +115,7 @@ export async function* trainVae(
     steps: options.steps,
     signal: options.signal,
     onProgress: options.onProgress,
+    onCheckpoint: options.onCheckpoint,
   });
   for await (const e of epochs) {
     yield {

@@ -13,7 +13,7 @@
  * @module
  */
 import { BackendFailureError, NonFiniteError, ReinmaxInputError } from "../errors.ts";
-import { TrainableModel } from "../models/model.ts";
+import { type ModelState, TrainableModel } from "../models/model.ts";
 import { describe, requireInteger } from "../validate.ts";
 
 /** What the trainer drives: a model and how to run each step of an epoch on it. */
@@ -80,6 +80,12 @@ export interface TrainOptions {
   readonly signal?: AbortSignal;
   /** Called at every read-back with the losses it brought. */
   readonly onProgress?: (progress: StepProgress) => void;
+  /**
+   * Called at the end of every epoch with a host copy of the model's state (parameters, moments, step),
+   * after the epoch's read-back found everything finite: what to continue from if the backend is lost (a
+   * GPU reset), on this backend or another. Awaited, so it may write the state somewhere.
+   */
+  readonly onCheckpoint?: (state: ModelState) => void | Promise<void>;
 }
 
 /** Where global step `step` (1-based) falls: its epoch (1-based) and index in the epoch (0-based). */
@@ -102,14 +108,14 @@ export async function* train(task: TrainingTask, options: TrainOptions = {}): As
       `expected { model, stepsPerEpoch, forwardBackward }, got ${describe(task)}`,
     );
   }
-  for (
-    const [name, fn] of [["forwardBackward", task.forwardBackward], [
-      "onProgress",
-      options.onProgress ?? (() => {}),
-    ]]
-  ) {
+  const callbacks: [string, unknown][] = [
+    ["forwardBackward", task.forwardBackward],
+    ["onProgress", options.onProgress ?? (() => {})],
+    ["onCheckpoint", options.onCheckpoint ?? (() => {})],
+  ];
+  for (const [name, fn] of callbacks) {
     if (typeof fn !== "function") {
-      throw new ReinmaxInputError(name as string, `expected a function, got ${describe(fn)}`);
+      throw new ReinmaxInputError(name, `expected a function, got ${describe(fn)}`);
     }
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
@@ -171,6 +177,7 @@ export async function* train(task: TrainingTask, options: TrainOptions = {}): As
         trainMs += performance.now() - started;
         options.onProgress?.({ epoch, firstStep: first, losses, lastStep });
         if (epochEnd) {
+          if (options.onCheckpoint) await options.onCheckpoint(await model.readState());
           const metrics: Record<string, number> = {};
           metricNames.forEach((name, i) => metrics[name] = read.extras[i]);
           const evaluationStart = performance.now();

@@ -1,0 +1,274 @@
+// No input, size or failure leaves the SDK broken, silent or lying: each case a new user met, as a regression
+// test on every backend; two trainers sharing a backend; and a device lost mid-run, continued on WASM.
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import { type Backend, readF32 } from "../src/backend.ts";
+import { BackendFailureError, BackendMemoryError, NonFiniteError, ReinmaxInputError } from "../src/errors.ts";
+import { estimator, reinmax } from "../src/estimators.ts";
+import type { ModelState } from "../src/models/model.ts";
+import { PolyProgramming } from "../src/models/poly.ts";
+import { adam } from "../src/optim.ts";
+import { type PolyEpoch, trainPoly, type TrainPolyOptions } from "../src/train/train_poly.ts";
+import { WasmBackend } from "../src/wasm/backend.ts";
+import { WebGpuBackend } from "../src/webgpu/backend.ts";
+import { BACKENDS, forEachBackend } from "./backends.ts";
+import { assertClose } from "./util.ts";
+
+async function epochsOf(backend: Backend, options: TrainPolyOptions): Promise<PolyEpoch[]> {
+  const epochs: PolyEpoch[] = [];
+  for await (const e of trainPoly(backend, options)) epochs.push(e);
+  return epochs;
+}
+
+/** A valid call still answers correctly: one-hot samples of the right rows, and the backend's memory intact. */
+async function stillWorks(backend: Backend, bytesBefore: number): Promise<void> {
+  assertEquals(backend.bytesAllocated, bytesBefore, "bytesAllocated is back where it was");
+  const r = await reinmax(backend, new Float32Array([0, 30, 0, -30, 30, -30]), { n: 3, seed: 2 });
+  // Logits 30 apart make the sample certain to float precision.
+  assertEquals([...r.sample], [1, 1]);
+  assertEquals([...r.yHard], [0, 1, 0, 0, 1, 0]);
+  assertEquals(backend.bytesAllocated, bytesBefore);
+}
+
+forEachBackend(
+  "1. an oversized request is refused before allocating, and the backend keeps working",
+  async (backend) => {
+    const before = backend.bytesAllocated;
+    // 2^29 logits: 2 GiB each for the draw's buffers, beyond a 4 GiB WebAssembly memory and a GPU's binding.
+    const error = await assertRejects(
+      () => reinmax(backend, new Float32Array(2 ** 29), { n: 2 }),
+      ReinmaxInputError,
+    );
+    assertEquals((error as ReinmaxInputError).argument, "logits");
+    assertStringIncludes((error as Error).message, "logits.length = 536870912 elements");
+    await stillWorks(backend, before);
+    // A model too large for the backend names the user's option and its formula.
+    const big = assertThrows(
+      () => new PolyProgramming(backend, { latents: 1 << 20, batch: 1 << 20 }),
+      ReinmaxInputError,
+    );
+    assertEquals(big.argument, "batch");
+    assertStringIncludes(big.message, "batch × latents × 2 = 2199023255552 elements");
+    await stillWorks(backend, before);
+  },
+);
+
+Deno.test({
+  name: "1. WASM: an allocation past 4 GiB is a BackendMemoryError that books nothing",
+  ignore: !(BACKENDS.get("wasm") instanceof WasmBackend),
+  fn: async () => {
+    const backend = await WasmBackend.create();
+    const memory = backend.memoryBytes;
+    const error = assertThrows(() => backend.alloc(2 ** 30 + 1, "too big"), BackendMemoryError);
+    assertStringIncludes(error.message, `buffer "too big"`);
+    assertEquals(backend.bytesAllocated, 0);
+    assertEquals(backend.memoryBytes, memory, "the memory did not grow");
+    await stillWorks(backend, 0);
+    backend.destroy();
+  },
+});
+
+forEachBackend(
+  "2. a diverging run says so: NonFiniteError naming step and quantity, θ of the last good step kept",
+  async (backend) => {
+    const error = await assertRejects(
+      () => epochsOf(backend, { optimizer: adam({ lr: 1e38 }), latents: 8, batch: 4, steps: 400 }),
+      NonFiniteError,
+    );
+    assertEquals([error.step, error.quantity], [1, "parameter theta after its update"]);
+  },
+);
+
+forEachBackend("3. plain JavaScript callers are validated like TypeScript ones", async (backend) => {
+  const names = async (fn: () => unknown) => {
+    try {
+      await fn();
+    } catch (e) {
+      assertInstanceOf(e, ReinmaxInputError);
+      return (e as ReinmaxInputError).argument;
+    }
+    throw new Error("expected a ReinmaxInputError");
+  };
+  const logits = new Float32Array([0.1, 0.2]);
+  assertEquals(await names(() => epochsOf(backend, { estimator: "st" as never, steps: 10 })), "estimator");
+  const badAdam = { name: "adam", lr: NaN, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } as const;
+  assertEquals(await names(() => epochsOf(backend, { optimizer: badAdam, steps: 10 })), "optimizer.lr");
+  const badTau = { ...estimator("st", { tau: 1 }), tau: NaN };
+  assertEquals(await names(() => epochsOf(backend, { estimator: badTau, steps: 10 })), "estimator.tau");
+  // estimator() and adam() hand out frozen descriptions, so they cannot be changed after their checks.
+  assertThrows(() => ((estimator("st") as { tau: number }).tau = NaN), TypeError);
+  assertEquals(await names(() => reinmax(backend, logits, null as never)), "options");
+  assertEquals(await names(() => reinmax(null as never, logits, { n: 2 })), "backend");
+  assertEquals(await names(() => epochsOf(backend, null as never)), "options");
+  assertEquals(await names(() => epochsOf({} as never, { steps: 10 })), "backend");
+});
+
+forEachBackend("4. a constructor that fails frees everything it allocated", async (backend) => {
+  const before = backend.bytesAllocated;
+  // Fails in the size check, before allocating…
+  await assertRejects(() => epochsOf(backend, { latents: 1 << 20, batch: 1 << 20 }), ReinmaxInputError);
+  assertEquals(backend.bytesAllocated, before);
+  // …and midway through allocating: the seventh buffer is refused.
+  let allocations = 0;
+  const alloc = backend.alloc.bind(backend);
+  backend.alloc = (length, label) => {
+    if (++allocations === 7) throw new BackendMemoryError(backend.name, 4 * length, "refused by the test");
+    return alloc(length, label);
+  };
+  try {
+    assertThrows(() => new PolyProgramming(backend, { latents: 8, batch: 4 }), BackendMemoryError);
+  } finally {
+    backend.alloc = alloc;
+  }
+  await stillWorks(backend, before);
+});
+
+forEachBackend("5. a size error names the user's option, whatever buffer it concerns", (backend) => {
+  const error = assertThrows(
+    () => new PolyProgramming(backend, { latents: 1 << 20, batch: 1 << 12 }),
+    ReinmaxInputError,
+  );
+  assertEquals(error.argument, "batch");
+  assertStringIncludes(error.message, "batch × latents");
+  assertStringIncludes(error.message, backend.name);
+});
+
+forEachBackend(
+  "6. destroying the backend mid-run is reported at its step, and cleanup does not mask it",
+  async (backend) => {
+    // A backend of its own, since this one gets destroyed.
+    const own = backend instanceof WebGpuBackend ? await WebGpuBackend.create() : await WasmBackend.create();
+    const seen: number[] = [];
+    const error = await assertRejects(
+      () =>
+        epochsOf(own, {
+          latents: 16,
+          batch: 4,
+          steps: 400,
+          stepsPerEpoch: 100,
+          readEvery: 50,
+          onLosses: (first, losses) => {
+            seen.push(...losses);
+            if (first + losses.length === 150) own.destroy();
+          },
+        }),
+      BackendFailureError,
+    );
+    assertEquals(error.step, 151, error.message);
+    assertStringIncludes(error.message, "destroyed");
+    assertInstanceOf(error.cause, BackendFailureError, "the failure as it surfaced is kept as the cause");
+    assertEquals(seen.length, 150);
+  },
+);
+
+forEachBackend(
+  "two trainers sharing one backend, interleaved, give what each gives alone",
+  async (backend) => {
+    const a: TrainPolyOptions = {
+      latents: 16,
+      batch: 8,
+      steps: 120,
+      stepsPerEpoch: 40,
+      readEvery: 20,
+      seed: 1,
+    };
+    const b: TrainPolyOptions = {
+      latents: 24,
+      batch: 4,
+      steps: 100,
+      stepsPerEpoch: 25,
+      readEvery: 10,
+      seed: 2,
+      estimator: estimator("gst", { tau: 0.7, gap: 2 }),
+    };
+    const alone = [await epochsOf(backend, a), await epochsOf(backend, b)];
+    const runs = [trainPoly(backend, a), trainPoly(backend, b)];
+    const together: PolyEpoch[][] = [[], []];
+    for (let done = [false, false]; !done[0] || !done[1];) {
+      for (const i of [0, 1]) {
+        if (done[i]) continue;
+        const next = await runs[i].next();
+        if (next.done) done[i] = true;
+        else together[i].push(next.value);
+      }
+    }
+    const metrics = (list: PolyEpoch[]) => list.map(({ msPerStep: _, ...rest }) => rest);
+    assertEquals(metrics(together[0]), metrics(alone[0]));
+    assertEquals(metrics(together[1]), metrics(alone[1]));
+  },
+);
+
+const wasm = BACKENDS.get("wasm"), gpu = BACKENDS.get("webgpu");
+Deno.test({
+  name:
+    "a GPU lost mid-run: the error names the step, and training continues on WASM from the last good state" +
+    (typeof gpu === "object" ? "" : ` [webgpu unavailable: ${gpu}]`),
+  ignore: typeof gpu !== "object" || typeof wasm !== "object",
+  fn: async () => {
+    const options: TrainPolyOptions = {
+      latents: 32,
+      batch: 8,
+      steps: 300,
+      stepsPerEpoch: 100,
+      readEvery: 50,
+      seed: 9,
+    };
+    const device = await WebGpuBackend.create();
+    const states: ModelState[] = [];
+    const error = await assertRejects(
+      () =>
+        epochsOf(device, {
+          ...options,
+          onCheckpoint: (state) => void states.push(state),
+          onLosses: (first, losses) => {
+            if (first + losses.length === 150) void device.simulateDeviceLoss();
+          },
+        }),
+      BackendFailureError,
+    );
+    assert(error.step > 150 && error.step <= 200, error.message);
+    // The last good state, from the end of epoch 1, is on the host…
+    assertEquals(states.map((s) => s.step), [100]);
+    const theta = states[0].tensors.get("theta")!;
+    assertEquals(theta.length, 64);
+    assert(theta.every(Number.isFinite));
+    // …and the run continues from it on WASM, as an uninterrupted run on WASM goes (the backends agree).
+    const continued = await epochsOf(wasm as Backend, { ...options, state: states[0] });
+    const straight = await epochsOf(wasm as Backend, options);
+    assertEquals(continued.map((e) => e.step), [200, 300]);
+    assertClose(
+      continued.map((e) => e.exactLoss),
+      straight.slice(1).map((e) => e.exactLoss),
+      { rtol: 1e-4, label: "exact loss after each epoch" },
+    );
+    device.destroy();
+  },
+});
+
+forEachBackend("writeState checks every tensor before writing any", async (backend) => {
+  const task = new PolyProgramming(backend, { latents: 4, batch: 2 });
+  try {
+    const state = await task.readState();
+    const before = await task.readTheta();
+    const bad = new Map(state.tensors);
+    bad.set("theta.exp_avg_sq", new Float32Array(8).fill(NaN));
+    const wrong = (s: unknown) => assertThrows(() => task.writeState(s as ModelState), ReinmaxInputError);
+    wrong({ step: 3, tensors: bad });
+    wrong({ step: 3, tensors: new Map([["theta", new Float32Array(8)]]) });
+    wrong({ step: -1, tensors: state.tensors });
+    wrong(null);
+    assertEquals(await task.readTheta(), before, "nothing was written");
+    assertEquals(task.steps, 0);
+    task.writeState({ step: 7, tensors: state.tensors });
+    assertEquals(task.steps, 7);
+    assertClose(await readF32(backend, task.plan.get("theta").buffer), before);
+  } finally {
+    task.destroy();
+  }
+});
