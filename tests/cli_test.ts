@@ -111,3 +111,48 @@ Deno.test("vae CLI: a short run on the digits prints one JSON object per epoch a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+const POLY = new URL("../examples/poly.ts", import.meta.url).pathname;
+
+async function runPoly(args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", POLY, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test("poly CLI: every flag is checked before a backend is chosen, and named", async () => {
+  for (
+    const [args, flag] of [
+      [["--batch", "0"], "--batch"],
+      [["--steps", "0"], "--steps"],
+      [["--latents", "1e7"], "--latents"],
+      [["--read-every", "0"], "--read-every"],
+      [["--p", "-1"], "--p"],
+      [["--seed", "0.5"], "--seed"],
+    ] as const
+  ) {
+    const { code, stdout, stderr } = await runPoly([...args]);
+    assertEquals(code, 2, `${args}: ${stderr}`);
+    assert(stderr.startsWith(`error: ${flag}:`), `${args}: ${stderr}`);
+    assert(!stdout.includes("backend:") && !stderr.includes("backend:"), `${args}: no backend was chosen`);
+  }
+});
+
+Deno.test("poly CLI: a model too large for the backend names --batch; a diverging run exits 1", async () => {
+  const big = await runPoly(["--latents", "1048576", "--batch", "1048576", "--backend", "wasm"]);
+  assertEquals(big.code, 2, big.stderr);
+  assertStringIncludes(big.stderr, "error: --batch: buffer");
+  assertStringIncludes(big.stderr, "batch × latents × 2");
+  const diverged = await runPoly(["--lr", "1e38", "--steps", "400", "--backend", "wasm"]);
+  assertEquals(diverged.code, 1, diverged.stderr);
+  assertStringIncludes(diverged.stderr, "NonFiniteError");
+  assertStringIncludes(diverged.stderr, "at step 1");
+});

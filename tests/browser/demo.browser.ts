@@ -129,6 +129,25 @@ Deno.test({
         await page.fill("#tau", "1");
       });
 
+      await t.step("a diverging learning rate ends the run with the step and the quantity", async () => {
+        await page.selectOption("#backend", "wasm");
+        await page.fill("#lr", "1e38"); // Adam's first step is then beyond f32 (docs/math.md §5.3)
+        await page.click("#start");
+        await page.waitForFunction(
+          () => (globalThis as unknown as { reinmaxDemo: DemoState }).reinmaxDemo.phase !== "running",
+          null,
+          { timeout: 60_000 },
+        );
+        const status = (await page.textContent("#status"))!;
+        assert(
+          status.startsWith("Error: NonFiniteError:") && status.includes("theta") &&
+            status.includes("step 1"),
+          status,
+        );
+        assertEquals(problems, []);
+        await page.fill("#lr", "0.001");
+      });
+
       await t.step("Stop ends a long run and the page stays usable", async () => {
         await page.selectOption("#backend", "wasm");
         await page.fill("#steps", "1000000");
