@@ -109,8 +109,16 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
 
 /** One line for people: the chosen backend, why, and what was rejected. */
 export function formatReport(report: BackendReport): string {
-  if (typeof report !== "object" || report === null || !Array.isArray(report.rejected)) {
-    throw new ReinmaxInputError("report", `expected a backend's report, got ${describe(report)}`);
+  const isText = (v: unknown) => typeof v === "string";
+  if (
+    typeof report !== "object" || report === null || !isText(report.chosen) || !isText(report.reason) ||
+    !isText(report.details) || !Array.isArray(report.rejected) ||
+    !report.rejected.every((r) => typeof r === "object" && r !== null && isText(r.name) && isText(r.reason))
+  ) {
+    throw new ReinmaxInputError(
+      "report",
+      `expected a backend's report (backend.report), got ${describe(report)}`,
+    );
   }
   const rejected = report.rejected.map((r) => `${r.name} rejected: ${r.reason}`);
   return [`backend: ${report.chosen} (${report.details}; ${report.reason})`, ...rejected].join("\n  ");

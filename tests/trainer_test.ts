@@ -259,3 +259,17 @@ Deno.test("the data order is Fisher–Yates on the seed's data stream, fresh eve
   const chi2 = landed.reduce((s, n) => s + (n - 500) ** 2 / 500, 0);
   assert(chi2 < 24.3, `χ² = ${chi2} for ${landed}`);
 });
+
+forEachBackend(
+  "an AbortSignal that fires on a timer stops a long run (the run gives the event loop turns)",
+  async (backend) => {
+    const started = performance.now();
+    const error = await assertRejects(async () => {
+      for await (
+        const _ of trainPoly(backend, { latents: 4, batch: 2, steps: 1e9, signal: AbortSignal.timeout(300) })
+      ) { /* a run far longer than the test */ }
+    }, DOMException);
+    assertEquals((error as DOMException).name, "TimeoutError");
+    assert(performance.now() - started < 20_000, "stopped soon after the signal");
+  },
+);

@@ -331,9 +331,13 @@ export class CategoricalVae extends TrainableModel {
     });
   }
 
-  /** Decodes `count` codes drawn from the uniform prior: count·inputSize pixel means in [0, 1]. */
+  /**
+   * Decodes `count` codes drawn from the uniform prior: count·inputSize pixel means in [0, 1] (at most 2^28
+   * values per call).
+   */
   samplePrior(count: number): Promise<Float32Array> {
-    requireInteger("count", count, 1);
+    // The answer is one Float32Array on the host: at most 2^28 values (1 GiB) per call.
+    requireInteger("count", count, 1, Math.floor(2 ** 28 / this.inputSize));
     // Zero logits are the uniform prior; the encoder's output buffer is free outside a step.
     return this.#decodeSampled(count, (_, n) => {
       this.backend.run("fill", [this.#encoder.output.buffer], [n * this.latents * this.categories, 0]);

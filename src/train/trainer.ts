@@ -88,6 +88,17 @@ export interface TrainOptions {
   readonly onCheckpoint?: (state: ModelState) => void | Promise<void>;
 }
 
+/**
+ * How often a run gives the event loop a turn. On WASM every read resolves at once, so without this a long run
+ * would never let a timer, a message or an abort (AbortSignal.timeout, a Stop button) in; a turn costs at most
+ * a few milliseconds, a few percent of this period.
+ */
+const YIELD_EVERY_MS = 100;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** Where global step `step` (1-based) falls: its epoch (1-based) and index in the epoch (0-based). */
 function position(step: number, stepsPerEpoch: number): { epoch: number; index: number } {
   return { epoch: Math.floor((step - 1) / stepsPerEpoch) + 1, index: (step - 1) % stepsPerEpoch };
@@ -149,7 +160,12 @@ export async function* train(task: TrainingTask, options: TrainOptions = {}): As
 
     let trainMs = 0;
     let sums = new Float64Array(channels.length), epochSteps = 0;
+    let lastYield = performance.now();
     while (step < lastStep) {
+      if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
       signal?.throwIfAborted();
       current = step + 1;
       const started = performance.now();
