@@ -41,6 +41,7 @@ export {
   BackendFailureError,
   BackendMemoryError,
   BackendUnavailableError,
+  CheckpointError,
   DatasetError,
   NonFiniteError,
   ReinmaxInputError,

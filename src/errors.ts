@@ -130,3 +130,19 @@ export function cleanUp(failure: { error: unknown } | null, cleanup: () => void)
     if (failure === null) throw e;
   }
 }
+
+/**
+ * A checkpoint that cannot be used: truncated, corrupt (its checksum does not match), malformed, or made by
+ * another model or configuration. `source` names the file; a model it was being loaded into is untouched.
+ */
+export class CheckpointError extends Error {
+  /** The class name, for logs. */
+  override name = "CheckpointError";
+  /** The file name or URL the bytes came from. */
+  readonly source: string;
+  /** Creates the error for `source`; `message` says what was expected; `options.cause` keeps the cause. */
+  constructor(source: string, message: string, options?: ErrorOptions) {
+    super(`${source}: ${message}`, options);
+    this.source = source;
+  }
+}

@@ -12,6 +12,8 @@ export const TAG = {
   data: 3,
   /** Samples drawn outside training: evaluation, reconstructions, prior samples. */
   evaluation: 4,
+  /** Binarisation of grey images, pixel = 1[u < x] (row = the image's index in its set). */
+  binarize: 5,
 } as const;
 
 /** A Philox key and stream: the scalar arguments `key0 key1 stream tag` of the sampling kernels. */
