@@ -6,16 +6,19 @@
  * training step is one submit on WebGPU and allocates nothing: every buffer is in the memory plan.
  * @module
  */
-import { type Backend, readF32 } from "../backend.ts";
+import type { Backend } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
 import { checkEstimator, enqueueBackward, enqueueSample, type Estimator, estimator } from "../estimators.ts";
 import { adam, type Optimizer, radam } from "../optim.ts";
-import { type RandomStream, TAG } from "../random.ts";
-import { LossLog } from "../train/loss_log.ts";
+import type { RandomStream } from "../random.ts";
+import type { LossLog } from "../train/loss_log.ts";
 import { describe, requireInteger } from "../validate.ts";
-import { requireOptions, TrainableModel } from "./model.ts";
+import { requireOptions } from "./model.ts";
 import { Mlp } from "./mlp.ts";
 import type { BufferSize, PlannedBuffer } from "./plan.ts";
+import { type ForwardContext, Vae } from "./vae.ts";
+
+export type { ElboTerms, StepInputOptions } from "./vae.ts";
 
 /** The paper's configurations, named C×L (categories × latents). */
 export type CategoricalConfig = "8x4" | "4x24" | "8x16" | "16x12" | "64x8" | "10x30";
@@ -71,39 +74,16 @@ export interface CategoricalVaeOptions {
   readonly readEvery?: number;
 }
 
-/** −ELBO and its two terms, in nats per image. */
-export interface ElboTerms {
-  /** −ELBO = reconstruction + kl. */
-  readonly elbo: number;
-  /** Σ_pixels BCE, the negative log-likelihood of the image under the decoder's Bernoulli pixels. */
-  readonly reconstruction: number;
-  /** KL(q(z|x) ‖ uniform prior). */
-  readonly kl: number;
-}
-
-/** Options of {@link CategoricalVae.forwardBackward}. */
-export interface StepInputOptions {
-  /** Forces the category of every latent (count·L indices in [0, C)) instead of sampling; for tests. */
-  readonly sample?: Int32Array;
-}
-
 /** The categorical VAE; see the module comment. */
-export class CategoricalVae extends TrainableModel {
+export class CategoricalVae extends Vae {
   /** Categories per latent, C. */
   readonly categories: number;
   /** Latent variables, L. */
   readonly latents: number;
-  /** Pixels per image. */
-  readonly inputSize: number;
   /** Widths of the encoder's hidden layers. */
   readonly hidden: readonly number[];
-  /** The gradient estimator. */
-  readonly estimator: Estimator;
-  /** Images per step (the most a forward pass takes). */
-  readonly batch: number;
   readonly #encoder: Mlp;
   readonly #decoder: Mlp;
-  readonly #input: PlannedBuffer;
   readonly #sample: PlannedBuffer;
   readonly #yHard: PlannedBuffer;
   readonly #ySoft: PlannedBuffer;
@@ -113,9 +93,6 @@ export class CategoricalVae extends TrainableModel {
   readonly #reconstructionLoss: PlannedBuffer;
   readonly #klLoss: PlannedBuffer;
   readonly #mean: PlannedBuffer;
-  readonly #evaluationLog: LossLog;
-  /** Streams of the draws made outside training (evaluation, reconstructions, prior samples). */
-  #draws = 0;
 
   /** Plans the model on `backend` and initialises every layer from the seed. */
   constructor(backend: Backend, options: CategoricalVaeOptions = {}) {
@@ -125,15 +102,17 @@ export class CategoricalVae extends TrainableModel {
       backend,
       o.optimizer ?? (settings.optimizer === "adam" ? adam : radam)({ lr: settings.lr }),
       o.seed ?? 0,
+      {
+        inputSize: requireInteger("inputSize", o.inputSize ?? 784, 1, 1 << 24),
+        batch: requireInteger("batch", o.batch ?? 100, 1, 1 << 20),
+        estimator: o.estimator === undefined
+          ? estimator("reinmax", { tau: settings.tau })
+          : checkEstimator(o.estimator),
+      },
     );
     this.categories = settings.categories;
     this.latents = settings.latents;
-    this.inputSize = requireInteger("inputSize", o.inputSize ?? 784, 1, 1 << 24);
     this.hidden = requireHidden(o.hidden ?? [512, 256]);
-    this.estimator = o.estimator === undefined
-      ? estimator("reinmax", { tau: settings.tau })
-      : checkEstimator(o.estimator);
-    this.batch = requireInteger("batch", o.batch ?? 100, 1, 1 << 20);
     const readEvery = requireInteger("readEvery", o.readEvery ?? 50, 1, 1 << 16);
 
     const plan = this.plan, batch = this.batch, code = this.latents * this.categories;
@@ -150,7 +129,6 @@ export class CategoricalVae extends TrainableModel {
       hidden: this.hidden.map((width, i) => ({ width, name: `hidden[${i}]` })),
       code: { width: code, name: "latents × categories" },
     };
-    this.#input = plan.declare("input", batch * this.inputSize, "input", sized("batch × inputSize"));
     this.#encoder = new Mlp(declare, "encoder", [widths.input, ...widths.hidden, widths.code], batch, relu);
     this.#sample = plan.declare(
       "latent.sample",
@@ -174,19 +152,16 @@ export class CategoricalVae extends TrainableModel {
       "activation",
       sized("batch × inputSize"),
     );
-    this.declareLog(["reconstruction", "kl"], readEvery);
-    this.#evaluationLog = new LossLog(backend, plan, "evaluationLog", ["reconstruction", "kl"], readEvery, 0);
-    this.allocate();
+    this.allocateVae(readEvery);
   }
 
-  /** Enqueues encoder, sampling (or the forced sample), decoder and both loss terms for `count` images. */
-  #forward(count: number, rng: RandomStream, forced?: Int32Array): void {
+  protected enqueueForward(ctx: ForwardContext): void {
     const { backend, latents, categories } = this;
-    const rows = count * latents;
+    const count = ctx.count, rows = count * latents;
     const logits = this.#encoder.output.buffer;
-    this.#encoder.forward(backend, this.#input, count);
-    if (forced) backend.write(this.#sample.buffer, forced);
-    else enqueueSample(backend, this.#sample.buffer, logits, rows, categories, rng);
+    this.#encoder.forward(backend, this.input, count);
+    if (ctx.forced) backend.write(this.#sample.buffer, ctx.forced);
+    else enqueueSample(backend, this.#sample.buffer, logits, rows, categories, ctx.rng);
     backend.run(
       "onehot_softmax",
       [this.#yHard.buffer, this.#ySoft.buffer, logits, this.#sample.buffer],
@@ -195,55 +170,25 @@ export class CategoricalVae extends TrainableModel {
     this.#decoder.forward(backend, this.#yHard, count);
     backend.run(
       "bce_logits_forward",
-      [this.#reconstructionLoss.buffer, this.#decoder.output.buffer, this.#input.buffer],
+      [this.#reconstructionLoss.buffer, this.#decoder.output.buffer, this.input.buffer],
       [count, this.inputSize],
     );
     backend.run("kl_categorical_forward", [this.#klLoss.buffer, logits], [count, latents, categories]);
   }
 
-  /** `images` holds at least `count` images of `inputSize` pixels. */
-  #checkImages(images: unknown, count: number): asserts images is Float32Array {
-    if (!(images instanceof Float32Array)) {
-      throw new ReinmaxInputError("images", `expected a Float32Array of images, got ${describe(images)}`);
-    }
-    if (images.length < count * this.inputSize) {
-      throw new ReinmaxInputError(
-        "images",
-        `expected at least ${count} images of ${this.inputSize} pixels (${count * this.inputSize} values), ` +
-          `got ${images.length} values`,
-      );
-    }
+  protected recordLosses(log: LossLog, count: number): void {
+    log.record(0, this.#reconstructionLoss, count);
+    log.record(1, this.#klLoss, count);
   }
 
-  /** Checks a batch of images from the caller and writes its first `count` images to the input buffer. */
-  #writeImages(images: Float32Array, count: number): void {
-    this.#checkImages(images, count);
-    this.backend.write(this.#input.buffer, images.subarray(0, count * this.inputSize));
-  }
-
-  /**
-   * Enqueues the forward and backward pass of the next training step on the first `count` images of `images`
-   * (count·inputSize values in [0, 1]), leaving every parameter's gradient of the batch-mean −ELBO; the
-   * step's loss terms go to the loss log. {@link TrainableModel.update} then applies the optimiser.
-   */
-  forwardBackward(images: Float32Array, count: number = this.batch, options: StepInputOptions = {}): void {
-    requireInteger("count", count, 1, this.batch);
-    const forced = options.sample === undefined ? undefined : this.#checkSample(options.sample, count);
-    this.#writeImages(images, count);
+  protected enqueueBackward(ctx: ForwardContext): void {
     const { backend, latents, categories } = this;
-    const rows = count * latents, code = latents * categories;
-    const rng = { key0: this.key[0], key1: this.key[1], stream: this.steps, tag: TAG.estimator };
-    this.#forward(count, rng, forced);
-    this.log.record(0, this.#reconstructionLoss, count);
-    this.log.record(1, this.#klLoss, count);
-    this.log.endStep();
-
-    this.zeroGradients();
+    const count = ctx.count, rows = count * latents, code = latents * categories;
     const decoderOut = this.#decoder.outputGrad.buffer;
     backend.run("fill", [decoderOut], [count * this.inputSize, 0]);
     backend.run(
       "bce_logits_backward",
-      [decoderOut, this.#decoder.output.buffer, this.#input.buffer],
+      [decoderOut, this.#decoder.output.buffer, this.input.buffer],
       [count * this.inputSize, 1 / count],
     );
     backend.run("fill", [this.#yHardGrad.buffer], [count * code, 0]);
@@ -262,116 +207,33 @@ export class CategoricalVae extends TrainableModel {
       },
       rows,
       categories,
-      rng,
+      ctx.rng,
     );
+    // The KL's own gradient, J(q)(log q + 1)/B, goes straight to the logits (docs/math.md §6.2).
     backend.run("kl_categorical_backward", [dLogits, logits], [rows, categories, 1 / count]);
-    this.#encoder.backward(backend, this.#input, count, null);
+    this.#encoder.backward(backend, this.input, count, null);
   }
 
-  /** One whole training step (forward, backward, optimiser update) as one submit. */
-  step(images: Float32Array, count: number = this.batch, options: StepInputOptions = {}): void {
-    this.forwardBackward(images, count, options);
-    this.update();
-  }
-
-  /** The loss terms of every step since the last read, oldest first (no read-back when none). */
-  async readLosses(): Promise<{ reconstruction: Float32Array; kl: Float32Array }> {
-    if (this.log.pending === 0) return { reconstruction: new Float32Array(0), kl: new Float32Array(0) };
-    const { channels } = await this.log.read();
-    return { reconstruction: channels[0], kl: channels[1] };
-  }
-
-  /** The stream of the next draw outside training. */
-  #evaluationStream(): RandomStream {
-    return { key0: this.key[0], key1: this.key[1], stream: this.#draws++, tag: TAG.evaluation };
-  }
-
-  /**
-   * −ELBO and its terms on `count` images (count·inputSize values in [0, 1]), averaged per image, with one
-   * sampled code per image as in training (docs/math.md §6.2). Reads back once per `readEvery` batches.
-   */
-  async evaluate(images: Float32Array, count: number): Promise<ElboTerms> {
-    requireInteger("count", count, 1);
-    this.#checkImages(images, count);
-    const log = this.#evaluationLog;
-    const sizes: number[] = [];
-    let reconstruction = 0, kl = 0;
-    const drain = async () => {
-      const { channels } = await log.read();
-      channels[0].forEach((mean, i) => reconstruction += mean * sizes[i]);
-      channels[1].forEach((mean, i) => kl += mean * sizes[i]);
-      sizes.length = 0;
-    };
-    for (let start = 0; start < count; start += this.batch) {
-      const n = Math.min(this.batch, count - start);
-      const chunk = images.subarray(start * this.inputSize, (start + n) * this.inputSize);
-      this.#writeImages(chunk, n);
-      this.#forward(n, this.#evaluationStream());
-      log.record(0, this.#reconstructionLoss, n);
-      log.record(1, this.#klLoss, n);
-      log.endStep();
-      sizes.push(n);
-      this.backend.submit();
-      if (log.pending === log.capacity) await drain();
-    }
-    if (log.pending > 0) await drain();
-    return { elbo: (reconstruction + kl) / count, reconstruction: reconstruction / count, kl: kl / count };
-  }
-
-  /**
-   * The decoder's pixel means σ(logits) for a code sampled from q(z|x) for each of `count` images: what the
-   * model makes of them. Returns count·inputSize values in [0, 1].
-   */
-  reconstruct(images: Float32Array, count: number): Promise<Float32Array> {
-    requireInteger("count", count, 1);
-    this.#checkImages(images, count);
-    return this.#decodeSampled(count, (start, n) => {
-      this.#writeImages(images.subarray(start * this.inputSize), n);
-      this.#encoder.forward(this.backend, this.#input, n);
-    });
-  }
-
-  /**
-   * Decodes `count` codes drawn from the uniform prior: count·inputSize pixel means in [0, 1] (at most 2^28
-   * values per call).
-   */
-  samplePrior(count: number): Promise<Float32Array> {
-    // The answer is one Float32Array on the host: at most 2^28 values (1 GiB) per call.
-    requireInteger("count", count, 1, Math.floor(2 ** 28 / this.inputSize));
+  protected enqueueDecode(count: number, fromPrior: boolean, rng: RandomStream): PlannedBuffer {
+    const backend = this.backend, rows = count * this.latents;
+    const logits = this.#encoder.output.buffer;
     // Zero logits are the uniform prior; the encoder's output buffer is free outside a step.
-    return this.#decodeSampled(count, (_, n) => {
-      this.backend.run("fill", [this.#encoder.output.buffer], [n * this.latents * this.categories, 0]);
-    });
+    if (fromPrior) backend.run("fill", [logits], [rows * this.categories, 0]);
+    else this.#encoder.forward(backend, this.input, count);
+    enqueueSample(backend, this.#sample.buffer, logits, rows, this.categories, rng);
+    backend.run(
+      "onehot_softmax",
+      [this.#yHard.buffer, this.#ySoft.buffer, logits, this.#sample.buffer],
+      [rows, this.categories],
+    );
+    this.#decoder.forward(backend, this.#yHard, count);
+    backend.run("sigmoid_forward", [this.#mean.buffer, this.#decoder.output.buffer], [
+      count * this.inputSize,
+    ]);
+    return this.#mean;
   }
 
-  /**
-   * For each chunk of up to `batch` codes: `logitsFor` leaves the chunk's logits in the encoder's output, a
-   * code is sampled from them (evaluation stream) and decoded, and the pixel means σ(decoder output) are read.
-   */
-  async #decodeSampled(count: number, logitsFor: (start: number, n: number) => void): Promise<Float32Array> {
-    const out = new Float32Array(count * this.inputSize);
-    const logits = this.#encoder.output.buffer, backend = this.backend;
-    for (let start = 0; start < count; start += this.batch) {
-      const n = Math.min(this.batch, count - start), rows = n * this.latents;
-      logitsFor(start, n);
-      enqueueSample(backend, this.#sample.buffer, logits, rows, this.categories, this.#evaluationStream());
-      backend.run(
-        "onehot_softmax",
-        [this.#yHard.buffer, this.#ySoft.buffer, logits, this.#sample.buffer],
-        [rows, this.categories],
-      );
-      this.#decoder.forward(backend, this.#yHard, n);
-      backend.run("sigmoid_forward", [this.#mean.buffer, this.#decoder.output.buffer], [n * this.inputSize]);
-      backend.submit();
-      out.set(
-        (await readF32(backend, this.#mean.buffer)).subarray(0, n * this.inputSize),
-        start * this.inputSize,
-      );
-    }
-    return out;
-  }
-
-  #checkSample(sample: unknown, count: number): Int32Array {
+  protected checkSample(sample: unknown, count: number): Int32Array {
     const rows = count * this.latents;
     if (!(sample instanceof Int32Array) || sample.length !== rows) {
       throw new ReinmaxInputError(
