@@ -6,6 +6,7 @@ export * from "./poly";
 export * from "./optim";
 export * from "./matmul";
 export * from "./layers";
+export * from "./bernoulli";
 
 /** First byte after the module's static data; the host allocates buffers from here on. */
 export function heap_base(): usize {

@@ -99,7 +99,13 @@ export type KernelName =
   | "kl_categorical_forward"
   | "kl_categorical_backward"
   | "kl_bernoulli_forward"
-  | "kl_bernoulli_backward";
+  | "kl_bernoulli_backward"
+  // Bernoulli VAE
+  | "bernoulli_logits"
+  | "bernoulli_logits_backward"
+  | "first_of_pairs"
+  | "first_of_pairs_backward"
+  | "binarize";
 
 /** Every kernel's signature, by name. */
 export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = {
@@ -233,4 +239,27 @@ export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = {
    * dPrior[l] += scale·Σ_b (σ(ρ_l) − q[b, l]).
    */
   kl_bernoulli_backward: kernel("dA dPrior", "a priorLogits", "batch latents scale:f32"),
+
+  // --- Bernoulli VAE (asm/bernoulli.ts) ----------------------------------------------------------------
+  /**
+   * logits[2i] = a[i], logits[2i + 1] = 1 − a[i] for i < count (written): the logit pair of a binary latent,
+   * so that the estimators' rows of n = 2 give P(category 0) = σ(2a − 1) (docs/math.md §4.10).
+   */
+  bernoulli_logits: kernel("logits", "a", "count"),
+  /** dA[i] += dLogits[2i] − dLogits[2i + 1] for i < count: the chain rule through `bernoulli_logits`. */
+  bernoulli_logits_backward: kernel("dA", "dLogits", "count"),
+  /** out[i] = pairs[2i] for i < count (written): z = D[0] of each row of two, the latent the decoder sees. */
+  first_of_pairs: kernel("out", "pairs", "count"),
+  /**
+   * dPairs[2i] = dOut[i], dPairs[2i + 1] = 0 for i < count (written, not accumulated: the second entry of a
+   * pair does not reach the output).
+   */
+  first_of_pairs_backward: kernel("dPairs", "dOut", "count"),
+  /**
+   * out[r·dim + j] = (u < x[r·dim + j]) ? 1 : 0 for r < rows, j < dim, with u the uniform of word j of Philox
+   * row rowIds[r] (its bits as a u32) of (key0, key1, stream, tag): counter (⌊j/4⌋, rowIds[r], stream, tag),
+   * lane j mod 4. Row ids are the images' indices in their set, so an image binarises alike whenever the
+   * stream is the same; the comparison is exact, so every backend gives the same bits.
+   */
+  binarize: kernel("out", "x rowIds:i32", "rows dim key0 key1 stream tag"),
 };

@@ -1,12 +1,15 @@
-// The layer kernels (asm/layers.ts) on every backend: each forward and backward against the float64 oracle
-// (tests/reference/layers.ts) on seeded random inputs with tails, and each oracle backward against central
-// differences of the oracle forward. Backward kernels accumulate, so their gradient buffers start random.
+// The layer kernels (asm/layers.ts, asm/bernoulli.ts) on every backend: each forward and backward against the
+// float64 oracle (tests/reference/layers.ts) on seeded random inputs with tails, and each oracle backward
+// against central differences of the oracle forward. Backward kernels accumulate, so their gradient buffers
+// start random; binarisation is compared bit for bit.
 import { assert, assertEquals } from "@std/assert";
 import { type Backend, readF32 } from "../src/backend.ts";
 import { type KernelName, KERNELS } from "../src/kernels.ts";
+import { TAG } from "../src/random.ts";
 import { WasmBackend } from "../src/wasm/backend.ts";
 import { forEachBackend } from "./backends.ts";
 import * as ref from "./reference/layers.ts";
+import { streamWord, uniformFromWord } from "./reference/philox.ts";
 import { assertClose, testRandom, uniformArray } from "./util.ts";
 
 type F64 = Float64Array;
@@ -24,7 +27,7 @@ interface Tolerance {
 async function runKernel(
   backend: Backend,
   kernel: KernelName,
-  arrays: readonly Float32Array[],
+  arrays: readonly (Float32Array | Int32Array)[],
   params: readonly number[],
 ): Promise<Float32Array[]> {
   const buffers = arrays.map((a, i) => {
@@ -40,7 +43,9 @@ async function runKernel(
     backend.submit();
     const out = await Promise.all(buffers.map((b) => readF32(backend, b)));
     KERNELS[kernel].buffers.forEach((arg, i) => {
-      if (!arg.written) assertEquals(out[i], arrays[i], `${kernel} modified its input ${arg.name}`);
+      // An i32 input (row ids) is compared as the integers it holds.
+      const got = arrays[i] instanceof Int32Array ? new Int32Array(out[i].buffer) : out[i];
+      if (!arg.written) assertEquals(got, arrays[i], `${kernel} modified its input ${arg.name}`);
     });
     assertEquals(await readF32(backend, guard), sentinel, `${kernel} wrote past its buffers`);
     return out;
@@ -51,7 +56,11 @@ async function runKernel(
 }
 
 /** The oracle of `kernel` on float64 copies; f32 parameters are rounded as the kernel receives them. */
-function runOracle(kernel: KernelName, arrays: readonly Float32Array[], params: readonly number[]): F64[] {
+function runOracle(
+  kernel: KernelName,
+  arrays: readonly (Float32Array | Int32Array)[],
+  params: readonly number[],
+): F64[] {
   const copies = arrays.map((a) => Float64Array.from(a));
   const p = params.map((v, i) => (KERNELS[kernel].params[i].type === "f32" ? Math.fround(v) : v));
   ((ref as unknown as Record<string, OracleFn>)[kernel])(...copies, ...p);
@@ -576,6 +585,199 @@ Deno.test("kl_bernoulli oracle backward equals central differences", () => {
   );
 });
 
+// ------------------------------------------------------------------------------------------------------
+// Bernoulli VAE: logit pairs, their first entries, binarisation
+
+forEachBuild("bernoulli_logits and first_of_pairs forward/backward match the oracle", async (backend) => {
+  const random = testRandom(71);
+  for (const count of COUNTS) {
+    const a = uniformArray(random, count, -3, 4);
+    const pairs = uniformArray(random, 2 * count);
+    const dOut = uniformArray(random, count);
+    // Outputs start random, so a "written" kernel must overwrite every entry. 1 − a is one correctly rounded
+    // f32 subtraction and the rest are copies: the oracle rounded to f32 is exact.
+    for (
+      const [kernel, arrays] of [
+        ["bernoulli_logits", [uniformArray(random, 2 * count), a]],
+        ["first_of_pairs", [uniformArray(random, count), pairs]],
+        ["first_of_pairs_backward", [uniformArray(random, 2 * count), dOut]],
+      ] as const
+    ) {
+      const [out] = await runKernel(backend, kernel, arrays, [count]);
+      assertEquals(out, Float32Array.from(runOracle(kernel, arrays, [count])[0]), `${kernel}(${count})`);
+    }
+    // Accumulating: dA starts at non-zero gradients.
+    await checkKernel(backend, "bernoulli_logits_backward", [uniformArray(random, count), pairs], [count], {
+      atol: 2e-7,
+      rtol: 2e-6,
+    });
+  }
+});
+
+forEachBuild("the row (a, 1 − a) has P(category 0) = σ(2a − 1)", async (backend) => {
+  // bernoulli_logits, softmax over rows of two, first_of_pairs: docs/math.md §4.8's q, kernel by kernel.
+  const random = testRandom(72);
+  const count = 203;
+  const a = uniformArray(random, count, -4, 5);
+  const [logits] = await runKernel(backend, "bernoulli_logits", [new Float32Array(2 * count), a], [count]);
+  const [soft] = await runKernel(backend, "softmax_forward", [new Float32Array(2 * count), logits], [
+    count,
+    2,
+  ]);
+  const [q] = await runKernel(backend, "first_of_pairs", [new Float32Array(count), soft], [count]);
+  assertClose(q, Float64Array.from(a, (v) => ref.sigmoid(2 * v - 1)), { atol: 1e-7, rtol: 1e-5, label: "q" });
+});
+
+Deno.test("bernoulli_logits and first_of_pairs oracle backwards equal central differences", () => {
+  const random = testRandom(73);
+  const count = 7;
+  checkGradient(
+    "bernoulli_logits",
+    ([a]) => {
+      const logits = zeros(2 * count);
+      ref.bernoulli_logits(logits, a, count);
+      return logits;
+    },
+    (_, dLogits) => {
+      const dA = zeros(count);
+      ref.bernoulli_logits_backward(dA, dLogits, count);
+      return [dA];
+    },
+    [f64(uniformArray(random, count, -2, 3))],
+    f64(uniformArray(random, 2 * count)),
+  );
+  checkGradient(
+    "first_of_pairs",
+    ([pairs]) => {
+      const out = zeros(count);
+      ref.first_of_pairs(out, pairs, count);
+      return out;
+    },
+    (_, dOut) => {
+      const dPairs = zeros(2 * count);
+      ref.first_of_pairs_backward(dPairs, dOut, count);
+      return [dPairs];
+    },
+    [f64(uniformArray(random, 2 * count))],
+    f64(uniformArray(random, count)),
+  );
+});
+
+const BINARIZE_KEY = [0x5eed, 0] as const;
+const binarizeParams = (rows: number, dim: number, stream: number, key: readonly number[] = BINARIZE_KEY) => [
+  rows,
+  dim,
+  key[0],
+  key[1],
+  stream,
+  TAG.binarize,
+];
+
+forEachBuild(
+  "binarize matches the oracle bit for bit, for row ids that are not 0..rows−1",
+  async (backend) => {
+    const random = testRandom(81);
+    // Images' indices in a set: unordered, repeated, large, and −1 (whose bits are the counter word 2³² − 1).
+    const ids = [59999, 3, -1, 3, 1234567, 0, 60000];
+    for (const [rows, dim] of [[1, 1], [3, 5], [2, 7], [4, 4], [7, 13], [3, 784], [2, 787]]) {
+      const x = uniformArray(random, rows * dim, 0, 1);
+      const rowIds = Int32Array.from({ length: rows }, (_, r) => ids[r % ids.length]);
+      for (
+        const [stream, key] of [[0, BINARIZE_KEY], [17, BINARIZE_KEY], [0xffffffff, [
+          0xdeadbeef,
+          0x1234,
+        ]]] as const
+      ) {
+        const params = binarizeParams(rows, dim, stream, key);
+        const arrays = [uniformArray(random, rows * dim), x, rowIds];
+        const [out] = await runKernel(backend, "binarize", arrays, params);
+        assertEquals(
+          out,
+          Float32Array.from(runOracle("binarize", arrays, params)[0]),
+          `${rows}x${dim} ${params}`,
+        );
+      }
+    }
+  },
+);
+
+forEachBuild("binarize compares strictly: x = u gives 0, the next f32 above u gives 1", async (backend) => {
+  // Word 3 of rows 2092517 and 4627517 of this stream has u = 0 and u = 1 − 2⁻²⁴, the extremes of the
+  // uniform (found by search): there x = 0 must still give 0 and x = 1 must still give 1.
+  const rowIds = Int32Array.of(2092517, 4627517, 41);
+  const [rows, dim, stream] = [rowIds.length, 21, 0];
+  const u = (r: number, j: number) =>
+    uniformFromWord(streamWord(j, rowIds[r], BINARIZE_KEY, stream, TAG.binarize));
+  assertEquals([u(0, 3), u(1, 3)], [0, 1 - 2 ** -24]);
+  const each = (f: (u: number) => number) =>
+    Float32Array.from({ length: rows * dim }, (_, k) => f(u(Math.floor(k / dim), k % dim)));
+  const nextUp = (v: number) => {
+    const bits = new Uint32Array(Float32Array.of(v).buffer);
+    bits[0]++;
+    return new Float32Array(bits.buffer)[0];
+  };
+  const params = binarizeParams(rows, dim, stream);
+  const cases: [string, Float32Array, number][] = [
+    ["x = u", each((v) => v), 0],
+    // For u = 0 the next f32 is subnormal, which a GPU may flush to 0; the smallest normal stands in.
+    ["x = next f32 above u", each((v) => (v === 0 ? 2 ** -126 : nextUp(v))), 1],
+    ["x = 0", each(() => 0), 0],
+    ["x = 1", each(() => 1), 1],
+  ];
+  for (const [label, x, bit] of cases) {
+    const [out] = await runKernel(
+      backend,
+      "binarize",
+      [new Float32Array(rows * dim).fill(0.5), x, rowIds],
+      params,
+    );
+    assertEquals(out, new Float32Array(rows * dim).fill(bit), label);
+  }
+});
+
+forEachBuild(
+  "binarize gives an image the same bits for the same (row id, stream), others otherwise",
+  async (backend) => {
+    const random = testRandom(82);
+    const dim = 785;
+    const image = (id: number) => uniformArray(testRandom(1000 + id), dim, 0, 1);
+    // Image 42 first in one batch, second in another: its position in the batch must not matter.
+    const run = async (ids: number[], stream: number, images = ids.map(image)) => {
+      const x = new Float32Array(ids.length * dim);
+      images.forEach((v, r) => x.set(v, r * dim));
+      const [out] = await runKernel(backend, "binarize", [
+        uniformArray(random, ids.length * dim),
+        x,
+        Int32Array.from(ids),
+      ], binarizeParams(ids.length, dim, stream));
+      return ids.map((_, r) => out.subarray(r * dim, (r + 1) * dim));
+    };
+    const [, first] = await run([7, 42, 10], 5);
+    const [again] = await run([42, 99], 5);
+    assertEquals(again, first, "same id, same stream: same bits");
+    const differences = (p: Float32Array, q: Float32Array) => p.filter((v, j) => v !== q[j]).length;
+    const [other] = await run([42], 6);
+    assert(differences(other, first) > dim / 10, "another stream redraws the bits");
+    const [otherId] = await run([43], 5, [image(42)]);
+    assert(differences(otherId, first) > dim / 10, "another id, even with the same pixels, draws other bits");
+  },
+);
+
+forEachBuild("binarize sets a pixel with probability x", async (backend) => {
+  const [rows, dim] = [8, 501];
+  for (const p of [0.05, 0.3, 0.9]) {
+    const ids = Int32Array.from({ length: rows }, (_, r) => 1000 * r + 3);
+    const [out] = await runKernel(backend, "binarize", [
+      new Float32Array(rows * dim),
+      new Float32Array(rows * dim).fill(p),
+      ids,
+    ], binarizeParams(rows, dim, 11));
+    const mean = out.reduce((s, v) => s + v, 0) / out.length;
+    const sigma = Math.sqrt(p * (1 - p) / out.length);
+    assert(Math.abs(mean - p) < 5 * sigma, `mean ${mean} for x = ${p} (σ ${sigma})`);
+  }
+});
+
 const LAYER_KERNELS: readonly KernelName[] = [
   "matmul",
   "matmul_bt",
@@ -598,6 +800,11 @@ const LAYER_KERNELS: readonly KernelName[] = [
   "kl_categorical_backward",
   "kl_bernoulli_forward",
   "kl_bernoulli_backward",
+  "bernoulli_logits",
+  "bernoulli_logits_backward",
+  "first_of_pairs",
+  "first_of_pairs_backward",
+  "binarize",
 ];
 
 Deno.test("every layer kernel has an oracle taking the same number of arguments", () => {

@@ -90,6 +90,12 @@ export const LAUNCHES: { readonly [K in KernelName]?: Launch } = {
   kl_bernoulli_forward: threads((p) => p.batch),
   // dA elements, then one thread per latent for dPrior.
   kl_bernoulli_backward: threads((p) => p.batch * p.latents + p.latents),
+  bernoulli_logits: perElement,
+  bernoulli_logits_backward: perElement,
+  first_of_pairs: perElement,
+  first_of_pairs_backward: perElement,
+  // One Philox block serves four pixels of a row, so one thread per row and block of four words.
+  binarize: threads((p) => p.rows * Math.ceil(p.dim / 4)),
 };
 
 /**

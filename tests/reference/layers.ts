@@ -1,7 +1,10 @@
-// Float64 oracle for the layer kernels (asm/matmul.ts, asm/layers.ts): one function per kernel, with the
-// kernel's name and argument order (outputs first, then inputs, then dims/params) on Float64Arrays. Written
-// from the definitions, not from the kernels' fused formulas: backward passes are chain rules through the
-// forward definitions, and tests check them against central differences of the forwards.
+// Float64 oracle for the layer kernels (asm/matmul.ts, asm/layers.ts, asm/bernoulli.ts): one function per
+// kernel, with the kernel's name and argument order (outputs first, then inputs, then dims/params) on
+// Float64Arrays. Written from the definitions, not from the kernels' fused formulas: backward passes are
+// chain rules through the forward definitions, and tests check them against central differences of the
+// forwards.
+import { streamWord, uniformFromWord } from "./philox.ts";
+
 type F64 = Float64Array;
 
 /** C[M×N] (=, or += when accumulate = 1) A·B, A(i, k) = A[i·aRowStride + k·aColStride], B K×N. */
@@ -288,6 +291,53 @@ export function kl_bernoulli_backward(
       const dq = (lq - logSigmoid(rho)) - (l1q - logSigmoid(-rho));
       dA[b * latents + l] += scale * dq * 2 * q * (1 - q);
       dPrior[l] += scale * (-q / p + (1 - q) / (1 - p)) * p * (1 - p);
+    }
+  }
+}
+
+// --- Bernoulli VAE (docs/math.md §4.10) -------------------------------------------------------------------
+
+/** The logit pair (a, 1 − a) of each binary latent. */
+export function bernoulli_logits(logits: F64, a: F64, count: number): void {
+  for (let i = 0; i < count; i++) {
+    logits[2 * i] = a[i];
+    logits[2 * i + 1] = 1 - a[i];
+  }
+}
+
+/** ∂logits[2i]/∂a[i] = 1 and ∂logits[2i + 1]/∂a[i] = −1. */
+export function bernoulli_logits_backward(dA: F64, dLogits: F64, count: number): void {
+  for (let i = 0; i < count; i++) dA[i] += dLogits[2 * i] - dLogits[2 * i + 1];
+}
+
+export function first_of_pairs(out: F64, pairs: F64, count: number): void {
+  for (let i = 0; i < count; i++) out[i] = pairs[2 * i];
+}
+
+/** ∂out[i]/∂pairs[2i] = 1, and nothing depends on pairs[2i + 1]; written. */
+export function first_of_pairs_backward(dPairs: F64, dOut: F64, count: number): void {
+  for (let i = 0; i < count; i++) {
+    dPairs[2 * i] = dOut[i];
+    dPairs[2 * i + 1] = 0;
+  }
+}
+
+/** out = 1[u < x], u the uniform of word j of row rowIds[r] of the (key, stream, tag) stream. */
+export function binarize(
+  out: F64,
+  x: F64,
+  rowIds: F64,
+  rows: number,
+  dim: number,
+  key0: number,
+  key1: number,
+  stream: number,
+  tag: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < dim; j++) {
+      const u = uniformFromWord(streamWord(j, rowIds[r] >>> 0, [key0, key1], stream, tag));
+      out[r * dim + j] = u < x[r * dim + j] ? 1 : 0;
     }
   }
 }
