@@ -64,6 +64,7 @@ export {
   stgs,
 } from "./src/estimators.ts";
 export { adam, type Optimizer, type OptimizerOptions, radam } from "./src/optim.ts";
+export type { RandomStream } from "./src/random.ts";
 export {
   polyExactGradient,
   polyExactLoss,
@@ -80,9 +81,14 @@ export {
   type CategoricalConfigSettings,
   CategoricalVae,
   type CategoricalVaeOptions,
-  type ElboTerms,
-  type StepInputOptions,
 } from "./src/models/categorical_vae.ts";
+export {
+  BernoulliVae,
+  type BernoulliVaeOptions,
+  type Binarization,
+  BINARIZATIONS,
+} from "./src/models/bernoulli_vae.ts";
+export { type ElboTerms, type ForwardContext, type StepInputOptions, Vae } from "./src/models/vae.ts";
 export { type ModelState, type Parameter, TrainableModel } from "./src/models/model.ts";
 export {
   type BufferRole,

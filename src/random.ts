@@ -18,9 +18,13 @@ export const TAG = {
 
 /** A Philox key and stream: the scalar arguments `key0 key1 stream tag` of the sampling kernels. */
 export interface RandomStream {
+  /** The seed's low 32 bits. */
   readonly key0: number;
+  /** The seed's high bits. */
   readonly key1: number;
+  /** Which stream of the purpose (a step, an epoch, a draw). */
   readonly stream: number;
+  /** The purpose (see TAG). */
   readonly tag: number;
 }
 

@@ -14,7 +14,7 @@ import type { RandomStream } from "../random.ts";
 import type { LossLog } from "../train/loss_log.ts";
 import { describe, requireInteger } from "../validate.ts";
 import { requireOptions } from "./model.ts";
-import { Mlp } from "./mlp.ts";
+import { Mlp, requireLayerWidths } from "./mlp.ts";
 import type { BufferSize, PlannedBuffer } from "./plan.ts";
 import { type ForwardContext, Vae } from "./vae.ts";
 
@@ -112,7 +112,7 @@ export class CategoricalVae extends Vae {
     );
     this.categories = settings.categories;
     this.latents = settings.latents;
-    this.hidden = requireHidden(o.hidden ?? [512, 256]);
+    this.hidden = requireLayerWidths("hidden", o.hidden ?? [512, 256]);
     const readEvery = requireInteger("readEvery", o.readEvery ?? 50, 1, 1 << 16);
 
     const plan = this.plan, batch = this.batch, code = this.latents * this.categories;
@@ -155,6 +155,7 @@ export class CategoricalVae extends Vae {
     this.allocateVae(readEvery);
   }
 
+  /** Encoder, the code (sampled or forced), decoder and both loss terms, as the base class asks. */
   protected enqueueForward(ctx: ForwardContext): void {
     const { backend, latents, categories } = this;
     const count = ctx.count, rows = count * latents;
@@ -176,11 +177,13 @@ export class CategoricalVae extends Vae {
     backend.run("kl_categorical_forward", [this.#klLoss.buffer, logits], [count, latents, categories]);
   }
 
+  /** Both −ELBO terms of the last forward pass into `log`. */
   protected recordLosses(log: LossLog, count: number): void {
     log.record(0, this.#reconstructionLoss, count);
     log.record(1, this.#klLoss, count);
   }
 
+  /** The backward pass of the last forward pass: every parameter's gradient of the batch-mean −ELBO. */
   protected enqueueBackward(ctx: ForwardContext): void {
     const { backend, latents, categories } = this;
     const count = ctx.count, rows = count * latents, code = latents * categories;
@@ -214,6 +217,7 @@ export class CategoricalVae extends Vae {
     this.#encoder.backward(backend, this.input, count, null);
   }
 
+  /** A code per image (from q(z|x) or the prior), decoded into pixel means. */
   protected enqueueDecode(count: number, fromPrior: boolean, rng: RandomStream): PlannedBuffer {
     const backend = this.backend, rows = count * this.latents;
     const logits = this.#encoder.output.buffer;
@@ -233,6 +237,7 @@ export class CategoricalVae extends Vae {
     return this.#mean;
   }
 
+  /** Checks forced categories for `count` images. */
   protected checkSample(sample: unknown, count: number): Int32Array {
     const rows = count * this.latents;
     if (!(sample instanceof Int32Array) || sample.length !== rows) {
@@ -278,14 +283,4 @@ function categoricalSettings(o: CategoricalVaeOptions): CategoricalConfigSetting
     lr: 5e-4,
     tau: 1.3,
   };
-}
-
-function requireHidden(hidden: unknown): readonly number[] {
-  if (!Array.isArray(hidden) || hidden.length === 0) {
-    throw new ReinmaxInputError(
-      "hidden",
-      `expected a non-empty array of layer widths, got ${describe(hidden)}`,
-    );
-  }
-  return hidden.map((width, i) => requireInteger(`hidden[${i}]`, width, 1, 1 << 16));
 }

@@ -5,6 +5,8 @@
  * @module
  */
 import type { Backend } from "../backend.ts";
+import { ReinmaxInputError } from "../errors.ts";
+import { describe, requireInteger } from "../validate.ts";
 import type { Parameter } from "./model.ts";
 import type { BufferRole, BufferSize, PlannedBuffer } from "./plan.ts";
 
@@ -37,6 +39,17 @@ interface Layer {
   readonly activated?: PlannedBuffer;
   /** ∂loss/∂activated, hidden layers only. */
   readonly activatedGrad?: PlannedBuffer;
+}
+
+/** Checks a list of hidden-layer widths from the caller (option `argument`). */
+export function requireLayerWidths(argument: string, widths: unknown): readonly number[] {
+  if (!Array.isArray(widths) || widths.length === 0) {
+    throw new ReinmaxInputError(
+      argument,
+      `expected a non-empty array of layer widths, got ${describe(widths)}`,
+    );
+  }
+  return widths.map((width, i) => requireInteger(`${argument}[${i}]`, width, 1, 1 << 16));
 }
 
 /** The option a width comes from: "hidden[1]" → "hidden", "latents × categories" → "latents". */

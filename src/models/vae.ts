@@ -107,9 +107,15 @@ export abstract class Vae extends TrainableModel {
 
   /**
    * Enqueues a code for each of `count` images — from q(z|x) of the input buffer's images, or from the prior —
-   * decodes it, and returns the buffer that then holds the pixel means σ(decoder output).
+   * decodes it, and returns the buffer that then holds the pixel means σ(decoder output). `draw` numbers
+   * this pass among the draws outside training (its samples come from `rng`).
    */
-  protected abstract enqueueDecode(count: number, fromPrior: boolean, rng: RandomStream): PlannedBuffer;
+  protected abstract enqueueDecode(
+    count: number,
+    fromPrior: boolean,
+    rng: RandomStream,
+    draw: number,
+  ): PlannedBuffer | Promise<PlannedBuffer>;
 
   /** Checks forced categories for `count` images; returns them. */
   protected abstract checkSample(sample: unknown, count: number): Int32Array;
@@ -242,7 +248,8 @@ export abstract class Vae extends TrainableModel {
     for (let start = 0; start < count; start += this.batch) {
       const n = Math.min(this.batch, count - start);
       prepare(start, n);
-      const means = this.enqueueDecode(n, fromPrior, this.#evaluationStream());
+      const draw = this.#draws;
+      const means = await this.enqueueDecode(n, fromPrior, this.#evaluationStream(), draw);
       this.backend.submit();
       out.set(
         (await readF32(this.backend, means.buffer)).subarray(0, n * this.inputSize),

@@ -7,7 +7,7 @@
 import { shuffledIndices } from "../data/shuffle.ts";
 import { ImageSet } from "../data/images.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import { CategoricalVae, type ElboTerms } from "../models/categorical_vae.ts";
+import { type ElboTerms, Vae } from "../models/vae.ts";
 import type { ModelState } from "../models/model.ts";
 import { describe } from "../validate.ts";
 import { type StepProgress, train } from "./trainer.ts";
@@ -67,12 +67,12 @@ export function allImages(set: ImageSet): Float32Array {
  * `NonFiniteError` naming the step and the quantity, the model left at its last good state.
  */
 export async function* trainVae(
-  model: CategoricalVae,
+  model: Vae,
   trainSet: ImageSet,
   options: TrainVaeOptions = {},
 ): AsyncGenerator<VaeEpoch> {
-  if (!(model instanceof CategoricalVae)) {
-    throw new ReinmaxInputError("model", `expected a CategoricalVae, got ${describe(model)}`);
+  if (!(model instanceof Vae)) {
+    throw new ReinmaxInputError("model", `expected a CategoricalVae or BernoulliVae, got ${describe(model)}`);
   }
   if (typeof options !== "object" || options === null) {
     throw new ReinmaxInputError("options", `expected an object, got ${describe(options)}`);
@@ -103,7 +103,8 @@ export async function* trainVae(
       }
       const start = index * model.batch, count = Math.min(model.batch, trainSet.count - start);
       trainSet.gather(order.indices, batch, start, count);
-      model.forwardBackward(batch, count);
+      // The indices keep a static binarisation per image.
+      model.forwardBackward(batch, count, { indices: order.indices.subarray(start, start + count) });
     },
     evaluate: async (): Promise<Record<string, number>> => {
       if (!testImages || !options.test) return {};

@@ -5,6 +5,7 @@
 import * as est from "./estimators.ts";
 import * as layers from "./layers.ts";
 import { adamStep, type MomentState, type OptimizerHyper, radamStep } from "./optim.ts";
+import { streamWord, uniformFromWord } from "./philox.ts";
 
 type F64 = Float64Array;
 
@@ -44,7 +45,17 @@ interface MlpTrace {
   readonly linears: F64[];
 }
 
-function mlpForward(params: Params, name: string, sizes: number[], x: F64, count: number): MlpTrace {
+/** The hidden layers' activation: ReLU, or LeakyReLU with this negative slope. */
+type Slope = number | undefined;
+
+function mlpForward(
+  params: Params,
+  name: string,
+  sizes: number[],
+  x: F64,
+  count: number,
+  slope?: Slope,
+): MlpTrace {
   const inputs: F64[] = [], linears: F64[] = [];
   let h = x;
   for (let i = 1; i < sizes.length; i++) {
@@ -62,7 +73,8 @@ function mlpForward(params: Params, name: string, sizes: number[], x: F64, count
     linears.push(z);
     if (i < sizes.length - 1) {
       const a = new Float64Array(z.length);
-      layers.relu_forward(a, z, z.length);
+      if (slope === undefined) layers.relu_forward(a, z, z.length);
+      else layers.leaky_relu_forward(a, z, z.length, slope);
       h = a;
     }
   }
@@ -78,6 +90,7 @@ function mlpBackward(
   trace: MlpTrace,
   dOut: F64,
   count: number,
+  slope?: Slope,
 ): F64 {
   let dy = dOut;
   for (let i = sizes.length - 1; i >= 1; i--) {
@@ -96,7 +109,8 @@ function mlpBackward(
     );
     if (i === 1) return dx;
     const dz = new Float64Array(dx.length);
-    layers.relu_backward(dz, dx, trace.linears[i - 2], dx.length);
+    if (slope === undefined) layers.relu_backward(dz, dx, trace.linears[i - 2], dx.length);
+    else layers.leaky_relu_backward(dz, dx, trace.linears[i - 2], dx.length, slope);
     dy = dz;
   }
   return dy;
@@ -215,4 +229,113 @@ export function optimizerStep(
     if (!s) state.set(label, s = { m: new Float64Array(value.length), v: new Float64Array(value.length) });
     (name === "adam" ? adamStep : radamStep)(value, grads.get(label)!, s, t, hyper);
   }
+}
+
+// --- the Bernoulli VAE (docs/math.md §6.3) -----------------------------------------------------------------
+
+export interface BernoulliShape {
+  readonly inputSize: number;
+  readonly hidden: readonly number[];
+  readonly latents: number;
+  /** K: codes per image. */
+  readonly evaluations: number;
+  /** LeakyReLU's negative slope. */
+  readonly slope: number;
+}
+
+/** How the grey images become binary: not, or pixel = 1[u < x] with u from word j of row indices[b]. */
+export interface BinarizeSpec {
+  readonly mode: "none" | "static" | "dynamic";
+  readonly indices: readonly number[];
+  readonly key: readonly [number, number];
+  readonly stream: number;
+}
+
+export function binarizeImages(x: F64, count: number, size: number, spec: BinarizeSpec): F64 {
+  if (spec.mode === "none") return x.slice(0, count * size);
+  const out = new Float64Array(count * size);
+  for (let b = 0; b < count; b++) {
+    for (let j = 0; j < size; j++) {
+      const u = uniformFromWord(streamWord(j, spec.indices[b], spec.key, spec.stream, 5));
+      out[b * size + j] = u < x[b * size + j] ? 1 : 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * One forward and backward pass of the Bernoulli VAE on `count` grey images: the K codes of image b are rows
+ * k·count·L + b·L + l (the K copies one after another), `sample` their forced categories (0: z = 1).
+ */
+export function bernoulliStep(
+  shape: BernoulliShape,
+  params: Params,
+  xGrey: F64,
+  count: number,
+  sample: Int32Array,
+  estimator: EstimatorSpec,
+  binarize: BinarizeSpec,
+): StepResult {
+  const { latents: L, evaluations: K, inputSize: D, slope } = shape;
+  const encoderSizes = [D, ...shape.hidden, L], decoderSizes = [L, ...[...shape.hidden].reverse(), D];
+  const x = binarizeImages(xGrey, count, D, binarize);
+  const encoder = mlpForward(params, "encoder", encoderSizes, x, count, slope);
+  const a = encoder.linears[encoder.linears.length - 1];
+  const rows = count * K * L;
+  const z = new Float64Array(rows), target = new Float64Array(count * K * D);
+  for (let k = 0; k < K; k++) target.set(x, k * count * D);
+  for (let r = 0; r < rows; r++) z[r] = sample[r] === 0 ? 1 : 0;
+  const decoder = mlpForward(params, "decoder", decoderSizes, z, count * K, slope);
+  const out = decoder.linears[decoder.linears.length - 1];
+  const reconstructionRows = new Float64Array(count * K), kl = new Float64Array(count);
+  layers.bce_logits_forward(reconstructionRows, out, target, count * K, D);
+  const prior = params.get("prior.logits")!;
+  layers.kl_bernoulli_forward(kl, a, prior, count, L);
+  // Per image: the mean over its K codes.
+  const reconstruction = new Float64Array(count);
+  for (let k = 0; k < K; k++) {
+    for (let b = 0; b < count; b++) reconstruction[b] += reconstructionRows[k * count + b] / K;
+  }
+
+  const grads = zerosLike(params);
+  const dOut = new Float64Array(out.length);
+  layers.bce_logits_backward(dOut, out, target, out.length, 1 / (count * K));
+  const dz = mlpBackward(params, grads, "decoder", decoderSizes, decoder, dOut, count * K, slope);
+  const dA = new Float64Array(count * L);
+  for (let r = 0; r < rows; r++) {
+    const ai = a[r % (count * L)];
+    const theta = [ai, 1 - ai], g = [dz[r], 0], s = sample[r];
+    let d: number[];
+    switch (estimator.name) {
+      case "reinmax":
+        d = est.reinmaxBackward(theta, s, g, [0, 0], estimator.tau);
+        break;
+      case "st":
+        d = est.stBackward(theta, s, g, [0, 0], estimator.tau);
+        break;
+      case "gst":
+        d = est.gstBackward(theta, s, g, [0, 0], estimator.tau, estimator.gap ?? 1);
+        break;
+      case "stgs":
+      case "grmck": {
+        const k = estimator.name === "stgs" ? 1 : estimator.k ?? 10;
+        const draws = Array.from(
+          { length: k },
+          (_, j) =>
+            est.conditionalPerturbed(
+              theta,
+              s,
+              est.streamExponentials(2, j, r, estimator.key, estimator.stream, estimator.tag),
+            ),
+        );
+        d = est.gumbelBackward(theta, s, g, [0, 0], estimator.tau, draws);
+        break;
+      }
+    }
+    // The pair is (a, 1 − a): ∂/∂a = ∂/∂θ₀ − ∂/∂θ₁.
+    dA[r % (count * L)] += d[0] - d[1];
+  }
+  layers.kl_bernoulli_backward(dA, grads.get("prior.logits")!, a, prior, count, L, 1 / count);
+  mlpBackward(params, grads, "encoder", encoderSizes, encoder, dA, count, slope);
+  return { reconstruction, kl, grads };
 }
