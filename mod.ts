@@ -89,7 +89,12 @@ export {
   BINARIZATIONS,
 } from "./src/models/bernoulli_vae.ts";
 export { type ElboTerms, type ForwardContext, type StepInputOptions, Vae } from "./src/models/vae.ts";
-export { type ModelState, type Parameter, TrainableModel } from "./src/models/model.ts";
+export {
+  type ModelDescription,
+  type ModelState,
+  type Parameter,
+  TrainableModel,
+} from "./src/models/model.ts";
 export {
   type BufferRole,
   type BufferSize,
@@ -111,3 +116,11 @@ export { encodeIdx, type IdxArray, type IdxArrays, type IdxType, parseIdx } from
 export { type ByteSource, type FileReader, loadMnistLike, type MnistLikeOptions } from "./src/data/mnist.ts";
 export { type FixtureName, FIXTURES, loadFixture } from "./src/data/fixtures.ts";
 export { encodePng, type GreyImage, imageGrid, type ImageGridOptions } from "./src/data/png.ts";
+export {
+  type Checkpoint,
+  CHECKPOINT_FORMAT,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  loadInto,
+} from "./src/train/checkpoint.ts";
+export { loadCheckpoint, type LoadedCheckpoint } from "./src/models/from_checkpoint.ts";

@@ -2,7 +2,9 @@
 // ReinmaxInputError naming the flag.
 import {
   BackendFailureError,
+  BackendMemoryError,
   BackendUnavailableError,
+  CheckpointError,
   DatasetError,
   NonFiniteError,
   ReinmaxInputError,
@@ -123,11 +125,21 @@ export async function runCli(
     }
     if (
       e instanceof DatasetError || e instanceof NonFiniteError || e instanceof BackendFailureError ||
-      e instanceof BackendUnavailableError
+      e instanceof BackendUnavailableError || e instanceof BackendMemoryError || e instanceof CheckpointError
     ) {
       console.error(`error: ${e.name}: ${e.message}`);
       Deno.exit(1);
     }
     throw e;
   }
+}
+
+/** The flags `args` names explicitly (`--name value`, `--name=value`, `--name`), whatever the defaults. */
+export function givenFlags(args: readonly string[]): Set<string> {
+  const given = new Set<string>();
+  for (const arg of args) {
+    const match = /^--([a-z][a-z0-9-]*)(?:=.*)?$/.exec(arg);
+    if (match) given.add(match[1]);
+  }
+  return given;
 }

@@ -1,57 +1,79 @@
 /**
- * Trains the paper's categorical VAE from the command line (docs/math.md §6.2) and prints the paper's
- * metrics — train −ELBO (mean over each epoch's batches) and test −ELBO (the whole test set), in nats per
- * image — and optionally a PNG of test images, their reconstructions and samples from the prior.
+ * Trains the paper's VAEs from the command line — the categorical VAE C×L (docs/math.md §6.2) or the
+ * Bernoulli VAE 2×200 (§6.3) — and prints the paper's metrics: train −ELBO (mean over each epoch's batches)
+ * and test −ELBO (the whole test set), in nats per image. Optionally a PNG of test images, their
+ * reconstructions and samples from the prior, and checkpoints a run can resume from, on any backend.
  *
  *   deno run --allow-read examples/vae.ts --config 10x30 --epochs 10
  *   deno run --allow-read examples/vae.ts --data /usr/share/datasets/fashion-mnist --estimator st --tau 1.4
- *   deno run --allow-read --allow-write examples/vae.ts --config 8x4 --png vae.png --json
+ *   deno run --allow-read --allow-write examples/vae.ts --model bernoulli --evaluations 3 --checkpoint run.safetensors
+ *   deno run --allow-read --allow-write examples/vae.ts --resume run.safetensors --epochs 20 --backend wasm
  */
 import {
   adam,
+  BackendFailureError,
+  BernoulliVae,
+  type Binarization,
+  BINARIZATIONS,
   CATEGORICAL_CONFIGS,
   type CategoricalConfig,
   CategoricalVae,
+  type Checkpoint,
+  CheckpointError,
+  decodeCheckpoint,
+  encodeCheckpoint,
   encodePng,
+  type Estimator,
   estimator,
   ESTIMATOR_NAMES,
   type EstimatorName,
   formatReport,
   imageGrid,
+  loadCheckpoint,
+  type Optimizer,
   radam,
+  ReinmaxInputError,
   selectBackend,
   trainVae,
+  type Vae,
   type VaeEpoch,
 } from "../mod.ts";
 import { requireInteger } from "../src/validate.ts";
 import { seedKey } from "../src/random.ts";
 import { openDataset } from "./data_source.ts";
-import { parseFlags, runCli } from "./flags.ts";
+import { givenFlags, parseFlags, runCli } from "./flags.ts";
 import { ProgressBar } from "./progress.ts";
 
 const FLAGS = {
-  model: { type: "string", help: "the model", default: "categorical", choices: ["categorical"] },
+  model: { type: "string", help: "the model", default: "categorical", choices: ["categorical", "bernoulli"] },
   config: {
     type: "string",
-    help: "categories × latents, C×L",
-    default: "10x30",
+    help: "categorical: categories × latents, C×L [default: 10x30]",
     choices: Object.keys(CATEGORICAL_CONFIGS),
+    optional: true,
+  },
+  evaluations: { type: "number", help: "bernoulli: K codes per image, averaged before a step", default: 1 },
+  binarize: {
+    type: "string",
+    help: "bernoulli: how images become binary",
+    default: "dynamic",
+    choices: BINARIZATIONS,
   },
   estimator: { type: "string", help: "gradient estimator", default: "reinmax", choices: ESTIMATOR_NAMES },
   tau: {
     type: "number",
-    help: "temperature τ [default: the config's for reinmax and st, 0.5 for stgs and grmck, 0.7 for gst]",
+    help: "temperature τ [default: the model's for reinmax and st, 0.5 for stgs and grmck, 0.7 for gst]",
     optional: true,
   },
   k: { type: "number", help: "Gumbel-Rao draws per backward (grmck only)", default: 10 },
   optimizer: {
     type: "string",
-    help: "optimiser [default: the config's]",
+    help: "optimiser [default: the model's]",
     choices: ["adam", "radam"],
     optional: true,
   },
-  lr: { type: "number", help: "learning rate [default: the config's]", optional: true },
-  epochs: { type: "number", help: "passes over the training images", default: 10 },
+  lr: { type: "number", help: "learning rate [default: the model's]", optional: true },
+  epochs: { type: "number", help: "train until this many epochs in total", default: 10 },
   batch: { type: "number", help: "images per step", default: 100 },
   data: {
     type: "string",
@@ -62,6 +84,16 @@ const FLAGS = {
   seed: { type: "number", help: "random seed", default: 0 },
   backend: { type: "string", help: "compute backend", default: "auto", choices: ["auto", "webgpu", "wasm"] },
   "read-every": { type: "number", help: "read losses back every N steps", default: 50 },
+  checkpoint: {
+    type: "string",
+    help: "write a checkpoint (safetensors) here after every epoch, atomically",
+    optional: true,
+  },
+  resume: {
+    type: "string",
+    help: "continue the run of this checkpoint up to --epochs in total, with its flags unless given again",
+    optional: true,
+  },
   png: {
     type: "string",
     help: "write test images, their reconstructions and prior samples to this PNG file",
@@ -70,60 +102,206 @@ const FLAGS = {
   json: { type: "boolean", help: "print one JSON object per epoch and a final one", default: false },
 } as const;
 
-/** τ of each estimator when --tau is not given: the paper's ranges (docs/math.md §6.2). */
-function defaultTau(name: EstimatorName, configTau: number): number {
-  return name === "stgs" || name === "grmck" ? 0.5 : name === "gst" ? 0.7 : configTau;
-}
-
 /** Pictures per band of the PNG. */
 const PICTURES = 16;
 
-await runCli(FLAGS, async () => {
-  const flags = parseFlags(
-    Deno.args,
-    FLAGS,
-    "usage: deno run --allow-read [--allow-write] examples/vae.ts [flags]",
-  );
-  // Every flag is checked before any data or backend work.
-  const config = CATEGORICAL_CONFIGS[flags.config as CategoricalConfig];
+/** What a run trains, from the flags or, when resuming, from the checkpoint. */
+interface Settings {
+  readonly model: "categorical" | "bernoulli";
+  readonly config?: CategoricalConfig;
+  readonly evaluations: number;
+  readonly binarize: Binarization;
+  readonly estimator: Estimator;
+  readonly optimizer: Optimizer;
+  readonly batch: number;
+  readonly seed: number;
+  readonly data: string;
+}
+
+/** τ of each estimator when --tau is not given: the paper's ranges (docs/math.md §6.2, §6.3). */
+function defaultTau(name: EstimatorName, modelTau: number): number {
+  return name === "stgs" || name === "grmck" ? 0.5 : name === "gst" ? 0.7 : modelTau;
+}
+
+/** The settings the flags ask for, every one checked. */
+function fromFlags(flags: ReturnType<typeof parse>): Settings {
+  const model = flags.model as Settings["model"];
+  const config = model === "categorical" ? (flags.config ?? "10x30") as CategoricalConfig : undefined;
+  const defaults = config ? CATEGORICAL_CONFIGS[config] : { optimizer: "radam", lr: 3e-4, tau: 1.1 };
   const name = flags.estimator as EstimatorName;
-  const est = estimator(name, { tau: flags.tau ?? defaultTau(name, config.tau), k: flags.k });
-  const optimizerName = flags.optimizer ?? config.optimizer;
-  const lr = flags.lr ?? config.lr;
-  const optimizer = (optimizerName === "radam" ? radam : adam)({ lr });
+  return {
+    model,
+    config,
+    evaluations: requireInteger("evaluations", flags.evaluations, 1, 64),
+    binarize: flags.binarize as Binarization,
+    estimator: estimator(name, { tau: flags.tau ?? defaultTau(name, defaults.tau), k: flags.k }),
+    optimizer: ((flags.optimizer ?? defaults.optimizer) === "radam" ? radam : adam)({
+      lr: flags.lr ?? defaults.lr,
+    }),
+    batch: requireInteger("batch", flags.batch, 1, 1 << 20),
+    seed: flags.seed,
+    data: flags.data,
+  };
+}
+
+/** The settings of a checkpoint's run; a flag given again must agree with it. */
+function fromCheckpoint(
+  checkpoint: Checkpoint,
+  source: string,
+  flags: ReturnType<typeof parse>,
+  given: Set<string>,
+) {
+  const { model, options, estimator: est } = checkpoint.description;
+  if ((model !== "categorical" && model !== "bernoulli") || !est) {
+    throw new CheckpointError(source, `expected a categorical or Bernoulli VAE, found a ${model} model`);
+  }
+  const o = options as Record<string, number | string>;
+  const config = model === "categorical" ? `${o.categories}x${o.latents}` as CategoricalConfig : undefined;
+  const settings: Settings = {
+    model,
+    config,
+    evaluations: model === "bernoulli" ? Number(o.evaluations) : 1,
+    binarize: (model === "bernoulli" ? o.binarize : "dynamic") as Binarization,
+    estimator: est,
+    optimizer: checkpoint.optimizer,
+    batch: Number(o.batch),
+    seed: Number(o.seed),
+    data: checkpoint.run.data ?? flags.data,
+  };
+  const contradicts = (flag: string, theirs: unknown, asked: unknown) => {
+    if (given.has(flag) && theirs !== asked) {
+      throw new ReinmaxInputError(
+        flag,
+        `${JSON.stringify(asked)} contradicts the checkpoint's ${JSON.stringify(theirs)} (${source})`,
+      );
+    }
+  };
+  contradicts("model", model, flags.model);
+  contradicts("config", config, flags.config);
+  contradicts("evaluations", settings.evaluations, flags.evaluations);
+  contradicts("binarize", settings.binarize, flags.binarize);
+  contradicts("estimator", est.name, flags.estimator);
+  contradicts("tau", est.tau, flags.tau);
+  contradicts("k", est.k, flags.k);
+  contradicts("optimizer", checkpoint.optimizer.name, flags.optimizer);
+  contradicts("lr", checkpoint.optimizer.lr, flags.lr);
+  contradicts("batch", settings.batch, flags.batch);
+  contradicts("seed", settings.seed, flags.seed);
+  contradicts("data", settings.data, flags.data);
+  return settings;
+}
+
+function parse() {
+  return parseFlags(Deno.args, FLAGS, "usage: deno run --allow-read [--allow-write] examples/vae.ts [flags]");
+}
+
+/** Reads a file for --resume; a missing or unreadable file is a CheckpointError naming it. */
+async function readCheckpointFile(path: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    throw new CheckpointError(path, `cannot be read (${(e as Error).message})`, { cause: e });
+  }
+}
+
+/** Writes `bytes` to `path` through a temporary file and a rename, so a crash never leaves half a file. */
+async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
+  const temporary = `${path}.${Deno.pid}.tmp`;
+  await Deno.writeFile(temporary, bytes);
+  await Deno.rename(temporary, path);
+}
+
+function describeModel(model: Vae, settings: Settings): string {
+  const est = settings.estimator, opt = settings.optimizer;
+  const training = `${est.name} τ=${est.tau}${est.name === "grmck" ? ` k=${est.k}` : ""}, ${opt.name} ` +
+    `lr=${opt.lr}, batch ${settings.batch}, seed ${settings.seed}`;
+  if (model instanceof BernoulliVae) {
+    return `Bernoulli VAE 2×${model.latents} (${model.inputSize}-${
+      model.hidden.join("-")
+    }-${model.latents}), ` +
+      `K=${model.evaluations}, binarize ${model.binarize}, ${training}`;
+  }
+  const c = model as CategoricalVae;
+  return `categorical VAE ${c.categories}×${c.latents} (${c.inputSize}-${c.hidden.join("-")}-` +
+    `${c.categories * c.latents}), ${training}`;
+}
+
+await runCli(FLAGS, async () => {
+  const flags = parse();
+  const given = givenFlags(Deno.args);
+  // Every flag is checked before any data or backend work.
+  const resumeBytes = flags.resume === undefined ? undefined : await readCheckpointFile(flags.resume);
+  const resumed = resumeBytes ? decodeCheckpoint(resumeBytes, flags.resume!) : undefined;
+  const settings = resumed ? fromCheckpoint(resumed, flags.resume!, flags, given) : fromFlags(flags);
   const epochs = requireInteger("epochs", flags.epochs, 1);
-  const batch = requireInteger("batch", flags.batch, 1, 1 << 20);
   const readEvery = requireInteger("readEvery", flags["read-every"], 1, 1 << 16);
-  seedKey(flags.seed);
+  seedKey(settings.seed);
   const log = (line: string) => (flags.json ? console.error(line) : console.log(line));
 
-  const data = await openDataset(flags.data);
+  const data = await openDataset(settings.data);
   const { train, test } = data;
+  const stepsPerEpoch = Math.ceil(train.count / settings.batch);
+  if (resumed) {
+    if (resumed.run.trainImages !== undefined && Number(resumed.run.trainImages) !== train.count) {
+      throw new ReinmaxInputError(
+        "data",
+        `${settings.data} has ${train.count} training images; the checkpoint's run had ${resumed.run.trainImages}`,
+      );
+    }
+    const done = resumed.state.step / stepsPerEpoch;
+    if (done > epochs) {
+      throw new ReinmaxInputError(
+        "epochs",
+        `the checkpoint has trained ${done} epochs already, more than ${epochs}`,
+      );
+    }
+  }
   log(
     `data: ${data.name}: ${train.count} training and ${test.count} test images of ${train.height}×${train.width}`,
   );
   const backend = await selectBackend({ prefer: flags.backend as "auto" | "webgpu" | "wasm" });
   log(formatReport(backend.report));
-  const model = new CategoricalVae(backend, {
-    config: flags.config as CategoricalConfig,
+  const common = {
     inputSize: train.size,
-    estimator: est,
-    optimizer,
-    batch,
-    seed: flags.seed,
+    estimator: settings.estimator,
+    optimizer: settings.optimizer,
+    batch: settings.batch,
+    seed: settings.seed,
     readEvery,
-  });
+  };
+  let model: Vae;
   try {
-    log(
-      `model: categorical VAE ${config.categories}×${config.latents} ` +
-        `(${train.size}-${model.hidden.join("-")}-${
-          config.categories * config.latents
-        }), ${est.name} τ=${est.tau}` +
-        `${est.name === "grmck" ? ` k=${est.k}` : ""}, ${optimizer.name} lr=${lr}, batch ${batch}, ` +
-        `seed ${flags.seed}; backend memory ${model.formatMemory()}`,
-    );
-    const stepsPerEpoch = Math.ceil(train.count / batch);
+    model = resumed
+      ? loadCheckpoint(resumeBytes!, backend, flags.resume!).model as Vae
+      : settings.model === "bernoulli"
+      ? new BernoulliVae(backend, {
+        ...common,
+        evaluations: settings.evaluations,
+        binarize: settings.binarize,
+      })
+      : new CategoricalVae(backend, { ...common, config: settings.config });
+  } catch (e) {
+    backend.destroy();
+    throw e;
+  }
+  const run = {
+    data: settings.data,
+    dataName: data.name,
+    trainImages: String(train.count),
+    epochs: String(epochs),
+  };
+  let written: { path: string; epoch: number } | undefined;
+  try {
+    log(`model: ${describeModel(model, settings)}; backend memory ${model.formatMemory()}`);
+    if (resumed) {
+      log(
+        `resumed from ${flags.resume} at step ${model.steps} (epoch ${
+          model.steps / stepsPerEpoch
+        } of ${epochs})`,
+      );
+    }
     const bar = new ProgressBar(epochs * stepsPerEpoch, !flags.json && Deno.stdout.isTerminal());
+    bar.restart(model.steps);
     let last: VaeEpoch | undefined;
     const epochsRun = trainVae(model, train, {
       epochs,
@@ -132,35 +310,59 @@ await runCli(FLAGS, async () => {
         const done = p.firstStep + p.losses.length - 1;
         bar.update(done, `epoch ${p.epoch}/${epochs}  −ELBO ${p.losses[p.losses.length - 1].toFixed(2)}`);
       },
+      onCheckpoint: flags.checkpoint === undefined ? undefined : async (state) => {
+        await writeAtomically(flags.checkpoint!, encodeCheckpoint(model, state, run));
+        written = { path: flags.checkpoint!, epoch: state.step / stepsPerEpoch };
+      },
     });
-    for await (const e of epochsRun) {
-      last = e;
-      bar.clear();
-      if (flags.json) console.log(JSON.stringify(e));
-      else {
-        console.log(
-          `epoch ${String(e.epoch).padStart(String(epochs).length)}/${epochs}  ` +
-            `train −ELBO ${e.trainElbo.toFixed(2)}  test −ELBO ${e.testElbo.toFixed(2)} ` +
-            `(reconstruction ${e.testReconstruction.toFixed(2)} + KL ${e.testKl.toFixed(2)})  ` +
-            `${e.msPerStep.toFixed(1)} ms/step`,
-        );
+    try {
+      for await (const e of epochsRun) {
+        last = e;
+        bar.clear();
+        if (flags.json) console.log(JSON.stringify(e));
+        else {
+          console.log(
+            `epoch ${String(e.epoch).padStart(String(epochs).length)}/${epochs}  ` +
+              `train −ELBO ${e.trainElbo.toFixed(2)}  test −ELBO ${e.testElbo.toFixed(2)} ` +
+              `(reconstruction ${e.testReconstruction.toFixed(2)} + KL ${e.testKl.toFixed(2)})  ` +
+              `${e.msPerStep.toFixed(1)} ms/step`,
+          );
+        }
       }
+    } catch (e) {
+      bar.clear();
+      if (e instanceof BackendFailureError && written) {
+        console.error(`error: ${e.name}: ${e.message}`);
+        console.error(
+          `the last checkpoint, after epoch ${written.epoch}, is ${written.path}; continue on the CPU with\n` +
+            `  deno run --allow-read --allow-write examples/vae.ts --resume ${written.path} --epochs ${epochs} ` +
+            `--backend wasm`,
+        );
+        Deno.exit(1);
+      }
+      throw e;
+    }
+    if (!last) {
+      log(`nothing to do: the model has trained ${epochs} epochs already`);
+      return;
     }
     const result = {
-      trainElbo: last!.trainElbo,
-      testElbo: last!.testElbo,
+      trainElbo: last.trainElbo,
+      testElbo: last.testElbo,
       epochs,
       steps: model.steps,
-      msPerStep: last!.msPerStep,
+      msPerStep: last.msPerStep,
       backend: backend.name,
-      model: flags.model,
-      config: flags.config,
-      estimator: est.name,
-      tau: est.tau,
-      optimizer: optimizer.name,
-      lr,
-      batch,
-      seed: flags.seed,
+      model: settings.model,
+      ...(settings.config
+        ? { config: settings.config }
+        : { evaluations: settings.evaluations, binarize: settings.binarize }),
+      estimator: settings.estimator.name,
+      tau: settings.estimator.tau,
+      optimizer: settings.optimizer.name,
+      lr: settings.optimizer.lr,
+      batch: settings.batch,
+      seed: settings.seed,
       data: data.name,
       bytesAllocated: model.bytesAllocated,
     };
@@ -173,6 +375,7 @@ await runCli(FLAGS, async () => {
           } ms/step on ${backend.name}`,
       );
     }
+    if (written) log(`checkpoint: ${written.path} (after epoch ${written.epoch})`);
     if (flags.png !== undefined) {
       const count = Math.min(PICTURES, test.count);
       const originals = new Float32Array(count * test.size);

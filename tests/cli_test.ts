@@ -44,7 +44,7 @@ Deno.test("vae CLI: a bad flag is named, with exit code 2, before any data or ba
   for (
     const [args, flag] of [
       [["--config", "9x9"], "--config"],
-      [["--model", "bernoulli"], "--model"],
+      [["--model", "gaussian"], "--model"],
       [["--estimator", "reinforce"], "--estimator"],
       [["--tau", "0"], "--tau"],
       [["--estimator", "reinmax", "--tau", "0.9"], "--tau"],
@@ -55,6 +55,8 @@ Deno.test("vae CLI: a bad flag is named, with exit code 2, before any data or ba
       [["--seed", "-3"], "--seed"],
       [["--k", "0", "--estimator", "grmck"], "--k"],
       [["--png"], "--png"],
+      [["--model", "bernoulli", "--evaluations", "0"], "--evaluations"],
+      [["--binarize", "sometimes"], "--binarize"],
     ] as const
   ) {
     const { code, stderr, stdout } = await run([...args]);

@@ -13,7 +13,7 @@ import { radam } from "../optim.ts";
 import { type RandomStream, TAG } from "../random.ts";
 import type { LossLog } from "../train/loss_log.ts";
 import { describe, requireInteger, requirePositive } from "../validate.ts";
-import { type Parameter, requireOptions } from "./model.ts";
+import { type ModelDescription, type Parameter, requireOptions } from "./model.ts";
 import { type LayerWidth, Mlp, requireLayerWidths } from "./mlp.ts";
 import type { BufferSize, PlannedBuffer } from "./plan.ts";
 import type { Estimator } from "../estimators.ts";
@@ -116,8 +116,8 @@ export class BernoulliVae extends Vae {
     const plan = this.plan, batch = this.batch, K = this.evaluations, L = this.latents, D = this.inputSize;
     const sized = (formula: string, argument = "batch"): BufferSize => ({ formula, argument });
     const declare = {
-      parameter: (label: string, length: number, bound: number, size: BufferSize) =>
-        this.declareParameter(label, length, bound, size),
+      parameter: (label: string, shape: readonly number[], bound: number, size: BufferSize) =>
+        this.declareParameter(label, shape, bound, size),
       buffer: plan.declare.bind(plan),
     };
     const leaky = { kind: "leaky_relu", slope: this.slope } as const;
@@ -136,7 +136,7 @@ export class BernoulliVae extends Vae {
       sized("batch × evaluations × inputSize"),
     );
     this.#encoder = new Mlp(declare, "encoder", [widths.input, ...hidden, widths.code], batch, leaky);
-    this.#prior = this.declareParameter("prior.logits", L, 0, sized("latents", "latents"));
+    this.#prior = this.declareParameter("prior.logits", [L], 0, sized("latents", "latents"));
     const perRow = sized("batch × evaluations × latents");
     this.#aTiled = plan.declare("latent.a", batch * K * L, "activation", perRow);
     this.#aTiledGrad = plan.declare("latent.a.grad", batch * K * L, "activation", perRow);
@@ -169,6 +169,25 @@ export class BernoulliVae extends Vae {
     );
     this.#hostIndices = new Int32Array(batch);
     this.allocateVae(readEvery);
+  }
+
+  /** The kind and options that rebuild this model (for checkpoints). */
+  describe(): ModelDescription {
+    return {
+      model: "bernoulli",
+      options: {
+        latents: this.latents,
+        hidden: [...this.hidden],
+        inputSize: this.inputSize,
+        evaluations: this.evaluations,
+        binarize: this.binarize,
+        slope: this.slope,
+        batch: this.batch,
+        seed: this.seed,
+        readEvery: this.log.capacity,
+      },
+      estimator: this.estimator,
+    };
   }
 
   /** Writes the images' indices and enqueues their binarisation; returns the buffer the encoder reads. */

@@ -13,7 +13,7 @@ import { adam, type Optimizer, radam } from "../optim.ts";
 import type { RandomStream } from "../random.ts";
 import type { LossLog } from "../train/loss_log.ts";
 import { describe, requireInteger } from "../validate.ts";
-import { requireOptions } from "./model.ts";
+import { type ModelDescription, requireOptions } from "./model.ts";
 import { Mlp, requireLayerWidths } from "./mlp.ts";
 import type { BufferSize, PlannedBuffer } from "./plan.ts";
 import { type ForwardContext, Vae } from "./vae.ts";
@@ -117,8 +117,8 @@ export class CategoricalVae extends Vae {
 
     const plan = this.plan, batch = this.batch, code = this.latents * this.categories;
     const declare = {
-      parameter: (label: string, length: number, bound: number, size: BufferSize) =>
-        this.declareParameter(label, length, bound, size),
+      parameter: (label: string, shape: readonly number[], bound: number, size: BufferSize) =>
+        this.declareParameter(label, shape, bound, size),
       buffer: plan.declare.bind(plan),
     };
     const relu = { kind: "relu" } as const;
@@ -153,6 +153,23 @@ export class CategoricalVae extends Vae {
       sized("batch × inputSize"),
     );
     this.allocateVae(readEvery);
+  }
+
+  /** The kind and options that rebuild this model (for checkpoints). */
+  describe(): ModelDescription {
+    return {
+      model: "categorical",
+      options: {
+        categories: this.categories,
+        latents: this.latents,
+        inputSize: this.inputSize,
+        hidden: [...this.hidden],
+        batch: this.batch,
+        seed: this.seed,
+        readEvery: this.log.capacity,
+      },
+      estimator: this.estimator,
+    };
   }
 
   /** Encoder, the code (sampled or forced), decoder and both loss terms, as the base class asks. */

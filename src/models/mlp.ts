@@ -15,7 +15,7 @@ export type Activation = { readonly kind: "relu" } | { readonly kind: "leaky_rel
 
 /** How an MLP adds its buffers to its model's plan. */
 export interface MlpDeclarer {
-  parameter(label: string, length: number, initBound: number, size: BufferSize): Parameter;
+  parameter(label: string, shape: readonly number[], initBound: number, size: BufferSize): Parameter;
   buffer(label: string, length: number, role: BufferRole, size: BufferSize): PlannedBuffer;
 }
 
@@ -96,8 +96,8 @@ export class Mlp {
       this.#layers.push({
         inSize,
         outSize,
-        weight: declare.parameter(`${layer}.weight`, inSize * outSize, bound, weightSize),
-        bias: declare.parameter(`${layer}.bias`, outSize, bound, biasSize),
+        weight: declare.parameter(`${layer}.weight`, [inSize, outSize], bound, weightSize),
+        bias: declare.parameter(`${layer}.bias`, [outSize], bound, biasSize),
         linear: declare.buffer(`${layer}.out`, batch * outSize, "activation", out),
         linearGrad: declare.buffer(`${layer}.out.grad`, batch * outSize, "activation", out),
         activated: hidden

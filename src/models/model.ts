@@ -7,8 +7,10 @@
  */
 import { type Backend, readF32 } from "../backend.ts";
 import { cleanUp, ReinmaxInputError } from "../errors.ts";
+import type { Estimator } from "../estimators.ts";
 import { checkOptimizer, enqueueUpdate, type Optimizer } from "../optim.ts";
 import { randomStream, seedKey, TAG } from "../random.ts";
+import { type Checkpoint, encodeCheckpoint, loadInto } from "../train/checkpoint.ts";
 import { LossLog } from "../train/loss_log.ts";
 import { describe, requireAllFinite, requireBackend, requireInteger } from "../validate.ts";
 import {
@@ -25,6 +27,8 @@ export interface Parameter {
   readonly label: string;
   /** Number of elements. */
   readonly length: number;
+  /** Its shape, row-major (a linear layer's weight is in × out). */
+  readonly shape: readonly number[];
   /** Initial values are drawn from U(−initBound, initBound). */
   readonly initBound: number;
   /** The values. */
@@ -45,6 +49,18 @@ export interface ModelState {
   readonly step: number;
   /** Every parameter and its Adam moments, by label. */
   readonly tensors: ReadonlyMap<string, Float32Array>;
+  /** Positions of the model's random streams beyond the step, e.g. draws made outside training. */
+  readonly counters?: Readonly<Record<string, number>>;
+}
+
+/** What a checkpoint records of a model: its kind and the options that rebuild it. */
+export interface ModelDescription {
+  /** "categorical", "bernoulli" or "poly". */
+  readonly model: string;
+  /** The options of its constructor, as plain JSON values (the estimator and optimiser separately). */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Its gradient estimator, when it has one. */
+  readonly estimator?: Estimator;
 }
 
 /** The base of every trainable model; see the module comment. */
@@ -73,12 +89,22 @@ export abstract class TrainableModel {
     this.seed = seed;
   }
 
-  /** Declares a parameter with its gradient, moments and snapshot copies, all of `length` (see `size`). */
-  protected declareParameter(label: string, length: number, initBound: number, size?: BufferSize): Parameter {
+  /**
+   * Declares a parameter of `shape` with its gradient, moments and snapshot copies (`size` says how its length
+   * follows from the user's options).
+   */
+  protected declareParameter(
+    label: string,
+    shape: readonly number[],
+    initBound: number,
+    size?: BufferSize,
+  ): Parameter {
     const plan = this.plan;
+    const length = shape.reduce((a, b) => a * b, 1);
     const parameter: Parameter = {
       label,
       length,
+      shape: [...shape],
       initBound,
       value: plan.declare(label, length, "parameter", size),
       grad: plan.declare(`${label}.grad`, length, "gradient", size),
@@ -252,7 +278,11 @@ export abstract class TrainableModel {
     const steps = this.#steps;
     const entries = this.#parameters.flatMap((p) => [p.value, p.expAvg, p.expAvgSq]);
     const values = await Promise.all(entries.map((e) => readF32(this.backend, e.buffer)));
-    return { step: steps, tensors: new Map(entries.map((e, i) => [e.label, values[i]])) };
+    return {
+      step: steps,
+      tensors: new Map(entries.map((e, i) => [e.label, values[i]])),
+      counters: this.counters(),
+    };
   }
 
   /**
@@ -277,10 +307,47 @@ export abstract class TrainableModel {
       }
       requireAllFinite(`state "${e.label}"`, values);
     }
+    const counters = state.counters ?? {};
+    if (typeof counters !== "object" || counters === null) {
+      throw new ReinmaxInputError(
+        "state.counters",
+        `expected an object of counts, got ${describe(counters)}`,
+      );
+    }
+    for (const [name, value] of Object.entries(counters)) requireInteger(`state.counters.${name}`, value, 0);
     for (const e of entries) this.backend.write(e.buffer, state.tensors.get(e.label)!);
+    this.setCounters(counters);
     this.#steps = state.step;
     this.log.discardPending();
     this.snapshot();
+  }
+
+  /** Positions of random streams beyond the step (a VAE's draws outside training); saved with the state. */
+  protected counters(): Record<string, number> {
+    return {};
+  }
+
+  /** Restores what {@link counters} returned. */
+  protected setCounters(_counters: Readonly<Record<string, number>>): void {}
+
+  /** The model's kind and options, for checkpoints. */
+  abstract describe(): ModelDescription;
+
+  /**
+   * A checkpoint of the model as it is now: a safetensors file of every parameter and its Adam moments, with
+   * the options, estimator, optimiser, step and stream positions in its metadata (`run` adds strings of the
+   * caller's, e.g. the data set). One read-back.
+   */
+  async save(run: Readonly<Record<string, string>> = {}): Promise<Uint8Array> {
+    return encodeCheckpoint(this, await this.readState(), run);
+  }
+
+  /**
+   * Loads a checkpoint of a model of the same kind and options (see `loadInto`); a bad or mismatched file is
+   * a CheckpointError naming `source` and leaves this model untouched. Returns what the file held.
+   */
+  load(bytes: Uint8Array, source = "checkpoint"): Checkpoint {
+    return loadInto(this, bytes, source);
   }
 
   /** Releases the model's backend memory (not the backend). */

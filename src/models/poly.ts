@@ -16,7 +16,7 @@ import {
   requireInteger,
   requirePositive,
 } from "../validate.ts";
-import { type Parameter, requireOptions, TrainableModel } from "./model.ts";
+import { type ModelDescription, type Parameter, requireOptions, TrainableModel } from "./model.ts";
 import type { PlannedBuffer } from "./plan.ts";
 
 /** The targets c: 0.45 everywhere ("const") or c_i = (i − 0.5)/L for i = 1..L ("linear"). */
@@ -152,7 +152,7 @@ export class PolyProgramming extends TrainableModel {
     const rows = this.batch * this.latents, size = rows * 2;
     const plan = this.plan;
     plan.defaultSize = { formula: "batch × latents × 2", argument: "batch" };
-    this.#theta = this.declareParameter("theta", this.latents * 2, 0.01, {
+    this.#theta = this.declareParameter("theta", [this.latents, 2], 0.01, {
       formula: "latents × 2",
       argument: "latents",
     });
@@ -172,6 +172,22 @@ export class PolyProgramming extends TrainableModel {
     // One extra slot: the exact expected loss, computed on the backend at read-backs.
     this.declareLog(["loss"], readEvery, 1);
     this.allocate(() => backend.write(this.#c.buffer, this.targets));
+  }
+
+  /** The kind and options that rebuild this task (for checkpoints). */
+  describe(): ModelDescription {
+    return {
+      model: "poly",
+      options: {
+        latents: this.latents,
+        p: this.p,
+        target: this.target,
+        batch: this.batch,
+        seed: this.seed,
+        readEvery: this.log.capacity,
+      },
+      estimator: this.estimator,
+    };
   }
 
   /** Steps whose losses are still on the backend; `readLosses` must be called before this reaches `readEvery`. */

@@ -82,6 +82,16 @@ export abstract class Vae extends TrainableModel {
     });
   }
 
+  /** The draws made outside training: their streams continue after a checkpoint is loaded. */
+  protected override counters(): Record<string, number> {
+    return { draws: this.#draws };
+  }
+
+  /** Restores the draws counter of {@link counters}. */
+  protected override setCounters(counters: Readonly<Record<string, number>>): void {
+    this.#draws = counters.draws ?? 0;
+  }
+
   /** Declares the loss logs (training, evaluation) and allocates the plan; `initialise` as in `allocate`. */
   protected allocateVae(readEvery: number, initialise?: () => void): void {
     this.declareLog(["reconstruction", "kl"], readEvery);

@@ -193,11 +193,13 @@ export async function* train(task: TrainingTask, options: TrainOptions = {}): As
         trainMs += performance.now() - started;
         options.onProgress?.({ epoch, firstStep: first, losses, lastStep });
         if (epochEnd) {
-          if (options.onCheckpoint) await options.onCheckpoint(await model.readState());
           const metrics: Record<string, number> = {};
           metricNames.forEach((name, i) => metrics[name] = read.extras[i]);
           const evaluationStart = performance.now();
           if (task.evaluate) Object.assign(metrics, await task.evaluate(epoch));
+          const evaluationMs = performance.now() - evaluationStart;
+          // After the evaluation, so that the state carries the positions of its draws too.
+          if (options.onCheckpoint) await options.onCheckpoint(await model.readState());
           const channelMeans = Object.fromEntries(channels.map((c, i) => [c, sums[i] / epochSteps]));
           const report: EpochReport = {
             epoch,
@@ -207,7 +209,7 @@ export async function* train(task: TrainingTask, options: TrainOptions = {}): As
             channels: channelMeans,
             metrics,
             msPerStep: trainMs / (step - startStep),
-            evaluationMs: performance.now() - evaluationStart,
+            evaluationMs,
           };
           sums = new Float64Array(channels.length);
           epochSteps = 0;

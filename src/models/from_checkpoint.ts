@@ -1,0 +1,64 @@
+/**
+ * Builds a model from a checkpoint's bytes alone: the kind, options, estimator and optimiser come from its
+ * metadata, the parameters, moments, step and stream positions from its tensors.
+ * @module
+ */
+import type { Backend } from "../backend.ts";
+import { CheckpointError, cleanUp, ReinmaxInputError } from "../errors.ts";
+import { type Checkpoint, decodeCheckpoint, mismatch } from "../train/checkpoint.ts";
+import { describe, requireBackend } from "../validate.ts";
+import { BernoulliVae } from "./bernoulli_vae.ts";
+import { CategoricalVae } from "./categorical_vae.ts";
+import type { TrainableModel } from "./model.ts";
+import { PolyProgramming } from "./poly.ts";
+
+/** A model and what its checkpoint recorded about the run. */
+export interface LoadedCheckpoint {
+  /** The model, on the backend given, in the checkpoint's state. */
+  readonly model: TrainableModel;
+  /** The checkpoint as read (description, optimiser, state, the writer's run record). */
+  readonly checkpoint: Checkpoint;
+}
+
+/**
+ * Creates the model a checkpoint describes on `backend` and loads its state. A corrupt, truncated or
+ * inconsistent file is a CheckpointError naming `source`; nothing stays allocated when it fails.
+ */
+export function loadCheckpoint(bytes: Uint8Array, backend: Backend, source = "checkpoint"): LoadedCheckpoint {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new ReinmaxInputError(
+      "bytes",
+      `expected the checkpoint's bytes as a Uint8Array, got ${describe(bytes)}`,
+    );
+  }
+  requireBackend(backend);
+  const checkpoint = decodeCheckpoint(bytes, source);
+  const { model: kind, options, estimator } = checkpoint.description;
+  const all = { ...options, estimator, optimizer: checkpoint.optimizer };
+  let model: TrainableModel;
+  try {
+    if (kind === "categorical") model = new CategoricalVae(backend, all);
+    else if (kind === "bernoulli") model = new BernoulliVae(backend, all);
+    else if (kind === "poly") model = new PolyProgramming(backend, all);
+    else {throw new CheckpointError(
+        source,
+        `expected a categorical, bernoulli or poly model, found ${describe(kind)}`,
+      );}
+  } catch (e) {
+    if (e instanceof CheckpointError || !(e instanceof ReinmaxInputError)) throw e;
+    throw new CheckpointError(source, `its options cannot build a ${kind} model: ${e.message}`, { cause: e });
+  }
+  try {
+    const why = mismatch(model, checkpoint);
+    if (why) throw new CheckpointError(source, `is inconsistent: ${why}`);
+    try {
+      model.writeState(checkpoint.state);
+    } catch (e) {
+      throw new CheckpointError(source, (e as Error).message, { cause: e });
+    }
+  } catch (error) {
+    cleanUp({ error }, () => model.destroy());
+    throw error;
+  }
+  return { model, checkpoint };
+}

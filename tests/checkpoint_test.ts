@@ -1,0 +1,346 @@
+// Checkpoints: a round trip of every model kind on every backend, the file read back by a minimal safetensors
+// reader written here, a resume bit for bit in a fresh process, every class of bad file refused with the
+// model untouched, a fuzz run, and a resumed WebGPU run continuing as the straight one.
+import { assert, assertEquals, assertInstanceOf, assertStringIncludes, assertThrows } from "@std/assert";
+import { type Backend, readF32 } from "../src/backend.ts";
+import { CheckpointError } from "../src/errors.ts";
+import { estimator } from "../src/estimators.ts";
+import { BernoulliVae } from "../src/models/bernoulli_vae.ts";
+import { CategoricalVae } from "../src/models/categorical_vae.ts";
+import { loadCheckpoint } from "../src/models/from_checkpoint.ts";
+import type { TrainableModel } from "../src/models/model.ts";
+import { PolyProgramming } from "../src/models/poly.ts";
+import { adam, radam } from "../src/optim.ts";
+import { decodeCheckpoint } from "../src/train/checkpoint.ts";
+import { BACKENDS, forEachBackend } from "./backends.ts";
+import { assertClose, testRandom, uniformArray } from "./util.ts";
+
+const tinyCategorical = (backend: Backend) =>
+  new CategoricalVae(backend, {
+    categories: 3,
+    latents: 2,
+    inputSize: 6,
+    hidden: [5, 4],
+    batch: 3,
+    seed: 3,
+    estimator: estimator("grmck", { tau: 0.6, k: 2 }),
+    optimizer: radam({ lr: 1e-2, weightDecay: 1e-3 }),
+  });
+const tinyBernoulli = (backend: Backend) =>
+  new BernoulliVae(backend, {
+    latents: 3,
+    hidden: [4],
+    inputSize: 6,
+    batch: 3,
+    evaluations: 2,
+    binarize: "static",
+    seed: 4,
+    optimizer: adam({ lr: 1e-2 }),
+  });
+const tinyPoly = (backend: Backend) =>
+  new PolyProgramming(backend, { latents: 5, batch: 4, p: 1.5, target: "linear", seed: 5 });
+
+async function train(model: TrainableModel, steps: number): Promise<void> {
+  const x = uniformArray(testRandom(8), 3 * 6, 0, 1);
+  for (let s = 0; s < steps; s++) {
+    if (model instanceof PolyProgramming) model.step();
+    else (model as CategoricalVae).step(x, 3, { indices: [2, 0, 1] });
+    if (model.log.pending === model.log.capacity) await model.log.read();
+  }
+}
+
+async function tensors(model: TrainableModel): Promise<Map<string, Float32Array>> {
+  return new Map((await model.readState()).tensors);
+}
+
+/** A safetensors reader written from the format's description alone: length, JSON, raw little-endian data. */
+function readSafetensors(bytes: Uint8Array) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+  const data = bytes.subarray(8 + headerLength);
+  const out = new Map<string, { shape: number[]; values: Float32Array }>();
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    const { dtype, shape, data_offsets: [begin, end] } = entry as {
+      dtype: string;
+      shape: number[];
+      data_offsets: number[];
+    };
+    assertEquals(dtype, "F32");
+    const values = new Float32Array(data.slice(begin, end).buffer);
+    out.set(name, { shape, values });
+  }
+  return { headerLength, metadata: header.__metadata__ as Record<string, string>, tensors: out };
+}
+
+forEachBackend(
+  "checkpoints round-trip every model kind: tensors, step, stream positions, options",
+  async (backend) => {
+    for (const make of [tinyCategorical, tinyBernoulli, tinyPoly]) {
+      const model = make(backend);
+      try {
+        await train(model, 7);
+        if (!(model instanceof PolyProgramming)) await (model as CategoricalVae).samplePrior(2); // a draw outside training
+        const bytes = await model.save({ note: "round trip" });
+        const { model: copy, checkpoint } = loadCheckpoint(bytes, backend, "memory");
+        try {
+          assertEquals(copy.constructor, model.constructor);
+          assertEquals(copy.describe(), model.describe());
+          assertEquals(copy.optimizer, model.optimizer);
+          assertEquals(copy.steps, 7);
+          assertEquals(checkpoint.run, { note: "round trip" });
+          const a = await model.readState(), b = await copy.readState();
+          assertEquals(b.counters, a.counters);
+          assertEquals(b.tensors, a.tensors, "every tensor bit for bit");
+        } finally {
+          copy.destroy();
+        }
+      } finally {
+        model.destroy();
+      }
+    }
+  },
+);
+
+forEachBackend(
+  "a checkpoint reads back with a minimal safetensors reader: names, shapes, values, metadata",
+  async (backend) => {
+    const model = tinyCategorical(backend);
+    try {
+      await train(model, 2);
+      const bytes = await model.save();
+      const file = readSafetensors(bytes);
+      assertEquals((8 + file.headerLength) % 8, 0, "the data starts 8-byte aligned");
+      const state = await model.readState();
+      assertEquals(file.tensors.size, model.parameters.length * 3);
+      for (const p of model.parameters) {
+        for (const suffix of ["", ".exp_avg", ".exp_avg_sq"]) {
+          const t = file.tensors.get(p.label + suffix)!;
+          assertEquals(t.shape, p.shape, p.label);
+          assertEquals(t.values, state.tensors.get(p.label + suffix));
+        }
+      }
+      // A linear layer's weight is in × out.
+      assertEquals(file.tensors.get("encoder.fc1.weight")!.shape, [6, 5]);
+      assertEquals(file.metadata.format, "reinmax.checkpoint/1");
+      assertEquals(file.metadata.model, "categorical");
+      assertEquals(file.metadata.step, "2");
+      assertEquals(JSON.parse(file.metadata.estimator).name, "grmck");
+      assertEquals(JSON.parse(file.metadata.optimizer).name, "radam");
+      assert(
+        /^crc32:[0-9a-f]{8}$/.test(file.metadata["reinmax.checksum"]),
+        file.metadata["reinmax.checksum"],
+      );
+    } finally {
+      model.destroy();
+    }
+  },
+);
+
+forEachBackend(
+  "a bad or mismatched checkpoint is a CheckpointError naming the file, the model untouched",
+  async (backend) => {
+    const model = tinyCategorical(backend), other = tinyBernoulli(backend);
+    const bigger = new CategoricalVae(backend, {
+      categories: 3,
+      latents: 2,
+      inputSize: 6,
+      hidden: [5, 5],
+      batch: 3,
+    });
+    try {
+      await train(model, 3);
+      const good = await model.save();
+      const before = await tensors(model);
+      const refused = (bytes: Uint8Array, why: string) => {
+        const error = assertThrows(() => model.load(bytes, "bad.safetensors"), CheckpointError);
+        assertEquals(error.source, "bad.safetensors");
+        assertStringIncludes(error.message, why);
+      };
+      refused(await other.save(), "bernoulli model");
+      refused(await bigger.save(), "hidden");
+      const flipped = good.slice();
+      flipped[flipped.length - 5] ^= 0x40; // in the data
+      refused(flipped, "checksum");
+      refused(good.subarray(0, good.length - 9), "");
+      const huge = good.slice();
+      new DataView(huge.buffer).setBigUint64(0, 1n << 40n, true); // a header length beyond the file
+      refused(huge, "header");
+      refused(new Uint8Array(16), "");
+      assertEquals(await tensors(model), before, "nothing was written");
+      assertEquals(model.steps, 3);
+      // loadCheckpoint names the file too, and leaves nothing allocated behind it.
+      const bytesBefore = backend.bytesAllocated;
+      assertThrows(
+        () => loadCheckpoint(flipped, backend, "flipped.safetensors"),
+        CheckpointError,
+        "flipped.safetensors",
+      );
+      assertEquals(backend.bytesAllocated, bytesBefore);
+    } finally {
+      model.destroy();
+      other.destroy();
+      bigger.destroy();
+    }
+  },
+);
+
+forEachBackend("fuzz: truncated or flipped checkpoints are refused or load exactly", async (backend) => {
+  const model = tinyPoly(backend);
+  try {
+    await train(model, 4);
+    const good = await model.save();
+    const original = await tensors(model);
+    const random = testRandom(77);
+    let refused = 0;
+    for (let i = 0; i < 400; i++) {
+      const bytes = random() < 0.3 ? good.subarray(0, Math.floor(random() * good.length)) : good.map((
+        b,
+        j,
+      ) => (j === Math.floor(random() * good.length) ? b ^ (1 + Math.floor(random() * 255)) : b));
+      try {
+        model.load(bytes, "fuzzed");
+        assertEquals(await tensors(model), original, `case ${i} loaded, so it must be the original`);
+      } catch (e) {
+        assertInstanceOf(e, CheckpointError, `case ${i}`);
+        refused++;
+      }
+    }
+    assert(refused > 300, `${refused} of 400 refused`);
+    assertEquals(await tensors(model), original);
+  } finally {
+    model.destroy();
+  }
+});
+
+Deno.test({
+  name: "resume is bit-exact on WASM: 2 epochs straight equal 1 epoch, a checkpoint, a fresh process, 1 more",
+  ignore: typeof BACKENDS.get("wasm") !== "object",
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const run = async (...args: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--quiet",
+          "--allow-read",
+          `--allow-write=${dir}`,
+          new URL("../examples/vae.ts", import.meta.url).pathname,
+          "--data",
+          "digits",
+          "--backend",
+          "wasm",
+          ...args,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+      return new TextDecoder().decode(out.stdout);
+    };
+    try {
+      for (
+        const model of [["--config", "8x4"], [
+          "--model",
+          "bernoulli",
+          "--evaluations",
+          "2",
+          "--binarize",
+          "static",
+        ]]
+      ) {
+        await run(...model, "--epochs", "2", "--checkpoint", `${dir}/straight.st`);
+        await run(...model, "--epochs", "1", "--checkpoint", `${dir}/half.st`);
+        // The resumed run takes its flags from the checkpoint.
+        const resumed = await run(
+          "--resume",
+          `${dir}/half.st`,
+          "--epochs",
+          "2",
+          "--checkpoint",
+          `${dir}/resumed.st`,
+        );
+        assertStringIncludes(resumed, "resumed from");
+        const straight = await Deno.readFile(`${dir}/straight.st`),
+          again = await Deno.readFile(`${dir}/resumed.st`);
+        assertEquals(again, straight, `${model.join(" ")}: every byte, every tensor`);
+        assertEquals(decodeCheckpoint(again, "resumed").state.step, 30);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "resume checks its flags: a contradicting one is named, a missing file is a CheckpointError",
+  ignore: typeof BACKENDS.get("wasm") !== "object",
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const vae = new URL("../examples/vae.ts", import.meta.url).pathname;
+    const run = async (...args: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--quiet",
+          "--allow-read",
+          `--allow-write=${dir}`,
+          vae,
+          "--data",
+          "digits",
+          "--backend",
+          "wasm",
+          ...args,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    };
+    try {
+      assertEquals((await run("--config", "8x4", "--epochs", "1", "--checkpoint", `${dir}/a.st`)).code, 0);
+      for (
+        const [flag, value] of [["--config", "10x30"], ["--estimator", "st"], ["--lr", "0.1"], [
+          "--seed",
+          "9",
+        ], ["--model", "bernoulli"]]
+      ) {
+        const { code, stderr } = await run("--resume", `${dir}/a.st`, "--epochs", "2", flag, value);
+        assertEquals(code, 2, stderr);
+        assert(stderr.startsWith(`error: ${flag}:`) && stderr.includes("contradicts the checkpoint"), stderr);
+      }
+      const missing = await run("--resume", `${dir}/none.st`);
+      assertEquals(missing.code, 1);
+      assertStringIncludes(missing.stderr, `CheckpointError: ${dir}/none.st`);
+      const epochs = await run("--resume", `${dir}/a.st`, "--epochs", "2", "--config", "8x4"); // agreeing flags are fine
+      assertEquals(epochs.code, 0, epochs.stderr);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+forEachBackend("a run saved and loaded midway continues as the straight run does", async (backend) => {
+  const straight = tinyCategorical(backend), first = tinyCategorical(backend);
+  try {
+    await train(straight, 12);
+    await train(first, 5);
+    const { model: second } = loadCheckpoint(await first.save(), backend, "midway");
+    try {
+      await train(second, 7);
+      const a = await tensors(straight), b = await tensors(second);
+      for (const [label, values] of a) {
+        // Bit for bit on WASM; on WebGPU within the backends' agreement tolerance.
+        if (backend.name === "wasm") assertEquals(b.get(label), values, label);
+        else assertClose(b.get(label)!, values, { atol: 1e-6, rtol: 1e-5, label });
+      }
+    } finally {
+      second.destroy();
+    }
+  } finally {
+    straight.destroy();
+    first.destroy();
+  }
+});
