@@ -124,3 +124,13 @@ export {
   loadInto,
 } from "./src/train/checkpoint.ts";
 export { loadCheckpoint, type LoadedCheckpoint } from "./src/models/from_checkpoint.ts";
+export {
+  compareGradients,
+  estimatorGradientDraws,
+  exactReconstructionGradient,
+  type GradientComparison,
+  type GradientDraws,
+  type GradientQuality,
+  gradientQuality,
+  MAX_CODES,
+} from "./src/models/gradient_quality.ts";

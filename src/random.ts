@@ -14,6 +14,8 @@ export const TAG = {
   evaluation: 4,
   /** Binarisation of grey images, pixel = 1[u < x] (row = the image's index in its set). */
   binarize: 5,
+  /** Draws of analyses outside training, e.g. the estimator draws judged against an exact gradient. */
+  analysis: 6,
 } as const;
 
 /** A Philox key and stream: the scalar arguments `key0 key1 stream tag` of the sampling kernels. */

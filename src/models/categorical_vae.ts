@@ -6,11 +6,11 @@
  * training step is one submit on WebGPU and allocates nothing: every buffer is in the memory plan.
  * @module
  */
-import type { Backend } from "../backend.ts";
+import { type Backend, readF32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
 import { checkEstimator, enqueueBackward, enqueueSample, type Estimator, estimator } from "../estimators.ts";
 import { adam, type Optimizer, radam } from "../optim.ts";
-import type { RandomStream } from "../random.ts";
+import { type RandomStream, TAG } from "../random.ts";
 import type { LossLog } from "../train/loss_log.ts";
 import { describe, requireInteger } from "../validate.ts";
 import { type ModelDescription, requireOptions } from "./model.ts";
@@ -254,19 +254,126 @@ export class CategoricalVae extends Vae {
     return this.#mean;
   }
 
+  /** The encoder's logits for `count` images: count × latents × categories; q(z|x) is their softmax per latent. */
+  async encode(images: Float32Array, count: number): Promise<Float32Array> {
+    requireInteger("count", count, 1);
+    this.checkImages(images, count);
+    const code = this.latents * this.categories, out = new Float32Array(count * code);
+    for (let start = 0; start < count; start += this.batch) {
+      const n = Math.min(this.batch, count - start);
+      this.writeImages(images.subarray(start * this.inputSize), n);
+      this.#encoder.forward(this.backend, this.input, n);
+      this.backend.submit();
+      out.set((await readF32(this.backend, this.#encoder.output.buffer)).subarray(0, n * code), start * code);
+    }
+    return out;
+  }
+
+  /**
+   * The reconstruction term R = Σ_pixels BCE of each of `count` images when the decoder is given its code:
+   * `codes` holds `latents` categories per image. Exact, with no sampling: what an enumeration of codes
+   * needs (docs/math.md §6.4).
+   */
+  async reconstructionLoss(images: Float32Array, codes: Int32Array, count: number): Promise<Float32Array> {
+    requireInteger("count", count, 1);
+    this.checkImages(images, count);
+    this.checkSample(codes, count, "codes");
+    const backend = this.backend, L = this.latents, out = new Float32Array(count);
+    for (let start = 0; start < count; start += this.batch) {
+      const n = Math.min(this.batch, count - start), rows = n * L;
+      this.writeImages(images.subarray(start * this.inputSize), n);
+      backend.write(this.#sample.buffer, codes.subarray(start * L, start * L + rows));
+      // ySoft is not used: the encoder's output buffer only stands in for onehot_softmax's logits.
+      backend.run(
+        "onehot_softmax",
+        [this.#yHard.buffer, this.#ySoft.buffer, this.#encoder.output.buffer, this.#sample.buffer],
+        [rows, this.categories],
+      );
+      this.#decoder.forward(backend, this.#yHard, n);
+      backend.run(
+        "bce_logits_forward",
+        [this.#reconstructionLoss.buffer, this.#decoder.output.buffer, this.input.buffer],
+        [n, this.inputSize],
+      );
+      backend.submit();
+      out.set((await readF32(backend, this.#reconstructionLoss.buffer)).subarray(0, n), start);
+    }
+    return out;
+  }
+
+  /**
+   * One draw of an estimator's gradient of Σ_i R_i — the reconstruction term summed over `count` ≤ batch
+   * images — with respect to the encoder's logits (count × latents × categories), and the codes drawn. The
+   * KL's gradient is left out: it is exact for every estimator. `stream` numbers the draw (analysis tag); the
+   * parameters' gradient buffers are overwritten, the parameters are not.
+   */
+  async reconstructionGradient(
+    images: Float32Array,
+    count: number,
+    options: { readonly estimator?: Estimator; readonly stream?: number } = {},
+  ): Promise<{ gradient: Float32Array; sample: Int32Array }> {
+    requireInteger("count", count, 1, this.batch);
+    const est = options.estimator === undefined ? this.estimator : checkEstimator(options.estimator);
+    const stream = requireInteger("stream", options.stream ?? 0, 0, 2 ** 32 - 1);
+    this.writeImages(images, count);
+    const { backend, latents, categories } = this;
+    const rows = count * latents, code = latents * categories;
+    const rng = { key0: this.key[0], key1: this.key[1], stream, tag: TAG.analysis };
+    const logits = this.#encoder.output.buffer, dLogits = this.#encoder.outputGrad.buffer;
+    this.#encoder.forward(backend, this.input, count);
+    enqueueSample(backend, this.#sample.buffer, logits, rows, categories, rng);
+    backend.run(
+      "onehot_softmax",
+      [this.#yHard.buffer, this.#ySoft.buffer, logits, this.#sample.buffer],
+      [rows, categories],
+    );
+    this.#decoder.forward(backend, this.#yHard, count);
+    const decoderOut = this.#decoder.outputGrad.buffer;
+    backend.run("fill", [decoderOut], [count * this.inputSize, 0]);
+    backend.run(
+      "bce_logits_backward",
+      [decoderOut, this.#decoder.output.buffer, this.input.buffer],
+      [count * this.inputSize, 1],
+    );
+    backend.run("fill", [this.#yHardGrad.buffer], [count * code, 0]);
+    this.zeroGradients();
+    this.#decoder.backward(backend, this.#yHard, count, this.#yHardGrad);
+    enqueueBackward(
+      backend,
+      est,
+      {
+        dLogits,
+        scratch: this.#scratch.buffer,
+        logits,
+        sample: this.#sample.buffer,
+        gHard: this.#yHardGrad.buffer,
+        gSoft: this.#ySoftGrad.buffer,
+      },
+      rows,
+      categories,
+      rng,
+    );
+    backend.submit();
+    const [gradient, sample] = await Promise.all([
+      readF32(backend, dLogits),
+      readF32(backend, this.#sample.buffer).then((f) => new Int32Array(f.buffer)),
+    ]);
+    return { gradient: gradient.subarray(0, count * code), sample: sample.subarray(0, rows) };
+  }
+
   /** Checks forced categories for `count` images. */
-  protected checkSample(sample: unknown, count: number): Int32Array {
+  protected checkSample(sample: unknown, count: number, argument = "sample"): Int32Array {
     const rows = count * this.latents;
     if (!(sample instanceof Int32Array) || sample.length !== rows) {
       throw new ReinmaxInputError(
-        "sample",
+        argument,
         `expected an Int32Array of ${rows} categories, got ${describe(sample)}`,
       );
     }
     for (let r = 0; r < rows; r++) {
       if (!(sample[r] >= 0 && sample[r] < this.categories)) {
         throw new ReinmaxInputError(
-          "sample",
+          argument,
           `category ${sample[r]} at row ${r} is outside [0, ${this.categories})`,
         );
       }

@@ -128,7 +128,7 @@ export abstract class Vae extends TrainableModel {
   ): PlannedBuffer | Promise<PlannedBuffer>;
 
   /** Checks forced categories for `count` images; returns them. */
-  protected abstract checkSample(sample: unknown, count: number): Int32Array;
+  protected abstract checkSample(sample: unknown, count: number, argument?: string): Int32Array;
 
   /** `images` holds at least `count` images of `inputSize` pixels. */
   protected checkImages(images: unknown, count: number): asserts images is Float32Array {
@@ -145,7 +145,7 @@ export abstract class Vae extends TrainableModel {
   }
 
   /** Checks a batch of images from the caller and writes its first `count` images to the input buffer. */
-  #writeImages(images: Float32Array, count: number): void {
+  protected writeImages(images: Float32Array, count: number): void {
     this.checkImages(images, count);
     this.backend.write(this.input.buffer, images.subarray(0, count * this.inputSize));
   }
@@ -171,7 +171,7 @@ export abstract class Vae extends TrainableModel {
     }
     const forced = options.sample === undefined ? undefined : this.checkSample(options.sample, count);
     const indices = options.indices === undefined ? undefined : this.#checkIndices(options.indices, count);
-    this.#writeImages(images, count);
+    this.writeImages(images, count);
     const rng = { key0: this.key[0], key1: this.key[1], stream: this.steps, tag: TAG.estimator };
     const ctx: ForwardContext = { count, rng, training: true, draw: 0, forced, indices };
     this.enqueueForward(ctx);
@@ -217,7 +217,7 @@ export abstract class Vae extends TrainableModel {
     };
     for (let start = 0; start < count; start += this.batch) {
       const n = Math.min(this.batch, count - start);
-      this.#writeImages(images.subarray(start * this.inputSize, (start + n) * this.inputSize), n);
+      this.writeImages(images.subarray(start * this.inputSize, (start + n) * this.inputSize), n);
       const draw = this.#draws;
       const indices = Array.from({ length: n }, (_, i) => start + i);
       this.enqueueForward({ count: n, rng: this.#evaluationStream(), training: false, draw, indices });
@@ -239,7 +239,7 @@ export abstract class Vae extends TrainableModel {
     requireInteger("count", count, 1);
     this.checkImages(images, count);
     return this.#decodeChunks(count, false, (start, n) => {
-      this.#writeImages(images.subarray(start * this.inputSize), n);
+      this.writeImages(images.subarray(start * this.inputSize), n);
     });
   }
 

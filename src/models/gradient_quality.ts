@@ -1,0 +1,202 @@
+/**
+ * How good an estimator's gradient is (docs/math.md §6.4). A categorical VAE small enough to enumerate its
+ * codes — 8×4 has 8⁴ = 4,096 — has an exact gradient of the expected reconstruction term with respect to the
+ * encoder's logits; M draws of an estimator are judged against it by the relative error of their mean, their
+ * spread relative to their mean, and the cosine between mean and exact gradient.
+ * @module
+ */
+import { ReinmaxInputError } from "../errors.ts";
+import { type Estimator, estimator as makeEstimator } from "../estimators.ts";
+import { describe, requireInteger } from "../validate.ts";
+import type { CategoricalVae } from "./categorical_vae.ts";
+
+/** The most codes an enumeration visits: C^L of the model. */
+export const MAX_CODES = 1 << 16;
+
+/** The per-latent softmax of the encoder's logits, in float64. */
+function posteriors(logits: Float32Array, categories: number): Float64Array {
+  const q = new Float64Array(logits.length);
+  for (let r = 0; r < logits.length; r += categories) {
+    let max = -Infinity, total = 0;
+    for (let c = 0; c < categories; c++) max = Math.max(max, logits[r + c]);
+    for (let c = 0; c < categories; c++) total += q[r + c] = Math.exp(logits[r + c] - max);
+    for (let c = 0; c < categories; c++) q[r + c] /= total;
+  }
+  return q;
+}
+
+function checkModel(model: CategoricalVae, images: unknown, count: number): void {
+  if (typeof model !== "object" || model === null || typeof model.reconstructionLoss !== "function") {
+    throw new ReinmaxInputError("model", `expected a CategoricalVae, got ${describe(model)}`);
+  }
+  requireInteger("count", count, 1, model.batch);
+  if (!(images instanceof Float32Array) || images.length < count * model.inputSize) {
+    throw new ReinmaxInputError(
+      "images",
+      `expected ${count} images of ${model.inputSize} pixels, got ${describe(images)}`,
+    );
+  }
+}
+
+/**
+ * The exact gradient of Σ_i E_{z∼q(z|x_i)}[R(x_i, z)] with respect to the encoder's logits of `count` images
+ * (count × latents × categories), R the reconstruction term: every code's R, weighted by its probability
+ * P(z) = Π_l q_l(z_l), times ∂log P(z)/∂θ_lc = 1[z_l = c] − q_lc. Needs categories^latents ≤ MAX_CODES.
+ */
+export async function exactReconstructionGradient(
+  model: CategoricalVae,
+  images: Float32Array,
+  count: number,
+): Promise<Float64Array> {
+  checkModel(model, images, count);
+  const { categories: C, latents: L, inputSize: D } = model;
+  const codes = C ** L;
+  if (codes > MAX_CODES) {
+    throw new ReinmaxInputError(
+      "model",
+      `${C}^${L} = ${codes} codes are too many to enumerate (at most ${MAX_CODES})`,
+    );
+  }
+  const q = posteriors(await model.encode(images, count), C);
+  const all = new Int32Array(codes * L);
+  for (let k = 0; k < codes; k++) {
+    for (let l = 0, rest = k; l < L; l++, rest = Math.floor(rest / C)) all[k * L + l] = rest % C;
+  }
+  const gradient = new Float64Array(count * L * C);
+  const replicated = new Float32Array(codes * D);
+  for (let i = 0; i < count; i++) {
+    for (let k = 0; k < codes; k++) replicated.set(images.subarray(i * D, (i + 1) * D), k * D);
+    const losses = await model.reconstructionLoss(replicated, all, codes);
+    const offset = i * L * C;
+    // E = Σ P·R; the gradient at (l, c) is Σ_{z: z_l = c} P·R − q_lc·E.
+    let expected = 0;
+    for (let k = 0; k < codes; k++) {
+      let p = 1;
+      for (let l = 0; l < L; l++) p *= q[offset + l * C + all[k * L + l]];
+      const weighted = p * losses[k];
+      expected += weighted;
+      for (let l = 0; l < L; l++) gradient[offset + l * C + all[k * L + l]] += weighted;
+    }
+    for (let j = 0; j < L * C; j++) gradient[offset + j] -= q[offset + j] * expected;
+  }
+  return gradient;
+}
+
+/** The mean and standard deviation, per logit, of M draws of a gradient. */
+export interface GradientDraws {
+  /** The mean of the draws, per logit. */
+  readonly mean: Float64Array;
+  /** Their sample standard deviation, per logit. */
+  readonly std: Float64Array;
+  /** How many draws, M. */
+  readonly draws: number;
+}
+
+/**
+ * M draws of an estimator's gradient of the reconstruction term (see `CategoricalVae.reconstructionGradient`),
+ * draw m from stream m of the analysis tag; "reinforce" is the score function R(x, z)·(e_z − q) with no
+ * baseline, which is unbiased.
+ */
+export async function estimatorGradientDraws(
+  model: CategoricalVae,
+  images: Float32Array,
+  count: number,
+  estimator: Estimator | "reinforce",
+  draws: number,
+): Promise<GradientDraws> {
+  checkModel(model, images, count);
+  requireInteger("draws", draws, 2);
+  const { categories: C, latents: L } = model;
+  const size = count * L * C;
+  const q = estimator === "reinforce" ? posteriors(await model.encode(images, count), C) : null;
+  // Any estimator draws the codes; REINFORCE then needs only their R.
+  const sampler = estimator === "reinforce" ? makeEstimator("st") : estimator;
+  const mean = new Float64Array(size), m2 = new Float64Array(size), g = new Float64Array(size);
+  for (let m = 0; m < draws; m++) {
+    const { gradient, sample } = await model.reconstructionGradient(images, count, {
+      estimator: sampler,
+      stream: m,
+    });
+    if (q) {
+      const losses = await model.reconstructionLoss(images, sample, count);
+      for (let i = 0; i < count; i++) {
+        for (let l = 0; l < L; l++) {
+          const row = (i * L + l) * C;
+          for (let c = 0; c < C; c++) {
+            g[row + c] = losses[i] * ((sample[i * L + l] === c ? 1 : 0) - q[row + c]);
+          }
+        }
+      }
+    } else g.set(gradient);
+    // Welford's running mean and sum of squared deviations.
+    for (let j = 0; j < size; j++) {
+      const delta = g[j] - mean[j];
+      mean[j] += delta / (m + 1);
+      m2[j] += delta * (g[j] - mean[j]);
+    }
+  }
+  const std = m2.map((s) => Math.sqrt(s / (draws - 1)));
+  return { mean, std, draws };
+}
+
+/** The three measures of the paper's analysis. */
+export interface GradientComparison {
+  /** ‖exact − mean‖ / ‖exact‖: the bias of the estimator, relative. */
+  readonly relativeError: number;
+  /** ‖std‖ / ‖mean‖: the spread of one draw, relative to the signal. */
+  readonly relativeStd: number;
+  /** cos(exact, mean). */
+  readonly cosine: number;
+}
+
+/** Compares M draws with the exact gradient. */
+export function compareGradients(exact: Float64Array, draws: GradientDraws): GradientComparison {
+  let diff = 0, e2 = 0, m2 = 0, s2 = 0, dot = 0;
+  for (let j = 0; j < exact.length; j++) {
+    diff += (exact[j] - draws.mean[j]) ** 2;
+    e2 += exact[j] ** 2;
+    m2 += draws.mean[j] ** 2;
+    s2 += draws.std[j] ** 2;
+    dot += exact[j] * draws.mean[j];
+  }
+  return {
+    relativeError: Math.sqrt(diff / e2),
+    relativeStd: Math.sqrt(s2 / m2),
+    cosine: dot / Math.sqrt(e2 * m2),
+  };
+}
+
+/** One row of the gradient-quality table. */
+export interface GradientQuality extends GradientComparison {
+  /** The estimator's name. */
+  readonly estimator: string;
+  /** Its temperature (NaN for REINFORCE). */
+  readonly tau: number;
+  /** M. */
+  readonly draws: number;
+}
+
+/** The table: each estimator's M draws against the exact gradient of the same images. */
+export async function gradientQuality(
+  model: CategoricalVae,
+  images: Float32Array,
+  count: number,
+  estimators: readonly (Estimator | "reinforce")[],
+  draws: number,
+): Promise<GradientQuality[]> {
+  const exact = await exactReconstructionGradient(model, images, count);
+  const rows: GradientQuality[] = [];
+  for (const est of estimators) {
+    const comparison = compareGradients(
+      exact,
+      await estimatorGradientDraws(model, images, count, est, draws),
+    );
+    rows.push({
+      estimator: est === "reinforce" ? "reinforce" : est.name,
+      tau: est === "reinforce" ? NaN : est.tau,
+      draws,
+      ...comparison,
+    });
+  }
+  return rows;
+}

@@ -1,0 +1,133 @@
+// The gradient-quality analysis (docs/math.md §6.4): the enumerated gradient is the derivative of the exact
+// objective (central differences), the decoder's losses it enumerates are the oracle's, and REINFORCE — which
+// is unbiased — approaches it as the number of draws grows, while ST keeps its bias.
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import type { Backend } from "../src/backend.ts";
+import { ReinmaxInputError } from "../src/errors.ts";
+import { estimator } from "../src/estimators.ts";
+import { CategoricalVae } from "../src/models/categorical_vae.ts";
+import {
+  compareGradients,
+  estimatorGradientDraws,
+  exactReconstructionGradient,
+} from "../src/models/gradient_quality.ts";
+import { seedKey, TAG } from "../src/random.ts";
+import { forEachBackend } from "./backends.ts";
+import * as oracle from "./reference/vae.ts";
+import { readF32 } from "../src/backend.ts";
+import { assertClose, testRandom, uniformArray } from "./util.ts";
+
+const SHAPE = { inputSize: 6, hidden: [4], categories: 3, latents: 3 } as const;
+
+function tiny(backend: Backend): CategoricalVae {
+  return new CategoricalVae(backend, { ...SHAPE, batch: 4, seed: 21 });
+}
+
+/** Every code of L latents of C categories, latent 0 fastest. */
+function allCodes(): Int32Array {
+  const { categories: C, latents: L } = SHAPE;
+  return Int32Array.from({ length: C ** L * L }, (_, j) => Math.floor(Math.floor(j / L) / C ** (j % L)) % C);
+}
+
+forEachBackend(
+  "the enumerated gradient is the derivative of the exact expected reconstruction term",
+  async (backend) => {
+    const model = tiny(backend);
+    try {
+      const { categories: C, latents: L, inputSize: D } = SHAPE;
+      const count = 2, codes = C ** L;
+      const x = uniformArray(testRandom(6), count * D, 0, 1);
+      const exact = await exactReconstructionGradient(model, x, count);
+      const logits = Float64Array.from(await model.encode(x, count));
+      // R of every code, for each image; they do not depend on the logits.
+      const losses: Float32Array[] = [];
+      for (let i = 0; i < count; i++) {
+        const images = new Float32Array(codes * D);
+        for (let k = 0; k < codes; k++) images.set(x.subarray(i * D, (i + 1) * D), k * D);
+        losses.push(await model.reconstructionLoss(images, allCodes(), codes));
+      }
+      // The objective of image i as a function of its logits θ: Σ_z Π_l softmax(θ_l)[z_l]·R(z).
+      const objective = (i: number, theta: Float64Array) => {
+        const q = Array.from({ length: L }, (_, l) => {
+          const row = Array.from({ length: C }, (_, c) => theta[(i * L + l) * C + c]);
+          const e = row.map((v) => Math.exp(v - Math.max(...row)));
+          const z = e.reduce((a, b) => a + b, 0);
+          return e.map((v) => v / z);
+        });
+        let total = 0;
+        for (let k = 0; k < codes; k++) {
+          let p = 1;
+          for (let l = 0; l < L; l++) p *= q[l][Math.floor(k / C ** l) % C];
+          total += p * losses[i][k];
+        }
+        return total;
+      };
+      const h = 1e-4;
+      for (let j = 0; j < exact.length; j++) {
+        const plus = logits.slice(), minus = logits.slice();
+        plus[j] += h;
+        minus[j] -= h;
+        const i = Math.floor(j / (L * C));
+        const fd = (objective(i, plus) - objective(i, minus)) / (2 * h);
+        assertClose([exact[j]], [fd], { atol: 1e-6, rtol: 1e-5, label: `logit ${j}` });
+      }
+      assert(exact.some((v) => Math.abs(v) > 1e-3), "the gradient is not trivially zero");
+    } finally {
+      model.destroy();
+    }
+  },
+);
+
+forEachBackend("reconstructionLoss is the oracle's Σ BCE of the decoder given the code", async (backend) => {
+  const model = tiny(backend);
+  try {
+    const random = testRandom(7);
+    const count = 3;
+    const x = uniformArray(random, 4 * SHAPE.inputSize, 0, 1);
+    const codes = Int32Array.from({ length: count * SHAPE.latents }, () => Math.floor(random() * 3));
+    const got = await model.reconstructionLoss(x, codes, count);
+    const params: oracle.Params = new Map();
+    for (const p of model.parameters) {
+      params.set(p.label, Float64Array.from(await readF32(backend, p.value.buffer)));
+    }
+    const spec = { name: "st" as const, tau: 1, key: seedKey(21), stream: 0, tag: TAG.estimator };
+    const want = oracle.vaeStep(SHAPE, params, Float64Array.from(x), count, codes, spec).reconstruction;
+    assertClose(got, want, { rtol: 1e-5 });
+    await assertRejects(
+      () => model.reconstructionLoss(x, new Int32Array(2), count),
+      ReinmaxInputError,
+      "codes",
+    );
+  } finally {
+    model.destroy();
+  }
+});
+
+forEachBackend(
+  "REINFORCE's mean approaches the exact gradient as M grows; ST's bias stays",
+  async (backend) => {
+    const model = tiny(backend);
+    try {
+      const count = 2;
+      const x = uniformArray(testRandom(8), count * SHAPE.inputSize, 0, 1);
+      const exact = await exactReconstructionGradient(model, x, count);
+      const few = await estimatorGradientDraws(model, x, count, "reinforce", 16);
+      const many = await estimatorGradientDraws(model, x, count, "reinforce", 256);
+      const errors = [
+        compareGradients(exact, few).relativeError,
+        compareGradients(exact, many).relativeError,
+      ];
+      // An unbiased mean's error shrinks like 1/√M: 16× the draws, about a quarter of the error.
+      assert(errors[1] < errors[0] / 2, `REINFORCE's relative error ${errors}`);
+      const st = estimator("st", { tau: 1 });
+      const stErrors = [
+        compareGradients(exact, await estimatorGradientDraws(model, x, count, st, 16)).relativeError,
+        compareGradients(exact, await estimatorGradientDraws(model, x, count, st, 256)).relativeError,
+      ];
+      assert(stErrors[1] > stErrors[0] / 2, `ST's bias does not average away: ${stErrors}`);
+      assertEquals(many.draws, 256);
+    } finally {
+      model.destroy();
+    }
+  },
+);
