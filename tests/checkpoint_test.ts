@@ -2,7 +2,7 @@
 // reader written here, a resume bit for bit in a fresh process, every class of bad file refused with the
 // model untouched, a fuzz run, and a resumed WebGPU run continuing as the straight one.
 import { assert, assertEquals, assertInstanceOf, assertStringIncludes, assertThrows } from "@std/assert";
-import { type Backend, readF32 } from "../src/backend.ts";
+import type { Backend } from "../src/backend.ts";
 import { CheckpointError } from "../src/errors.ts";
 import { estimator } from "../src/estimators.ts";
 import { BernoulliVae } from "../src/models/bernoulli_vae.ts";

@@ -190,7 +190,8 @@ forEachBackend(
     const alone = [await epochsOf(backend, a), await epochsOf(backend, b)];
     const runs = [trainPoly(backend, a), trainPoly(backend, b)];
     const together: PolyEpoch[][] = [[], []];
-    for (let done = [false, false]; !done[0] || !done[1];) {
+    const done = [false, false];
+    while (!done[0] || !done[1]) {
       for (const i of [0, 1]) {
         if (done[i]) continue;
         const next = await runs[i].next();
