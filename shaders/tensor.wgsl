@@ -64,7 +64,9 @@ fn sum_tiles(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) 
 
 //! kernel mean
 // A single workgroup: each thread sums a strided slice with compensated (Kahan) summation, standing in
-// for the f64 accumulator of the WASM kernel, then a tree reduction in workgroup memory.
+// for the f64 accumulator of the WASM kernel, then a tree reduction in workgroup memory. A shader compiler
+// allowed to reassociate would simplify the compensation (sum + y) − sum − y to 0; passing t through an
+// XOR with a value it cannot know is 0 (the top bit of a count, which is below 2^31) keeps it.
 struct Params {
   count: u32,
   index: u32,
@@ -75,11 +77,12 @@ struct Params {
 
 @compute @workgroup_size(REDUCE_SIZE)
 fn mean(@builtin(local_invocation_index) lane: u32) {
+  let opaque_zero = params.count >> 31u;
   var sum = 0.0;
   var compensation = 0.0;
   for (var i = lane; i < params.count; i += REDUCE_SIZE) {
     let y = x[i] - compensation;
-    let t = sum + y;
+    let t = bitcast<f32>(bitcast<u32>(sum + y) ^ opaque_zero);
     compensation = (t - sum) - y;
     sum = t;
   }
