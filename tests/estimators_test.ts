@@ -1,6 +1,6 @@
 // Every estimator's forward and backward on every backend, against the float64 oracle.
 import { assert, assertEquals } from "@std/assert";
-import { type EstimatorName, sampleWithEstimator } from "../src/estimators.ts";
+import { type EstimatorName, gst, sampleWithEstimator } from "../src/estimators.ts";
 import { readF32 } from "../src/backend.ts";
 import { seedKey, TAG } from "../src/random.ts";
 import { forEachBackend } from "./backends.ts";
@@ -235,3 +235,129 @@ forEachBackend("the Gumbel draws stay finite for a word whose top 24 bits are al
     assert(d.every(Number.isFinite), `${name}: ${d}`);
   }
 });
+
+// Gapped ST with gaps other than the default 1: a gap that is lost on the way (the option, the kernel
+// argument, the kernel's use of it) leaves every test at gap 1 green, so these run at 2.5 (most logits
+// capped) and 0.3 (few capped) and first check that the oracle itself tells the gaps apart.
+const GAPS = [2.5, 0.3];
+
+/** Rows of logits, upstream gradients and forced categories (every category, not only the argmax). */
+function gstInputs(seed: number, rows: number, n: number) {
+  const random = testRandom(seed);
+  return {
+    logits: uniformArray(random, rows * n, -3, 3),
+    gHard: uniformArray(random, rows * n),
+    gSoft: uniformArray(random, rows * n),
+    sample: Int32Array.from({ length: rows }, (_, i) => i % n),
+  };
+}
+
+function gstOracle(
+  { logits, gHard, gSoft }: ReturnType<typeof gstInputs>,
+  sample: Int32Array,
+  n: number,
+  tau: number,
+  gap: number,
+): number[][] {
+  return Array.from(
+    sample,
+    (s, i) => ref.gstBackward(row(logits, i, n), s, row(gHard, i, n), row(gSoft, i, n), tau, gap),
+  );
+}
+
+function assertGapMatters(inputs: ReturnType<typeof gstInputs>, sample: Int32Array, n: number, tau: number) {
+  for (const gap of GAPS) {
+    const at = gstOracle(inputs, sample, n, tau, gap).flat(),
+      atOne = gstOracle(inputs, sample, n, tau, 1).flat();
+    const diff = Math.max(...at.map((v, i) => Math.abs(v - atOne[i])));
+    assert(diff > 1e-2, `gap ${gap} changes the oracle's gradient by only ${diff}`);
+  }
+}
+
+forEachBackend("Gapped ST with gap ≠ 1: gst() matches the oracle, sampled and forced", async (backend) => {
+  const n = 5, rows = 10;
+  const inputs = gstInputs(7, rows, n);
+  for (const tau of [0.5, 1]) {
+    assertGapMatters(inputs, inputs.sample, n, tau);
+    for (const gap of GAPS) {
+      for (const forced of [true, false]) {
+        const r = await gst(backend, inputs.logits, {
+          n,
+          tau,
+          gap,
+          seed: 31,
+          stream: 2,
+          sample: forced ? inputs.sample : undefined,
+        });
+        if (forced) assertEquals(r.sample, inputs.sample);
+        const grad = await r.backward(inputs.gHard, inputs.gSoft);
+        const expected = gstOracle(inputs, r.sample, n, tau, gap);
+        for (let i = 0; i < rows; i++) {
+          assertClose(row(grad, i, n), expected[i], {
+            atol: 2e-6,
+            rtol: 1e-4,
+            label: `gap ${gap} τ=${tau} ${forced ? "forced" : "sampled"} row ${i}`,
+          });
+        }
+      }
+    }
+  }
+});
+
+forEachBackend("Gapped ST with gap ≠ 1: the gst_backward kernel matches the oracle", async (backend) => {
+  const n = 6, rows = 12, tau = 0.7;
+  const inputs = gstInputs(8, rows, n);
+  assertGapMatters(inputs, inputs.sample, n, tau);
+  const [dLogits, lb, sb, gb, hb] = [
+    backend.alloc(rows * n, "dLogits"),
+    backend.alloc(rows * n, "logits"),
+    backend.alloc(rows, "sample"),
+    backend.alloc(rows * n, "gHard"),
+    backend.alloc(rows * n, "gSoft"),
+  ];
+  backend.write(lb, inputs.logits);
+  backend.write(sb, inputs.sample);
+  backend.write(gb, inputs.gHard);
+  backend.write(hb, inputs.gSoft);
+  for (const gap of GAPS) {
+    backend.write(dLogits, new Float32Array(rows * n).fill(9)); // written, not accumulated
+    backend.run("gst_backward", [dLogits, lb, sb, gb, hb], [rows, n, tau, gap]);
+    backend.submit();
+    const grad = await readF32(backend, dLogits);
+    const expected = gstOracle(inputs, inputs.sample, n, tau, gap);
+    for (let i = 0; i < rows; i++) {
+      assertClose(row(grad, i, n), expected[i], { atol: 2e-6, rtol: 1e-4, label: `gap ${gap} row ${i}` });
+    }
+  }
+  for (const b of [dLogits, lb, sb, gb, hb]) backend.free(b);
+});
+
+forEachBackend(
+  "Gapped ST with gap ≠ 1: gapped_logits has the margin and matches the oracle",
+  async (backend) => {
+    const n = 7, rows = 21;
+    const { logits, sample } = gstInputs(9, rows, n);
+    const [lb, sb, out] = [
+      backend.alloc(rows * n, "logits"),
+      backend.alloc(rows, "sample"),
+      backend.alloc(rows * n, "out"),
+    ];
+    backend.write(lb, logits);
+    backend.write(sb, sample);
+    for (const gap of GAPS) {
+      backend.run("gapped_logits", [out, lb, sb], [rows, n, gap]);
+      const gapped = await readF32(backend, out);
+      for (let i = 0; i < rows; i++) {
+        const t = row(gapped, i, n), s = sample[i];
+        const others = Math.max(...t.filter((_, j) => j !== s));
+        assert(t[s] - others >= gap - 1e-6, `gap ${gap} row ${i}: margin ${t[s] - others}`);
+        assertClose(t, ref.gappedLogits(row(logits, i, n), s, gap), {
+          atol: 1e-6,
+          rtol: 0,
+          label: `gap ${gap} row ${i}`,
+        });
+      }
+    }
+    for (const b of [lb, sb, out]) backend.free(b);
+  },
+);

@@ -1,6 +1,7 @@
-// Polynomial programming: closed forms, determinism, the loss log, and the paper's known behaviour end to end.
+// Polynomial programming: closed forms; the poly_loss kernel and one step's θ gradient against the float64
+// oracle (tests/reference/poly.ts); determinism, the loss log, and the paper's known behaviour end to end.
 import { assert, assertEquals } from "@std/assert";
-import { readF32 } from "../src/backend.ts";
+import { readF32, readI32 } from "../src/backend.ts";
 import { estimator } from "../src/estimators.ts";
 import {
   polyExactGradient,
@@ -11,6 +12,8 @@ import {
 } from "../src/models/poly.ts";
 import { trainPoly } from "../src/train/train_poly.ts";
 import { BACKENDS, forEachBackend } from "./backends.ts";
+import * as estimatorRef from "./reference/estimators.ts";
+import * as ref from "./reference/poly.ts";
 import { assertClose, testRandom, uniformArray } from "./util.ts";
 
 Deno.test("poly: the exact gradient is the derivative of the exact loss", () => {
@@ -149,6 +152,133 @@ forEachBackend(
       assert(epochs.every((e) => e.exactLoss > 0.2 && e.exactLoss < 0.3), JSON.stringify(epochs));
     } finally {
       backend.read = read;
+    }
+  },
+);
+
+Deno.test("poly oracle: gHard is the derivative of the per-sample loss in yHard[·, 0]", () => {
+  // The oracle's g is written from its formula, so check it against central differences of its own loss,
+  // on continuous yHard (the kernels only ever see one-hot rows, but the formula is the derivative anywhere
+  // d ≠ 0).
+  const random = testRandom(32);
+  const batch = 2, latents = 5, h = 1e-6;
+  for (const p of [1.5, 2, 3]) {
+    for (const kind of ["const", "linear"] as const) {
+      const c = ref.polyTargets(latents, kind);
+      const y = Float64Array.from({ length: batch * latents * 2 }, () => random());
+      const loss = new Float64Array(batch), g = new Float64Array(y.length);
+      ref.poly_loss(loss, g, y, c, batch, latents, p);
+      for (let k = 0; k < y.length; k++) {
+        const lossAt = (v: number) => {
+          const yy = Float64Array.from(y), out = new Float64Array(batch);
+          yy[k] = v;
+          ref.poly_loss(out, new Float64Array(y.length), yy, c, batch, latents, p);
+          return out[Math.floor(k / (2 * latents))];
+        };
+        const fd = (lossAt(y[k] + h) - lossAt(y[k] - h)) / (2 * h);
+        assertClose([g[k]], [fd], { atol: 1e-8, rtol: 1e-6, label: `p=${p} ${kind} element ${k}` });
+      }
+    }
+  }
+});
+
+Deno.test("poly: polyTargets follows the definition c_i = 0.45 or (i + ½)/L", () => {
+  for (const latents of [1, 7, 128]) {
+    for (const kind of ["const", "linear"] as const) {
+      assertEquals(polyTargets(latents, kind), Float32Array.from(ref.polyTargets(latents, kind)), kind);
+    }
+  }
+});
+
+forEachBackend(
+  "poly_loss: per-sample loss and gHard equal the float64 oracle for p ∈ {1.5, 2, 3}, both targets",
+  async (backend) => {
+    // p = 2 alone would hide a gradient that uses |d| for |d|^(p−1), and a power that is wrong only for the
+    // exponent ½ (p = 1.5); the linear targets give every variable its own d.
+    const random = testRandom(33);
+    const batch = 6, latents = 7;
+    for (const p of [1.5, 2, 3]) {
+      for (const kind of ["const", "linear"] as const) {
+        const c = Float32Array.from(ref.polyTargets(latents, kind));
+        // Random one-hot rows: X_i = yHard[b, i, 0] ∈ {0, 1}, category 0 meaning X = 1.
+        const yHard = new Float32Array(batch * latents * 2);
+        for (let r = 0; r < batch * latents; r++) yHard[2 * r + (random() < 0.5 ? 0 : 1)] = 1;
+        const ones = yHard.filter((_, i) => i % 2 === 0).reduce((a, b) => a + b, 0);
+        assert(ones > 0 && ones < batch * latents, "both values of X occur");
+        const [loss, gHard, y, cb] = [
+          backend.alloc(batch, "loss"),
+          backend.alloc(batch * latents * 2, "gHard"),
+          backend.alloc(batch * latents * 2, "yHard"),
+          backend.alloc(latents, "c"),
+        ];
+        // Both outputs start non-zero: the kernel must write them, category 1 of gHard included.
+        backend.write(loss, new Float32Array(batch).fill(7));
+        backend.write(gHard, new Float32Array(batch * latents * 2).fill(-5));
+        backend.write(y, yHard);
+        backend.write(cb, c);
+        backend.run("poly_loss", [loss, gHard, y, cb], [batch, latents, p]);
+        backend.submit();
+        const [gotLoss, gotG] = [await readF32(backend, loss), await readF32(backend, gHard)];
+        const wantLoss = new Float64Array(batch), wantG = new Float64Array(batch * latents * 2);
+        ref.poly_loss(wantLoss, wantG, Float64Array.from(yHard), Float64Array.from(c), batch, latents, p);
+        const label = `p=${p} ${kind}`;
+        assertClose(gotLoss, wantLoss, { atol: 1e-7, rtol: 1e-5, label: `${label} loss` });
+        assertClose(gotG, wantG, { atol: 1e-7, rtol: 1e-5, label: `${label} gHard` });
+        for (const b of [loss, gHard, y, cb]) backend.free(b);
+      }
+    }
+  },
+);
+
+forEachBackend(
+  "poly: one step's loss and θ gradient equal the float64 oracle: the batch mean of per-sample estimates",
+  async (backend) => {
+    // docs/math.md §6.1, steps 1–5: tile θ, sample, poly_loss, the estimator's backward with h = 0, and the
+    // mean over the batch (sum_tiles with scale 1/B). The samples are the backend's (the sampler has its own
+    // tests); everything computed from them comes from the oracle.
+    const latents = 6, batch = 5;
+    for (
+      const [name, tau, p, target] of [["st", 1.5, 3, "linear"], ["reinmax", 1.3, 1.5, "const"]] as const
+    ) {
+      const task = new PolyProgramming(backend, {
+        latents,
+        batch,
+        p,
+        target,
+        estimator: estimator(name, { tau }),
+        seed: 8,
+      });
+      try {
+        const theta = await task.readTheta();
+        task.forwardBackward();
+        const [loss] = await task.readLosses();
+        const sample = await readI32(backend, task.plan.get("sample").buffer);
+        const grad = await readF32(backend, task.plan.get("theta.grad").buffer);
+        const c = Float64Array.from(Float32Array.from(ref.polyTargets(latents, target)));
+        const yHard = new Float64Array(batch * latents * 2);
+        sample.forEach((s, r) => yHard[2 * r + s] = 1);
+        const losses = new Float64Array(batch), g = new Float64Array(yHard.length);
+        ref.poly_loss(losses, g, yHard, c, batch, latents, p);
+        const want = new Float64Array(2 * latents);
+        for (let b = 0; b < batch; b++) {
+          for (let i = 0; i < latents; i++) {
+            const r = b * latents + i, row = [theta[2 * i], theta[2 * i + 1]], gr = [g[2 * r], g[2 * r + 1]];
+            const d = name === "st"
+              ? estimatorRef.stBackward(row, sample[r], gr, [0, 0], Math.fround(tau))
+              : estimatorRef.reinmaxBackward(row, sample[r], gr, [0, 0], Math.fround(tau));
+            want[2 * i] += d[0] / batch;
+            want[2 * i + 1] += d[1] / batch;
+          }
+        }
+        const label = `${name} τ=${tau} p=${p} ${target}`;
+        assertClose([loss], [losses.reduce((a, b) => a + b, 0) / batch], {
+          rtol: 1e-5,
+          label: `${label} loss`,
+        });
+        assertClose(grad, want, { atol: 1e-7, rtol: 1e-4, label: `${label} θ gradient` });
+      } finally {
+        task.destroy();
+      }
     }
   },
 );
