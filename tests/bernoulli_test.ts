@@ -12,7 +12,7 @@ import { trainVae, type VaeEpoch } from "../src/train/train_vae.ts";
 import { openDataset } from "../examples/data_source.ts";
 import { forEachBackend } from "./backends.ts";
 import * as oracle from "./reference/vae.ts";
-import { assertClose, testRandom, uniformArray } from "./util.ts";
+import { assertClose, assertTensorClose, readParameters, testRandom, uniformArray } from "./util.ts";
 
 const SHAPE = { inputSize: 5, hidden: [4], latents: 3, evaluations: 2, slope: 0.3 } as const;
 const BATCH = 2, SEED = 13;
@@ -44,21 +44,8 @@ function tinyModel(
   });
 }
 
-async function readParams(model: BernoulliVae): Promise<oracle.Params> {
-  const params: oracle.Params = new Map();
-  for (const p of model.parameters) {
-    params.set(p.label, Float64Array.from(await readF32(model.backend, p.value.buffer)));
-  }
-  return params;
-}
-
 function spec(name: EstimatorName, stream: number): oracle.EstimatorSpec {
   return { name, ...ESTIMATORS[name], key: seedKey(SEED), stream, tag: TAG.estimator };
-}
-
-function assertTensorClose(actual: ArrayLike<number>, expected: Float64Array, label: string, rtol = 1e-4) {
-  const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  assertClose(actual, expected, { rtol, atol: rtol * scale + 1e-9, label });
 }
 
 const mean = (v: Float64Array) => v.reduce((a, b) => a + b, 0) / v.length;
@@ -79,7 +66,7 @@ forEachBackend(
               { length: count * SHAPE.evaluations * SHAPE.latents },
               () => random() < 0.5 ? 0 : 1,
             );
-            const params = await readParams(model);
+            const params = await readParameters(model);
             model.forwardBackward(x, count, { sample, indices });
             const losses = await model.readLosses();
             // The first training step binarises with stream 0 whether static or dynamic (dynamic: the step).
@@ -122,7 +109,7 @@ forEachBackend(
       const model = tinyModel(backend, "reinmax", binarize, 3, radam(hyper));
       try {
         const random = testRandom(4);
-        const params = await readParams(model);
+        const params = await readParameters(model);
         const state = new Map();
         const x = uniformArray(random, BATCH * SHAPE.inputSize, 0.05, 0.95);
         const got: number[] = [], want: number[] = [];
@@ -165,7 +152,7 @@ forEachBackend(
 forEachBackend("Bernoulli VAE: prior samples follow the learned prior", async (backend) => {
   const model = tinyModel(backend, "st", "none");
   try {
-    const params = await readParams(model);
+    const params = await readParameters(model);
     // A prior certain that z_l = 1 for l = 0, 2 and 0 for l = 1: the decoder then sees the code (1, 0, 1).
     backend.write(model.plan.get("prior.logits").buffer, Float32Array.of(40, -40, 40));
     const samples = await model.samplePrior(3);

@@ -13,7 +13,7 @@ import { PolyProgramming } from "../src/models/poly.ts";
 import { adam, radam } from "../src/optim.ts";
 import { decodeCheckpoint } from "../src/train/checkpoint.ts";
 import { BACKENDS, forEachBackend } from "./backends.ts";
-import { assertClose, testRandom, uniformArray } from "./util.ts";
+import { assertClose, runExample, testRandom, uniformArray } from "./util.ts";
 
 const tinyCategorical = (backend: Backend) =>
   new CategoricalVae(backend, {
@@ -220,24 +220,12 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir();
     const run = async (...args: string[]) => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--quiet",
-          "--allow-read",
-          `--allow-write=${dir}`,
-          new URL("../examples/vae.ts", import.meta.url).pathname,
-          "--data",
-          "digits",
-          "--backend",
-          "wasm",
-          ...args,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-      return new TextDecoder().decode(out.stdout);
+      const out = await runExample("vae.ts", ["--data", "digits", "--backend", "wasm", ...args], [
+        "--allow-read",
+        `--allow-write=${dir}`,
+      ]);
+      assertEquals(out.code, 0, out.stderr);
+      return out.stdout;
     };
     try {
       for (
@@ -278,27 +266,11 @@ Deno.test({
   ignore: typeof BACKENDS.get("wasm") !== "object",
   fn: async () => {
     const dir = await Deno.makeTempDir();
-    const vae = new URL("../examples/vae.ts", import.meta.url).pathname;
-    const run = async (...args: string[]) => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--quiet",
-          "--allow-read",
-          `--allow-write=${dir}`,
-          vae,
-          "--data",
-          "digits",
-          "--backend",
-          "wasm",
-          ...args,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-        env: { NO_COLOR: "1" },
-      }).output();
-      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-    };
+    const run = (...args: string[]) =>
+      runExample("vae.ts", ["--data", "digits", "--backend", "wasm", ...args], [
+        "--allow-read",
+        `--allow-write=${dir}`,
+      ]);
     try {
       assertEquals((await run("--config", "8x4", "--epochs", "1", "--checkpoint", `${dir}/a.st`)).code, 0);
       for (

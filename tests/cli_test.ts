@@ -1,22 +1,9 @@
 // The VAE command line (examples/vae.ts) as a user runs it, in a subprocess: every flag is checked and named
 // before any data or backend work, a short run prints the metrics as JSON, and --png writes a picture.
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { runExample } from "./util.ts";
 
-const VAE = new URL("../examples/vae.ts", import.meta.url).pathname;
-
-async function run(args: string[], permissions = ["--allow-read"]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...permissions, VAE, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const run = (args: string[], permissions?: string[]) => runExample("vae.ts", args, permissions);
 
 Deno.test("vae CLI: --help lists every flag", async () => {
   const { code, stdout } = await run(["--help"]);
@@ -114,21 +101,7 @@ Deno.test("vae CLI: a short run on the digits prints one JSON object per epoch a
   }
 });
 
-const POLY = new URL("../examples/poly.ts", import.meta.url).pathname;
-
-async function runPoly(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", POLY, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
+const runPoly = (args: string[]) => runExample("poly.ts", args, []);
 
 Deno.test("poly CLI: every flag is checked before a backend is chosen, and named", async () => {
   for (

@@ -15,6 +15,7 @@ import {
 import { PolyProgramming } from "../src/models/poly.ts";
 import { registerBackend } from "../src/registry.ts";
 import { forEachBackend } from "./backends.ts";
+import { runExample } from "./util.ts";
 
 async function rejectsNaming(argument: string, fn: () => Promise<unknown>): Promise<void> {
   const error = await assertRejects(fn, ReinmaxInputError);
@@ -104,14 +105,7 @@ async function unmetRequests() {
 }
 
 Deno.test("the poly CLI rejects unknown flags, estimators and bad values with exit code 2", async () => {
-  const run = async (...args: string[]) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", new URL("../examples/poly.ts", import.meta.url).pathname, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-  };
+  const run = (...args: string[]) => runExample("poly.ts", args, []);
   for (
     const [args, flag] of [
       [["--bogus", "1"], "--bogus"],

@@ -1,5 +1,7 @@
 // Small helpers shared by the tests: seeded inputs and tolerance checks that name the first mismatch.
 import { AssertionError } from "@std/assert";
+import { readF32 } from "../src/backend.ts";
+import type { TrainableModel } from "../src/models/model.ts";
 
 /** A seeded generator for test inputs (mulberry32): not the SDK's Philox, only test data. */
 export function testRandom(seed: number): () => number {
@@ -42,4 +44,56 @@ export function assertClose(
 /** Row r (of width n) of a flat array, as numbers. */
 export function row(values: ArrayLike<number>, r: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => values[r * n + i]);
+}
+
+/** What an example program printed, and its exit code. */
+export interface ProgramRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs examples/`program` in a fresh Deno process with `permissions` (read access by default) and `args`, as a
+ * user would; colours off so messages compare as text.
+ */
+export async function runExample(
+  program: string,
+  args: readonly string[],
+  permissions: readonly string[] = ["--allow-read"],
+): Promise<ProgramRun> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      ...permissions,
+      new URL(`../examples/${program}`, import.meta.url).pathname,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+/** Every parameter of a model, read back as float64 for the oracles, by label. */
+export async function readParameters(model: TrainableModel): Promise<Map<string, Float64Array>> {
+  const params = new Map<string, Float64Array>();
+  for (const p of model.parameters) {
+    params.set(p.label, Float64Array.from(await readF32(model.backend, p.value.buffer)));
+  }
+  return params;
+}
+
+/** assertClose relative to the tensor's largest entry, so near-zero entries are not held to rtol of 0. */
+export function assertTensorClose(
+  actual: ArrayLike<number>,
+  expected: Float64Array,
+  label: string,
+  rtol = 1e-4,
+) {
+  const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  assertClose(actual, expected, { rtol, atol: rtol * scale + 1e-9, label });
 }

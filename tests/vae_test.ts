@@ -11,7 +11,7 @@ import { openDataset } from "../examples/data_source.ts";
 import { adam, radam } from "../src/optim.ts";
 import { seedKey, TAG } from "../src/random.ts";
 import { forEachBackend } from "./backends.ts";
-import { assertClose, testRandom, uniformArray } from "./util.ts";
+import { assertClose, assertTensorClose, readParameters, testRandom, uniformArray } from "./util.ts";
 import * as oracle from "./reference/vae.ts";
 import * as ref from "./reference/estimators.ts";
 import { streamWord, uniformFromWord } from "./reference/philox.ts";
@@ -41,14 +41,6 @@ function tinyModel(backend: Backend, name: EstimatorName, optimizer = adam({ lr:
   });
 }
 
-async function readParams(model: CategoricalVae): Promise<oracle.Params> {
-  const params: oracle.Params = new Map();
-  for (const p of model.parameters) {
-    params.set(p.label, Float64Array.from(await readF32(model.backend, p.value.buffer)));
-  }
-  return params;
-}
-
 function spec(name: EstimatorName, stream: number): oracle.EstimatorSpec {
   return { name, ...ESTIMATORS[name], key: seedKey(SEED), stream, tag: TAG.estimator };
 }
@@ -58,10 +50,6 @@ function forcedSample(random: () => number, count: number): Int32Array {
 }
 
 /** Relative to the tensor's largest entry, so near-zero entries of a tensor are not held to 1e-4 of 0. */
-function assertTensorClose(actual: ArrayLike<number>, expected: Float64Array, label: string, rtol = 1e-4) {
-  const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  assertClose(actual, expected, { rtol, atol: rtol * scale + 1e-9, label });
-}
 
 forEachBackend(
   "categorical VAE: one step's loss terms and every gradient match the float64 oracle",
@@ -73,7 +61,7 @@ forEachBackend(
         try {
           const x = uniformArray(random, BATCH * SHAPE.inputSize, 0, 1);
           const sample = forcedSample(random, count);
-          const params = await readParams(model);
+          const params = await readParameters(model);
           model.forwardBackward(x, count, { sample });
           const losses = await model.readLosses();
           const want = oracle.vaeStep(SHAPE, params, Float64Array.from(x), count, sample, spec(name, 0));
@@ -105,7 +93,7 @@ forEachBackend(
       const model = tinyModel(backend, name, (optName === "adam" ? adam : radam)(hyper));
       try {
         const random = testRandom(9);
-        const params = await readParams(model);
+        const params = await readParameters(model);
         const state = new Map();
         const x = uniformArray(random, BATCH * SHAPE.inputSize, 0, 1);
         const got: number[] = [], want: number[] = [];
@@ -201,7 +189,7 @@ forEachBackend(
       const random = testRandom(12);
       const count = 5; // two forward passes of 3 and 2 images
       const x = uniformArray(random, count * SHAPE.inputSize, 0, 1);
-      const params = await readParams(model);
+      const params = await readParameters(model);
       const got = await model.evaluate(x, count);
       // Draw c outside training uses stream c of the evaluation tag; row r's category comes from word 0.
       let reconstruction = 0, kl = 0;
@@ -296,7 +284,7 @@ forEachBackend(
     const model = tinyModel(backend, "st");
     try {
       const random = testRandom(21);
-      const params = await readParams(model);
+      const params = await readParameters(model);
       const codeFor = (logits: ArrayLike<number>, rows: number, draw: number) =>
         Int32Array.from({ length: rows }, (_, r) =>
           ref.inverseCdfSample(

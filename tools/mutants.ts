@@ -356,8 +356,8 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     file: "src/models/bernoulli_vae.ts",
-    find: '[dA, this.#aTiledGrad.buffer], [count * L, K, 1]',
-    replace: '[dA, this.#aTiledGrad.buffer], [count * L, 1, 1]',
+    find: "[dA, this.#aTiledGrad.buffer], [count * L, K, 1]",
+    replace: "[dA, this.#aTiledGrad.buffer], [count * L, 1, 1]",
     why: "the Bernoulli VAE keeps only the first of an image's K codes' gradients",
   },
   {

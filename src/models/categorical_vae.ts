@@ -214,24 +214,29 @@ export class CategoricalVae extends Vae {
     backend.run("fill", [this.#yHardGrad.buffer], [count * code, 0]);
     this.#decoder.backward(backend, this.#yHard, count, this.#yHardGrad);
     const dLogits = this.#encoder.outputGrad.buffer, logits = this.#encoder.output.buffer;
+    this.#estimatorBackward(this.estimator, rows, ctx.rng);
+    // The KL's own gradient, J(q)(log q + 1)/B, goes straight to the logits (docs/math.md §6.2).
+    backend.run("kl_categorical_backward", [dLogits, logits], [rows, categories, 1 / count]);
+    this.#encoder.backward(backend, this.input, count, null);
+  }
+
+  /** The estimator's backward from ∂R/∂(one-hot) into the logits' gradient, for `rows` latent rows. */
+  #estimatorBackward(est: Estimator, rows: number, rng: RandomStream): void {
     enqueueBackward(
-      backend,
-      this.estimator,
+      this.backend,
+      est,
       {
-        dLogits,
+        dLogits: this.#encoder.outputGrad.buffer,
         scratch: this.#scratch.buffer,
-        logits,
+        logits: this.#encoder.output.buffer,
         sample: this.#sample.buffer,
         gHard: this.#yHardGrad.buffer,
         gSoft: this.#ySoftGrad.buffer,
       },
       rows,
-      categories,
-      ctx.rng,
+      this.categories,
+      rng,
     );
-    // The KL's own gradient, J(q)(log q + 1)/B, goes straight to the logits (docs/math.md §6.2).
-    backend.run("kl_categorical_backward", [dLogits, logits], [rows, categories, 1 / count]);
-    this.#encoder.backward(backend, this.input, count, null);
   }
 
   /** A code per image (from q(z|x) or the prior), decoded into pixel means. */
@@ -338,21 +343,7 @@ export class CategoricalVae extends Vae {
     backend.run("fill", [this.#yHardGrad.buffer], [count * code, 0]);
     this.zeroGradients();
     this.#decoder.backward(backend, this.#yHard, count, this.#yHardGrad);
-    enqueueBackward(
-      backend,
-      est,
-      {
-        dLogits,
-        scratch: this.#scratch.buffer,
-        logits,
-        sample: this.#sample.buffer,
-        gHard: this.#yHardGrad.buffer,
-        gSoft: this.#ySoftGrad.buffer,
-      },
-      rows,
-      categories,
-      rng,
-    );
+    this.#estimatorBackward(est, rows, rng);
     backend.submit();
     const [gradient, sample] = await Promise.all([
       readF32(backend, dLogits),
