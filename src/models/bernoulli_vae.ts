@@ -115,11 +115,7 @@ export class BernoulliVae extends Vae {
 
     const plan = this.plan, batch = this.batch, K = this.evaluations, L = this.latents, D = this.inputSize;
     const sized = (formula: string, argument = "batch"): BufferSize => ({ formula, argument });
-    const declare = {
-      parameter: (label: string, shape: readonly number[], bound: number, size: BufferSize) =>
-        this.declareParameter(label, shape, bound, size),
-      buffer: plan.declare.bind(plan),
-    };
+    const declare = this.mlpDeclarer();
     const leaky = { kind: "leaky_relu", slope: this.slope } as const;
     const widths: Record<string, LayerWidth> = {
       input: { width: D, name: "inputSize" },
@@ -203,31 +199,41 @@ export class BernoulliVae extends Vae {
     return this.#binary;
   }
 
-  #binarizationStream(ctx: ForwardContext): number {
-    if (this.binarize === "static") return ctx.training ? 0 : 1;
-    return ctx.training ? this.steps : EVALUATION_BINARIZATION + ctx.draw;
+  /** Static: one draw for training, one for everything else; dynamic: the step, or the evaluation draw. */
+  #binarizationStream(training: boolean, draw: number): number {
+    if (this.binarize === "static") return training ? 0 : 1;
+    return training ? this.steps : EVALUATION_BINARIZATION + draw;
   }
 
-  /** Encoder, the code (sampled or forced), decoder and both loss terms, as the base class asks. */
-  protected enqueueForward(ctx: ForwardContext): void {
-    const { backend, latents: L, inputSize: D } = this;
-    const count = ctx.count, K = this.evaluations, rows = count * K * L;
-    const x = this.#enqueueBinary(count, ctx.indices, this.#binarizationStream(ctx));
-    backend.run("tile", [this.#target.buffer, x.buffer], [count * D, K]);
-    this.#encoder.forward(backend, x, count);
-    const a = this.#encoder.output.buffer;
-    // The K copies of an image share its encoding; each draws its own code.
-    backend.run("tile", [this.#aTiled.buffer, a], [count * L, K]);
+  /**
+   * The pairs (a, 1 − a) of the `rows` values in latent.a, their codes (drawn, or `forced`), and z = D[0]
+   * through the decoder for `images` rows: the decoder's output then holds pixel logits.
+   */
+  #decodeCodes(rows: number, images: number, rng: RandomStream, forced?: Int32Array): void {
+    const backend = this.backend;
     backend.run("bernoulli_logits", [this.#logits.buffer, this.#aTiled.buffer], [rows]);
-    if (ctx.forced) backend.write(this.#sample.buffer, ctx.forced);
-    else enqueueSample(backend, this.#sample.buffer, this.#logits.buffer, rows, 2, ctx.rng);
+    if (forced) backend.write(this.#sample.buffer, forced);
+    else enqueueSample(backend, this.#sample.buffer, this.#logits.buffer, rows, 2, rng);
     backend.run(
       "onehot_softmax",
       [this.#yHard.buffer, this.#ySoft.buffer, this.#logits.buffer, this.#sample.buffer],
       [rows, 2],
     );
     backend.run("first_of_pairs", [this.#z.buffer, this.#yHard.buffer], [rows]);
-    this.#decoder.forward(backend, this.#z, count * K);
+    this.#decoder.forward(backend, this.#z, images);
+  }
+
+  /** Encoder, the code (sampled or forced), decoder and both loss terms, as the base class asks. */
+  protected enqueueForward(ctx: ForwardContext): void {
+    const { backend, latents: L, inputSize: D } = this;
+    const count = ctx.count, K = this.evaluations, rows = count * K * L;
+    const x = this.#enqueueBinary(count, ctx.indices, this.#binarizationStream(ctx.training, ctx.draw));
+    backend.run("tile", [this.#target.buffer, x.buffer], [count * D, K]);
+    this.#encoder.forward(backend, x, count);
+    const a = this.#encoder.output.buffer;
+    // The K copies of an image share its encoding; each draws its own code.
+    backend.run("tile", [this.#aTiled.buffer, a], [count * L, K]);
+    this.#decodeCodes(rows, count * K, ctx.rng, ctx.forced);
     backend.run(
       "bce_logits_forward",
       [this.#reconstructionLoss.buffer, this.#decoder.output.buffer, this.#target.buffer],
@@ -286,8 +292,7 @@ export class BernoulliVae extends Vae {
     this.#encoder.backward(backend, x, count, null);
   }
 
-  /** Pixel means of codes drawn from q(z|x) for `count` images, or from the learned prior. */
-  /** A code per image (from q(z|x) or the prior), decoded into pixel means. */
+  /** A code per image (from q(z|x) or the learned prior), decoded into pixel means. */
   protected async enqueueDecode(
     count: number,
     fromPrior: boolean,
@@ -303,23 +308,11 @@ export class BernoulliVae extends Vae {
       for (let i = 0; i < rows; i++) a[i] = (rho[i % L] + 1) / 2;
       backend.write(this.#aTiled.buffer, a);
     } else {
-      const x = this.#enqueueBinary(
-        count,
-        undefined,
-        this.binarize === "static" ? 1 : EVALUATION_BINARIZATION + draw,
-      );
+      const x = this.#enqueueBinary(count, undefined, this.#binarizationStream(false, draw));
       this.#encoder.forward(backend, x, count);
       backend.run("tile", [this.#aTiled.buffer, this.#encoder.output.buffer], [rows, 1]);
     }
-    backend.run("bernoulli_logits", [this.#logits.buffer, this.#aTiled.buffer], [rows]);
-    enqueueSample(backend, this.#sample.buffer, this.#logits.buffer, rows, 2, rng);
-    backend.run(
-      "onehot_softmax",
-      [this.#yHard.buffer, this.#ySoft.buffer, this.#logits.buffer, this.#sample.buffer],
-      [rows, 2],
-    );
-    backend.run("first_of_pairs", [this.#z.buffer, this.#yHard.buffer], [rows]);
-    this.#decoder.forward(backend, this.#z, count);
+    this.#decodeCodes(rows, count, rng);
     backend.run("sigmoid_forward", [this.#mean.buffer, this.#decoder.output.buffer], [
       count * this.inputSize,
     ]);

@@ -6,7 +6,7 @@
  * training step is one submit on WebGPU and allocates nothing: every buffer is in the memory plan.
  * @module
  */
-import { type Backend, readF32 } from "../backend.ts";
+import { type Backend, readF32, readI32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
 import { checkEstimator, enqueueBackward, enqueueSample, type Estimator, estimator } from "../estimators.ts";
 import { adam, type Optimizer, radam } from "../optim.ts";
@@ -15,7 +15,7 @@ import type { LossLog } from "../train/loss_log.ts";
 import { describe, requireInteger } from "../validate.ts";
 import { type ModelDescription, requireOptions } from "./model.ts";
 import { Mlp, requireLayerWidths } from "./mlp.ts";
-import type { BufferSize, PlannedBuffer } from "./plan.ts";
+import type { PlannedBuffer } from "./plan.ts";
 import { type ForwardContext, Vae } from "./vae.ts";
 
 export type { ElboTerms, StepInputOptions } from "./vae.ts";
@@ -116,11 +116,7 @@ export class CategoricalVae extends Vae {
     const readEvery = requireInteger("readEvery", o.readEvery ?? 50, 1, 1 << 16);
 
     const plan = this.plan, batch = this.batch, code = this.latents * this.categories;
-    const declare = {
-      parameter: (label: string, shape: readonly number[], bound: number, size: BufferSize) =>
-        this.declareParameter(label, shape, bound, size),
-      buffer: plan.declare.bind(plan),
-    };
+    const declare = this.mlpDeclarer();
     const relu = { kind: "relu" } as const;
     const sized = (formula: string, argument = "batch") => ({ formula, argument });
     plan.defaultSize = sized("batch × latents × categories");
@@ -180,12 +176,7 @@ export class CategoricalVae extends Vae {
     this.#encoder.forward(backend, this.input, count);
     if (ctx.forced) backend.write(this.#sample.buffer, ctx.forced);
     else enqueueSample(backend, this.#sample.buffer, logits, rows, categories, ctx.rng);
-    backend.run(
-      "onehot_softmax",
-      [this.#yHard.buffer, this.#ySoft.buffer, logits, this.#sample.buffer],
-      [rows, categories],
-    );
-    this.#decoder.forward(backend, this.#yHard, count);
+    this.#decodeSample(count);
     backend.run(
       "bce_logits_forward",
       [this.#reconstructionLoss.buffer, this.#decoder.output.buffer, this.input.buffer],
@@ -203,21 +194,42 @@ export class CategoricalVae extends Vae {
   /** The backward pass of the last forward pass: every parameter's gradient of the batch-mean −ELBO. */
   protected enqueueBackward(ctx: ForwardContext): void {
     const { backend, latents, categories } = this;
-    const count = ctx.count, rows = count * latents, code = latents * categories;
-    const decoderOut = this.#decoder.outputGrad.buffer;
-    backend.run("fill", [decoderOut], [count * this.inputSize, 0]);
-    backend.run(
-      "bce_logits_backward",
-      [decoderOut, this.#decoder.output.buffer, this.input.buffer],
-      [count * this.inputSize, 1 / count],
-    );
-    backend.run("fill", [this.#yHardGrad.buffer], [count * code, 0]);
-    this.#decoder.backward(backend, this.#yHard, count, this.#yHardGrad);
+    const count = ctx.count, rows = count * latents;
+    this.#reconstructionBackward(count, 1 / count);
     const dLogits = this.#encoder.outputGrad.buffer, logits = this.#encoder.output.buffer;
     this.#estimatorBackward(this.estimator, rows, ctx.rng);
     // The KL's own gradient, J(q)(log q + 1)/B, goes straight to the logits (docs/math.md §6.2).
     backend.run("kl_categorical_backward", [dLogits, logits], [rows, categories, 1 / count]);
     this.#encoder.backward(backend, this.input, count, null);
+  }
+
+  /**
+   * The one-hot of the codes in the sample buffer, through the decoder, for `count` images: the decoder's
+   * output then holds pixel logits. (onehot_softmax also writes the softmax of the encoder's output, unused.)
+   */
+  #decodeSample(count: number): void {
+    this.backend.run(
+      "onehot_softmax",
+      [this.#yHard.buffer, this.#ySoft.buffer, this.#encoder.output.buffer, this.#sample.buffer],
+      [count * this.latents, this.categories],
+    );
+    this.#decoder.forward(this.backend, this.#yHard, count);
+  }
+
+  /**
+   * The gradient of scale·Σ_images R, R the reconstruction term, back through the decoder to the one-hot codes
+   * (the decoder's parameter gradients accumulate).
+   */
+  #reconstructionBackward(count: number, scale: number): void {
+    const backend = this.backend, decoderOut = this.#decoder.outputGrad.buffer;
+    backend.run("fill", [decoderOut], [count * this.inputSize, 0]);
+    backend.run(
+      "bce_logits_backward",
+      [decoderOut, this.#decoder.output.buffer, this.input.buffer],
+      [count * this.inputSize, scale],
+    );
+    backend.run("fill", [this.#yHardGrad.buffer], [count * this.latents * this.categories, 0]);
+    this.#decoder.backward(backend, this.#yHard, count, this.#yHardGrad);
   }
 
   /** The estimator's backward from ∂R/∂(one-hot) into the logits' gradient, for `rows` latent rows. */
@@ -247,12 +259,7 @@ export class CategoricalVae extends Vae {
     if (fromPrior) backend.run("fill", [logits], [rows * this.categories, 0]);
     else this.#encoder.forward(backend, this.input, count);
     enqueueSample(backend, this.#sample.buffer, logits, rows, this.categories, rng);
-    backend.run(
-      "onehot_softmax",
-      [this.#yHard.buffer, this.#ySoft.buffer, logits, this.#sample.buffer],
-      [rows, this.categories],
-    );
-    this.#decoder.forward(backend, this.#yHard, count);
+    this.#decodeSample(count);
     backend.run("sigmoid_forward", [this.#mean.buffer, this.#decoder.output.buffer], [
       count * this.inputSize,
     ]);
@@ -288,13 +295,7 @@ export class CategoricalVae extends Vae {
       const n = Math.min(this.batch, count - start), rows = n * L;
       this.writeImages(images.subarray(start * this.inputSize), n);
       backend.write(this.#sample.buffer, codes.subarray(start * L, start * L + rows));
-      // ySoft is not used: the encoder's output buffer only stands in for onehot_softmax's logits.
-      backend.run(
-        "onehot_softmax",
-        [this.#yHard.buffer, this.#ySoft.buffer, this.#encoder.output.buffer, this.#sample.buffer],
-        [rows, this.categories],
-      );
-      this.#decoder.forward(backend, this.#yHard, n);
+      this.#decodeSample(n);
       backend.run(
         "bce_logits_forward",
         [this.#reconstructionLoss.buffer, this.#decoder.output.buffer, this.input.buffer],
@@ -324,30 +325,16 @@ export class CategoricalVae extends Vae {
     const { backend, latents, categories } = this;
     const rows = count * latents, code = latents * categories;
     const rng = { key0: this.key[0], key1: this.key[1], stream, tag: TAG.analysis };
-    const logits = this.#encoder.output.buffer, dLogits = this.#encoder.outputGrad.buffer;
     this.#encoder.forward(backend, this.input, count);
-    enqueueSample(backend, this.#sample.buffer, logits, rows, categories, rng);
-    backend.run(
-      "onehot_softmax",
-      [this.#yHard.buffer, this.#ySoft.buffer, logits, this.#sample.buffer],
-      [rows, categories],
-    );
-    this.#decoder.forward(backend, this.#yHard, count);
-    const decoderOut = this.#decoder.outputGrad.buffer;
-    backend.run("fill", [decoderOut], [count * this.inputSize, 0]);
-    backend.run(
-      "bce_logits_backward",
-      [decoderOut, this.#decoder.output.buffer, this.input.buffer],
-      [count * this.inputSize, 1],
-    );
-    backend.run("fill", [this.#yHardGrad.buffer], [count * code, 0]);
+    enqueueSample(backend, this.#sample.buffer, this.#encoder.output.buffer, rows, categories, rng);
+    this.#decodeSample(count);
     this.zeroGradients();
-    this.#decoder.backward(backend, this.#yHard, count, this.#yHardGrad);
+    this.#reconstructionBackward(count, 1);
     this.#estimatorBackward(est, rows, rng);
     backend.submit();
     const [gradient, sample] = await Promise.all([
-      readF32(backend, dLogits),
-      readF32(backend, this.#sample.buffer).then((f) => new Int32Array(f.buffer)),
+      readF32(backend, this.#encoder.outputGrad.buffer),
+      readI32(backend, this.#sample.buffer),
     ]);
     return { gradient: gradient.subarray(0, count * code), sample: sample.subarray(0, rows) };
   }

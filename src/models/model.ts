@@ -219,13 +219,20 @@ export abstract class TrainableModel {
 
   /** Enqueues a copy of every parameter and its moments into the snapshot buffers; remembers the step. */
   snapshot(): void {
+    this.#copySnapshot(true);
+    this.#snapshotStep = this.#steps;
+  }
+
+  /** Copies value and moments of every parameter into its snapshot buffers, or back, and submits. */
+  #copySnapshot(intoSnapshot: boolean): void {
     for (const p of this.#parameters) {
-      const live = [p.value, p.expAvg, p.expAvgSq];
-      // `tile` with times = 1 is a copy.
-      live.forEach((b, i) => this.backend.run("tile", [p.snapshot[i].buffer, b.buffer], [p.length, 1]));
+      [p.value, p.expAvg, p.expAvgSq].forEach((live, i) => {
+        const [to, from] = intoSnapshot ? [p.snapshot[i], live] : [live, p.snapshot[i]];
+        // `tile` with times = 1 is a copy.
+        this.backend.run("tile", [to.buffer, from.buffer], [p.length, 1]);
+      });
     }
     this.backend.submit();
-    this.#snapshotStep = this.#steps;
   }
 
   /** The step of the last snapshot (0 before any). */
@@ -238,11 +245,7 @@ export abstract class TrainableModel {
    * call this after {@link snapshot}); the step counter returns to it and unread losses are dropped.
    */
   restore(): void {
-    for (const p of this.#parameters) {
-      const live = [p.value, p.expAvg, p.expAvgSq];
-      live.forEach((b, i) => this.backend.run("tile", [b.buffer, p.snapshot[i].buffer], [p.length, 1]));
-    }
-    this.backend.submit();
+    this.#copySnapshot(false);
     this.#steps = this.#snapshotStep;
     this.log.discardPending();
   }

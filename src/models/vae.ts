@@ -11,6 +11,7 @@ import type { Optimizer } from "../optim.ts";
 import { type RandomStream, TAG } from "../random.ts";
 import { LossLog } from "../train/loss_log.ts";
 import { describe, requireInteger } from "../validate.ts";
+import type { MlpDeclarer } from "./mlp.ts";
 import { TrainableModel } from "./model.ts";
 import type { PlannedBuffer } from "./plan.ts";
 
@@ -90,6 +91,14 @@ export abstract class Vae extends TrainableModel {
   /** Restores the draws counter of {@link counters}. */
   protected override setCounters(counters: Readonly<Record<string, number>>): void {
     this.#draws = counters.draws ?? 0;
+  }
+
+  /** How the model's MLPs add their parameters and buffers to its plan. */
+  protected mlpDeclarer(): MlpDeclarer {
+    return {
+      parameter: (label, shape, bound, size) => this.declareParameter(label, shape, bound, size),
+      buffer: (label, length, role, size) => this.plan.declare(label, length, role, size),
+    };
   }
 
   /** Declares the loss logs (training, evaluation) and allocates the plan; `initialise` as in `allocate`. */
