@@ -102,6 +102,7 @@ export {
   type MemoryReport,
   type PlannedBuffer,
 } from "./src/models/plan.ts";
+export type { MlpDeclarer } from "./src/models/mlp.ts";
 export { LossLog, type LossRead } from "./src/train/loss_log.ts";
 export {
   type EpochReport,

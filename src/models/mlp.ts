@@ -15,7 +15,9 @@ export type Activation = { readonly kind: "relu" } | { readonly kind: "leaky_rel
 
 /** How an MLP adds its buffers to its model's plan. */
 export interface MlpDeclarer {
+  /** Declares a trainable weight or bias, drawn uniformly from ±`initBound` when the model initialises. */
   parameter(label: string, shape: readonly number[], initBound: number, size: BufferSize): Parameter;
+  /** Declares a working buffer (activations, gradients) of `length` elements with its role in the plan. */
   buffer(label: string, length: number, role: BufferRole, size: BufferSize): PlannedBuffer;
 }
 
