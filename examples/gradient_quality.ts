@@ -25,6 +25,7 @@ import {
   trainVae,
 } from "../mod.ts";
 import { requireInteger, requirePositive } from "../src/validate.ts";
+import { readCheckpointFile } from "./checkpoint_file.ts";
 import { openDataset } from "./data_source.ts";
 import { parseFlags, runCli } from "./flags.ts";
 
@@ -93,11 +94,12 @@ await runCli(FLAGS, async () => {
     }
   }
   const log = (line: string) => (flags.json ? console.error(line) : console.log(line));
+  const checkpoint = flags.checkpoint === undefined ? undefined : await readCheckpointFile(flags.checkpoint);
   const data = await openDataset(flags.data);
   const backend = await selectBackend({ prefer: flags.backend as "auto" | "webgpu" | "wasm" });
   log(formatReport(backend.report));
-  const model = flags.checkpoint !== undefined
-    ? loadCheckpoint(await Deno.readFile(flags.checkpoint), backend, flags.checkpoint).model as CategoricalVae
+  const model = checkpoint !== undefined
+    ? loadCheckpoint(checkpoint, backend, flags.checkpoint!).model as CategoricalVae
     : new CategoricalVae(backend, { config: "8x4", inputSize: data.train.size, seed: flags.seed });
   try {
     if (!(model instanceof CategoricalVae)) {

@@ -40,6 +40,7 @@ import {
 } from "../mod.ts";
 import { requireInteger } from "../src/validate.ts";
 import { seedKey } from "../src/random.ts";
+import { readCheckpointFile, writeAtomically } from "./checkpoint_file.ts";
 import { openDataset } from "./data_source.ts";
 import { givenFlags, parseFlags, runCli } from "./flags.ts";
 import { ProgressBar } from "./progress.ts";
@@ -193,22 +194,6 @@ function fromCheckpoint(
 
 function parse() {
   return parseFlags(Deno.args, FLAGS, "usage: deno run --allow-read [--allow-write] examples/vae.ts [flags]");
-}
-
-/** Reads a file for --resume; a missing or unreadable file is a CheckpointError naming it. */
-async function readCheckpointFile(path: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    throw new CheckpointError(path, `cannot be read (${(e as Error).message})`, { cause: e });
-  }
-}
-
-/** Writes `bytes` to `path` through a temporary file and a rename, so a crash never leaves half a file. */
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const temporary = `${path}.${Deno.pid}.tmp`;
-  await Deno.writeFile(temporary, bytes);
-  await Deno.rename(temporary, path);
 }
 
 function describeModel(model: Vae, settings: Settings): string {

@@ -79,15 +79,14 @@ export async function* trainVae(
   }
   for (const [argument, set] of [["trainSet", trainSet], ["test", options.test]] as const) {
     if (set === undefined && argument === "test") continue;
-    if (typeof set !== "object" || set === null || typeof (set as ImageSet).gather !== "function") {
+    // Any object that gathers images will do, so a set built by another copy of the module is accepted.
+    if (typeof set !== "object" || set === null || typeof set.gather !== "function") {
       throw new ReinmaxInputError(argument, `expected an ImageSet, got ${describe(set)}`);
     }
-    if ((set as ImageSet).size !== model.inputSize) {
+    if (set.size !== model.inputSize) {
       throw new ReinmaxInputError(
         argument,
-        `${(set as ImageSet).name} has images of ${
-          (set as ImageSet).size
-        } pixels; the model takes ${model.inputSize}`,
+        `${set.name} has images of ${set.size} pixels; the model takes ${model.inputSize}`,
       );
     }
   }
