@@ -8,16 +8,14 @@
  */
 import { type Backend, readF32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import { checkEstimator, enqueueBackward, enqueueSample, estimator } from "../estimators.ts";
-import { radam } from "../optim.ts";
+import { enqueueBackward, enqueueSample, type Estimator } from "../estimators.ts";
+import { type Optimizer, radam } from "../optim.ts";
 import { type RandomStream, TAG } from "../random.ts";
 import type { LossLog } from "../train/loss_log.ts";
 import { describe, requireInteger, requirePositive } from "../validate.ts";
 import { type ModelDescription, type Parameter, requireOptions } from "./model.ts";
 import { type LayerWidth, Mlp, requireLayerWidths } from "./mlp.ts";
 import type { BufferSize, PlannedBuffer } from "./plan.ts";
-import type { Estimator } from "../estimators.ts";
-import type { Optimizer } from "../optim.ts";
 import { type ForwardContext, Vae } from "./vae.ts";
 
 /** How images become binary: not at all, once per image (from the seed), or afresh every step. */
@@ -94,11 +92,7 @@ export class BernoulliVae extends Vae {
   /** Plans the model on `backend` and initialises every layer from the seed (the prior at 0). */
   constructor(backend: Backend, options: BernoulliVaeOptions = {}) {
     const o = requireOptions(options) as BernoulliVaeOptions;
-    super(backend, o.optimizer ?? radam({ lr: 3e-4 }), o.seed ?? 0, {
-      inputSize: requireInteger("inputSize", o.inputSize ?? 784, 1, 1 << 24),
-      batch: requireInteger("batch", o.batch ?? 100, 1, 1 << 20),
-      estimator: o.estimator === undefined ? estimator("reinmax", { tau: 1.1 }) : checkEstimator(o.estimator),
-    });
+    super(backend, o.optimizer ?? radam({ lr: 3e-4 }), o.seed ?? 0, o, 1.1);
     this.latents = requireInteger("latents", o.latents ?? 200, 1, 1 << 16);
     this.hidden = requireLayerWidths("hidden", o.hidden ?? [200, 200]);
     this.evaluations = requireInteger("evaluations", o.evaluations ?? 1, 1, 64);

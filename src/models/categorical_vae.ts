@@ -8,7 +8,7 @@
  */
 import { type Backend, readF32, readI32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import { checkEstimator, enqueueBackward, enqueueSample, type Estimator, estimator } from "../estimators.ts";
+import { checkEstimator, enqueueBackward, enqueueSample, type Estimator } from "../estimators.ts";
 import { adam, type Optimizer, radam } from "../optim.ts";
 import { type RandomStream, TAG } from "../random.ts";
 import type { LossLog } from "../train/loss_log.ts";
@@ -98,18 +98,8 @@ export class CategoricalVae extends Vae {
   constructor(backend: Backend, options: CategoricalVaeOptions = {}) {
     const o = requireOptions(options) as CategoricalVaeOptions;
     const settings = categoricalSettings(o);
-    super(
-      backend,
-      o.optimizer ?? (settings.optimizer === "adam" ? adam : radam)({ lr: settings.lr }),
-      o.seed ?? 0,
-      {
-        inputSize: requireInteger("inputSize", o.inputSize ?? 784, 1, 1 << 24),
-        batch: requireInteger("batch", o.batch ?? 100, 1, 1 << 20),
-        estimator: o.estimator === undefined
-          ? estimator("reinmax", { tau: settings.tau })
-          : checkEstimator(o.estimator),
-      },
-    );
+    const optimizer = o.optimizer ?? (settings.optimizer === "adam" ? adam : radam)({ lr: settings.lr });
+    super(backend, optimizer, o.seed ?? 0, o, settings.tau);
     this.categories = settings.categories;
     this.latents = settings.latents;
     this.hidden = requireLayerWidths("hidden", o.hidden ?? [512, 256]);

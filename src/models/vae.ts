@@ -6,7 +6,7 @@
  */
 import { type Backend, readF32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import type { Estimator } from "../estimators.ts";
+import { checkEstimator, type Estimator, estimator } from "../estimators.ts";
 import type { Optimizer } from "../optim.ts";
 import { type RandomStream, TAG } from "../random.ts";
 import { LossLog } from "../train/loss_log.ts";
@@ -66,17 +66,26 @@ export abstract class Vae extends TrainableModel {
   /** Streams of the draws made outside training (evaluation, reconstructions, prior samples). */
   #draws = 0;
 
-  /** Declares the input; the subclass declares its layers, then calls {@link Vae.allocateVae}. */
+  /**
+   * Checks the options every VAE shares (the estimator defaults to ReinMax at `defaultTau`) and declares the
+   * input; the subclass declares its layers, then calls {@link Vae.allocateVae}.
+   */
   protected constructor(
     backend: Backend,
     optimizer: Optimizer,
     seed: number,
-    sizes: { inputSize: number; batch: number; estimator: Estimator },
+    options: { readonly inputSize?: number; readonly batch?: number; readonly estimator?: Estimator },
+    defaultTau: number,
   ) {
+    const inputSize = requireInteger("inputSize", options.inputSize ?? 784, 1, 1 << 24);
+    const batch = requireInteger("batch", options.batch ?? 100, 1, 1 << 20);
+    const chosen = options.estimator === undefined
+      ? estimator("reinmax", { tau: defaultTau })
+      : checkEstimator(options.estimator);
     super(backend, optimizer, seed);
-    this.inputSize = sizes.inputSize;
-    this.batch = sizes.batch;
-    this.estimator = sizes.estimator;
+    this.inputSize = inputSize;
+    this.batch = batch;
+    this.estimator = chosen;
     this.input = this.plan.declare("input", this.batch * this.inputSize, "input", {
       formula: "batch × inputSize",
       argument: "batch",
