@@ -142,6 +142,11 @@ function sampleAll(name: string, key: [number, number], stream: number, tag: num
   return Array.from({ length: LOGITS[name].rows }, (_, r) => sampleRow(rowOf(name, r), key, r, stream, tag));
 }
 
+function goldenSample(logits: string, seed: number, stream: number, tag: number): GoldenSample {
+  const key = goldenKey(seed);
+  return { logits, seed, key, stream, tag, sample: sampleAll(logits, key, stream, tag) };
+}
+
 /** Computes the whole file from the reference. */
 export function computeGolden(): Golden {
   const samples: GoldenSample[] = [];
@@ -149,29 +154,13 @@ export function computeGolden(): Golden {
   for (const seed of [0, 20240601, 2 ** 32 + 7]) {
     for (const stream of [0, 9]) {
       for (const logits of Object.keys(LOGITS)) {
-        const key = goldenKey(seed);
-        samples.push({
-          logits,
-          seed,
-          key,
-          stream,
-          tag: TAG_ESTIMATOR,
-          sample: sampleAll(logits, key, stream, TAG_ESTIMATOR),
-        });
+        samples.push(goldenSample(logits, seed, stream, TAG_ESTIMATOR));
       }
     }
   }
   for (const [seed, stream] of [[20240601, 9], [5, 2 ** 32 - 1]]) {
     for (const logits of Object.keys(LOGITS)) {
-      const key = goldenKey(seed);
-      samples.push({
-        logits,
-        seed,
-        key,
-        stream,
-        tag: TAG_EVALUATION,
-        sample: sampleAll(logits, key, stream, TAG_EVALUATION),
-      });
+      samples.push(goldenSample(logits, seed, stream, TAG_EVALUATION));
     }
   }
 
