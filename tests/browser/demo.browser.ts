@@ -116,12 +116,7 @@ Deno.test({
 
       await t.step("a bad setting ends the run with the library's error on the status line", async () => {
         await page.fill("#tau", "0.5"); // ReinMax needs τ ≥ 1
-        await page.click("#start");
-        await page.waitForFunction(
-          () => (globalThis as unknown as { reinmaxDemo: DemoState }).reinmaxDemo.phase !== "running",
-          null,
-          { timeout: 60_000 },
-        );
+        await runToEnd(page, 60_000);
         const status = (await page.textContent("#status"))!;
         assert(status.startsWith("Error: ReinmaxInputError:") && status.includes("tau"), status);
         assert(await page.isEnabled("#start"), "Start is enabled after an error");
@@ -132,12 +127,7 @@ Deno.test({
       await t.step("a diverging learning rate ends the run with the step and the quantity", async () => {
         await page.selectOption("#backend", "wasm");
         await page.fill("#lr", "1e38"); // Adam's first step is then beyond f32 (docs/math.md §5.3)
-        await page.click("#start");
-        await page.waitForFunction(
-          () => (globalThis as unknown as { reinmaxDemo: DemoState }).reinmaxDemo.phase !== "running",
-          null,
-          { timeout: 60_000 },
-        );
+        await runToEnd(page, 60_000);
         const status = (await page.textContent("#status"))!;
         assert(
           status.startsWith("Error: NonFiniteError:") && status.includes("theta") &&
@@ -219,13 +209,18 @@ async function train(page: Page, backend: string): Promise<DemoState> {
   await page.fill("#steps", String(STEPS));
   await page.fill("#batch", String(BATCH));
   await page.selectOption("#backend", backend);
+  const state = await runToEnd(page, 180_000);
+  assertEquals(state.phase, "done", `the run ended in ${state.phase}: ${state.error}`);
+  return state;
+}
+
+/** Clicks Start and waits until the run is no longer running (done, stopped or failed); returns its state. */
+async function runToEnd(page: Page, timeout: number): Promise<DemoState> {
   await page.click("#start");
   await page.waitForFunction(
     () => (globalThis as unknown as { reinmaxDemo: DemoState }).reinmaxDemo.phase !== "running",
     null,
-    { timeout: 180_000 },
+    { timeout },
   );
-  const state = await page.evaluate(demo);
-  assertEquals(state.phase, "done", `the run ended in ${state.phase}: ${state.error}`);
-  return state;
+  return await page.evaluate(demo);
 }
