@@ -19,6 +19,7 @@ import { type FileReader, imageSetFromIdx, loadMnistLike } from "../src/data/mni
 import { FIXTURES, loadFixture } from "../src/data/fixtures.ts";
 import { encodePng, imageGrid } from "../src/data/png.ts";
 import { fileReader, openDataset } from "../examples/data_source.ts";
+import { crcBitwise } from "./reference/crc32.ts";
 import { testRandom } from "./util.ts";
 
 const FIXTURES_DIR = new URL("../fixtures/", import.meta.url);
@@ -27,16 +28,6 @@ const DEBIAN_DIGITS = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digi
 
 // ---------------------------------------------------------------------------------------------------------
 // Independent references, written from the specifications rather than from the code under test.
-
-/** CRC-32 bit by bit (no table), straight from the definition of the reflected IEEE polynomial. */
-function crcBitwise(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 function u32be(bytes: Uint8Array, at: number): number {
   return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;

@@ -14,20 +14,11 @@ import {
   type SafetensorsDtype,
   type SafetensorsTensor,
 } from "../src/train/safetensors.ts";
+import { crcBitwise } from "./reference/crc32.ts";
 import { testRandom } from "./util.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Independent references, written from the specifications rather than from the code under test.
-
-/** CRC-32 bit by bit (no table), straight from the definition of the reflected IEEE polynomial. */
-function crcBitwise(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 const crcText = (bytes: Uint8Array) => `crc32:${crcBitwise(bytes).toString(16).padStart(8, "0")}`;
 
