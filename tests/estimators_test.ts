@@ -1,7 +1,7 @@
 // Every estimator's forward and backward on every backend, against the float64 oracle.
 import { assert, assertEquals } from "@std/assert";
 import { type EstimatorName, gst, sampleWithEstimator } from "../src/estimators.ts";
-import { readF32 } from "../src/backend.ts";
+import { type Backend, readF32 } from "../src/backend.ts";
 import { seedKey, TAG } from "../src/random.ts";
 import { forEachBackend } from "./backends.ts";
 import * as ref from "./reference/estimators.ts";
@@ -133,9 +133,21 @@ forEachBackend("the same seed and stream give the same samples and gradients", a
 
 forEachBackend("Gapped ST: argmax θ' = s with a margin of at least the gap", async (backend) => {
   const random = testRandom(5);
-  const n = 8, rows = 200, gap = 1;
+  const n = 8, rows = 200;
   const logits = uniformArray(random, rows * n, -3, 3);
   const sample = Int32Array.from({ length: rows }, () => Math.floor(random() * n));
+  await assertGappedLogits(backend, logits, sample, n, [1]);
+});
+
+/** Runs gapped_logits at each gap: θ'_s must lead every other entry by the gap and match the oracle. */
+async function assertGappedLogits(
+  backend: Backend,
+  logits: Float32Array,
+  sample: Int32Array,
+  n: number,
+  gaps: readonly number[],
+): Promise<void> {
+  const rows = sample.length;
   const [lb, sb, out] = [
     backend.alloc(rows * n, "logits"),
     backend.alloc(rows, "sample"),
@@ -143,16 +155,22 @@ forEachBackend("Gapped ST: argmax θ' = s with a margin of at least the gap", as
   ];
   backend.write(lb, logits);
   backend.write(sb, sample);
-  backend.run("gapped_logits", [out, lb, sb], [rows, n, gap]);
-  const gapped = await readF32(backend, out);
-  for (let i = 0; i < rows; i++) {
-    const t = row(gapped, i, n), s = sample[i];
-    const others = Math.max(...t.filter((_, j) => j !== s));
-    assert(t[s] - others >= gap - 1e-6, `row ${i}: margin ${t[s] - others}`);
-    assertClose(t, ref.gappedLogits(row(logits, i, n), s, gap), { atol: 1e-6, rtol: 0, label: `row ${i}` });
+  for (const gap of gaps) {
+    backend.run("gapped_logits", [out, lb, sb], [rows, n, gap]);
+    const gapped = await readF32(backend, out);
+    for (let i = 0; i < rows; i++) {
+      const t = row(gapped, i, n), s = sample[i];
+      const others = Math.max(...t.filter((_, j) => j !== s));
+      assert(t[s] - others >= gap - 1e-6, `gap ${gap} row ${i}: margin ${t[s] - others}`);
+      assertClose(t, ref.gappedLogits(row(logits, i, n), s, gap), {
+        atol: 1e-6,
+        rtol: 0,
+        label: `gap ${gap} row ${i}`,
+      });
+    }
   }
   for (const b of [lb, sb, out]) backend.free(b);
-});
+}
 
 forEachBackend(
   "Gumbel-Rao: every conditional draw has argmax = s and matches the oracle",
@@ -337,27 +355,6 @@ forEachBackend(
   async (backend) => {
     const n = 7, rows = 21;
     const { logits, sample } = gstInputs(9, rows, n);
-    const [lb, sb, out] = [
-      backend.alloc(rows * n, "logits"),
-      backend.alloc(rows, "sample"),
-      backend.alloc(rows * n, "out"),
-    ];
-    backend.write(lb, logits);
-    backend.write(sb, sample);
-    for (const gap of GAPS) {
-      backend.run("gapped_logits", [out, lb, sb], [rows, n, gap]);
-      const gapped = await readF32(backend, out);
-      for (let i = 0; i < rows; i++) {
-        const t = row(gapped, i, n), s = sample[i];
-        const others = Math.max(...t.filter((_, j) => j !== s));
-        assert(t[s] - others >= gap - 1e-6, `gap ${gap} row ${i}: margin ${t[s] - others}`);
-        assertClose(t, ref.gappedLogits(row(logits, i, n), s, gap), {
-          atol: 1e-6,
-          rtol: 0,
-          label: `gap ${gap} row ${i}`,
-        });
-      }
-    }
-    for (const b of [lb, sb, out]) backend.free(b);
+    await assertGappedLogits(backend, logits, sample, n, GAPS);
   },
 );
