@@ -2,7 +2,8 @@
 line per request on stdout, so that imports and warm-up happen once and the two sides can be interleaved.
 
 Requests (one JSON object per line on stdin):
-  {"op": "hello"}                                    → {"torch": version, "threads": n, "blas": …}
+  {"op": "hello"}                                    → {"torch": version, "threads": n, "blas": …, "cpu": …,
+                                                        "cores": n, "load": [1, 5, 15 minute averages]}
   {"op": "create", "id": s, "task": "poly" | "categorical" | "bernoulli", "estimator": …, "tau": …, "k": …,
    "batch": …, "config": …}                           → {}
   {"op": "time", "id": s, "steps": n}                → {"ms": milliseconds per step}
@@ -64,9 +65,18 @@ def main():
             if op == "hello":
                 torch.ones(64, 64) @ torch.ones(64, 64)  # loads the BLAS library
                 with open("/proc/self/maps") as maps:
-                    libraries = {line.split()[-1] for line in maps if "blas" in line.lower()}
+                    libraries = {line.split()[-1] for line in maps if "openblas" in line.lower()}
                 blas = ", ".join(sorted(libraries)) or "no BLAS library mapped"
-                answer = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas}
+                with open("/proc/cpuinfo") as cpuinfo:
+                    cpu = next((l.split(":", 1)[1].strip() for l in cpuinfo if l.startswith("model name")), "?")
+                answer = {
+                    "torch": torch.__version__,
+                    "threads": torch.get_num_threads(),
+                    "blas": blas,
+                    "cpu": cpu,
+                    "cores": os.cpu_count(),
+                    "load": os.getloadavg(),
+                }
             elif op == "create":
                 tasks[request["id"]] = create(request)
                 answer = {}
