@@ -39,7 +39,7 @@ export async function torchMissing(python: string): Promise<string | null> {
     }).output();
     if (out.success) return null;
     const lines = new TextDecoder().decode(out.stderr).trim().split("\n");
-    return lines[lines.length - 1];
+    return lines[lines.length - 1] || `exit status ${out.code}`;
   } catch (e) {
     return `${python}: ${(e as Error).message}`;
   }
