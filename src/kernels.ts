@@ -8,6 +8,7 @@
  * Matrices are row-major. A "row" is one categorical variable of `n` logits.
  * @module
  */
+import { ReinmaxInputError } from "./errors.ts";
 
 /** Element type of a buffer or a scalar parameter. */
 export type ElementType = "f32" | "i32" | "u32";
@@ -52,63 +53,9 @@ function kernel(outputs: string, inputs: string, params: string): KernelSignatur
   };
 }
 
-/** The name of every kernel: the ABI's index. The table below must define exactly these. */
-export type KernelName =
-  // random numbers
-  | "philox_fill"
-  | "uniform_fill"
-  // estimators
-  | "categorical_sample"
-  | "onehot_softmax"
-  | "reinmax_backward"
-  | "st_backward"
-  | "gst_backward"
-  | "gapped_logits"
-  | "gumbel_backward"
-  | "gumbel_perturbations"
-  | "reinforce_backward"
-  // elementwise and reductions
-  | "fill"
-  | "tile"
-  | "sum_tiles"
-  | "mean"
-  | "count_nonfinite"
-  // polynomial programming
-  | "poly_loss"
-  | "poly_expected_loss"
-  // optimisers
-  | "adam_update"
-  // layers
-  | "matmul"
-  | "matmul_bt"
-  | "transpose"
-  | "linear_forward"
-  | "linear_backward"
-  | "relu_forward"
-  | "relu_backward"
-  | "leaky_relu_forward"
-  | "leaky_relu_backward"
-  | "sigmoid_forward"
-  | "sigmoid_backward"
-  | "bce_logits_forward"
-  | "bce_logits_backward"
-  | "softmax_forward"
-  | "softmax_backward"
-  | "log_softmax_forward"
-  | "log_softmax_backward"
-  | "kl_categorical_forward"
-  | "kl_categorical_backward"
-  | "kl_bernoulli_forward"
-  | "kl_bernoulli_backward"
-  // Bernoulli VAE
-  | "bernoulli_logits"
-  | "bernoulli_logits_backward"
-  | "first_of_pairs"
-  | "first_of_pairs_backward"
-  | "binarize";
-
-/** Every kernel's signature, by name. */
-export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = {
+// The table itself; KERNELS below is its public, typed face and KernelName its set of keys, so a kernel
+// is added by adding its entry here (and its AssemblyScript export and WGSL body).
+const TABLE = {
   // --- random numbers (asm/rng.ts) ---------------------------------------------------------------------
   /** out[4b + l] = word l of Philox4x32-10(counter (ctr0 + b, ctr1, ctr2, ctr3), key (key0, key1)). */
   philox_fill: kernel("out:u32", "", "count key0 key1 ctr0 ctr1 ctr2 ctr3"),
@@ -262,4 +209,32 @@ export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = {
    * stream is the same; the comparison is exact, so every backend gives the same bits.
    */
   binarize: kernel("out", "x rowIds:i32", "rows dim key0 key1 stream tag"),
-};
+} as const satisfies Record<string, KernelSignature>;
+
+/** The name of every kernel: the keys of {@link KERNELS}, the ABI's index. */
+export type KernelName = keyof typeof TABLE;
+
+/** Every kernel's signature, by name. */
+export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = TABLE;
+
+/**
+ * Validates one launch against the ABI, as every backend's `run()` does first: the kernel exists and
+ * `buffers` and `params` have its signature's lengths. Returns the signature; throws ReinmaxInputError
+ * (argument "kernel") naming the kernel and what it takes.
+ */
+export function checkLaunch(
+  kernel: KernelName,
+  buffers: readonly unknown[],
+  params: readonly number[],
+): KernelSignature {
+  const signature: KernelSignature | undefined = Object.hasOwn(KERNELS, kernel) ? KERNELS[kernel] : undefined;
+  if (!signature) throw new ReinmaxInputError("kernel", `unknown kernel "${kernel}"`);
+  if (buffers.length !== signature.buffers.length || params.length !== signature.params.length) {
+    throw new ReinmaxInputError(
+      "kernel",
+      `${kernel} takes ${signature.buffers.length} buffers and ${signature.params.length} parameters, ` +
+        `got ${buffers.length} and ${params.length}`,
+    );
+  }
+  return signature;
+}
