@@ -111,7 +111,8 @@ Deno.test("shader assembly rejects unknown files, snippets, kernels and hand-wri
   assertThrows(() => assemble({ a: "struct Params { n: f32 }\n" + kernel("x") }), Error, "generated");
   const modules = assemble({
     lib: "fn shared() {}\n//! snippet common_snip\nfn common_snip() {}\n//! kernel unused\n",
-    a: "//! use lib\n//! include lib.common_snip\nfn local() {}\n//! snippet s\nfn snip() {}\n" + kernel("x") +
+    a: "//! use lib\n//! include lib.common_snip\nfn local() {}\n//! snippet s\nfn snip() {}\n" +
+      kernel("x") +
       "//! include s\n",
   });
   const code = modules.get("x")!.code;

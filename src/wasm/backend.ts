@@ -105,7 +105,7 @@ export class WasmBackend implements Backend {
     checkLaunch(kernel, buffers, params);
     const fn = this.#kernels[kernel];
     // tests/abi_test.ts checks that the module exports every kernel of the table.
-    if (!fn) throw new BackendFailureError("wasm", `kernel ${kernel} is not exported by the WebAssembly module`);
+    if (!fn) throw new BackendFailureError("wasm", `the WebAssembly module does not export ${kernel}`);
     const args = new Array<number>(buffers.length + params.length);
     for (let i = 0; i < buffers.length; i++) args[i] = this.#own(buffers[i]).offset;
     for (let i = 0; i < params.length; i++) args[buffers.length + i] = params[i];

@@ -198,10 +198,11 @@ export function assembleKernelSources(
       const included = section.includes.map((name) => snippetText(file, name, `kernel "${section.name}"`));
       // The directive line stays first so that the section reads as it does in its file.
       const [directive, ...body] = section.text.split("\n");
+      const bindings = kernelBindings(section.name, signature);
       kernels.set(section.name, {
         kernel: section.name,
         file,
-        code: [...shared, ...included, directive, kernelBindings(section.name, signature), ...body].join("\n"),
+        code: [...shared, ...included, directive, bindings, ...body].join("\n"),
       });
     }
   }
