@@ -2,7 +2,10 @@
  * The kernel ABI: every compute kernel the SDK runs, with its arguments in call order. The AssemblyScript
  * export (asm/) and the WGSL entry point (shaders/) of the same name take exactly these arguments: buffers
  * first (outputs, then inputs), then scalar parameters. On WASM a buffer is a byte address into linear
- * memory; on WebGPU it is a storage binding and the parameters travel in one uniform block.
+ * memory; on WebGPU it is a storage binding and the parameters travel in one uniform block. This table is
+ * the only place the ABI is written: the WGSL bindings and `Params` struct of every kernel are generated
+ * from it (src/webgpu/shaders.ts), both backends check a launch with {@link checkLaunch}, and
+ * tests/abi_test.ts and tests/webgpu_test.ts check the WebAssembly exports and the WGSL against it.
  *
  * Conventions: outputs named `d*` accumulate (+=) unless the kernel says otherwise; zeroing is `fill`.
  * Matrices are row-major. A "row" is one categorical variable of `n` logits.
