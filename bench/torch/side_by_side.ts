@@ -162,16 +162,18 @@ async function timeAll(backend: Backend, torch: TorchProcess, rounds: number): P
         times.get(name)!.torch.push(ms);
       }
     }
+    // Ratios are medians of per-round ratios: the two figures of a round were measured back to back, so
+    // slow drift in machine speed cancels in each.
+    const paired = (a: number[], b: number[]) => median(a.map((x, i) => x / b[i]));
     const st = times.get("st")!;
-    const [stOurs, stTorch] = [median(st.ours), median(st.torch)];
     for (const name of ESTIMATORS) {
-      const t = times.get(name)!, o = median(t.ours), p = median(t.torch);
+      const t = times.get(name)!;
       const goal = name === "reinmax" && w.target ? `≤ ${w.target}` : "";
       const ownGoal = name === "reinmax" ? "≤ 1.05" : name === "grmck" ? "≤ 3" : "";
       rows.push(
-        `| ${w.title} | ${name === "grmck" ? "grmck K=10" : name} | ${o.toFixed(2)} | ${p.toFixed(2)} | ` +
-          `**${(o / p).toFixed(2)}** | ${goal} | ${(o / stOurs).toFixed(2)} | ${ownGoal} | ` +
-          `${(p / stTorch).toFixed(2)} |`,
+        `| ${w.title} | ${name === "grmck" ? "grmck K=10" : name} | ${median(t.ours).toFixed(2)} | ` +
+          `${median(t.torch).toFixed(2)} | **${paired(t.ours, t.torch).toFixed(2)}** | ${goal} | ` +
+          `${paired(t.ours, st.ours).toFixed(2)} | ${ownGoal} | ${paired(t.torch, st.torch).toFixed(2)} |`,
       );
     }
     console.error(`  measured ${w.title}`);
@@ -258,7 +260,8 @@ try {
     console.log(
       [
         "",
-        `Training step, ms (median of ${rounds} interleaved rounds; one thread each):`,
+        `Training step, ms (median of ${rounds} interleaved rounds; ratios: median of the rounds' ratios; ` +
+        "one thread each):",
         "",
         "| model | estimator | reinmax ms | PyTorch ms | reinmax ÷ PyTorch | target | ÷ ST (reinmax) | target | ÷ ST (PyTorch) |",
         "| --- | --- | ---: | ---: | ---: | --- | ---: | --- | ---: |",
