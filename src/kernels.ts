@@ -9,10 +9,27 @@
  * @module
  */
 
-/** Element type of a buffer or a scalar parameter. */
+/**
+ * Element type of a buffer or a scalar parameter.
+ *
+ * @example
+ * ```ts
+ * import type { ElementType } from "@reinmax/reinmax";
+ * const types: ElementType[] = ["f32", "i32", "u32"]; // a sample buffer is i32, a Philox word u32
+ * ```
+ */
 export type ElementType = "f32" | "i32" | "u32";
 
-/** One buffer argument. */
+/**
+ * One buffer argument.
+ *
+ * @example
+ * ```ts
+ * import type { BufferArgument } from "@reinmax/reinmax";
+ * // The first buffer of reinmax_backward: the gradient it writes.
+ * const dLogits: BufferArgument = { name: "dLogits", type: "f32", written: true };
+ * ```
+ */
 export interface BufferArgument {
   /** The argument's name, as in the kernel sources. */
   readonly name: string;
@@ -22,7 +39,16 @@ export interface BufferArgument {
   readonly written: boolean;
 }
 
-/** One scalar argument. */
+/**
+ * One scalar argument.
+ *
+ * @example
+ * ```ts
+ * import type { ScalarArgument } from "@reinmax/reinmax";
+ * // The last scalar of reinmax_backward, after rows and n.
+ * const tau: ScalarArgument = { name: "tau", type: "f32" };
+ * ```
+ */
 export interface ScalarArgument {
   /** The argument's name, as in the kernel sources. */
   readonly name: string;
@@ -30,7 +56,27 @@ export interface ScalarArgument {
   readonly type: "f32" | "u32";
 }
 
-/** The full argument list of a kernel. */
+/**
+ * The full argument list of a kernel.
+ *
+ * @example
+ * ```ts
+ * import type { KernelSignature } from "@reinmax/reinmax";
+ * // uniform_fill: one written buffer, then its scalars in call order.
+ * const uniformFill: KernelSignature = {
+ *   buffers: [{ name: "out", type: "f32", written: true }],
+ *   params: [
+ *     { name: "count", type: "u32" },
+ *     { name: "low", type: "f32" },
+ *     { name: "high", type: "f32" },
+ *     { name: "key0", type: "u32" },
+ *     { name: "key1", type: "u32" },
+ *     { name: "stream", type: "u32" },
+ *     { name: "tag", type: "u32" },
+ *   ],
+ * };
+ * ```
+ */
 export interface KernelSignature {
   /** Buffer arguments in call order: outputs first, then inputs. */
   readonly buffers: readonly BufferArgument[];
@@ -52,7 +98,18 @@ function kernel(outputs: string, inputs: string, params: string): KernelSignatur
   };
 }
 
-/** The name of every kernel: the ABI's index. The table below must define exactly these. */
+/**
+ * The name of every kernel: the ABI's index. The table below must define exactly these.
+ *
+ * @example
+ * ```ts
+ * import { type KernelName, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "wasm" });
+ * const kernel: KernelName = "uniform_fill";
+ * const out = backend.alloc(4, "out");
+ * backend.run(kernel, [out], [4, 0, 1, 1, 0, 0, 0]);
+ * ```
+ */
 export type KernelName =
   // random numbers
   | "philox_fill"
