@@ -58,7 +58,7 @@ const TOP_LEVEL_EXPORT =
 
 /**
  * The bundled declarations with `export` kept only on `publicNames`: the other modules' declarations stay,
- * unexported, for the public ones to refer to; re-export lists are dropped, since every declaration is now
+ * private, for the public ones to refer to; re-export lists are dropped, since every declaration is now
  * in this one file. Throws when a public name has no declaration here, or when an import of another file
  * is left (the declaration bundler leaves one, and the declarations it names out, for a type re-exported
  * by a module that only imports it: mod.ts exports such types from the module that declares them).
@@ -77,7 +77,9 @@ export function publicDeclarations(dts: string, publicNames: ReadonlySet<string>
   }
   const leftover = out.match(/^(?:import|export \*) .*$/m);
   if (leftover) throw new Error(`the bundled declarations still refer to another file: ${leftover[0]}`);
-  return out;
+  // In a declaration file every top-level declaration counts as exported unless the file has an export
+  // statement of its own; this empty one keeps the unexported declarations private.
+  return `${out}\nexport {};\n`;
 }
 
 async function deno(args: string[]): Promise<string> {
