@@ -17,7 +17,7 @@ const BUNDLE = join(DIST, "reinmax.js");
 const DECLARATIONS = join(DIST, "reinmax.d.ts");
 const PAGE = join(ROOT, "tests", "browser", "bundle.html");
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-const IN_CI = Boolean(Deno.env.get("CI"));
+const IN_CI = !["", "0", "false"].includes(Deno.env.get("CI") ?? "");
 const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-background-networking",
