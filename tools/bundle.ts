@@ -60,8 +60,8 @@ const TOP_LEVEL_EXPORT =
  * The bundled declarations with `export` kept only on `publicNames`: the other modules' declarations stay,
  * private, for the public ones to refer to; re-export lists are dropped, since every declaration is now
  * in this one file. Throws when a public name has no declaration here, or when an import of another file
- * is left (the declaration bundler leaves one, and the declarations it names out, for a type re-exported
- * by a module that only imports it: mod.ts exports such types from the module that declares them).
+ * is left: the declaration bundler leaves one, without the declarations it names, for a type that a module
+ * imports and re-exports (so mod.ts exports such a type from the module that declares it).
  */
 export function publicDeclarations(dts: string, publicNames: ReadonlySet<string>): string {
   const declared = new Set<string>();
