@@ -29,12 +29,14 @@
  * @module
  */
 export type { Backend, BackendName, BackendReport, DeviceBuffer, Elements } from "./src/backend.ts";
-export type {
-  BufferArgument,
-  ElementType,
-  KernelName,
-  KernelSignature,
-  ScalarArgument,
+export {
+  type BufferArgument,
+  type ElementType,
+  KERNEL_TABLE,
+  type KernelName,
+  KERNELS,
+  type KernelSignature,
+  type ScalarArgument,
 } from "./src/kernels.ts";
 export { formatReport, selectBackend, type SelectBackendOptions } from "./src/registry.ts";
 export {
