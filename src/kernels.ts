@@ -115,6 +115,13 @@ function parseEntry(kernel: string, outputs: string, inputs: string, params: str
  * "name:type" items separated by spaces (buffers default to f32, scalars to u32). {@link KERNELS} is the same
  * table parsed; {@link KernelName} is its keys. Adding a kernel starts here: an entry, then its AssemblyScript
  * export (asm/) and its WGSL body (shaders/), whose bindings are generated from the entry.
+ *
+ * @example
+ * ```ts
+ * import { KERNEL_TABLE } from "@reinmax/reinmax";
+ * const [outputs, inputs, params] = KERNEL_TABLE.reinmax_backward;
+ * console.log(outputs, "|", inputs, "|", params); // dLogits | logits sample:i32 gHard gSoft | rows n tau:f32
+ * ```
  */
 export const KERNEL_TABLE = {
   // --- random numbers (asm/rng.ts) ---------------------------------------------------------------------
@@ -286,7 +293,17 @@ export const KERNEL_TABLE = {
  */
 export type KernelName = keyof typeof KERNEL_TABLE;
 
-/** Every kernel's signature, by name: {@link KERNEL_TABLE} parsed. */
+/**
+ * Every kernel's signature, by name: {@link KERNEL_TABLE} parsed.
+ *
+ * @example
+ * ```ts
+ * import { KERNELS } from "@reinmax/reinmax";
+ * const { buffers, params } = KERNELS.uniform_fill;
+ * console.log(buffers.map((b) => b.name), params.map((p) => `${p.name}:${p.type}`));
+ * // ["out"] ["count:u32", "low:f32", "high:f32", "key0:u32", "key1:u32", "stream:u32", "tag:u32"]
+ * ```
+ */
 export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = Object.fromEntries(
   Object.entries(KERNEL_TABLE).map((
     [name, [outputs, inputs, params]],
