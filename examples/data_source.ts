@@ -87,11 +87,38 @@ export async function openDataset(spec: string): Promise<ImageDataset> {
 
 async function readFile(path: string | URL, label: string): Promise<Uint8Array | undefined> {
   try {
-    return await Deno.readFile(path);
+    using file = await Deno.open(path);
+    return await readWhole(file);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
     const hint = e instanceof Deno.errors.NotCapable ? " (run with --allow-read)" : "";
     throw new DatasetError(label, `cannot read: ${e instanceof Error ? e.message : e}${hint}`, { cause: e });
+  }
+}
+
+/**
+ * The rest of `file`, read into a buffer of the size its metadata gives: `Deno.readFile` reads into memory of
+ * its own and then copies, so for a moment it holds the file twice (47 MB more for the training images).
+ * A file longer than its metadata says (one being written, or one in /proc) still comes back whole.
+ */
+async function readWhole(file: Deno.FsFile): Promise<Uint8Array> {
+  let buffer = new Uint8Array((await file.stat()).size);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      const more = new Uint8Array(65536);
+      const n = await file.read(more);
+      if (n === null) return buffer;
+      const grown = new Uint8Array(Math.max(2 * buffer.length, length + n));
+      grown.set(buffer);
+      grown.set(more.subarray(0, n), length);
+      buffer = grown;
+      length += n;
+      continue;
+    }
+    const n = await file.read(buffer.subarray(length));
+    if (n === null) return buffer.subarray(0, length);
+    length += n;
   }
 }
 
