@@ -13,7 +13,7 @@ import { deflateSync, Gunzip, gunzipSync, gzipSync, unzlibSync } from "fflate";
 import { DatasetError, ReinmaxInputError } from "../src/errors.ts";
 import { crc32 } from "../src/data/crc32.ts";
 import { gunzip, isGzip } from "../src/data/gzip.ts";
-import { DeflateError, inflateInto } from "../src/data/inflate.ts";
+import { DeflateError, inflateInto, MAX_INFLATE_INPUT_BYTES } from "../src/data/inflate.ts";
 import { encodeIdx, type IdxArrays, type IdxType, parseIdx } from "../src/data/idx.ts";
 import { ImageSet } from "../src/data/images.ts";
 import { type FileReader, imageSetFromIdx, loadMnistLike } from "../src/data/mnist.ts";
@@ -281,6 +281,13 @@ function deflateSamples(): { name: string; data: Uint8Array }[] {
   ];
 }
 
+/** python3: zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_FIXED) on ZLIB_FIXED_TEXT: fixed codes only. */
+// deno-fmt-ignore
+const ZLIB_FIXED = Uint8Array.of(
+  75, 203, 172, 72, 77, 81, 240, 40, 77, 75, 203, 77, 204, 83, 72, 206, 79, 73, 45, 214, 81, 72, 195, 20, 84, 4, 0,
+);
+const ZLIB_FIXED_TEXT = "fixed Huffman codes, fixed Huffman codes!";
+
 Deno.test("inflate: fflate's deflate at every level decodes exactly, and the stream's end is reported", () => {
   for (const { name, data } of deflateSamples()) {
     for (let level = 0; level <= 9; level++) {
@@ -297,37 +304,7 @@ Deno.test("inflate: fflate's deflate at every level decodes exactly, and the str
 });
 
 Deno.test("inflate: a fixed-Huffman stream made by zlib (Z_FIXED), and a stored block", () => {
-  // python3: zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_FIXED) on the text below.
-  const fixed = Uint8Array.of(
-    75,
-    203,
-    172,
-    72,
-    77,
-    81,
-    240,
-    40,
-    77,
-    75,
-    203,
-    77,
-    204,
-    83,
-    72,
-    206,
-    79,
-    73,
-    45,
-    214,
-    81,
-    72,
-    195,
-    20,
-    84,
-    4,
-    0,
-  );
-  const text = "fixed Huffman codes, fixed Huffman codes!";
+  const fixed = ZLIB_FIXED, text = ZLIB_FIXED_TEXT;
   const out = new Uint8Array(text.length);
   assertEquals(inflateInto(fixed, out), { produced: text.length, consumed: fixed.length });
   assertEquals(new TextDecoder().decode(out), text);
@@ -361,12 +338,27 @@ Deno.test("inflate: truncation, overflow and invalid codes are DeflateErrors of 
   }
   const stored = Uint8Array.of(0x01, 3, 0, 0xfc, 0xff, 7, 8, 9);
   assertEquals(assertThrows(() => inflateInto(stored, new Uint8Array(2)), DeflateError).kind, "overflow");
+  // A literal one past the end: zlib's fixed-code stream ends in the literal "!".
+  const oneShort = new Uint8Array(ZLIB_FIXED_TEXT.length - 1);
+  assertEquals(assertThrows(() => inflateInto(ZLIB_FIXED, oneShort), DeflateError).kind, "overflow");
   const invalid = (bytes: Uint8Array, message: RegExp) => {
     const error = assertThrows(() => inflateInto(bytes, new Uint8Array(16)), DeflateError);
     assertEquals(error.kind, "invalid", error.message);
     assertMatch(error.message, message);
   };
   invalid(Uint8Array.of(0x07), /block type 3/);
+  // Past 2^32 bits a bit position no longer fits the decoder's integers: refused before anything is read
+  // (the zeros are never touched, so they cost address space, not memory).
+  // 10 header and 8 trailer bytes around a payload one byte over the limit.
+  const huge = new Uint8Array(MAX_INFLATE_INPUT_BYTES + 19);
+  assertThrows(() => inflateInto(huge, new Uint8Array(1)), RangeError, `${MAX_INFLATE_INPUT_BYTES + 19}`);
+  huge.set(gz(Uint8Array.of(1, 2, 3)).subarray(0, 10));
+  huge.set([1, 2, 3, 4, 3, 0, 0, 0], huge.length - 8);
+  assertDatasetError(
+    () => gunzip(huge, "huge.gz"),
+    "huge.gz",
+    /at most 536870911 bytes of deflate data, found 536870912/,
+  );
   invalid(Uint8Array.of(0x01, 3, 0, 0xfc, 0xfe, 7, 8, 9), /complement/);
   // Fixed codes: BFINAL=1, BTYPE=01, then length symbol 257 (0000001) and distance code 0 (00000): a copy
   // from one byte back when nothing has been written.

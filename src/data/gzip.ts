@@ -5,7 +5,7 @@
  * decode to silent garbage.
  * @module
  */
-import { DeflateError, inflateInto } from "./inflate.ts";
+import { DeflateError, inflateInto, MAX_INFLATE_INPUT_BYTES } from "./inflate.ts";
 import { DatasetError } from "../errors.ts";
 import { crc32 } from "./crc32.ts";
 
@@ -72,6 +72,12 @@ export function gunzip(bytes: Uint8Array, source: string): Uint8Array {
   const size = view.getUint32(headerLimit + 4, true);
   if (payload.length === 0) {
     throw new DatasetError(source, `truncated gzip: expected deflate data after the header, found none`);
+  }
+  if (payload.length > MAX_INFLATE_INPUT_BYTES) {
+    throw new DatasetError(
+      source,
+      `expected at most ${MAX_INFLATE_INPUT_BYTES} bytes of deflate data, found ${payload.length}`,
+    );
   }
   if (size > payload.length * MAX_DEFLATE_RATIO) {
     throw new DatasetError(

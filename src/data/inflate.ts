@@ -23,6 +23,8 @@ export interface InflateResult {
   readonly consumed: number;
 }
 
+/** Bit positions are 32-bit integers, so the input may hold at most 2^32 bits. */
+export const MAX_INFLATE_INPUT_BYTES = 2 ** 29 - 1;
 const MAX_BITS = 15;
 const LENGTH_BASE = Uint16Array.of(
   3,
@@ -169,9 +171,14 @@ interface Code {
  * Decodes one deflate stream from `input[0]` into `out[0…]`: the whole of it, every block up to the final
  * one. Throws a {@link DeflateError} for a stream that is invalid, stops before its final block ends, or
  * holds more than `out.length` bytes. Bytes after the stream are left unread; {@link InflateResult.consumed}
- * says where they begin.
+ * says where they begin. An input longer than {@link MAX_INFLATE_INPUT_BYTES} is a RangeError.
  */
 export function inflateInto(input: Uint8Array, out: Uint8Array): InflateResult {
+  if (input.length > MAX_INFLATE_INPUT_BYTES) {
+    throw new RangeError(
+      `expected at most ${MAX_INFLATE_INPUT_BYTES} bytes of deflate data, got ${input.length}`,
+    );
+  }
   return new Inflater().run(input, out);
 }
 
