@@ -97,13 +97,8 @@ export {
   type Parameter,
   TrainableModel,
 } from "./src/models/model.ts";
-export {
-  type BufferRole,
-  type BufferSize,
-  MemoryPlan,
-  type MemoryReport,
-  type PlannedBuffer,
-} from "./src/models/plan.ts";
+export type { BufferSize } from "./src/allocation.ts";
+export { type BufferRole, MemoryPlan, type MemoryReport, type PlannedBuffer } from "./src/models/plan.ts";
 export type { MlpDeclarer } from "./src/models/mlp.ts";
 export { LossLog, type LossRead } from "./src/train/loss_log.ts";
 export {
