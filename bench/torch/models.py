@@ -16,65 +16,93 @@ import torch
 import torch.nn.functional as F
 
 
-def sample_categorical(probs):
-    """s ~ Cat(probs) for every row by the inverse CDF: the first k with u < cdf_k (docs/math.md §3.4)."""
-    u = torch.rand(probs.shape[:-1] + (1,))
-    return (probs.cumsum(-1) <= u).sum(-1).clamp_(max=probs.shape[-1] - 1)
+def row_sum(x):
+    """Σ over the last dimension, keeping it. PyTorch's CPU reductions are slow over a last dimension of a few
+    entries (a two-category row costs as much as a long one), so short rows are added column by column."""
+    if x.shape[-1] > 4:
+        return x.sum(-1, keepdim=True)
+    columns = x.unbind(-1)
+    total = columns[0]
+    for column in columns[1:]:
+        total = total + column
+    return total.unsqueeze(-1)
 
 
-def one_hot(sample, like):
-    return torch.zeros_like(like).scatter_(-1, sample.unsqueeze(-1), 1.0)
+def softmax(x):
+    """softmax over the last dimension; for short rows faster than Tensor.softmax (see row_sum)."""
+    if x.shape[-1] > 4:
+        return x.softmax(-1)
+    e = (x - x.max(-1, keepdim=True).values).exp()
+    return e / row_sum(e)
+
+
+def sample_categorical(probs, batch=()):
+    """s ~ Cat(probs) for every row, and for each of the leading `batch` shape, by the inverse CDF: the first k
+    with u < cdf_k (docs/math.md §3.4)."""
+    u = torch.rand(batch + probs.shape[:-1] + (1,))
+    return row_sum((probs.cumsum(-1) <= u).to(torch.int64)).squeeze(-1).clamp_(max=probs.shape[-1] - 1)
+
+
+def one_hot(sample, n):
+    return torch.zeros(sample.shape + (n,)).scatter_(-1, sample.unsqueeze(-1), 1.0)
+
+
+# Every estimator takes logits (…, n) and a leading `batch` shape of samples drawn from them, and returns the
+# hard sample (batch, …, n). The poly task passes θ itself with batch (B,), so that the softmaxes are taken
+# once on θ and broadcast, as a PyTorch user would write it, rather than on B tiled copies.
 
 
 class _ReinMax(torch.autograd.Function):
     """y_hard = D; backward 2·J(π₁)g − ½·J(π)g with π₁ = ½(softmax(θ/τ) + D) (docs/math.md §2.1)."""
 
     @staticmethod
-    def forward(ctx, logits, tau, forced):
-        pi = logits.softmax(-1)
-        sample = forced if forced is not None else sample_categorical(pi)
-        hard = one_hot(sample, pi)
+    def forward(ctx, logits, tau, forced, batch):
+        pi = softmax(logits)
+        sample = forced if forced is not None else sample_categorical(pi, batch)
+        hard = one_hot(sample, logits.shape[-1])
         ctx.save_for_backward(logits, pi, hard)
-        ctx.tau = tau
+        ctx.tau, ctx.batch = tau, len(batch)
         return hard
 
     @staticmethod
     def backward(ctx, g):
         logits, pi, hard = ctx.saved_tensors
-        pi1 = 0.5 * ((logits / ctx.tau).softmax(-1) + hard)
-        t1 = 2 * pi1 * (g - (pi1 * g).sum(-1, keepdim=True))
+        pi1 = 0.5 * (softmax(logits / ctx.tau) + hard)
+        t1 = 2 * pi1 * (g - row_sum(pi1 * g))
         q = -0.5 * g
-        t0 = pi * (q - (pi * q).sum(-1, keepdim=True))
-        return t1 + t0, None, None
+        t0 = pi * (q - row_sum(pi * q))
+        grad = t1 + t0
+        return (grad.sum(tuple(range(ctx.batch))) if ctx.batch else grad), None, None, None
 
 
-def reinmax(logits, tau, k, forced=None, exponentials=None):
-    return _ReinMax.apply(logits, tau, forced)
+def reinmax(logits, tau, k, forced=None, exponentials=None, batch=()):
+    return _ReinMax.apply(logits, tau, forced, tuple(batch))
 
 
-def st(logits, tau, k, forced=None, exponentials=None):
+def st(logits, tau, k, forced=None, exponentials=None, batch=()):
     """Straight-through: D + softmax(θ/τ) − sg(softmax(θ/τ)) (docs/math.md §2.2)."""
     with torch.no_grad():
-        sample = forced if forced is not None else sample_categorical(logits.softmax(-1))
-    soft = (logits / tau).softmax(-1)
-    return one_hot(sample, soft) + soft - soft.detach()
+        sample = forced if forced is not None else sample_categorical(softmax(logits), batch)
+    soft = softmax(logits / tau)
+    return one_hot(sample, logits.shape[-1]) + (soft - soft.detach())
 
 
-def grmck(logits, tau, k, forced=None, exponentials=None):
+def grmck(logits, tau, k, forced=None, exponentials=None, batch=()):
     """Gumbel-Rao: K Gumbel vectors drawn given the sample, the mean of softmax((θ + G)/τ) as the surrogate
-    (docs/math.md §2.5; K = 1 is STGS, §2.3). `exponentials` (K, …, n) replaces the Exp(1) draws."""
+    (docs/math.md §2.5; K = 1 is STGS, §2.3). `exponentials` (K, batch, …, n) replaces the Exp(1) draws."""
     with torch.no_grad():
         d = logits - logits.max(-1, keepdim=True).values
-        sample = forced if forced is not None else sample_categorical(d.softmax(-1))
-        log_z = d.logsumexp(-1, keepdim=True)
-        e = exponentials if exponentials is not None else torch.empty((k,) + logits.shape).exponential_()
+        sample = forced if forced is not None else sample_categorical(softmax(d), batch)
+        log_z = row_sum(d.exp()).log()
+        shape = (k,) + tuple(batch) + logits.shape
+        e = exponentials if exponentials is not None else torch.empty(shape).exponential_()
         index = sample.unsqueeze(-1).expand((k,) + sample.shape + (1,))
         e_s = e.gather(-1, index)
         perturbed = -torch.log(e * torch.exp(-d) + e_s * torch.exp(-log_z))
         perturbed.scatter_(-1, index, log_z - torch.log(e_s))
         gumbel = perturbed - d
-    soft = ((logits + gumbel) / tau).softmax(-1).mean(0)
-    return one_hot(sample, soft) + soft - soft.detach()
+    soft = softmax((logits + gumbel) / tau).mean(0)
+    return one_hot(sample, logits.shape[-1]) + (soft - soft.detach())
 
 
 ESTIMATORS = {"reinmax": reinmax, "st": st, "stgs": grmck, "grmck": grmck}
@@ -144,8 +172,7 @@ class Poly(Task):
         yield "theta", self.theta, False
 
     def loss(self, forced, exponentials):
-        logits = self.theta.expand(self.batch, *self.theta.shape)
-        hard = self.estimate(logits, self.tau, self.k, forced, exponentials)
+        hard = self.estimate(self.theta, self.tau, self.k, forced, exponentials, batch=(self.batch,))
         return [(hard[..., 0] - self.c).abs().pow(self.p).mean()]
 
 
