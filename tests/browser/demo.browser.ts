@@ -194,6 +194,21 @@ Deno.test({
         await noProblems();
       });
 
+      await t.step("the 10×30 and Bernoulli 2×200 VAEs train on WASM", async () => {
+        for (const task of ["10x30", "bernoulli"]) {
+          const state = await train(page, { task, estimators: ["reinmax"], steps: 30, backend: "wasm" });
+          const [run] = state.runs;
+          const losses = run.losses.map(([, l]) => l);
+          assertEquals(losses.length, 30, task);
+          assert(losses.every((l) => Number.isFinite(l) && l > 0), `${task}: ${losses}`);
+          const first = mean(losses.slice(0, 5)), last = mean(losses.slice(-5));
+          assert(last < first - 20, `${task}: the train −ELBO did not fall: ${first} → ${last}`);
+          assertEquals(run.imagesStep, 30, task);
+          await checkPictures(page, 2);
+        }
+        await noProblems();
+      });
+
       const webgpuVae = "8×4 VAE, ReinMax on WebGPU";
       if (webgpuSkip !== null) await skipOrFail(webgpuVae);
       else {
@@ -222,6 +237,18 @@ Deno.test({
         await page.waitForFunction(() => studio().runs.every((r) => r.step >= 200), null, {
           timeout: 60_000,
         });
+        // Training runs in the worker: the page's own thread answers timers at once while it draws the runs.
+        const lag = await page.evaluate(async () => {
+          let worst = 0;
+          for (const end = performance.now() + 1000; performance.now() < end;) {
+            const asked = performance.now();
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            worst = Math.max(worst, performance.now() - asked);
+          }
+          return worst;
+        });
+        assert(lag < 250, `a timer waited ${lag.toFixed(0)} ms on the page's thread during training`);
+        assertEquals((await page.evaluate(studio)).phase, "running");
         await page.click("#pause");
         await page.waitForFunction(() => studio().phase === "paused", null, { timeout: 30_000 });
         const paused = (await page.evaluate(studio)).runs.map((r) => r.step);
@@ -268,6 +295,16 @@ Deno.test({
             status.includes("step 1"),
           status,
         );
+        await noProblems();
+      });
+
+      await t.step("a file that is not a checkpoint is refused with an error naming it", async () => {
+        const file = join(temp, "not-a-checkpoint.safetensors");
+        await Deno.writeTextFile(file, "this is not a safetensors file");
+        await page.setInputFiles("#load", file);
+        await waitForEnd(page, 60_000);
+        const status = (await page.textContent("#status"))!;
+        assert(status.startsWith("Error: CheckpointError:") && status.includes("not-a-checkpoint"), status);
         await noProblems();
       });
     } finally {
