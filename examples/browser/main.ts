@@ -274,7 +274,12 @@ function receive(message: WorkerMessage): void {
       worker?.terminate();
       worker = null;
       const who = message.run ? `${message.run}: ` : "";
-      state.error = `${who}${message.name}: ${message.message}`;
+      // A lost device takes the models with it; what a person can do next is in the message.
+      const next = message.name === "BackendFailureError"
+        ? " — the backend is gone: Start again, or Load a downloaded checkpoint to continue (backend wasm " +
+          "works on every machine)."
+        : "";
+      state.error = `${who}${message.name}: ${message.message}${next}`;
       setPhase("error", `Error: ${state.error}`);
       break;
     }
