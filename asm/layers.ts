@@ -167,6 +167,48 @@ export function linear_backward(
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// One-hot inputs: the decoder's first layer reads latents one-hot codes, so its product with W is a sum of
+// `latents` rows of W and its weight gradient a scatter-add of dy into those rows.
+
+/** dst[0..n) += src[0..n) (f32x4 body, scalar tail). */
+// @ts-ignore: decorator
+@inline function addRow(dst: usize, src: usize, n: u32): void {
+  let j: u32 = 0;
+  for (; j + 4 <= n; j += 4) v128.store(at(dst, j), f32x4.add(v128.load(at(dst, j)), v128.load(at(src, j))));
+  for (; j < n; j++) store<f32>(at(dst, j), load<f32>(at(dst, j)) + load<f32>(at(src, j)));
+}
+
+/** out[i, :] = b + Σ_l w[l·categories + sample[i·latents + l], :] (written), summed in order of l. */
+export function onehot_linear_forward(
+  out: usize, w: usize, b: usize, sample: usize, batch: u32, latents: u32, categories: u32, outDim: u32,
+): void {
+  const row = <usize>outDim << 2;
+  for (let i: u32 = 0; i < batch; i++) {
+    const o = out + <usize>i * row;
+    memory.copy(o, b, row);
+    const s = sample + ((<usize>i * latents) << 2);
+    for (let l: u32 = 0; l < latents; l++) {
+      addRow(o, w + <usize>(l * categories + load<u32>(at(s, l))) * row, outDim);
+    }
+  }
+}
+
+/** dw[l·categories + sample[i·latents + l], :] += dy[i, :] and db += dy[i, :], in order of i. */
+export function onehot_linear_backward(
+  dw: usize, db: usize, dy: usize, sample: usize, batch: u32, latents: u32, categories: u32, outDim: u32,
+): void {
+  const row = <usize>outDim << 2;
+  for (let i: u32 = 0; i < batch; i++) {
+    const g = dy + <usize>i * row;
+    addRow(db, g, outDim);
+    const s = sample + ((<usize>i * latents) << 2);
+    for (let l: u32 = 0; l < latents; l++) {
+      addRow(dw + <usize>(l * categories + load<u32>(at(s, l))) * row, g, outDim);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Activations. Each vector body is also run on a splat for the tail elements.
 
 // @ts-ignore: decorator
