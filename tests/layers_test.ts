@@ -191,6 +191,45 @@ forEachBuild("linear_backward accumulates xᵀ·dy, Σ dy and dy·wᵀ like the 
   }
 });
 
+/**
+ * Shapes for inputs that are mostly zeros (as ReLU outputs and images are), where WASM skips the zeros: more
+ * than one block of rows (128) and of depth (128), and every column tail (48, 16, 4 and single columns).
+ */
+const SPARSE_LINEAR_SHAPES = [[3, 5, 7], [200, 150, 53], [100, 300, 70], [7, 600, 16], [130, 33, 1]];
+
+/** batch·inDim values, a fraction `zeros` of them ±0 at random places, the rest uniform in ±1. */
+function mostlyZeros(random: () => number, count: number, zeros: number): Float32Array {
+  return uniformArray(random, count).map((v) => random() < zeros ? (v < 0 ? -0 : 0) : v);
+}
+
+forEachBuild(
+  "linear_forward and linear_backward with mostly-zero inputs match the oracle",
+  async (backend) => {
+    const random = testRandom(18);
+    for (const [batch, inDim, outDim] of SPARSE_LINEAR_SHAPES) {
+      for (const zeros of [0.5, 0.9]) {
+        const x = mostlyZeros(random, batch * inDim, zeros);
+        const w = uniformArray(random, inDim * outDim), b = uniformArray(random, outDim);
+        const tol = { atol: 2e-7 * (Math.max(batch, inDim, outDim) + 1), rtol: 1e-6 };
+        await checkKernel(backend, "linear_forward", [uniformArray(random, batch * outDim), x, w, b], [
+          batch,
+          inDim,
+          outDim,
+        ], tol);
+        const arrays = [
+          uniformArray(random, batch * inDim),
+          uniformArray(random, inDim * outDim),
+          uniformArray(random, outDim),
+          uniformArray(random, batch * outDim),
+          x,
+          w,
+        ];
+        await checkKernel(backend, "linear_backward", arrays, [batch, inDim, outDim, 1], tol);
+      }
+    }
+  },
+);
+
 Deno.test("linear oracle backward equals central differences", () => {
   const random = testRandom(14);
   const [batch, inDim, outDim] = [3, 5, 4];
