@@ -25,17 +25,6 @@ fn power(x: f32, e: f32) -> f32 {
 
 //! kernel poly_loss
 // loss[b] = (1/L)·Σ_i |yHard[b,i,0] − c[i]|^p; gHard (batch, L, 2) = ∂loss[b]/∂yHard (written).
-struct Params {
-  batch: u32,
-  latents: u32,
-  p: f32,
-}
-@group(0) @binding(0) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(1) var<storage, read_write> gHard: array<f32>;
-@group(0) @binding(2) var<storage, read> yHard: array<f32>;
-@group(0) @binding(3) var<storage, read> c: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn poly_loss(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let b = thread_index(id, groups);
@@ -60,16 +49,6 @@ fn poly_loss(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) 
 //! kernel poly_expected_loss
 // out[index] = (1/L)·Σ_i [q_i·|1 − c_i|^p + (1 − q_i)·|c_i|^p], q_i = σ(θ_i0 − θ_i1): one workgroup, each
 // thread a strided slice, then a tree reduction in workgroup memory.
-struct Params {
-  latents: u32,
-  p: f32,
-  index: u32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> theta: array<f32>;
-@group(0) @binding(2) var<storage, read> c: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
 @compute @workgroup_size(REDUCE_SIZE)
 fn poly_expected_loss(@builtin(local_invocation_index) lane: u32) {
   var sum = 0.0;
