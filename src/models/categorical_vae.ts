@@ -20,10 +20,28 @@ import { type ForwardContext, Vae } from "./vae.ts";
 
 export type { ElboTerms, StepInputOptions } from "./vae.ts";
 
-/** The paper's configurations, named C×L (categories × latents). */
+/**
+ * The paper's configurations, named C×L (categories × latents).
+ *
+ * @example
+ * ```ts
+ * import { type CategoricalConfig, CategoricalVae, selectBackend } from "@reinmax/reinmax";
+ * const config: CategoricalConfig = "8x4"; // 4 latent variables of 8 categories
+ * const model = new CategoricalVae(await selectBackend(), { config });
+ * ```
+ */
 export type CategoricalConfig = "8x4" | "4x24" | "8x16" | "16x12" | "64x8" | "10x30";
 
-/** A configuration's size and the paper's ReinMax settings for it. */
+/**
+ * A configuration's size and the paper's ReinMax settings for it.
+ *
+ * @example
+ * ```ts
+ * import { CATEGORICAL_CONFIGS, type CategoricalConfigSettings } from "@reinmax/reinmax";
+ * const s: CategoricalConfigSettings = CATEGORICAL_CONFIGS["10x30"];
+ * console.log(s.categories, s.latents, s.optimizer, s.lr, s.tau); // 10 30 "radam" 0.0005 1.3
+ * ```
+ */
 export interface CategoricalConfigSettings {
   /** Categories per latent, C. */
   readonly categories: number;
@@ -37,7 +55,15 @@ export interface CategoricalConfigSettings {
   readonly tau: number;
 }
 
-/** The six configurations with the paper's ReinMax optimiser, learning rate and τ (docs/math.md §6.2). */
+/**
+ * The six configurations with the paper's ReinMax optimiser, learning rate and τ (docs/math.md §6.2).
+ *
+ * @example
+ * ```ts
+ * import { CATEGORICAL_CONFIGS } from "@reinmax/reinmax";
+ * for (const [name, s] of Object.entries(CATEGORICAL_CONFIGS)) console.log(name, s.optimizer, s.lr, s.tau);
+ * ```
+ */
 export const CATEGORICAL_CONFIGS: Readonly<Record<CategoricalConfig, CategoricalConfigSettings>> = {
   "8x4": { categories: 8, latents: 4, optimizer: "adam", lr: 5e-4, tau: 1.3 },
   "4x24": { categories: 4, latents: 24, optimizer: "radam", lr: 5e-4, tau: 1.5 },
@@ -47,7 +73,24 @@ export const CATEGORICAL_CONFIGS: Readonly<Record<CategoricalConfig, Categorical
   "10x30": { categories: 10, latents: 30, optimizer: "radam", lr: 5e-4, tau: 1.3 },
 };
 
-/** Options of {@link CategoricalVae}. */
+/**
+ * Options of {@link CategoricalVae}.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, type CategoricalVaeOptions, estimator, selectBackend } from "@reinmax/reinmax";
+ * const options: CategoricalVaeOptions = {
+ *   categories: 8,
+ *   latents: 4,
+ *   inputSize: 64, // the 8×8 digits
+ *   hidden: [128, 64],
+ *   estimator: estimator("reinmax", { tau: 1.3 }),
+ *   batch: 50,
+ *   seed: 1,
+ * };
+ * const model = new CategoricalVae(await selectBackend(), options);
+ * ```
+ */
 export interface CategoricalVaeOptions {
   /**
    * One of the paper's configurations; it sets `categories` and `latents`, and the default optimiser and
@@ -74,7 +117,21 @@ export interface CategoricalVaeOptions {
   readonly readEvery?: number;
 }
 
-/** The categorical VAE; see the module comment. */
+/**
+ * The categorical VAE; see the module comment.
+ *
+ * @example
+ * ```ts
+ * import { allImages, CategoricalVae, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "10x30" }); // ReinMax τ 1.3, RAdam 5e-4
+ * for await (const e of trainVae(model, data.train, { epochs: 2, test: data.test })) {
+ *   console.log(e.epoch, e.trainElbo, e.testElbo);
+ * }
+ * const pictures = await model.reconstruct(allImages(data.test), 16); // 16 × 784 pixel means
+ * const samples = await model.samplePrior(16);
+ * ```
+ */
 export class CategoricalVae extends Vae {
   /** Categories per latent, C. */
   readonly categories: number;

@@ -13,7 +13,20 @@ import type { BufferRole, BufferSize, PlannedBuffer } from "./plan.ts";
 /** The activation after each hidden layer. */
 export type Activation = { readonly kind: "relu" } | { readonly kind: "leaky_relu"; readonly slope: number };
 
-/** How an MLP adds its buffers to its model's plan. */
+/**
+ * How an MLP adds its buffers to its model's plan.
+ *
+ * @example
+ * ```ts
+ * import type { BufferSize, MlpDeclarer } from "@reinmax/reinmax";
+ * // A subclass of Vae gets one from mlpDeclarer(); each call adds a buffer to the model's plan.
+ * function declareLayer(declare: MlpDeclarer, size: BufferSize) {
+ *   const weight = declare.parameter("head.weight", [256, 10], 1 / 16, size);
+ *   const output = declare.buffer("head.out", 100 * 10, "activation", size);
+ *   return { weight, output };
+ * }
+ * ```
+ */
 export interface MlpDeclarer {
   /** Declares a trainable weight or bias, drawn uniformly from ±`initBound` when the model initialises. */
   parameter(label: string, shape: readonly number[], initBound: number, size: BufferSize): Parameter;
