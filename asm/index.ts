@@ -4,7 +4,7 @@ export * from "./estimators";
 export * from "./tensor";
 export * from "./poly";
 export * from "./optim";
-export * from "./matmul";
+export { matmul, matmul_bt } from "./matmul"; // not its internal helpers
 export * from "./layers";
 export * from "./bernoulli";
 

@@ -277,6 +277,20 @@ export const KERNEL_TABLE = {
    * stream is the same; the comparison is exact, so every backend gives the same bits.
    */
   binarize: ["out", "x rowIds:i32", "rows dim key0 key1 stream tag"],
+
+  // --- one-hot inputs (asm/layers.ts) ------------------------------------------------------------------
+  /**
+   * out[i, :] = b + Σ_l w[l·categories + sample[i·latents + l], :] (written): `linear_forward` of the one-hot
+   * codes of `sample` (batch × latents categories in [0, categories)), a gather of `latents` rows of w
+   * (latents·categories × outDim) instead of a product (docs/math.md §4.11).
+   */
+  onehot_linear_forward: ["out", "w b sample:i32", "batch latents categories outDim"],
+  /**
+   * Backward of `onehot_linear_forward`, accumulating: dw[l·categories + sample[i·latents + l], :] += dy[i, :]
+   * for every image i and latent l, in order of i (a scatter-add), and db += Σ_i dy[i, :]. The gradient of
+   * the one-hot codes themselves is dy·wᵀ (`matmul_bt`).
+   */
+  onehot_linear_backward: ["dw db", "dy sample:i32", "batch latents categories outDim"],
 } as const satisfies Readonly<Record<string, readonly [string, string, string]>>;
 
 /**
