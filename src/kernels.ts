@@ -105,7 +105,11 @@ export type KernelName =
   | "bernoulli_logits_backward"
   | "first_of_pairs"
   | "first_of_pairs_backward"
-  | "binarize";
+  | "binarize"
+  // vector maths
+  | "vmath_apply"
+  // polynomial programming, fused
+  | "poly_step";
 
 /** Every kernel's signature, by name. */
 export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = {
@@ -262,4 +266,25 @@ export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = {
    * stream is the same; the comparison is exact, so every backend gives the same bits.
    */
   binarize: kernel("out", "x rowIds:i32", "rows dim key0 key1 stream tag"),
+
+  // --- vector maths (asm/vmath.ts, shaders/math.wgsl) --------------------------------------------------
+  /**
+   * out[i] = f(x[i]) with f = exp, log, log1p, σ for which = 0, 1, 2, 3: the approximations every kernel uses
+   * (docs/math.md §7), exposed so that tests measure them against float64 on each backend.
+   */
+  vmath_apply: kernel("out", "x", "count which"),
+
+  // --- polynomial programming, one pass (asm/poly.ts) ----------------------------------------------------
+  /**
+   * One whole step of the task from θ (L×2): sample[b·L + i] as categorical_sample draws row b·L + i of θ
+   * tiled batch times; loss[i] = (1/B)·Σ_b |X_bi − c_i|^p, so the step's mean loss is the mean of loss; dTheta
+   * (L×2, written) = (1/B)·Σ_b of the estimator's backward of each row with gHard from poly_loss and gSoft = 0,
+   * as poly_loss, the estimator's backward and sum_tiles compute it. estimator: 0 ReinMax, 1 ST, 2 Gapped ST,
+   * 3 the Gumbel family (k draws; k = 1 is STGS), the random draws from the (key, stream, tag) stream.
+   */
+  poly_step: kernel(
+    "sample:i32 loss dTheta",
+    "theta c",
+    "batch latents p:f32 estimator tau:f32 gap:f32 k key0 key1 stream tag",
+  ),
 };
