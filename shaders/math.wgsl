@@ -2,9 +2,12 @@
 //! use common
 
 // ---- Vector maths: exp, log, log1p, σ by the operations of asm/vmath.ts (docs/math.md §7) --------------------
-// Same constants, same polynomials, same order of f32 operations, so where the GPU rounds every operation (no
-// fused multiply-add) the results equal the WASM kernels' bit for bit; the sampler's comparisons depend on
-// exp only. log1p and σ are built on exp_v and log_v exactly as there.
+// Same constants, same polynomials, same order of f32 operations. A shader compiler may fuse a product and a sum
+// into one fused multiply-add and may reassociate (it does on Mesa), which changes the last bit and undoes the
+// compensated steps; every product and rounded sum that matters therefore passes through `opaque`, an exclusive
+// or with a word the compiler cannot see is 0 (it is 0 but for NaN inputs, whose results are NaN anyway). So
+// the four functions give the WASM kernels' bits (tests/vmath_test.ts), exp above all, on which the samplers'
+// comparisons rest.
 
 const VM_LOG2E: f32 = 1.44269504088896341;
 const VM_LN2_HI: f32 = 0.693359375;
@@ -12,25 +15,42 @@ const VM_LN2_LO: f32 = -2.12194440e-4;
 const VM_EXP_LO: f32 = -104.0;
 const VM_EXP_HI: f32 = 89.0;
 
+// NaN lanes, from the bits: WGSL lets a compiler assume a float comparison never meets NaN.
+fn vm_is_nan(x: vec4f) -> vec4<bool> {
+  return (bitcast<vec4u>(x) & vec4u(0x7fffffffu)) > vec4u(0x7f800000u);
+}
+
+// 0, but for NaN lanes of x (whose results are NaN whatever is flipped), from bits no float assumption folds.
+fn vm_guard(x: vec4f) -> vec4u {
+  return select(vec4u(0u), vec4u(1u), vm_is_nan(x));
+}
+
+// v itself, as far as the compiler can tell some other value: it can neither fuse it into a following sum nor
+// cancel it algebraically.
+fn opaque(v: vec4f, guard: vec4u) -> vec4f {
+  return bitcast<vec4f>(bitcast<vec4u>(v) ^ guard);
+}
+
 // e^x lane-wise: n = round(x·log₂e) (round-half-even, as the WASM magic-number add), r = x − n·ln 2, e^r by
 // 1 + r + r²·P(r), scaled by 2^⌊n/2⌋·2^(n−⌊n/2⌋).
 fn exp_v(x: vec4f) -> vec4f {
+  let g = vm_guard(x);
   let xc = min(max(x, vec4f(VM_EXP_LO)), vec4f(VM_EXP_HI));
   let fn_ = round(xc * VM_LOG2E);
-  var r = xc - fn_ * VM_LN2_HI;
-  r = r - fn_ * VM_LN2_LO;
+  var r = xc - opaque(fn_ * VM_LN2_HI, g);
+  r = r - opaque(fn_ * VM_LN2_LO, g);
   let r2 = r * r;
-  var y = 1.9875691500e-4 * r + 1.3981999507e-3;
-  y = y * r + 8.3334519073e-3;
-  y = y * r + 4.1665795894e-2;
-  y = y * r + 1.6666665459e-1;
-  y = y * r + 5.0000001201e-1;
-  y = (y * r2 + r) + 1.0;
+  var y = opaque(1.9875691500e-4 * r, g) + 1.3981999507e-3;
+  y = opaque(y * r, g) + 8.3334519073e-3;
+  y = opaque(y * r, g) + 4.1665795894e-2;
+  y = opaque(y * r, g) + 1.6666665459e-1;
+  y = opaque(y * r, g) + 5.0000001201e-1;
+  y = opaque(opaque(y * r2, g) + r, g) + 1.0;
   let n = vec4i(fn_);
   let half = n >> vec4u(1u);
   let scale_a = bitcast<vec4f>((half + 127) << vec4u(23u));
   let scale_b = bitcast<vec4f>(((n - half) + 127) << vec4u(23u));
-  return select((y * scale_a) * scale_b, x, x != x); // NaN stays NaN (WGSL's min and max may drop it)
+  return select((y * scale_a) * scale_b, x, vm_is_nan(x));
 }
 
 fn exp_f32(x: f32) -> f32 {
@@ -39,6 +59,7 @@ fn exp_f32(x: f32) -> f32 {
 
 // log x lane-wise: x = m·2^e, m ∈ [√½, √2), log m = f − f²/2 + f³·P(f) with f = m − 1; subnormals scaled by 2^23.
 fn log_v(x: vec4f) -> vec4f {
+  let g = vm_guard(x);
   let sub = x < vec4f(1.17549435e-38);
   let xs = select(x, x * 8388608.0, sub);
   let bits = bitcast<vec4i>(xs);
@@ -46,36 +67,39 @@ fn log_v(x: vec4f) -> vec4f {
   var m = bitcast<vec4f>((bits & vec4i(0x007FFFFF)) | vec4i(0x3F000000));
   let small = m < vec4f(0.707106781186547524);
   e = e - select(vec4i(0), vec4i(1), small);
-  m = (m + select(vec4f(0.0), m, small)) - 1.0;
+  m = opaque(m + select(vec4f(0.0), m, small), g) - 1.0;
   let fe = vec4f(e);
   let z = m * m;
-  var y = 7.0376836292e-2 * m + -1.1514610310e-1;
-  y = y * m + 1.1676998740e-1;
-  y = y * m + -1.2420140846e-1;
-  y = y * m + 1.4249322787e-1;
-  y = y * m + -1.6668057665e-1;
-  y = y * m + 2.0000714765e-1;
-  y = y * m + -2.4999993993e-1;
-  y = y * m + 3.3333331174e-1;
-  y = (y * m) * z;
-  y = y + fe * VM_LN2_LO;
-  y = y - z * 0.5;
-  let result = (m + y) + fe * VM_LN2_HI;
+  var y = opaque(7.0376836292e-2 * m, g) + -1.1514610310e-1;
+  y = opaque(y * m, g) + 1.1676998740e-1;
+  y = opaque(y * m, g) + -1.2420140846e-1;
+  y = opaque(y * m, g) + 1.4249322787e-1;
+  y = opaque(y * m, g) + -1.6668057665e-1;
+  y = opaque(y * m, g) + 2.0000714765e-1;
+  y = opaque(y * m, g) + -2.4999993993e-1;
+  y = opaque(y * m, g) + 3.3333331174e-1;
+  y = opaque(y * m, g) * z;
+  y = opaque(y + opaque(fe * VM_LN2_LO, g), g);
+  y = opaque(y - opaque(z * 0.5, g), g);
+  let result = opaque(m + y, g) + opaque(fe * VM_LN2_HI, g);
   let inf = bitcast<f32>(0x7f800000u);
   var out = select(result, vec4f(-inf), x == vec4f(0.0));
-  out = select(out, x, x == vec4f(inf));
-  return select(out, vec4f(bitcast<f32>(0x7fc00000u)), !(x >= vec4f(0.0)));
+  out = select(out, x, bitcast<vec4u>(x) == vec4u(0x7f800000u));
+  return select(out, vec4f(bitcast<f32>(0x7fc00000u)), (x < vec4f(0.0)) | vm_is_nan(x));
 }
 
 fn log_f32(x: f32) -> f32 {
   return log_v(vec4f(x)).x;
 }
 
-// log(1 + u) = log w + (u − (w − 1))/w with w = 1 + u; u itself where w = 1.
+// log(1 + u) = log w + (u − (w − 1))/w with w = 1 + u; u itself where w = 1; no correction where w is 0 or ∞.
 fn log1p_v(u: vec4f) -> vec4f {
-  let w = 1.0 + u;
-  let wm1 = w - 1.0;
-  return select(log_v(w) + (u - wm1) / w, u, wm1 == vec4f(0.0));
+  let g = vm_guard(u);
+  let w = opaque(1.0 + u, g);
+  let wm1 = opaque(w - 1.0, g);
+  let finite = (bitcast<vec4u>(w) & vec4u(0x7f800000u)) != vec4u(0x7f800000u);
+  let correction = select(vec4f(0.0), (u - wm1) / w, finite & (w > vec4f(0.0)));
+  return select(log_v(w) + correction, u, wm1 == vec4f(0.0));
 }
 
 // σ(x) from e^{−|x|}.
