@@ -3,7 +3,7 @@
 // Linear weights are W[in×out] row-major, so the forward is the plain product x[B×in]·W[in×out].
 //
 // Elementwise kernels run on f32x4 with the tail (count % 4) computed by the same vector code on a splat,
-// so every element gets bit-identical arithmetic. exp, log, log1p and σ come from asm/vmath.ts (docs/math.md §7),
+// so every element gets bit-identical arithmetic. exp, log, log1p and σ come from asm/vmath.ts (docs/math.md §4.11),
 // in the row-wise kernels (softmax family, categorical KL) too.
 import { matmul, matmul_bt } from "./matmul";
 import { expf, logf, sigmoidV, softplusTailV } from "./vmath";

@@ -1,7 +1,6 @@
 // Categorical sampling and the backward passes of every estimator (docs/math.md §2), one thread per row of n logits,
-// with the formulas and the order of operations of asm/estimators.ts: exponentials through exp_f32
-// (shaders/math.wgsl, the WASM kernels' exp), logarithms through precise_log (shaders/rng.wgsl). Backward
-// kernels write dLogits.
+// with the formulas and the order of operations of asm/estimators.ts, and its exp and log (exp_f32 and log_f32 of
+// shaders/math.wgsl, docs/math.md §4.11). Backward kernels write dLogits.
 //! use rng
 //! use math
 
@@ -19,7 +18,7 @@ fn row_log_sum_exp(base: u32, n: u32, m: f32) -> f32 {
   for (var i = 0u; i < n; i++) {
     z += exp_f32(logits[base + i] - m);
   }
-  return precise_log(z);
+  return log_f32(z);
 }
 
 //! snippet soft_gradient
@@ -53,10 +52,10 @@ fn conditional_perturbed(
   let es_over_z = es * exp_f32(-log_z);
   for (var i = 0u; i < n; i++) {
     if (i == s) {
-      perturbed[dst + i] = log_z - precise_log(es);
+      perturbed[dst + i] = log_z - log_f32(es);
     } else {
       let e = exponential_from_word(stream_word(stream, first + i));
-      perturbed[dst + i] = -precise_log(e * exp_f32(-(logits[base + i] - m)) + es_over_z);
+      perturbed[dst + i] = -log_f32(e * exp_f32(-(logits[base + i] - m)) + es_over_z);
     }
   }
 }

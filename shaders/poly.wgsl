@@ -111,7 +111,7 @@ fn gumbel_row2(t: vec2f, s: u32, g0: f32, inv_tau: f32, k: u32, stream: ptr<func
   let g = vec2f(g0, 0.0);
   let scale = inv_tau / f32(k);
   let m = max(t.x, t.y);
-  let log_z = precise_log(exp_f32(t.x - m) + exp_f32(t.y - m));
+  let log_z = log_f32(exp_f32(t.x - m) + exp_f32(t.y - m));
   var out = vec2f(0.0);
   for (var j = 0u; j < k; j++) {
     let first = 1u + j * 2u;
@@ -120,10 +120,10 @@ fn gumbel_row2(t: vec2f, s: u32, g0: f32, inv_tau: f32, k: u32, stream: ptr<func
     var l: vec2f;
     for (var i = 0u; i < 2u; i++) {
       if (i == s) {
-        l[i] = log_z - precise_log(es);
+        l[i] = log_z - log_f32(es);
       } else {
         let e = exponential_from_word(stream_word(stream, first + i));
-        l[i] = -precise_log(e * exp_f32(-(t[i] - m)) + es_over_z);
+        l[i] = -log_f32(e * exp_f32(-(t[i] - m)) + es_over_z);
       }
     }
     let lm = max(l.x, l.y);

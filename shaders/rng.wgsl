@@ -2,6 +2,7 @@
 // tests/reference/philox.ts, and the kernels of asm/rng.ts. WGSL has no 64-bit integers, so the high word
 // of each 32×32 product is assembled from 16-bit halves.
 //! use common
+//! use math
 
 const PHILOX_M0: u32 = 0xD2511F53u;
 const PHILOX_M1: u32 = 0xCD9E8D57u;
@@ -67,20 +68,10 @@ fn uniform_from_word(w: u32) -> f32 {
   return f32(w >> 8u) * 5.9604644775390625e-8;
 }
 
-// log(x) with relative accuracy near x = 1. GPU log only promises an absolute error of 2^-21 on [0.5, 2]
-// (WGSL, Vulkan), which is a large relative error where log x is small; there, 2·atanh(s) with
-// s = (x − 1)/(x + 1) ∈ [−1/3, 1/3] has no cancellation (x − 1 is exact on [0.5, 2]).
-fn precise_log(x: f32) -> f32 {
-  if (!(x >= 0.5 && x <= 2.0)) {
-    return log(x);
-  }
-  return two_atanh(vec4f((x - 1.0) / (x + 1.0))).x;
-}
-
 // A standard exponential from the uniform (k + ½)·2⁻²³ of the word's top 23 bits k: exact in f32 and inside
 // (0, 1), so never 0 and never infinite (as asm/philox.ts).
 fn exponential_from_word(w: u32) -> f32 {
-  return -precise_log((f32(w >> 9u) + 0.5) * 1.1920928955078125e-7);
+  return -log_f32((f32(w >> 9u) + 0.5) * 1.1920928955078125e-7);
 }
 
 //! kernel philox_fill

@@ -270,7 +270,7 @@ export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = {
   // --- vector maths (asm/vmath.ts, shaders/math.wgsl) --------------------------------------------------
   /**
    * out[i] = f(x[i]) with f = exp, log, log1p, σ for which = 0, 1, 2, 3: the approximations every kernel uses
-   * (docs/math.md §7), exposed so that tests measure them against float64 on each backend.
+   * (docs/math.md §4.11), exposed so that tests measure them against float64 on each backend.
    */
   vmath_apply: kernel("out", "x", "count which"),
 
