@@ -29,12 +29,14 @@
  * @module
  */
 export type { Backend, BackendName, BackendReport, DeviceBuffer, Elements } from "./src/backend.ts";
-export type {
-  BufferArgument,
-  ElementType,
-  KernelName,
-  KernelSignature,
-  ScalarArgument,
+export {
+  type BufferArgument,
+  type ElementType,
+  KERNEL_TABLE,
+  type KernelName,
+  KERNELS,
+  type KernelSignature,
+  type ScalarArgument,
 } from "./src/kernels.ts";
 export { formatReport, selectBackend, type SelectBackendOptions } from "./src/registry.ts";
 export {
@@ -95,13 +97,8 @@ export {
   type Parameter,
   TrainableModel,
 } from "./src/models/model.ts";
-export {
-  type BufferRole,
-  type BufferSize,
-  MemoryPlan,
-  type MemoryReport,
-  type PlannedBuffer,
-} from "./src/models/plan.ts";
+export type { BufferSize } from "./src/allocation.ts";
+export { type BufferRole, MemoryPlan, type MemoryReport, type PlannedBuffer } from "./src/models/plan.ts";
 export type { MlpDeclarer } from "./src/models/mlp.ts";
 export { LossLog, type LossRead } from "./src/train/loss_log.ts";
 export {

@@ -6,13 +6,6 @@
 //! use rng
 
 //! kernel bernoulli_logits
-struct Params {
-  count: u32,
-}
-@group(0) @binding(0) var<storage, read_write> logits: array<f32>;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn bernoulli_logits(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = thread_index(id, groups);
@@ -25,13 +18,6 @@ fn bernoulli_logits(@builtin(global_invocation_id) id: vec3u, @builtin(num_workg
 }
 
 //! kernel bernoulli_logits_backward
-struct Params {
-  count: u32,
-}
-@group(0) @binding(0) var<storage, read_write> dA: array<f32>;
-@group(0) @binding(1) var<storage, read> dLogits: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn bernoulli_logits_backward(
   @builtin(global_invocation_id) id: vec3u,
@@ -45,13 +31,6 @@ fn bernoulli_logits_backward(
 }
 
 //! kernel first_of_pairs
-struct Params {
-  count: u32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> pairs: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn first_of_pairs(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = thread_index(id, groups);
@@ -61,13 +40,6 @@ fn first_of_pairs(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgro
 }
 
 //! kernel first_of_pairs_backward
-struct Params {
-  count: u32,
-}
-@group(0) @binding(0) var<storage, read_write> dPairs: array<f32>;
-@group(0) @binding(1) var<storage, read> dOut: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn first_of_pairs_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = thread_index(id, groups);
@@ -81,19 +53,6 @@ fn first_of_pairs_backward(@builtin(global_invocation_id) id: vec3u, @builtin(nu
 //! kernel binarize
 // Thread t is block b = t mod ⌈dim/4⌉ of row r = t / ⌈dim/4⌉: pixels 4b … 4b + 3 of the row, words
 // 4b … 4b + 3 of its stream, which are the four lanes of the block with counter (b, rowIds[r], stream, tag).
-struct Params {
-  rows: u32,
-  dim: u32,
-  key0: u32,
-  key1: u32,
-  stream: u32,
-  tag: u32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> rowIds: array<i32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn binarize(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let t = thread_index(id, groups);

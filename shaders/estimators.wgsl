@@ -2,15 +2,13 @@
 // with the formulas and the order of operations of asm/estimators.ts, and its exp and log (exp_f32 and log_f32 of
 // shaders/math.wgsl, docs/math.md §4.11). Backward kernels write dLogits.
 //! use rng
-//! use math
 
-// Helpers that read the `logits` binding, which every kernel of this file declares.
-fn row_max(base: u32, n: u32) -> f32 {
-  var m = logits[base];
-  for (var i = 1u; i < n; i++) {
-    m = max(m, logits[base + i]);
-  }
-  return m;
+//! include math.row_max
+
+// Helpers that read the `logits` binding, which every kernel of this file has: row_max (shaders/math.wgsl)
+// takes the maximum of a row of logits.
+fn row_value(i: u32) -> f32 {
+  return logits[i];
 }
 
 fn row_log_sum_exp(base: u32, n: u32, m: f32) -> f32 {
@@ -63,18 +61,6 @@ fn conditional_perturbed(
 //! kernel categorical_sample
 // The first k with u·Z < Σ_{i≤k} exp_f32(θ_i − max θ), u from word 0 of the row's stream: unnormalised partial
 // sums, so every backend makes the same comparisons on the same word.
-struct Params {
-  rows: u32,
-  n: u32,
-  key0: u32,
-  key1: u32,
-  stream: u32,
-  tag: u32,
-}
-@group(0) @binding(0) var<storage, read_write> sample: array<i32>;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn categorical_sample(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let r = thread_index(id, groups);
@@ -103,16 +89,6 @@ fn categorical_sample(@builtin(global_invocation_id) id: vec3u, @builtin(num_wor
 }
 
 //! kernel onehot_softmax
-struct Params {
-  rows: u32,
-  n: u32,
-}
-@group(0) @binding(0) var<storage, read_write> yHard: array<f32>;
-@group(0) @binding(1) var<storage, read_write> ySoft: array<f32>;
-@group(0) @binding(2) var<storage, read> logits: array<f32>;
-@group(0) @binding(3) var<storage, read> sample: array<i32>;
-@group(0) @binding(4) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn onehot_softmax(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let r = thread_index(id, groups);
@@ -139,18 +115,6 @@ fn onehot_softmax(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgro
 //! kernel reinmax_backward
 // With a = softmax(θ/τ), π = softmax(θ), π₁ = (a + D)/2, q = h − g/2:
 // ∇θ = 2·π₁⊙(g − ⟨π₁,g⟩) + π⊙(q − ⟨π,q⟩); a's exponentials wait in dLogits until the last pass.
-struct Params {
-  rows: u32,
-  n: u32,
-  tau: f32,
-}
-@group(0) @binding(0) var<storage, read_write> dLogits: array<f32>;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> sample: array<i32>;
-@group(0) @binding(3) var<storage, read> gHard: array<f32>;
-@group(0) @binding(4) var<storage, read> gSoft: array<f32>;
-@group(0) @binding(5) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn reinmax_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let r = thread_index(id, groups);
@@ -192,18 +156,6 @@ fn reinmax_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workg
 
 //! kernel st_backward
 // (1/τ)·a⊙(g − ⟨a,g⟩) + π⊙(h − ⟨π,h⟩), a = softmax(θ/τ), π = softmax(θ).
-struct Params {
-  rows: u32,
-  n: u32,
-  tau: f32,
-}
-@group(0) @binding(0) var<storage, read_write> dLogits: array<f32>;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> sample: array<i32>;
-@group(0) @binding(3) var<storage, read> gHard: array<f32>;
-@group(0) @binding(4) var<storage, read> gSoft: array<f32>;
-@group(0) @binding(5) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn st_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let r = thread_index(id, groups);
@@ -243,19 +195,6 @@ fn st_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups
 // θ' lifts θ_s to max θ and caps every other logit at max θ − gap (staged in dLogits);
 // ∇θ = (1/τ)·J(softmax(θ'/τ))g + J(π)h.
 //! include soft_gradient
-struct Params {
-  rows: u32,
-  n: u32,
-  tau: f32,
-  gap: f32,
-}
-@group(0) @binding(0) var<storage, read_write> dLogits: array<f32>;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> sample: array<i32>;
-@group(0) @binding(3) var<storage, read> gHard: array<f32>;
-@group(0) @binding(4) var<storage, read> gSoft: array<f32>;
-@group(0) @binding(5) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn gst_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let r = thread_index(id, groups);
@@ -288,16 +227,6 @@ fn gst_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroup
 
 //! kernel gapped_logits
 // θ'_s = max θ, θ'_i = min(θ_i, max θ − gap) otherwise.
-struct Params {
-  rows: u32,
-  n: u32,
-  gap: f32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> sample: array<i32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn gapped_logits(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let r = thread_index(id, groups);
@@ -318,24 +247,6 @@ fn gapped_logits(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgrou
 // `perturbed` scratch (it ends holding ℓ_k, as on WASM).
 //! include soft_gradient
 //! include conditional_perturbed
-struct Params {
-  rows: u32,
-  n: u32,
-  tau: f32,
-  k: u32,
-  key0: u32,
-  key1: u32,
-  stream: u32,
-  tag: u32,
-}
-@group(0) @binding(0) var<storage, read_write> dLogits: array<f32>;
-@group(0) @binding(1) var<storage, read_write> perturbed: array<f32>;
-@group(0) @binding(2) var<storage, read> logits: array<f32>;
-@group(0) @binding(3) var<storage, read> sample: array<i32>;
-@group(0) @binding(4) var<storage, read> gHard: array<f32>;
-@group(0) @binding(5) var<storage, read> gSoft: array<f32>;
-@group(0) @binding(6) var<uniform> params: Params;
-
 // Adds scale·y⊙(g − ⟨y,g⟩) to dLogits, y = softmax(z/τ) of the perturbed row z at `base`.
 fn add_tempered_softmax_gradient(base: u32, n: u32, inv_tau: f32, scale: f32) {
   var m = perturbed[base];
@@ -385,20 +296,6 @@ fn gumbel_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgr
 // The conditional perturbed logits ℓ_j (k·n per row, shifted by −max θ) as gumbel_backward draws them; one
 // thread per (row, draw).
 //! include conditional_perturbed
-struct Params {
-  rows: u32,
-  n: u32,
-  k: u32,
-  key0: u32,
-  key1: u32,
-  stream: u32,
-  tag: u32,
-}
-@group(0) @binding(0) var<storage, read_write> perturbed: array<f32>;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> sample: array<i32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn gumbel_perturbations(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let t = thread_index(id, groups);
@@ -419,18 +316,6 @@ fn gumbel_perturbations(@builtin(global_invocation_id) id: vec3u, @builtin(num_w
 //! kernel reinforce_backward
 // (reward[r] − baseline[0])·(onehot(s) − π) + J(π)h.
 //! include soft_gradient
-struct Params {
-  rows: u32,
-  n: u32,
-}
-@group(0) @binding(0) var<storage, read_write> dLogits: array<f32>;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> sample: array<i32>;
-@group(0) @binding(3) var<storage, read> reward: array<f32>;
-@group(0) @binding(4) var<storage, read> baseline: array<f32>;
-@group(0) @binding(5) var<storage, read> gSoft: array<f32>;
-@group(0) @binding(6) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn reinforce_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let r = thread_index(id, groups);

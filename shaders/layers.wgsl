@@ -1,63 +1,13 @@
 // The layers of the VAEs (docs/math.md §4, §6.2, §6.3), as asm/layers.ts: forward kernels write, backward kernels
-// accumulate (+=). Elementwise kernels run one thread per element, row kernels one per row. The vector math
-// (exp for x ≤ 0 and σ) is the same Cephes-style f32 polynomial as the WASM kernels, on vec4f lanes where
-// WASM uses f32x4, so both backends round alike (log(1 + u) differs, see log1p_unit); the softmax family
-// uses WGSL's exp and log where WASM uses Mathf.
+// accumulate (+=). Elementwise kernels run one thread per element, row kernels one per row. The vector maths
+// (sigmoid_v, softplus_tail; docs/math.md §4.11) is in shaders/math.wgsl; the softmax family uses WGSL's exp
+// and log where WASM uses the scalar exp and log of asm/vmath.ts.
 //! use common
 //! use gemm
-
-const LOG2E: f32 = 1.44269504088896341;
-const LN2_HI: f32 = 0.693359375;
-const LN2_LO: f32 = -2.12194440e-4;
-const EXP_LO: f32 = -87.3365447505531; // below: the result would be subnormal; flushed to 0
-
-// e^x lane-wise for x ≤ 0 (relative error ≈ 1 ulp); 0 below EXP_LO.
-fn exp_neg(x: vec4f) -> vec4f {
-  let xc = max(x, vec4f(EXP_LO));
-  let fx = round(xc * LOG2E); // ties to even, as f32x4.nearest; ∈ [−126, 0]
-  var r = xc - fx * LN2_HI;
-  r = r - fx * LN2_LO;
-  let z = r * r;
-  var y = 1.9875691500e-4 * r + 1.3981999507e-3;
-  y = y * r + 8.3334519073e-3;
-  y = y * r + 4.1665795894e-2;
-  y = y * r + 1.6666665459e-1;
-  y = y * r + 5.0000001201e-1;
-  y = (y * z + r) + 1.0;
-  // 2^fx built directly in the exponent field (fx ≥ −126 keeps it normal).
-  let pow2 = bitcast<vec4f>((vec4i(fx) + 127) << vec4u(23u));
-  return select(y * pow2, vec4f(0.0), x < vec4f(EXP_LO));
-}
-
-// log(1 + u) lane-wise for u ∈ [0, 1], accurate for tiny u: 2·atanh(s) with s = u/(2 + u) ∈ [0, 1/3], a
-// series with no cancellation. (The WASM kernel corrects log(1 + u) by (u − ((1 + u) − 1))/(1 + u); shader
-// compilers may simplify that correction to zero — llvmpipe does — so the GPU takes this route instead.)
-fn log1p_unit(u: vec4f) -> vec4f {
-  return two_atanh(u / (2.0 + u));
-}
-
-// log(1 + e^{−|x|}), the non-linear part of softplus and log-sigmoid.
-fn softplus_tail(x: vec4f) -> vec4f {
-  return log1p_unit(exp_neg(-abs(x)));
-}
-
-// σ(x) lane-wise, from e^{−|x|} so neither branch overflows.
-fn sigmoid_v(x: vec4f) -> vec4f {
-  let e = exp_neg(-abs(x));
-  let inv = 1.0 / (1.0 + e);
-  return select(e * inv, inv, x >= vec4f(0.0));
-}
+//! use math
 
 //! kernel transpose
 // out[c·rows + r] = x[r·cols + c], one thread per element of out.
-struct Params {
-  rows: u32,
-  cols: u32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn transpose(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let t = thread_index(id, groups);
@@ -72,17 +22,6 @@ fn transpose(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) 
 //! kernel linear_forward
 // out[i, j] = b[j] + Σ_k x[i, k]·w[k, j], one workgroup per TM×TN tile of out (b first, then the K blocks).
 //! include gemm.tile
-struct Params {
-  batch: u32,
-  inDim: u32,
-  outDim: u32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-
 fn a_at(sel: u32, i: u32, k: u32) -> f32 {
   return x[i * params.inDim + k];
 }
@@ -129,20 +68,6 @@ fn linear_forward(
 // dw += xᵀ·dy, db += Σ_rows dy and, when needDx = 1, dx += dy·wᵀ. One launch, three workgroup ranges: the
 // TM×TN tiles of dw (inDim×outDim), GEMM_THREADS-wide groups of db, then the tiles of dx (batch×inDim).
 //! include gemm.tile
-struct Params {
-  batch: u32,
-  inDim: u32,
-  outDim: u32,
-  needDx: u32,
-}
-@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dw: array<f32>;
-@group(0) @binding(2) var<storage, read_write> db: array<f32>;
-@group(0) @binding(3) var<storage, read> dy: array<f32>;
-@group(0) @binding(4) var<storage, read> x: array<f32>;
-@group(0) @binding(5) var<storage, read> w: array<f32>;
-@group(0) @binding(6) var<uniform> params: Params;
-
 // sel 0: dw, A(p, k) = x[k, p]; sel 1: dx, A(i, k) = dy[i, k].
 fn a_at(sel: u32, i: u32, k: u32) -> f32 {
   if (sel == 0u) {
@@ -229,13 +154,6 @@ fn linear_backward(
 }
 
 //! kernel relu_forward
-struct Params {
-  count: u32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn relu_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = thread_index(id, groups);
@@ -245,14 +163,6 @@ fn relu_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroup
 }
 
 //! kernel relu_backward
-struct Params {
-  count: u32,
-}
-@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn relu_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = thread_index(id, groups);
@@ -262,14 +172,6 @@ fn relu_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgrou
 }
 
 //! kernel leaky_relu_forward
-struct Params {
-  count: u32,
-  slope: f32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn leaky_relu_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = thread_index(id, groups);
@@ -280,15 +182,6 @@ fn leaky_relu_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_wor
 }
 
 //! kernel leaky_relu_backward
-struct Params {
-  count: u32,
-  slope: f32,
-}
-@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn leaky_relu_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = thread_index(id, groups);
@@ -299,13 +192,6 @@ fn leaky_relu_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_wo
 }
 
 //! kernel sigmoid_forward
-struct Params {
-  count: u32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sigmoid_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = thread_index(id, groups);
@@ -315,14 +201,6 @@ fn sigmoid_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgr
 }
 
 //! kernel sigmoid_backward
-struct Params {
-  count: u32,
-}
-@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sigmoid_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = thread_index(id, groups);
@@ -335,15 +213,6 @@ fn sigmoid_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workg
 //! kernel bce_logits_forward
 // loss[b] = Σ_j max(z, 0) − z·t + log(1 + e^{−|z|}), one thread per row, summed in four lanes then
 // (l0 + l1) + (l2 + l3) then the tail in order, as the WASM kernel does.
-struct Params {
-  batch: u32,
-  dim: u32,
-}
-@group(0) @binding(0) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> target_: array<f32>; // `target` is a WGSL reserved word
-@group(0) @binding(3) var<uniform> params: Params;
-
 fn bce(z: vec4f, t: vec4f) -> vec4f {
   return (max(z, vec4f(0.0)) - z * t) + softplus_tail(z);
 }
@@ -373,15 +242,6 @@ fn bce_logits_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_wor
 }
 
 //! kernel bce_logits_backward
-struct Params {
-  count: u32,
-  scale: f32,
-}
-@group(0) @binding(0) var<storage, read_write> dLogits: array<f32>;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> target_: array<f32>; // `target` is a WGSL reserved word
-@group(0) @binding(3) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn bce_logits_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = thread_index(id, groups);
@@ -390,25 +250,11 @@ fn bce_logits_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_wo
   }
 }
 
-//! snippet row_max
-// max over x[base..base + n) (n ≥ 1); −∞ entries (masked logits) are fine.
-fn row_max(base: u32, n: u32) -> f32 {
-  var m = x[base];
-  for (var j = 1u; j < n; j++) {
-    m = max(m, x[base + j]);
-  }
-  return m;
-}
-
 //! kernel softmax_forward
-//! include row_max
-struct Params {
-  rows: u32,
-  n: u32,
+//! include math.row_max
+fn row_value(i: u32) -> f32 {
+  return x[i];
 }
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn softmax_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
@@ -432,15 +278,6 @@ fn softmax_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgr
 }
 
 //! kernel softmax_backward
-struct Params {
-  rows: u32,
-  n: u32,
-}
-@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn softmax_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let r = thread_index(id, groups);
@@ -459,14 +296,10 @@ fn softmax_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workg
 }
 
 //! kernel log_softmax_forward
-//! include row_max
-struct Params {
-  rows: u32,
-  n: u32,
+//! include math.row_max
+fn row_value(i: u32) -> f32 {
+  return x[i];
 }
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn log_softmax_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
@@ -488,15 +321,6 @@ fn log_softmax_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_wo
 }
 
 //! kernel log_softmax_backward
-struct Params {
-  rows: u32,
-  n: u32,
-}
-@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn log_softmax_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let r = thread_index(id, groups);
@@ -516,18 +340,19 @@ fn log_softmax_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_w
 
 //! snippet entropy_stats
 // Row statistics of softmax(logits[base..base + n)): max, log Σ e^{x − max} and Σ q log q (q·log q = 0
-// where q = 0, so masked −∞ logits drop out).
+// where q = 0, so masked −∞ logits drop out). A kernel that includes it includes math.row_max too.
 struct EntropyStats {
   maximum: f32,
   log_sum: f32,
   neg_entropy: f32,
 }
 
+fn row_value(i: u32) -> f32 {
+  return logits[i];
+}
+
 fn entropy_stats(base: u32, n: u32) -> EntropyStats {
-  var m = logits[base];
-  for (var j = 1u; j < n; j++) {
-    m = max(m, logits[base + j]);
-  }
+  let m = row_max(base, n);
   var s = 0.0;
   var sd = 0.0; // Σ e^{x−m}·(x − m) over the entries with e^{x−m} > 0
   for (var j = 0u; j < n; j++) {
@@ -544,16 +369,8 @@ fn entropy_stats(base: u32, n: u32) -> EntropyStats {
 
 //! kernel kl_categorical_forward
 // kl[b] = Σ_l (Σ_c q log q + log C), one thread per sample b.
+//! include math.row_max
 //! include entropy_stats
-struct Params {
-  batch: u32,
-  latents: u32,
-  categories: u32,
-}
-@group(0) @binding(0) var<storage, read_write> kl: array<f32>;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn kl_categorical_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let b = thread_index(id, groups);
@@ -571,16 +388,8 @@ fn kl_categorical_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num
 
 //! kernel kl_categorical_backward
 // dLogits += scale·q ⊙ (log q − Σ q log q), one thread per row.
+//! include math.row_max
 //! include entropy_stats
-struct Params {
-  rows: u32,
-  categories: u32,
-  scale: f32,
-}
-@group(0) @binding(0) var<storage, read_write> dLogits: array<f32>;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn kl_categorical_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let r = thread_index(id, groups);
@@ -602,15 +411,6 @@ fn kl_categorical_backward(@builtin(global_invocation_id) id: vec3u, @builtin(nu
 //! kernel kl_bernoulli_forward
 // kl[b] = Σ_l q log(q/p) + (1 − q) log((1 − q)/(1 − p)), q = σ(2a − 1), p = σ(ρ_l); one thread per sample,
 // summed in four lanes as the WASM kernel does. With s(x) = log(1 + e^{−|x|}): log σ(x) = min(x, 0) − s(x).
-struct Params {
-  batch: u32,
-  latents: u32,
-}
-@group(0) @binding(0) var<storage, read_write> kl: array<f32>;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> priorLogits: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
 fn kl_bernoulli(av: vec4f, rho: vec4f) -> vec4f {
   let zero = vec4f(0.0);
   let z = (av + av) - 1.0;
@@ -652,17 +452,6 @@ fn kl_bernoulli_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_w
 //! kernel kl_bernoulli_backward
 // dA[b, l] += scale·2q(1 − q)(z − ρ_l) (one thread per element), then dPrior[l] += scale·(p_l − q[b, l]) for
 // b = 0, 1, … in order (one thread per latent, after the batch·latents threads of dA).
-struct Params {
-  batch: u32,
-  latents: u32,
-  scale: f32,
-}
-@group(0) @binding(0) var<storage, read_write> dA: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dPrior: array<f32>;
-@group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read> priorLogits: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-
 fn q_of(av: f32) -> vec4f {
   let z = vec4f((av + av) - 1.0);
   return sigmoid_v(z);

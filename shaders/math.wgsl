@@ -1,4 +1,7 @@
-// Shared maths helpers.
+// The maths helpers of the kernels, each defined once. A file that `//! use math` gets the functions; a
+// kernel that `//! include math.row_max` gets row_max, which reads its row through the kernel's own
+// row_value(i), as gemm_tile reads through a_at and b_at (core WGSL cannot pass a storage binding to a
+// function).
 //! use common
 
 // ---- Vector maths: exp, log, log1p, σ by the operations of asm/vmath.ts (docs/math.md §4.11) --------------------
@@ -9,11 +12,11 @@
 // the four functions give the WASM kernels' bits (tests/vmath_test.ts), exp above all, on which the samplers'
 // comparisons rest.
 
-const VM_LOG2E: f32 = 1.44269504088896341;
-const VM_LN2_HI: f32 = 0.693359375;
-const VM_LN2_LO: f32 = -2.12194440e-4;
-const VM_EXP_LO: f32 = -104.0;
-const VM_EXP_HI: f32 = 89.0;
+const LOG2E: f32 = 1.44269504088896341;
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.12194440e-4;
+const EXP_LO: f32 = -104.0;
+const EXP_HI: f32 = 89.0;
 
 // NaN lanes, from the bits: WGSL lets a compiler assume a float comparison never meets NaN.
 fn vm_is_nan(x: vec4f) -> vec4<bool> {
@@ -35,10 +38,10 @@ fn opaque(v: vec4f, guard: vec4u) -> vec4f {
 // 1 + r + r²·P(r), scaled by 2^⌊n/2⌋·2^(n−⌊n/2⌋).
 fn exp_v(x: vec4f) -> vec4f {
   let g = vm_guard(x);
-  let xc = min(max(x, vec4f(VM_EXP_LO)), vec4f(VM_EXP_HI));
-  let fn_ = round(xc * VM_LOG2E);
-  var r = xc - opaque(fn_ * VM_LN2_HI, g);
-  r = r - opaque(fn_ * VM_LN2_LO, g);
+  let xc = min(max(x, vec4f(EXP_LO)), vec4f(EXP_HI));
+  let fn_ = round(xc * LOG2E);
+  var r = xc - opaque(fn_ * LN2_HI, g);
+  r = r - opaque(fn_ * LN2_LO, g);
   let r2 = r * r;
   var y = opaque(1.9875691500e-4 * r, g) + 1.3981999507e-3;
   y = opaque(y * r, g) + 8.3334519073e-3;
@@ -79,9 +82,9 @@ fn log_v(x: vec4f) -> vec4f {
   y = opaque(y * m, g) + -2.4999993993e-1;
   y = opaque(y * m, g) + 3.3333331174e-1;
   y = opaque(y * m, g) * z;
-  y = opaque(y + opaque(fe * VM_LN2_LO, g), g);
+  y = opaque(y + opaque(fe * LN2_LO, g), g);
   y = opaque(y - opaque(z * 0.5, g), g);
-  let result = opaque(m + y, g) + opaque(fe * VM_LN2_HI, g);
+  let result = opaque(m + y, g) + opaque(fe * LN2_HI, g);
   let inf = bitcast<f32>(0x7f800000u);
   var out = select(result, vec4f(-inf), x == vec4f(0.0));
   out = select(out, x, bitcast<vec4u>(x) == vec4u(0x7f800000u));
@@ -102,22 +105,30 @@ fn log1p_v(u: vec4f) -> vec4f {
   return select(log_v(w) + correction, u, wm1 == vec4f(0.0));
 }
 
-// σ(x) from e^{−|x|}.
+// log(1 + e^{−|x|}), the non-linear part of softplus and log-sigmoid.
+fn softplus_tail(x: vec4f) -> vec4f {
+  return log1p_v(exp_v(-abs(x)));
+}
+
+// σ(x) from e^{−|x|}, so neither branch overflows.
 fn sigmoid_v(x: vec4f) -> vec4f {
   let e = exp_v(-abs(x));
   let inv = 1.0 / (1.0 + e);
   return select(e * inv, inv, x >= vec4f(0.0));
 }
 
+//! snippet row_max
+// max over row_value(base .. base + n) (n ≥ 1); −∞ entries (masked logits) are fine.
+fn row_max(base: u32, n: u32) -> f32 {
+  var m = row_value(base);
+  for (var i = 1u; i < n; i++) {
+    m = max(m, row_value(base + i));
+  }
+  return m;
+}
+
 //! kernel vmath_apply
 // out[i] = f(x[i]) for f = exp, log, log1p, σ (which = 0, 1, 2, 3).
-struct Params {
-  count: u32,
-  which: u32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn vmath_apply(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {

@@ -48,19 +48,6 @@ fn gemm_kernel(tile: u32, lid: u32, b_trans: bool) {
 // C[M×N] = A·B (accumulate = 0) or C += A·B (accumulate = 1), B K×N row-major. One workgroup per TM×TN tile.
 //! include gemm.tile
 //! include gemm
-struct Params {
-  M: u32,
-  K: u32,
-  N: u32,
-  aRowStride: u32,
-  aColStride: u32,
-  accumulate: u32,
-}
-@group(0) @binding(0) var<storage, read_write> C: array<f32>;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
 fn b_at(sel: u32, k: u32, j: u32) -> f32 {
   return B[k * params.N + j];
 }
@@ -78,19 +65,6 @@ fn matmul(
 // C[M×N] = A·Bᵀ (or +=) for B stored N×K row-major. One workgroup per TM×TN tile.
 //! include gemm.tile
 //! include gemm
-struct Params {
-  M: u32,
-  K: u32,
-  N: u32,
-  aRowStride: u32,
-  aColStride: u32,
-  accumulate: u32,
-}
-@group(0) @binding(0) var<storage, read_write> C: array<f32>;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
 fn b_at(sel: u32, k: u32, j: u32) -> f32 {
   return B[j * params.K + k];
 }

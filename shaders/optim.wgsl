@@ -5,22 +5,6 @@
 //! kernel adam_update
 // grad += weightDecay·param; m = β₁m + (1−β₁)grad; v = β₂v + (1−β₂)grad²;
 // param −= stepSize·m/(√v·denomScale + eps) if adaptive, else param −= stepSize·m.
-struct Params {
-  count: u32,
-  beta1: f32,
-  beta2: f32,
-  stepSize: f32,
-  denomScale: f32,
-  eps: f32,
-  weightDecay: f32,
-  adaptive: u32,
-}
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read_write> m: array<f32>;
-@group(0) @binding(2) var<storage, read_write> v: array<f32>;
-@group(0) @binding(3) var<storage, read> grad: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn adam_update(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = thread_index(id, groups);

@@ -145,17 +145,6 @@ fn gumbel_row2(t: vec2f, s: u32, g0: f32, inv_tau: f32, k: u32, stream: ptr<func
 
 //! kernel poly_loss
 // loss[b] = (1/L)·Σ_i |yHard[b,i,0] − c[i]|^p; gHard (batch, L, 2) = ∂loss[b]/∂yHard (written).
-struct Params {
-  batch: u32,
-  latents: u32,
-  p: f32,
-}
-@group(0) @binding(0) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(1) var<storage, read_write> gHard: array<f32>;
-@group(0) @binding(2) var<storage, read> yHard: array<f32>;
-@group(0) @binding(3) var<storage, read> c: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn poly_loss(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let b = thread_index(id, groups);
@@ -180,16 +169,6 @@ fn poly_loss(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) 
 //! kernel poly_expected_loss
 // out[index] = (1/L)·Σ_i [q_i·|1 − c_i|^p + (1 − q_i)·|c_i|^p], q_i = σ(θ_i0 − θ_i1): one workgroup, each
 // thread a strided slice, then a tree reduction in workgroup memory.
-struct Params {
-  latents: u32,
-  p: f32,
-  index: u32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> theta: array<f32>;
-@group(0) @binding(2) var<storage, read> c: array<f32>;
-@group(0) @binding(3) var<uniform> params: Params;
-
 @compute @workgroup_size(REDUCE_SIZE)
 fn poly_expected_loss(@builtin(local_invocation_index) lane: u32) {
   var sum = 0.0;
@@ -208,25 +187,6 @@ fn poly_expected_loss(@builtin(local_invocation_index) lane: u32) {
 // draws it, its loss and gHard are poly_loss's, its gradient the estimator's (computed once per possible sample
 // but for the Gumbel family), added in b order as sum_tiles adds them. estimator: 0 ReinMax, 1 ST, 2 Gapped ST,
 // 3 the Gumbel family.
-struct Params {
-  batch: u32,
-  latents: u32,
-  p: f32,
-  estimator: u32,
-  tau: f32,
-  gap: f32,
-  k: u32,
-  key0: u32,
-  key1: u32,
-  stream: u32,
-  tag: u32,
-}
-@group(0) @binding(0) var<storage, read_write> sample: array<i32>;
-@group(0) @binding(1) var<storage, read_write> loss: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dTheta: array<f32>;
-@group(0) @binding(3) var<storage, read> theta: array<f32>;
-@group(0) @binding(4) var<storage, read> c: array<f32>;
-@group(0) @binding(5) var<uniform> params: Params;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn poly_step(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {

@@ -76,18 +76,6 @@ fn exponential_from_word(w: u32) -> f32 {
 
 //! kernel philox_fill
 // One thread per block of four words.
-struct Params {
-  count: u32,
-  key0: u32,
-  key1: u32,
-  ctr0: u32,
-  ctr1: u32,
-  ctr2: u32,
-  ctr3: u32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<u32>;
-@group(0) @binding(1) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn philox_fill(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let b = thread_index(id, groups);
@@ -107,18 +95,6 @@ fn philox_fill(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups
 
 //! kernel uniform_fill
 // One thread per block of four words of row 0 of the stream.
-struct Params {
-  count: u32,
-  low: f32,
-  high: f32,
-  key0: u32,
-  key1: u32,
-  stream: u32,
-  tag: u32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn uniform_fill(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let b = thread_index(id, groups);

@@ -3,13 +3,6 @@
 //! use reduce
 
 //! kernel fill
-struct Params {
-  count: u32,
-  value: f32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn fill(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = thread_index(id, groups);
@@ -20,14 +13,6 @@ fn fill(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
 
 //! kernel tile
 // One thread per output element out[t·count + i] = x[i].
-struct Params {
-  count: u32,
-  times: u32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn tile(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let e = thread_index(id, groups);
@@ -40,15 +25,6 @@ fn tile(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) group
 //! kernel sum_tiles
 // One thread per column i, summing the tiles in order t = 0, 1, … as the WASM kernel does, so the result is
 // bit-identical.
-struct Params {
-  count: u32,
-  times: u32,
-  scale: f32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sum_tiles(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = thread_index(id, groups);
@@ -67,14 +43,6 @@ fn sum_tiles(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) 
 // for the f64 accumulator of the WASM kernel, then a tree reduction in workgroup memory. A shader compiler
 // allowed to reassociate would simplify the compensation (sum + y) − sum − y to 0; passing t through an
 // XOR with a value it cannot know is 0 (the top bit of a count, which is below 2^31) keeps it.
-struct Params {
-  count: u32,
-  index: u32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
 @compute @workgroup_size(REDUCE_SIZE)
 fn mean(@builtin(local_invocation_index) lane: u32) {
   let opaque_zero = params.count >> 31u;
@@ -95,14 +63,6 @@ fn mean(@builtin(local_invocation_index) lane: u32) {
 //! kernel count_nonfinite
 // A single workgroup, like mean: an f32 is NaN or ±∞ exactly when its exponent bits are all ones (WGSL has no
 // isnan, and a compiler may assume finite floats, so the test is on the bits).
-struct Params {
-  count: u32,
-  index: u32,
-}
-@group(0) @binding(0) var<storage, read_write> out: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<uniform> params: Params;
-
 @compute @workgroup_size(REDUCE_SIZE)
 fn count_nonfinite(@builtin(local_invocation_index) lane: u32) {
   var n = 0u;

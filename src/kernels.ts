@@ -2,12 +2,16 @@
  * The kernel ABI: every compute kernel the SDK runs, with its arguments in call order. The AssemblyScript
  * export (asm/) and the WGSL entry point (shaders/) of the same name take exactly these arguments: buffers
  * first (outputs, then inputs), then scalar parameters. On WASM a buffer is a byte address into linear
- * memory; on WebGPU it is a storage binding and the parameters travel in one uniform block.
+ * memory; on WebGPU it is a storage binding and the parameters travel in one uniform block. This table is
+ * the only place the ABI is written: the WGSL bindings and `Params` struct of every kernel are generated
+ * from it (src/webgpu/shaders.ts), both backends check a launch with {@link checkLaunch}, and
+ * tests/abi_test.ts and tests/webgpu_test.ts check the WebAssembly exports and the WGSL against it.
  *
  * Conventions: outputs named `d*` accumulate (+=) unless the kernel says otherwise; zeroing is `fill`.
  * Matrices are row-major. A "row" is one categorical variable of `n` logits.
  * @module
  */
+import { ReinmaxInputError } from "./errors.ts";
 
 /** Element type of a buffer or a scalar parameter. */
 export type ElementType = "f32" | "i32" | "u32";
@@ -38,141 +42,95 @@ export interface KernelSignature {
   readonly params: readonly ScalarArgument[];
 }
 
-// Compact notation: "name:type" items separated by spaces; buffers default to f32, params to u32.
-function kernel(outputs: string, inputs: string, params: string): KernelSignature {
-  const items = (s: string) => s.split(/\s+/).filter((x) => x.length > 0).map((x) => x.split(":"));
-  const buffer = (written: boolean) => ([name, type = "f32"]: string[]): BufferArgument => ({
-    name,
-    type: type as ElementType,
-    written,
-  });
+const BUFFER_TYPES: readonly string[] = ["f32", "i32", "u32"];
+const SCALAR_TYPES: readonly string[] = ["f32", "u32"];
+
+// One entry of KERNEL_TABLE parsed; a type outside the ABI's is a mistake in the table, caught at load.
+function parseEntry(kernel: string, outputs: string, inputs: string, params: string): KernelSignature {
+  const items = (s: string, types: readonly string[], fallback: string) =>
+    s.split(/\s+/).filter((x) => x.length > 0).map((x) => {
+      const [name, type = fallback] = x.split(":");
+      if (!types.includes(type)) throw new Error(`KERNEL_TABLE.${kernel}: "${x}" has no type of the ABI`);
+      return { name, type };
+    });
+  const buffers = (s: string, written: boolean) =>
+    items(s, BUFFER_TYPES, "f32").map(({ name, type }) => ({ name, type: type as ElementType, written }));
   return {
-    buffers: [...items(outputs).map(buffer(true)), ...items(inputs).map(buffer(false))],
-    params: items(params).map(([name, type = "u32"]) => ({ name, type: type as "f32" | "u32" })),
+    buffers: [...buffers(outputs, true), ...buffers(inputs, false)],
+    params: items(params, SCALAR_TYPES, "u32").map(({ name, type }) => ({
+      name,
+      type: type as "f32" | "u32",
+    })),
   };
 }
 
-/** The name of every kernel: the ABI's index. The table below must define exactly these. */
-export type KernelName =
-  // random numbers
-  | "philox_fill"
-  | "uniform_fill"
-  // estimators
-  | "categorical_sample"
-  | "onehot_softmax"
-  | "reinmax_backward"
-  | "st_backward"
-  | "gst_backward"
-  | "gapped_logits"
-  | "gumbel_backward"
-  | "gumbel_perturbations"
-  | "reinforce_backward"
-  // elementwise and reductions
-  | "fill"
-  | "tile"
-  | "sum_tiles"
-  | "mean"
-  | "count_nonfinite"
-  // polynomial programming
-  | "poly_loss"
-  | "poly_expected_loss"
-  // optimisers
-  | "adam_update"
-  // layers
-  | "matmul"
-  | "matmul_bt"
-  | "transpose"
-  | "linear_forward"
-  | "linear_backward"
-  | "relu_forward"
-  | "relu_backward"
-  | "leaky_relu_forward"
-  | "leaky_relu_backward"
-  | "sigmoid_forward"
-  | "sigmoid_backward"
-  | "bce_logits_forward"
-  | "bce_logits_backward"
-  | "softmax_forward"
-  | "softmax_backward"
-  | "log_softmax_forward"
-  | "log_softmax_backward"
-  | "kl_categorical_forward"
-  | "kl_categorical_backward"
-  | "kl_bernoulli_forward"
-  | "kl_bernoulli_backward"
-  // Bernoulli VAE
-  | "bernoulli_logits"
-  | "bernoulli_logits_backward"
-  | "first_of_pairs"
-  | "first_of_pairs_backward"
-  | "binarize"
-  // vector maths
-  | "vmath_apply"
-  // polynomial programming, fused
-  | "poly_step";
-
-/** Every kernel's signature, by name. */
-export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = {
+/**
+ * The kernel ABI as written: for each kernel, its [outputs, inputs, scalar parameters] in a compact notation,
+ * "name:type" items separated by spaces (buffers default to f32, scalars to u32). {@link KERNELS} is the same
+ * table parsed; {@link KernelName} is its keys. Adding a kernel starts here: an entry, then its AssemblyScript
+ * export (asm/) and its WGSL body (shaders/), whose bindings are generated from the entry.
+ */
+export const KERNEL_TABLE = {
   // --- random numbers (asm/rng.ts) ---------------------------------------------------------------------
   /** out[4b + l] = word l of Philox4x32-10(counter (ctr0 + b, ctr1, ctr2, ctr3), key (key0, key1)). */
-  philox_fill: kernel("out:u32", "", "count key0 key1 ctr0 ctr1 ctr2 ctr3"),
+  philox_fill: ["out:u32", "", "count key0 key1 ctr0 ctr1 ctr2 ctr3"],
   /** out[i] = low + (high − low)·u_i, u_i from word i of row 0 of the (key, stream, tag) stream. */
-  uniform_fill: kernel("out", "", "count low:f32 high:f32 key0 key1 stream tag"),
+  uniform_fill: ["out", "", "count low:f32 high:f32 key0 key1 stream tag"],
 
   // --- estimators (asm/estimators.ts) ------------------------------------------------------------------
   /** sample[r] ~ Cat(softmax(logits[r])) by inverse CDF on word 0 of the row's Philox stream. */
-  categorical_sample: kernel("sample:i32", "logits", "rows n key0 key1 stream tag"),
+  categorical_sample: ["sample:i32", "logits", "rows n key0 key1 stream tag"],
   /** yHard = onehot(sample), ySoft = softmax(logits), row-wise. */
-  onehot_softmax: kernel("yHard ySoft", "logits sample:i32", "rows n"),
+  onehot_softmax: ["yHard ySoft", "logits sample:i32", "rows n"],
   /** ReinMax backward (docs/math.md §2.1), written (not accumulated) into dLogits. */
-  reinmax_backward: kernel("dLogits", "logits sample:i32 gHard gSoft", "rows n tau:f32"),
+  reinmax_backward: ["dLogits", "logits sample:i32 gHard gSoft", "rows n tau:f32"],
   /** Straight-through backward: (1/τ)·J(softmax(θ/τ))g + J(π)h. */
-  st_backward: kernel("dLogits", "logits sample:i32 gHard gSoft", "rows n tau:f32"),
+  st_backward: ["dLogits", "logits sample:i32 gHard gSoft", "rows n tau:f32"],
   /** Gapped straight-through backward: (1/τ)·J(softmax(θ'/τ))g + J(π)h, θ' from the gap construction. */
-  gst_backward: kernel("dLogits", "logits sample:i32 gHard gSoft", "rows n tau:f32 gap:f32"),
+  gst_backward: ["dLogits", "logits sample:i32 gHard gSoft", "rows n tau:f32 gap:f32"],
   /** θ' of Gapped ST: θ'_s = max θ, θ'_i = min(θ_i, max θ − gap) for i ≠ s; for tests. */
-  gapped_logits: kernel("out", "logits sample:i32", "rows n gap:f32"),
+  gapped_logits: ["out", "logits sample:i32", "rows n gap:f32"],
   /**
    * Gumbel backward: (1/τ)·(1/k)·Σ_j J(softmax((θ+G_j)/τ))g + J(π)h with G_j Gumbels conditioned on
    * argmax = sample, drawn from the row's Philox stream after word 0. k = 1 is Gumbel-softmax ST (STGS),
    * k > 1 is Gumbel-Rao (GR-MCK). `perturbed` (rows·n) is scratch.
    */
-  gumbel_backward: kernel(
+  gumbel_backward: [
     "dLogits perturbed",
     "logits sample:i32 gHard gSoft",
     "rows n tau:f32 k key0 key1 stream tag",
-  ),
+  ],
   /** The perturbed logits θ + G_j − max θ (k·n per row) that gumbel_backward draws; for tests. */
-  gumbel_perturbations: kernel("perturbed", "logits sample:i32", "rows n k key0 key1 stream tag"),
+  gumbel_perturbations: ["perturbed", "logits sample:i32", "rows n k key0 key1 stream tag"],
   /** REINFORCE: (reward[r] − baseline[0])·(onehot(s) − π) + J(π)h. */
-  reinforce_backward: kernel("dLogits", "logits sample:i32 reward baseline gSoft", "rows n"),
+  reinforce_backward: ["dLogits", "logits sample:i32 reward baseline gSoft", "rows n"],
 
   // --- elementwise and reductions (asm/tensor.ts) ------------------------------------------------------
   /** out[i] = value. */
-  fill: kernel("out", "", "count value:f32"),
+  fill: ["out", "", "count value:f32"],
   /** out[t·count + i] = x[i] for t < times. */
-  tile: kernel("out", "x", "count times"),
+  tile: ["out", "x", "count times"],
   /** out[i] = scale·Σ_t x[t·count + i] (written, not accumulated). */
-  sum_tiles: kernel("out", "x", "count times scale:f32"),
+  sum_tiles: ["out", "x", "count times scale:f32"],
   /** out[index] = mean of x[0..count). */
-  mean: kernel("out", "x", "count index"),
+  mean: ["out", "x", "count index"],
   /**
    * out[index] = the number of non-finite values (NaN, ±∞) in x[0..count), as an f32 (exact below 2^24): the
    * trainer's health check of parameters and gradients, written into the loss log so it rides a read-back.
    */
-  count_nonfinite: kernel("out", "x", "count index"),
+  count_nonfinite: ["out", "x", "count index"],
 
   // --- polynomial programming (asm/poly.ts) ------------------------------------------------------------
   /**
    * Per sample b: loss[b] = (1/L)·Σ_i |yHard[b,i,0] − c[i]|^p and gHard = ∂loss/∂yHard (written), for
    * yHard of shape (batch, L, 2).
    */
-  poly_loss: kernel("loss gHard", "yHard c", "batch latents p:f32"),
+  poly_loss: ["loss gHard", "yHard c", "batch latents p:f32"],
   /**
    * out[index] = (1/L)·Σ_i [q_i·|1 − c_i|^p + (1 − q_i)·|c_i|^p], q_i = softmax(theta_i)[0]: the exact
    * expected loss, computed where θ lives so it travels back with the step losses in one read.
    */
-  poly_expected_loss: kernel("out", "theta c", "latents p:f32 index"),
+  poly_expected_loss: ["out", "theta c", "latents p:f32 index"],
 
   // --- optimisers (asm/optim.ts) -----------------------------------------------------------------------
   /**
@@ -180,99 +138,99 @@ export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = {
    * then param −= stepSize·m/(√v·denomScale + eps) when adaptive = 1, else param −= stepSize·m.
    * The bias corrections (and RAdam's rectification) are folded into stepSize/denomScale by the host.
    */
-  adam_update: kernel(
+  adam_update: [
     "param m v",
     "grad",
     "count beta1:f32 beta2:f32 stepSize:f32 denomScale:f32 eps:f32 weightDecay:f32 adaptive",
-  ),
+  ],
   // --- layers (asm/matmul.ts, asm/layers.ts) -----------------------------------------------------------
   /**
    * C[M×N] = A·B (accumulate = 0) or C += A·B (accumulate = 1); B is K×N row-major, A(i, k) is
    * A[i·aRowStride + k·aColStride] (K, 1 for row-major A; 1, M for A stored as Aᵀ). C must not overlap A, B.
    */
-  matmul: kernel("C", "A B", "M K N aRowStride aColStride accumulate"),
+  matmul: ["C", "A B", "M K N aRowStride aColStride accumulate"],
   /** C[M×N] = A·Bᵀ (or += when accumulate = 1) for B stored N×K row-major; A as in `matmul`. */
-  matmul_bt: kernel("C", "A B", "M K N aRowStride aColStride accumulate"),
+  matmul_bt: ["C", "A B", "M K N aRowStride aColStride accumulate"],
   /** out[c·rows + r] = x[r·cols + c]: the cols×rows transpose of the rows×cols matrix x. */
-  transpose: kernel("out", "x", "rows cols"),
+  transpose: ["out", "x", "rows cols"],
   /** out[batch×outDim] = x[batch×inDim]·w[inDim×outDim] + b[outDim] (written). */
-  linear_forward: kernel("out", "x w b", "batch inDim outDim"),
+  linear_forward: ["out", "x w b", "batch inDim outDim"],
   /**
    * Backward of `linear_forward`, accumulating: dw += xᵀ·dy, db += Σ_rows dy, and dx += dy·wᵀ when
    * needDx = 1 (dx is untouched when needDx = 0, e.g. for a first layer). Uses no scratch memory.
    */
-  linear_backward: kernel("dx dw db", "dy x w", "batch inDim outDim needDx"),
+  linear_backward: ["dx dw db", "dy x w", "batch inDim outDim needDx"],
   /** out = max(x, 0). */
-  relu_forward: kernel("out", "x", "count"),
+  relu_forward: ["out", "x", "count"],
   /** dx += x > 0 ? dy : 0. */
-  relu_backward: kernel("dx", "dy x", "count"),
+  relu_backward: ["dx", "dy x", "count"],
   /** out = x > 0 ? x : slope·x. */
-  leaky_relu_forward: kernel("out", "x", "count slope:f32"),
+  leaky_relu_forward: ["out", "x", "count slope:f32"],
   /** dx += dy·(x > 0 ? 1 : slope). */
-  leaky_relu_backward: kernel("dx", "dy x", "count slope:f32"),
+  leaky_relu_backward: ["dx", "dy x", "count slope:f32"],
   /** out = σ(x) = 1/(1 + e^{−x}). */
-  sigmoid_forward: kernel("out", "x", "count"),
+  sigmoid_forward: ["out", "x", "count"],
   /** dx += dy·y·(1 − y), with y = σ(x) the output of `sigmoid_forward`. */
-  sigmoid_backward: kernel("dx", "dy y", "count"),
+  sigmoid_backward: ["dx", "dy y", "count"],
   /** loss[b] = Σ_j max(z, 0) − z·t + log(1 + e^{−|z|}) over row b of batch×dim logits z, targets t (written). */
-  bce_logits_forward: kernel("loss", "logits target", "batch dim"),
+  bce_logits_forward: ["loss", "logits target", "batch dim"],
   /** dLogits += scale·(σ(z) − t): scale × the gradient of the summed BCE-with-logits. */
-  bce_logits_backward: kernel("dLogits", "logits target", "count scale:f32"),
+  bce_logits_backward: ["dLogits", "logits target", "count scale:f32"],
   /** out = softmax(x) over each of rows rows of n. */
-  softmax_forward: kernel("out", "x", "rows n"),
+  softmax_forward: ["out", "x", "rows n"],
   /** dx += y ⊙ (dy − ⟨y, dy⟩) row-wise, y the output of `softmax_forward`. */
-  softmax_backward: kernel("dx", "dy y", "rows n"),
+  softmax_backward: ["dx", "dy y", "rows n"],
   /** out = log softmax(x) = x − max − log Σ e^{x − max} over each of rows rows of n. */
-  log_softmax_forward: kernel("out", "x", "rows n"),
+  log_softmax_forward: ["out", "x", "rows n"],
   /** dx += dy − e^y·Σ dy row-wise, y the output of `log_softmax_forward`. */
-  log_softmax_backward: kernel("dx", "dy y", "rows n"),
+  log_softmax_backward: ["dx", "dy y", "rows n"],
   /**
    * kl[b] = Σ_l Σ_c q log q + latents·log(categories), q = softmax of logits row (b, l): KL(q ‖ uniform) of
    * sample b (docs/math.md §4.7), logits batch×latents×categories (written).
    */
-  kl_categorical_forward: kernel("kl", "logits", "batch latents categories"),
+  kl_categorical_forward: ["kl", "logits", "batch latents categories"],
   /** dLogits += scale·q ⊙ (log q − Σ q log q) for each of rows rows: scale × ∂KL/∂logits. */
-  kl_categorical_backward: kernel("dLogits", "logits", "rows categories scale:f32"),
+  kl_categorical_backward: ["dLogits", "logits", "rows categories scale:f32"],
   /**
    * kl[b] = Σ_l q log(q/p) + (1 − q) log((1 − q)/(1 − p)), q = σ(2a[b, l] − 1) (logit pair (a, 1 − a)),
    * p = σ(priorLogits[l]): KL to the learned Bernoulli prior (docs/math.md §4.8), a batch×latents (written).
    */
-  kl_bernoulli_forward: kernel("kl", "a priorLogits", "batch latents"),
+  kl_bernoulli_forward: ["kl", "a priorLogits", "batch latents"],
   /**
    * Backward of `kl_bernoulli_forward` times scale, accumulating: dA[b, l] += scale·2q(1 − q)(2a − 1 − ρ_l),
    * dPrior[l] += scale·Σ_b (σ(ρ_l) − q[b, l]).
    */
-  kl_bernoulli_backward: kernel("dA dPrior", "a priorLogits", "batch latents scale:f32"),
+  kl_bernoulli_backward: ["dA dPrior", "a priorLogits", "batch latents scale:f32"],
 
   // --- Bernoulli VAE (asm/bernoulli.ts) ----------------------------------------------------------------
   /**
    * logits[2i] = a[i], logits[2i + 1] = 1 − a[i] for i < count (written): the logit pair of a binary latent,
    * so that the estimators' rows of n = 2 give P(category 0) = σ(2a − 1) (docs/math.md §4.10).
    */
-  bernoulli_logits: kernel("logits", "a", "count"),
+  bernoulli_logits: ["logits", "a", "count"],
   /** dA[i] += dLogits[2i] − dLogits[2i + 1] for i < count: the chain rule through `bernoulli_logits`. */
-  bernoulli_logits_backward: kernel("dA", "dLogits", "count"),
+  bernoulli_logits_backward: ["dA", "dLogits", "count"],
   /** out[i] = pairs[2i] for i < count (written): z = D[0] of each row of two, the latent the decoder sees. */
-  first_of_pairs: kernel("out", "pairs", "count"),
+  first_of_pairs: ["out", "pairs", "count"],
   /**
    * dPairs[2i] = dOut[i], dPairs[2i + 1] = 0 for i < count (written, not accumulated: the second entry of a
    * pair does not reach the output).
    */
-  first_of_pairs_backward: kernel("dPairs", "dOut", "count"),
+  first_of_pairs_backward: ["dPairs", "dOut", "count"],
   /**
    * out[r·dim + j] = (u < x[r·dim + j]) ? 1 : 0 for r < rows, j < dim, with u the uniform of word j of Philox
    * row rowIds[r] (its bits as a u32) of (key0, key1, stream, tag): counter (⌊j/4⌋, rowIds[r], stream, tag),
    * lane j mod 4. Row ids are the images' indices in their set, so an image binarises alike whenever the
    * stream is the same; the comparison is exact, so every backend gives the same bits.
    */
-  binarize: kernel("out", "x rowIds:i32", "rows dim key0 key1 stream tag"),
+  binarize: ["out", "x rowIds:i32", "rows dim key0 key1 stream tag"],
 
   // --- vector maths (asm/vmath.ts, shaders/math.wgsl) --------------------------------------------------
   /**
    * out[i] = f(x[i]) with f = exp, log, log1p, σ for which = 0, 1, 2, 3: the approximations every kernel uses
    * (docs/math.md §4.11), exposed so that tests measure them against float64 on each backend.
    */
-  vmath_apply: kernel("out", "x", "count which"),
+  vmath_apply: ["out", "x", "count which"],
 
   // --- polynomial programming, one pass (asm/poly.ts) ----------------------------------------------------
   /**
@@ -282,9 +240,41 @@ export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = {
    * as poly_loss, the estimator's backward and sum_tiles compute it. estimator: 0 ReinMax, 1 ST, 2 Gapped ST,
    * 3 the Gumbel family (k draws; k = 1 is STGS), the random draws from the (key, stream, tag) stream.
    */
-  poly_step: kernel(
+  poly_step: [
     "sample:i32 loss dTheta",
     "theta c",
     "batch latents p:f32 estimator tau:f32 gap:f32 k key0 key1 stream tag",
-  ),
-};
+  ],
+} as const satisfies Readonly<Record<string, readonly [string, string, string]>>;
+
+/** The name of every kernel: the keys of {@link KERNEL_TABLE}, the ABI's index. */
+export type KernelName = keyof typeof KERNEL_TABLE;
+
+/** Every kernel's signature, by name: {@link KERNEL_TABLE} parsed. */
+export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = Object.fromEntries(
+  Object.entries(KERNEL_TABLE).map((
+    [name, [outputs, inputs, params]],
+  ) => [name, parseEntry(name, outputs, inputs, params)]),
+) as Record<KernelName, KernelSignature>;
+
+/**
+ * Validates one launch against the ABI, as every backend's `run()` does first: the kernel exists and
+ * `buffers` and `params` have its signature's lengths. Returns the signature; throws ReinmaxInputError
+ * (argument "kernel") naming the kernel and what it takes.
+ */
+export function checkLaunch(
+  kernel: KernelName,
+  buffers: readonly unknown[],
+  params: readonly number[],
+): KernelSignature {
+  const signature: KernelSignature | undefined = Object.hasOwn(KERNELS, kernel) ? KERNELS[kernel] : undefined;
+  if (!signature) throw new ReinmaxInputError("kernel", `unknown kernel "${kernel}"`);
+  if (buffers.length !== signature.buffers.length || params.length !== signature.params.length) {
+    throw new ReinmaxInputError(
+      "kernel",
+      `${kernel} takes ${signature.buffers.length} buffers and ${signature.params.length} parameters, ` +
+        `got ${buffers.length} and ${params.length}`,
+    );
+  }
+  return signature;
+}

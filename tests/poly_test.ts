@@ -4,10 +4,10 @@ import { assert, assertEquals } from "@std/assert";
 import { type Backend, readF32, readI32 } from "../src/backend.ts";
 import { enqueueBackward, enqueueSample, type Estimator, estimator } from "../src/estimators.ts";
 import {
+  POLY_STEP_ESTIMATOR,
   polyExactGradient,
   polyExactLoss,
   polyOptimum,
-  POLY_STEP_ESTIMATOR,
   PolyProgramming,
   polyTargets,
 } from "../src/models/poly.ts";
@@ -311,7 +311,21 @@ async function fusedAndUnfused(
   const grad = buffer(2 * latents, "grad"), meanLoss = buffer(1, "mean");
   const fusedSample = buffer(rows, "fused sample"), fusedLoss = buffer(latents, "fused loss");
   const fusedGrad = buffer(2 * latents, "fused grad"), fusedMean = buffer(1, "fused mean");
-  const all = [thetaB, cB, logits, sample, yHard, ySoft, gHard, gSoft, dLogits, scratch, loss, grad, meanLoss];
+  const all = [
+    thetaB,
+    cB,
+    logits,
+    sample,
+    yHard,
+    ySoft,
+    gHard,
+    gSoft,
+    dLogits,
+    scratch,
+    loss,
+    grad,
+    meanLoss,
+  ];
   try {
     backend.run("fill", [gSoft], [size, 0]);
     backend.run("tile", [logits, thetaB], [2 * latents, batch]);

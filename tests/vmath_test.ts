@@ -43,8 +43,10 @@ function maxUlpError(x: Float32Array, got: Float32Array, exact: (x: number) => n
 /** n values spread evenly in [low, high] and n more uniformly at random, as f32. */
 function grid(low: number, high: number, n: number, seed: number): Float32Array {
   const random = testRandom(seed);
-  return Float32Array.from({ length: 2 * n }, (_, i) =>
-    i < n ? low + (high - low) * i / (n - 1) : low + (high - low) * random());
+  return Float32Array.from(
+    { length: 2 * n },
+    (_, i) => i < n ? low + (high - low) * i / (n - 1) : low + (high - low) * random(),
+  );
 }
 
 /** Every binade of positive f32 (subnormals included), n random mantissas in each. */
@@ -59,33 +61,42 @@ function binades(n: number, seed: number): Float32Array {
 
 const sigmoid = (x: number) => x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
 
-forEachBackend("vmath exp: within 1.5 ulp of float64 on [−87.3, 88.7], subnormal results to 2^−149", async (backend) => {
-  const x = grid(-87.33, 88.72, 40000, 1);
-  const [err, at] = maxUlpError(x, await apply(backend, EXP, x), Math.exp);
-  assert(err <= 1.5, `exp: ${err.toFixed(2)} ulp at ${at}`);
-  // Results below 2^−126 are subnormal: an absolute error of one subnormal spacing.
-  const tiny = grid(-103.9, -87.34, 4000, 2);
-  const [tinyErr, tinyAt] = maxUlpError(tiny, await apply(backend, EXP, tiny), Math.exp);
-  assert(tinyErr <= 1, `exp: ${tinyErr.toFixed(2)} × 2^−149 at ${tinyAt}`);
-  // The overflow threshold (e^88.7228 ≈ 3.4e38 is finite), 0 below −104, NaN through.
-  const special = Float32Array.from([0, -0, 88.7228, 88.73, 200, Infinity, -104.5, -1e30, -Infinity, NaN]);
-  const got = await apply(backend, EXP, special);
-  assertEquals([...got.subarray(0, 2)], [1, 1]);
-  assert(Math.abs(got[2] - Math.exp(special[2])) <= 2 * ulp(Math.exp(special[2])), `exp(88.7228) = ${got[2]}`);
-  assertEquals([...got.subarray(3)], [Infinity, Infinity, Infinity, 0, 0, 0, NaN]);
-});
+forEachBackend(
+  "vmath exp: within 1.5 ulp of float64 on [−87.3, 88.7], subnormal results to 2^−149",
+  async (backend) => {
+    const x = grid(-87.33, 88.72, 40000, 1);
+    const [err, at] = maxUlpError(x, await apply(backend, EXP, x), Math.exp);
+    assert(err <= 1.5, `exp: ${err.toFixed(2)} ulp at ${at}`);
+    // Results below 2^−126 are subnormal: an absolute error of one subnormal spacing.
+    const tiny = grid(-103.9, -87.34, 4000, 2);
+    const [tinyErr, tinyAt] = maxUlpError(tiny, await apply(backend, EXP, tiny), Math.exp);
+    assert(tinyErr <= 1, `exp: ${tinyErr.toFixed(2)} × 2^−149 at ${tinyAt}`);
+    // The overflow threshold (e^88.7228 ≈ 3.4e38 is finite), 0 below −104, NaN through.
+    const special = Float32Array.from([0, -0, 88.7228, 88.73, 200, Infinity, -104.5, -1e30, -Infinity, NaN]);
+    const got = await apply(backend, EXP, special);
+    assertEquals([...got.subarray(0, 2)], [1, 1]);
+    assert(
+      Math.abs(got[2] - Math.exp(special[2])) <= 2 * ulp(Math.exp(special[2])),
+      `exp(88.7228) = ${got[2]}`,
+    );
+    assertEquals([...got.subarray(3)], [Infinity, Infinity, Infinity, 0, 0, 0, NaN]);
+  },
+);
 
-forEachBackend("vmath log: within 1.5 ulp of float64 in every binade, subnormals included", async (backend) => {
-  const x = binades(64, 3);
-  const [err, at] = maxUlpError(x, await apply(backend, LOG, x), Math.log);
-  assert(err <= 1.5, `log: ${err.toFixed(2)} ulp at ${at}`);
-  // Near 1, where log x is small, the error is still relative.
-  const near1 = grid(0.9, 1.1, 20000, 4);
-  const [err1, at1] = maxUlpError(near1, await apply(backend, LOG, near1), Math.log);
-  assert(err1 <= 1.5, `log near 1: ${err1.toFixed(2)} ulp at ${at1}`);
-  const special = Float32Array.from([1, 0, -0, Infinity, -1, -Infinity, NaN]);
-  assertEquals([...await apply(backend, LOG, special)], [0, -Infinity, -Infinity, Infinity, NaN, NaN, NaN]);
-});
+forEachBackend(
+  "vmath log: within 1.5 ulp of float64 in every binade, subnormals included",
+  async (backend) => {
+    const x = binades(64, 3);
+    const [err, at] = maxUlpError(x, await apply(backend, LOG, x), Math.log);
+    assert(err <= 1.5, `log: ${err.toFixed(2)} ulp at ${at}`);
+    // Near 1, where log x is small, the error is still relative.
+    const near1 = grid(0.9, 1.1, 20000, 4);
+    const [err1, at1] = maxUlpError(near1, await apply(backend, LOG, near1), Math.log);
+    assert(err1 <= 1.5, `log near 1: ${err1.toFixed(2)} ulp at ${at1}`);
+    const special = Float32Array.from([1, 0, -0, Infinity, -1, -Infinity, NaN]);
+    assertEquals([...await apply(backend, LOG, special)], [0, -Infinity, -Infinity, Infinity, NaN, NaN, NaN]);
+  },
+);
 
 forEachBackend("vmath log1p: within 2 ulp of float64 for u > −1, u itself for tiny u", async (backend) => {
   const x = Float32Array.from([
@@ -117,7 +128,9 @@ Deno.test({
     const backend = wasm as Backend;
     const special = [0, -0, Infinity, -Infinity, NaN, 1e-45, -1, 88.73, -104.5];
     for (const [which, x] of [[EXP, grid(-110, 90, 1500, 15)], [LOG, binades(6, 16)]] as const) {
-      const values = Float32Array.from([...x, ...special, 0, 0, 0].slice(0, 3 * Math.floor((x.length + 9) / 3)));
+      const values = Float32Array.from(
+        [...x, ...special, 0, 0, 0].slice(0, 3 * Math.floor((x.length + 9) / 3)),
+      );
       const vector = await apply(backend, which, values.subarray(0, values.length & ~3));
       for (let i = 0; i + 3 <= vector.length; i += 3) {
         // Three elements: no full vector, so all three go through the scalar twin.

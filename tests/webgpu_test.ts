@@ -34,8 +34,12 @@ Deno.test("every kernel has a WGSL entry point and a launch shape", () => {
   assertEquals(unknown, [], "WGSL kernels that src/kernels.ts does not list");
 });
 
-Deno.test("WGSL bindings and Params follow the kernel ABI: names, order, types, access", () => {
+Deno.test("WGSL bindings and Params are generated, once, and follow the kernel ABI: names, order, types, access", () => {
   const wgslType = { f32: "f32", i32: "i32", u32: "u32" } as const;
+  for (const [file, text] of Object.entries(SHADERS)) {
+    const code = text.replace(/\/\/.*$/gm, "");
+    assert(!/@binding|struct\s+Params/.test(code), `shaders/${file}.wgsl declares bindings by hand`);
+  }
   for (const [kernel, { code, file }] of assembleKernelSources(SHADERS)) {
     const signature = KERNELS[kernel as KernelName];
     const where = `${kernel} (shaders/${file}.wgsl)`;
@@ -72,7 +76,9 @@ Deno.test("WGSL bindings and Params follow the kernel ABI: names, order, types, 
     ];
     // A WGSL reserved word (e.g. `target`) is spelled with a trailing underscore.
     assertEquals(bindings.map((b) => ({ ...b, name: b.name.replace(/_$/, "") })), expected, where);
-    const struct = /struct\s+Params\s*\{([^}]*)\}/.exec(code);
+    const structs = [...code.matchAll(/struct\s+Params\s*\{([^}]*)\}/g)];
+    assert(structs.length <= 1, `${where}: ${structs.length} Params structs`);
+    const struct = structs[0];
     const fields = struct
       ? struct[1].split(",").map((f) => f.trim()).filter((f) => f.length > 0).map((f) => f.split(/\s*:\s*/))
       : [];
@@ -88,17 +94,37 @@ Deno.test("workgroup and tile sizes agree between WGSL and the dispatch table", 
   assertStringIncludes(SHADERS.gemm, `const GEMM_THREADS: u32 = ${GEMM_THREADS}u;`);
 });
 
-Deno.test("shader assembly rejects unknown files, snippets and duplicate kernels", () => {
+Deno.test("shader assembly rejects unknown files, snippets, kernels and hand-written bindings", () => {
   const kernel = (name: string) => `//! kernel ${name}\nfn ${name}() {}\n`;
-  assertThrows(() => assembleKernelSources({ a: "//! use nowhere\n" + kernel("x") }), Error, "nowhere");
-  assertThrows(() => assembleKernelSources({ a: kernel("x") + "//! include nothing\n" }), Error, "nothing");
-  assertThrows(() => assembleKernelSources({ a: kernel("x"), b: kernel("x") }), Error, "defined in");
-  const modules = assembleKernelSources({
-    lib: "fn shared() {}\n//! kernel unused\n",
-    a: "//! use lib\nfn local() {}\n//! snippet s\nfn snip() {}\n" + kernel("x") + "//! include s\n",
+  const table = {
+    x: { buffers: [{ name: "target", type: "i32", written: true }], params: [{ name: "n", type: "f32" }] },
+    unused: { buffers: [], params: [] },
+  } as const;
+  const assemble = (files: Record<string, string>) => assembleKernelSources(files, table);
+  assertThrows(() => assemble({ a: "//! use nowhere\n" + kernel("x") }), Error, "nowhere");
+  assertThrows(() => assemble({ a: kernel("x") + "//! include nothing\n" }), Error, "nothing");
+  assertThrows(() => assemble({ a: "//! include a.nothing\n" + kernel("x") }), Error, "nothing");
+  assertThrows(() => assemble({ a: kernel("x"), b: kernel("x") }), Error, "defined in");
+  assertThrows(() => assemble({ a: kernel("y") }), Error, "not in the kernel table");
+  const handWritten = "@group(0) @binding(0) var<storage, read> v: array<f32>;\n";
+  assertThrows(() => assemble({ a: kernel("x") + handWritten }), Error, "generated from src/kernels.ts");
+  assertThrows(() => assemble({ a: "struct Params { n: f32 }\n" + kernel("x") }), Error, "generated");
+  const modules = assemble({
+    lib: "fn shared() {}\n//! snippet common_snip\nfn common_snip() {}\n//! kernel unused\n",
+    a: "//! use lib\n//! include lib.common_snip\nfn local() {}\n//! snippet s\nfn snip() {}\n" +
+      kernel("x") +
+      "//! include s\n",
   });
   const code = modules.get("x")!.code;
-  for (const part of ["fn shared()", "fn local()", "fn snip()", "fn x()"]) assertStringIncludes(code, part);
+  for (const part of ["fn shared()", "fn common_snip()", "fn local()", "fn snip()", "fn x()"]) {
+    assertStringIncludes(code, part);
+  }
+  // The generated declarations: a reserved word gets its underscore, the uniform follows the buffers.
+  assertStringIncludes(code, "struct Params {\n  n: f32,\n}");
+  assertStringIncludes(code, "@group(0) @binding(0) var<storage, read_write> target_: array<i32>;");
+  assertStringIncludes(code, "@group(0) @binding(1) var<uniform> params: Params;");
+  const bare = modules.get("unused")!.code;
+  assert(!/@binding|struct Params/.test(bare), "a kernel without arguments gets no declarations");
 });
 
 // --- create() failure paths ---------------------------------------------------------------------------

@@ -160,7 +160,10 @@ export class PolyProgramming extends TrainableModel {
     this.#c = plan.declare("c", this.latents, "input", { formula: "latents", argument: "latents" });
     this.#sample = plan.declare("sample", this.batch * this.latents, "activation");
     // Per latent, the batch mean of its loss term: the step's loss is their mean.
-    this.#loss = plan.declare("loss", this.latents, "activation", { formula: "latents", argument: "latents" });
+    this.#loss = plan.declare("loss", this.latents, "activation", {
+      formula: "latents",
+      argument: "latents",
+    });
     // One extra slot: the exact expected loss, computed on the backend at read-backs.
     this.declareLog(["loss"], readEvery, 1);
     this.allocate(() => backend.write(this.#c.buffer, this.targets));
@@ -200,7 +203,13 @@ export class PolyProgramming extends TrainableModel {
     const { backend, batch, latents, estimator: est } = this;
     backend.run(
       "poly_step",
-      [this.#sample.buffer, this.#loss.buffer, this.#theta.grad.buffer, this.#theta.value.buffer, this.#c.buffer],
+      [
+        this.#sample.buffer,
+        this.#loss.buffer,
+        this.#theta.grad.buffer,
+        this.#theta.value.buffer,
+        this.#c.buffer,
+      ],
       [
         batch,
         latents,

@@ -5,7 +5,7 @@
  */
 import type { Backend, BackendReport, DeviceBuffer, Elements } from "../backend.ts";
 import { BackendFailureError, BackendMemoryError, ReinmaxInputError } from "../errors.ts";
-import { type KernelName, KERNELS } from "../kernels.ts";
+import { checkLaunch, type KernelName } from "../kernels.ts";
 import { Arena, ArenaExhausted } from "./arena.ts";
 import { loadKernels, type WasmVariant } from "./module.ts";
 
@@ -102,16 +102,10 @@ export class WasmBackend implements Backend {
 
   run(kernel: KernelName, buffers: readonly DeviceBuffer[], params: readonly number[]): void {
     this.#checkAlive();
-    const signature = KERNELS[kernel];
+    checkLaunch(kernel, buffers, params);
     const fn = this.#kernels[kernel];
-    if (!signature || !fn) throw new ReinmaxInputError("kernel", `unknown kernel "${kernel}"`);
-    if (buffers.length !== signature.buffers.length || params.length !== signature.params.length) {
-      throw new ReinmaxInputError(
-        "kernel",
-        `${kernel} takes ${signature.buffers.length} buffers and ${signature.params.length} parameters, ` +
-          `got ${buffers.length} and ${params.length}`,
-      );
-    }
+    // tests/abi_test.ts checks that the module exports every kernel of the table.
+    if (!fn) throw new BackendFailureError("wasm", `the WebAssembly module does not export ${kernel}`);
     const args = new Array<number>(buffers.length + params.length);
     for (let i = 0; i < buffers.length; i++) args[i] = this.#own(buffers[i]).offset;
     for (let i = 0; i < params.length; i++) args[buffers.length + i] = params[i];

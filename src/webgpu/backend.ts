@@ -7,7 +7,7 @@
 import type { Backend, BackendReport, DeviceBuffer, Elements } from "../backend.ts";
 import { BackendFailureError, ReinmaxInputError } from "../errors.ts";
 import { SHADERS } from "../gen/shaders.ts";
-import { type KernelName, KERNELS, type KernelSignature } from "../kernels.ts";
+import { checkLaunch, type KernelName, KERNELS, type KernelSignature } from "../kernels.ts";
 import { type Launch, LAUNCHES, namedParams, workgroupGrid } from "./dispatch.ts";
 import { assembleKernelSources, type KernelSource } from "./shaders.ts";
 
@@ -354,15 +354,7 @@ export class WebGpuBackend implements Backend {
 
   run(kernel: KernelName, buffers: readonly DeviceBuffer[], params: readonly number[]): void {
     this.#checkUsable();
-    const signature = KERNELS[kernel];
-    if (!signature) throw new ReinmaxInputError("kernel", `unknown kernel "${kernel}"`);
-    if (buffers.length !== signature.buffers.length || params.length !== signature.params.length) {
-      throw new ReinmaxInputError(
-        "kernel",
-        `${kernel} takes ${signature.buffers.length} buffers and ${signature.params.length} parameters, ` +
-          `got ${buffers.length} and ${params.length}`,
-      );
-    }
+    const signature = checkLaunch(kernel, buffers, params);
     const compiled = this.#kernels.get(kernel);
     if (!compiled) {
       throw new BackendFailureError("webgpu", `kernel ${kernel} has no WGSL implementation in shaders/`);

@@ -1,0 +1,63 @@
+// What `deno publish` would upload, from a dry run (no network needed; CI runs the full dry run with its type
+// check): mod.ts and every module it imports, the fixture files the loaders read, README, LICENSE, the docs
+// and deno.json, and nothing else: no tests, benchmarks, tools, examples, CI or kernel sources.
+import { assert, assertEquals } from "@std/assert";
+import { join } from "node:path";
+import { fileURLToPath as fromFileUrl, pathToFileURL as toFileUrl } from "node:url";
+import { FIXTURES, loadFixture } from "../mod.ts";
+
+const ROOT = fromFileUrl(new URL("../", import.meta.url));
+const ROOT_URL = toFileUrl(ROOT).href;
+const ALWAYS = ["deno.json", "README.md", "LICENSE"];
+
+async function deno(args: string[]): Promise<string> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const output = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+  assertEquals(code, 0, `deno ${args.join(" ")} failed:\n${output}`);
+  return output;
+}
+
+/** Repository-relative paths of the files `deno publish` would upload. */
+async function publishedFiles(): Promise<string[]> {
+  // --allow-dirty: the list is what matters here, not whether the working tree is committed.
+  const output = await deno(["publish", "--dry-run", "--allow-dirty", "--no-check"]);
+  const files = [...output.matchAll(/^\s+(file:\/\/\S+) \(/gm)].map((m) => m[1].slice(ROOT_URL.length));
+  assert(files.length > 0, `no file list in:\n${output}`);
+  return files.sort();
+}
+
+/** Repository-relative paths of mod.ts and every local module it imports. */
+async function libraryModules(): Promise<string[]> {
+  const info = JSON.parse(await deno(["info", "--json", "mod.ts"])) as { modules: { specifier: string }[] };
+  return info.modules.map((m) => m.specifier).filter((s) => s.startsWith(ROOT_URL))
+    .map((s) => s.slice(ROOT_URL.length)).sort();
+}
+
+Deno.test("the published package is the library, its fixtures, docs, README and LICENSE", async () => {
+  const published = await publishedFiles();
+  const has = new Set(published);
+  const modules = await libraryModules();
+  assert(modules.includes("mod.ts") && modules.length > 10, `module graph: ${modules}`);
+  for (const file of [...modules, ...ALWAYS]) assert(has.has(file), `${file} is not published`);
+
+  // Every data set loads from the published files alone, and every fixture file published is one it reads.
+  const read = new Set<string>();
+  for (const name of FIXTURES) {
+    const data = await loadFixture(name, async (file) => {
+      const path = `fixtures/${file}`;
+      read.add(path);
+      return has.has(path) ? await Deno.readFile(join(ROOT, path)) : undefined;
+    });
+    assert(data.train.count > 0 && data.test.count > 0, `${name} is empty`);
+  }
+
+  const expected = (file: string) =>
+    modules.includes(file) || ALWAYS.includes(file) || read.has(file) || /^docs\/[^/]+\.md$/.test(file);
+  assertEquals(published.filter((file) => !expected(file)), [], "files published that a user does not need");
+});
