@@ -2,7 +2,7 @@
 // Rows are independent; the forward sample never depends on τ. Backward kernels write dLogits (no +=)
 // because the estimator's gradient is the first thing written for those logits in a step.
 import { exponentialFromWord, firstWords4, streamWord, uniformsFromWords } from "./philox";
-import { expf, logf } from "./vmath";
+import { expf, expShiftedRow, logf, ROW_CHUNK, ROW_EXP } from "./vmath";
 
 // @ts-ignore: decorator
 @inline function at(base: usize, i: i32): f32 {
@@ -28,12 +28,20 @@ const UNIFORMS: usize = memory.data(16, 16);
 @inline export function sampleRow(row: usize, cols: i32, u: f32): i32 {
   const m = rowMax(row, cols);
   let z: f32 = 0;
-  for (let i = 0; i < cols; i++) z += expf(at(row, i) - m);
+  for (let c0 = 0; c0 < cols; c0 += ROW_CHUNK) {
+    const len = min(ROW_CHUNK, cols - c0);
+    expShiftedRow(ROW_EXP, row + (<usize>c0 << 2), len, m, 1);
+    for (let i = 0; i < len; i++) z += at(ROW_EXP, i);
+  }
   const target = u * z;
   let cumulative: f32 = 0;
-  for (let i = 0; i < cols - 1; i++) {
-    cumulative += expf(at(row, i) - m);
-    if (target < cumulative) return i;
+  for (let c0 = 0; c0 < cols - 1; c0 += ROW_CHUNK) {
+    const len = min(ROW_CHUNK, cols - 1 - c0);
+    expShiftedRow(ROW_EXP, row + (<usize>c0 << 2), len, m, 1);
+    for (let i = 0; i < len; i++) {
+      cumulative += at(ROW_EXP, i);
+      if (target < cumulative) return c0 + i;
+    }
   }
   return cols - 1;
 }
@@ -65,12 +73,9 @@ export function onehot_softmax(yHard: usize, ySoft: usize, logits: usize, sample
     const offset = <usize>r * cols << 2;
     const row = logits + offset;
     const m = rowMax(row, cols);
+    expShiftedRow(ySoft + offset, row, cols, m, 1);
     let z: f32 = 0;
-    for (let i = 0; i < cols; i++) {
-      const e = expf(at(row, i) - m);
-      put(ySoft + offset, i, e);
-      z += e;
-    }
+    for (let i = 0; i < cols; i++) z += at(ySoft + offset, i);
     const inv: f32 = 1 / z;
     const s = load<i32>(sample + (<usize>r << 2));
     for (let i = 0; i < cols; i++) {
@@ -102,28 +107,38 @@ export function reinmax_backward(
 /** ReinMax's gradient of one row (logits `row`, sample s, gHard g, gSoft h) into `out`. */
 export function reinmaxRow(out: usize, row: usize, s: i32, g: usize, h: usize, cols: i32, invTau: f32): void {
   const m = rowMax(row, cols);
+  // a's exponentials wait in `out`; π's are taken a chunk at a time.
+  expShiftedRow(out, row, cols, m, invTau);
   let za: f32 = 0, zp: f32 = 0, ag: f32 = 0, pq: f32 = 0;
-  for (let i = 0; i < cols; i++) {
-    const x = at(row, i) - m;
-    const ea = expf(x * invTau);
-    const ep = expf(x);
-    const gi = at(g, i);
-    za += ea;
-    zp += ep;
-    ag += ea * gi;
-    pq += ep * (at(h, i) - 0.5 * gi);
-    put(out, i, ea);
+  for (let c0 = 0; c0 < cols; c0 += ROW_CHUNK) {
+    const len = min(ROW_CHUNK, cols - c0);
+    expShiftedRow(ROW_EXP, row + (<usize>c0 << 2), len, m, 1);
+    for (let k = 0; k < len; k++) {
+      const i = c0 + k;
+      const ea = at(out, i);
+      const ep = at(ROW_EXP, k);
+      const gi = at(g, i);
+      za += ea;
+      zp += ep;
+      ag += ea * gi;
+      pq += ep * (at(h, i) - 0.5 * gi);
+    }
   }
   const invZa: f32 = 1 / za, invZp: f32 = 1 / zp;
   const gs = at(g, s);
   const pi1g: f32 = 0.5 * (ag * invZa + gs); // ⟨π₁, g⟩
   const piq: f32 = pq * invZp; // ⟨π, q⟩
   // 2·π₁ = a + D, with D_i = (i == s) converted arithmetically: no branch on the sample.
-  for (let i = 0; i < cols; i++) {
-    const gi = at(g, i);
-    const pi = expf(at(row, i) - m) * invZp;
-    const pi1Twice = at(out, i) * invZa + <f32>(i == s);
-    put(out, i, pi1Twice * (gi - pi1g) + pi * (at(h, i) - 0.5 * gi - piq));
+  for (let c0 = 0; c0 < cols; c0 += ROW_CHUNK) {
+    const len = min(ROW_CHUNK, cols - c0);
+    expShiftedRow(ROW_EXP, row + (<usize>c0 << 2), len, m, 1);
+    for (let k = 0; k < len; k++) {
+      const i = c0 + k;
+      const gi = at(g, i);
+      const pi = at(ROW_EXP, k) * invZp;
+      const pi1Twice = at(out, i) * invZa + <f32>(i == s);
+      put(out, i, pi1Twice * (gi - pi1g) + pi * (at(h, i) - 0.5 * gi - piq));
+    }
   }
 }
 
@@ -142,23 +157,32 @@ export function st_backward(
 /** Straight-through's gradient of one row (it does not depend on the sample) into `out`. */
 export function stRow(out: usize, row: usize, g: usize, h: usize, cols: i32, invTau: f32): void {
   const m = rowMax(row, cols);
+  expShiftedRow(out, row, cols, m, invTau);
   let za: f32 = 0, zp: f32 = 0, ag: f32 = 0, ph: f32 = 0;
-  for (let i = 0; i < cols; i++) {
-    const x = at(row, i) - m;
-    const ea = expf(x * invTau);
-    const ep = expf(x);
-    za += ea;
-    zp += ep;
-    ag += ea * at(g, i);
-    ph += ep * at(h, i);
-    put(out, i, ea);
+  for (let c0 = 0; c0 < cols; c0 += ROW_CHUNK) {
+    const len = min(ROW_CHUNK, cols - c0);
+    expShiftedRow(ROW_EXP, row + (<usize>c0 << 2), len, m, 1);
+    for (let k = 0; k < len; k++) {
+      const i = c0 + k;
+      const ea = at(out, i);
+      const ep = at(ROW_EXP, k);
+      za += ea;
+      zp += ep;
+      ag += ea * at(g, i);
+      ph += ep * at(h, i);
+    }
   }
   const invZa: f32 = 1 / za, invZp: f32 = 1 / zp;
   const agMean = ag * invZa, phMean = ph * invZp;
-  for (let i = 0; i < cols; i++) {
-    const a = at(out, i) * invZa;
-    const pi = expf(at(row, i) - m) * invZp;
-    put(out, i, invTau * a * (at(g, i) - agMean) + pi * (at(h, i) - phMean));
+  for (let c0 = 0; c0 < cols; c0 += ROW_CHUNK) {
+    const len = min(ROW_CHUNK, cols - c0);
+    expShiftedRow(ROW_EXP, row + (<usize>c0 << 2), len, m, 1);
+    for (let k = 0; k < len; k++) {
+      const i = c0 + k;
+      const a = at(out, i) * invZa;
+      const pi = at(ROW_EXP, k) * invZp;
+      put(out, i, invTau * a * (at(g, i) - agMean) + pi * (at(h, i) - phMean));
+    }
   }
 }
 

@@ -6,7 +6,7 @@
 // so every element gets bit-identical arithmetic. exp, log, log1p and σ come from asm/vmath.ts (docs/math.md §4.11),
 // in the row-wise kernels (softmax family, categorical KL) too.
 import { matmul, matmul_bt } from "./matmul";
-import { expf, logf, sigmoidV, softplusTailV } from "./vmath";
+import { expShiftedRow, logf, ROW_CHUNK, ROW_EXP, sigmoidV, softplusTailV } from "./vmath";
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: u32): usize {
@@ -240,12 +240,9 @@ export function softmax_forward(out: usize, x: usize, rows: u32, n: u32): void {
     const px = x + ((<usize>r * n) << 2);
     const po = out + ((<usize>r * n) << 2);
     const m = rowMax(px, n);
+    expShiftedRow(po, px, <i32>n, m, 1);
     let s: f32 = 0;
-    for (let j: u32 = 0; j < n; j++) {
-      const e = expf(load<f32>(at(px, j)) - m);
-      store<f32>(at(po, j), e);
-      s += e;
-    }
+    for (let j: u32 = 0; j < n; j++) s += load<f32>(at(po, j));
     const inv: f32 = 1 / s;
     for (let j: u32 = 0; j < n; j++) store<f32>(at(po, j), load<f32>(at(po, j)) * inv);
   }
@@ -271,7 +268,11 @@ export function log_softmax_forward(out: usize, x: usize, rows: u32, n: u32): vo
     const po = out + ((<usize>r * n) << 2);
     const m = rowMax(px, n);
     let s: f32 = 0;
-    for (let j: u32 = 0; j < n; j++) s += expf(load<f32>(at(px, j)) - m);
+    for (let c0: u32 = 0; c0 < n; c0 += <u32>ROW_CHUNK) {
+      const len = min<u32>(<u32>ROW_CHUNK, n - c0);
+      expShiftedRow(ROW_EXP, at(px, c0), <i32>len, m, 1);
+      for (let k: u32 = 0; k < len; k++) s += load<f32>(at(ROW_EXP, k));
+    }
     const ls = logf(s);
     for (let j: u32 = 0; j < n; j++) store<f32>(at(po, j), (load<f32>(at(px, j)) - m) - ls);
   }
@@ -283,9 +284,14 @@ export function log_softmax_backward(dx: usize, dy: usize, y: usize, rows: u32, 
     const o = (<usize>r * n) << 2;
     let sum: f32 = 0;
     for (let j: u32 = 0; j < n; j++) sum += load<f32>(at(dy + o, j));
-    for (let j: u32 = 0; j < n; j++) {
-      const p = at(dx + o, j);
-      store<f32>(p, load<f32>(p) + (load<f32>(at(dy + o, j)) - expf(load<f32>(at(y + o, j))) * sum));
+    for (let c0: u32 = 0; c0 < n; c0 += <u32>ROW_CHUNK) {
+      const len = min<u32>(<u32>ROW_CHUNK, n - c0);
+      expShiftedRow(ROW_EXP, at(y + o, c0), <i32>len, 0, 1);
+      for (let k: u32 = 0; k < len; k++) {
+        const j = c0 + k;
+        const p = at(dx + o, j);
+        store<f32>(p, load<f32>(p) + (load<f32>(at(dy + o, j)) - load<f32>(at(ROW_EXP, k)) * sum));
+      }
     }
   }
 }
@@ -302,11 +308,15 @@ function rowEntropyStats(p: usize, n: u32): void {
   const m = rowMax(p, n);
   let s: f32 = 0;
   let sd: f32 = 0; // Σ e^{x−m}·(x − m), over the entries with e^{x−m} > 0
-  for (let j: u32 = 0; j < n; j++) {
-    const d = load<f32>(at(p, j)) - m;
-    const e = expf(d);
-    s += e;
-    if (e > 0) sd += e * d;
+  for (let c0: u32 = 0; c0 < n; c0 += <u32>ROW_CHUNK) {
+    const len = min<u32>(<u32>ROW_CHUNK, n - c0);
+    expShiftedRow(ROW_EXP, at(p, c0), <i32>len, m, 1);
+    for (let k: u32 = 0; k < len; k++) {
+      const d = load<f32>(at(p, c0 + k)) - m;
+      const e = load<f32>(at(ROW_EXP, k));
+      s += e;
+      if (e > 0) sd += e * d;
+    }
   }
   const ls = logf(s);
   statMax = m;
@@ -335,12 +345,21 @@ export function kl_categorical_backward(dLogits: usize, logits: usize, rows: u32
   for (let r: u32 = 0; r < rows; r++) {
     const o = (<usize>r * categories) << 2;
     rowEntropyStats(logits + o, categories);
-    for (let j: u32 = 0; j < categories; j++) {
-      const lq = (load<f32>(at(logits + o, j)) - statMax) - statLogSum;
-      const q = expf(lq);
-      if (q > 0) {
-        const p = at(dLogits + o, j);
-        store<f32>(p, load<f32>(p) + scale * q * (lq - statNegEntropy));
+    for (let c0: u32 = 0; c0 < categories; c0 += <u32>ROW_CHUNK) {
+      const len = min<u32>(<u32>ROW_CHUNK, categories - c0);
+      // log q first, then q = e^{log q} in place (the shift 0 and scale 1 leave the argument exact).
+      for (let k: u32 = 0; k < len; k++) {
+        store<f32>(at(ROW_EXP, k), (load<f32>(at(logits + o, c0 + k)) - statMax) - statLogSum);
+      }
+      expShiftedRow(ROW_EXP, ROW_EXP, <i32>len, 0, 1);
+      for (let k: u32 = 0; k < len; k++) {
+        const j = c0 + k;
+        const lq = (load<f32>(at(logits + o, j)) - statMax) - statLogSum;
+        const q = load<f32>(at(ROW_EXP, k));
+        if (q > 0) {
+          const p = at(dLogits + o, j);
+          store<f32>(p, load<f32>(p) + scale * q * (lq - statNegEntropy));
+        }
       }
     }
   }

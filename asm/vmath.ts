@@ -176,6 +176,31 @@ export function logf(x: f32): f32 {
   return x >= 0 ? result : NaN;
 }
 
+// Rows of exponentials, four lanes at a time: what the row kernels (softmax, sampling, estimators) spend most
+// of their time on.
+
+/**
+ * dst[i] = e^((src[i] − shift)·scale) for i < n, each bit for bit expf((src[i] − shift)·scale) (with scale = 1
+ * the product is exact, so this is expf(src[i] − shift)). dst may be src.
+ */
+export function expShiftedRow(dst: usize, src: usize, n: i32, shift: f32, scale: f32): void {
+  const sv = f32x4.splat(shift), kv = f32x4.splat(scale);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const at = <usize>i << 2;
+    v128.store(dst + at, expV(f32x4.mul(f32x4.sub(v128.load(src + at), sv), kv)));
+  }
+  for (; i < n; i++) {
+    const at = <usize>i << 2;
+    store<f32>(dst + at, expf((load<f32>(src + at) - shift) * scale));
+  }
+}
+
+/** Scratch for ROW_CHUNK exponentials of a row; kernels take long rows a chunk at a time. */
+// @ts-ignore: decorator
+@inline export const ROW_CHUNK: i32 = 1024;
+export const ROW_EXP: usize = memory.data(ROW_CHUNK << 2, 16);
+
 // The kernel that exposes these functions to the host (tests measure them against float64 on every backend).
 
 // @ts-ignore: decorator
