@@ -8,7 +8,7 @@ export {
 export * from "./tensor";
 export * from "./poly";
 export * from "./optim";
-export * from "./matmul";
+export { matmul, matmul_bt } from "./matmul"; // not its internal helpers
 export * from "./layers";
 export * from "./bernoulli";
 export { vmath_apply } from "./vmath";

@@ -3,9 +3,9 @@
 // Linear weights are W[in×out] row-major, so the forward is the plain product x[B×in]·W[in×out].
 //
 // Elementwise kernels run on f32x4 with the tail (count % 4) computed by the same vector code on a splat,
-// so every element gets bit-identical arithmetic. exp, log, log1p and σ come from asm/vmath.ts (docs/math.md §4.11),
+// so every element gets bit-identical arithmetic. exp, log, log1p and σ come from asm/vmath.ts (docs/math.md §4.12),
 // in the row-wise kernels (softmax family, categorical KL) too.
-import { matmul, matmul_bt } from "./matmul";
+import { gemmSparseA, matmul, matmul_bt, zeroCount } from "./matmul";
 import { expShiftedRow, logf, ROW_CHUNK, ROW_EXP, sigmoidV, softplusTailV } from "./vmath";
 
 // @ts-ignore: decorator
@@ -59,11 +59,22 @@ export function transpose(out: usize, x: usize, rows: u32, cols: u32): void {
   }
 }
 
+/**
+ * Whether the products with x (batch×inDim) as their left factor should skip its zeros. A multiply-add of
+ * the sparse product costs about 1.5 of the dense kernel's, plus its lists: it wins once more than about half
+ * of x is zero (binarised images are about 70% zeros), so it is taken from 9/16 on.
+ */
+function sparseInput(x: usize, batch: u32, inDim: u32): bool {
+  const count = batch * inDim;
+  return <u64>zeroCount(x, count) * 16 >= <u64>count * 9;
+}
+
 /** out[batch×outDim] = x[batch×inDim]·w[inDim×outDim] + b[outDim] (written). */
 export function linear_forward(out: usize, x: usize, w: usize, b: usize, batch: u32, inDim: u32, outDim: u32): void {
   const row = <usize>outDim << 2;
   for (let i: u32 = 0; i < batch; i++) memory.copy(out + <usize>i * row, b, row);
-  matmul(out, x, w, batch, inDim, outDim, inDim, 1, 1);
+  if (sparseInput(x, batch, inDim)) gemmSparseA(out, x, w, batch, inDim, outDim, inDim, 1);
+  else matmul(out, x, w, batch, inDim, outDim, inDim, 1, 1);
 }
 
 /**
@@ -73,7 +84,8 @@ export function linear_forward(out: usize, x: usize, w: usize, b: usize, batch: 
 export function linear_backward(
   dx: usize, dw: usize, db: usize, dy: usize, x: usize, w: usize, batch: u32, inDim: u32, outDim: u32, needDx: u32,
 ): void {
-  matmul(dw, x, dy, inDim, batch, outDim, 1, inDim, 1);
+  if (sparseInput(x, batch, inDim)) gemmSparseA(dw, x, dy, inDim, batch, outDim, 1, inDim);
+  else matmul(dw, x, dy, inDim, batch, outDim, 1, inDim, 1);
   const n4 = outDim & ~3;
   for (let i: u32 = 0; i < batch; i++) {
     const src = dy + ((<usize>i * outDim) << 2);
@@ -82,6 +94,48 @@ export function linear_backward(
     for (; j < outDim; j++) store<f32>(at(db, j), load<f32>(at(db, j)) + load<f32>(at(src, j)));
   }
   if (needDx != 0) matmul_bt(dx, dy, w, batch, outDim, inDim, outDim, 1, 1);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// One-hot inputs: the decoder's first layer reads latents one-hot codes, so its product with W is a sum of
+// `latents` rows of W and its weight gradient a scatter-add of dy into those rows.
+
+/** dst[0..n) += src[0..n) (f32x4 body, scalar tail). */
+// @ts-ignore: decorator
+@inline function addRow(dst: usize, src: usize, n: u32): void {
+  let j: u32 = 0;
+  for (; j + 4 <= n; j += 4) v128.store(at(dst, j), f32x4.add(v128.load(at(dst, j)), v128.load(at(src, j))));
+  for (; j < n; j++) store<f32>(at(dst, j), load<f32>(at(dst, j)) + load<f32>(at(src, j)));
+}
+
+/** out[i, :] = b + Σ_l w[l·categories + sample[i·latents + l], :] (written), summed in order of l. */
+export function onehot_linear_forward(
+  out: usize, w: usize, b: usize, sample: usize, batch: u32, latents: u32, categories: u32, outDim: u32,
+): void {
+  const row = <usize>outDim << 2;
+  for (let i: u32 = 0; i < batch; i++) {
+    const o = out + <usize>i * row;
+    memory.copy(o, b, row);
+    const s = sample + ((<usize>i * latents) << 2);
+    for (let l: u32 = 0; l < latents; l++) {
+      addRow(o, w + <usize>(l * categories + load<u32>(at(s, l))) * row, outDim);
+    }
+  }
+}
+
+/** dw[l·categories + sample[i·latents + l], :] += dy[i, :] and db += dy[i, :], in order of i. */
+export function onehot_linear_backward(
+  dw: usize, db: usize, dy: usize, sample: usize, batch: u32, latents: u32, categories: u32, outDim: u32,
+): void {
+  const row = <usize>outDim << 2;
+  for (let i: u32 = 0; i < batch; i++) {
+    const g = dy + <usize>i * row;
+    addRow(db, g, outDim);
+    const s = sample + ((<usize>i * latents) << 2);
+    for (let l: u32 = 0; l < latents; l++) {
+      addRow(dw + <usize>(l * categories + load<u32>(at(s, l))) * row, g, outDim);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// Vector maths (docs/math.md §4.11): exp, log, log1p and σ on four f32 lanes, the only transcendental functions
+// Vector maths (docs/math.md §4.12): exp, log, log1p and σ on four f32 lanes, the only transcendental functions
 // the kernels use. Each is a fixed sequence of f32 operations (no table, no branch), so a scalar is computed by
 // the same code on a splat and every element gets bit-identical arithmetic wherever it sits in a row;
 // shaders/math.wgsl evaluates exp by the same operations, so the samples drawn from exp agree across backends.

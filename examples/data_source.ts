@@ -55,17 +55,35 @@ export function fileReader(base: string | URL): FileReader {
  * a {@link ReinmaxInputError} naming `--data`; a bad data set is a {@link DatasetError}.
  */
 export async function openDataset(spec: string): Promise<ImageDataset> {
+  // Every file read is freed once loaded unless the data set keeps it (a raw IDX file is kept as is; a
+  // gzip file is decompressed into new memory). V8 frees an ArrayBuffer only when a garbage collection finds
+  // it unreachable, and training allocates too little on the JavaScript heap to start one: the 31 MB of
+  // compressed Fashion-MNIST would otherwise stay resident through the whole run.
+  const reads: Uint8Array[] = [];
+  const data = await loadDataset(spec, (read) => async (name) => {
+    const bytes = await read(name);
+    if (bytes instanceof Uint8Array) reads.push(bytes);
+    return bytes;
+  });
+  const kept = new Set<ArrayBufferLike | undefined>(
+    [data.train, data.test].flatMap((set) => [set.pixels.buffer, set.labels?.buffer]),
+  );
+  for (const bytes of reads) if (!kept.has(bytes.buffer)) (bytes.buffer as ArrayBuffer).transfer(0);
+  return data;
+}
+
+async function loadDataset(spec: string, tracked: (read: FileReader) => FileReader): Promise<ImageDataset> {
   if (typeof spec !== "string" || spec.trim() === "") {
     throw new ReinmaxInputError("--data", `expected ${SPECS}, got ${JSON.stringify(spec)}`);
   }
-  if (spec === "fixture") return await loadFixture("fashion-mnist-10k", fileReader(FIXTURES_DIR));
-  if (spec === "digits") return await loadFixture("digits", fileReader(FIXTURES_DIR));
+  if (spec === "fixture") return await loadFixture("fashion-mnist-10k", tracked(fileReader(FIXTURES_DIR)));
+  if (spec === "digits") return await loadFixture("digits", tracked(fileReader(FIXTURES_DIR)));
   const url = asUrl(spec);
   if (url !== undefined) {
     if (url.protocol !== "http:" && url.protocol !== "https:" && url.protocol !== "file:") {
       throw new ReinmaxInputError("--data", `expected ${SPECS}, got the ${url.protocol} URL ${spec}`);
     }
-    return await loadMnistLike(fileReader(url), {
+    return await loadMnistLike(tracked(fileReader(url)), {
       name: lastSegment(url.pathname) || url.host,
       location: spec,
     });
@@ -82,16 +100,43 @@ export async function openDataset(spec: string): Promise<ImageDataset> {
   if (!info.isDirectory) {
     throw new ReinmaxInputError("--data", `${JSON.stringify(spec)} is not a directory (expected ${SPECS})`);
   }
-  return await loadMnistLike(fileReader(spec), { name: lastSegment(spec) || spec, location: spec });
+  return await loadMnistLike(tracked(fileReader(spec)), { name: lastSegment(spec) || spec, location: spec });
 }
 
 async function readFile(path: string | URL, label: string): Promise<Uint8Array | undefined> {
   try {
-    return await Deno.readFile(path);
+    using file = await Deno.open(path);
+    return await readWhole(file);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
     const hint = e instanceof Deno.errors.NotCapable ? " (run with --allow-read)" : "";
     throw new DatasetError(label, `cannot read: ${e instanceof Error ? e.message : e}${hint}`, { cause: e });
+  }
+}
+
+/**
+ * The rest of `file`, read into a buffer of the size its metadata gives: `Deno.readFile` reads into memory of
+ * its own and then copies, so for a moment it holds the file twice (47 MB more for the training images).
+ * A file longer than its metadata says (a FIFO, or a file being written) still comes back whole.
+ */
+async function readWhole(file: Deno.FsFile): Promise<Uint8Array> {
+  let buffer = new Uint8Array((await file.stat()).size);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      const more = new Uint8Array(65536);
+      const n = await file.read(more);
+      if (n === null) return buffer;
+      const grown = new Uint8Array(Math.max(2 * buffer.length, length + n));
+      grown.set(buffer);
+      grown.set(more.subarray(0, n), length);
+      buffer = grown;
+      length += n;
+      continue;
+    }
+    const n = await file.read(buffer.subarray(length));
+    if (n === null) return buffer.subarray(0, length);
+    length += n;
   }
 }
 

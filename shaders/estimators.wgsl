@@ -1,6 +1,6 @@
 // Categorical sampling and the backward passes of every estimator (docs/math.md §2), one thread per row of n logits,
 // with the formulas and the order of operations of asm/estimators.ts, and its exp and log (exp_f32 and log_f32 of
-// shaders/math.wgsl, docs/math.md §4.11). Backward kernels write dLogits.
+// shaders/math.wgsl, docs/math.md §4.12). Backward kernels write dLogits.
 //! use rng
 
 //! include math.row_max

@@ -4,7 +4,7 @@
 // function).
 //! use common
 
-// ---- Vector maths: exp, log, log1p, σ by the operations of asm/vmath.ts (docs/math.md §4.11) --------------------
+// ---- Vector maths: exp, log, log1p, σ by the operations of asm/vmath.ts (docs/math.md §4.12) --------------------
 // Same constants, same polynomials, same order of f32 operations. A shader compiler may fuse a product and a sum
 // into one fused multiply-add and may reassociate (it does on Mesa), which changes the last bit and undoes the
 // compensated steps; every product and rounded sum that matters therefore passes through `opaque`, an exclusive

@@ -11,6 +11,13 @@ import { ReinmaxInputError } from "./errors.ts";
 /**
  * How a buffer's length follows from what the user asked for, so that a buffer too large for the backend is
  * reported in the user's terms: e.g. `{ formula: "batch × latents × 2", argument: "batch" }`.
+ *
+ * @example
+ * ```ts
+ * import type { BufferSize } from "@reinmax/reinmax";
+ * // How a buffer's length follows from the user's options, for errors in their terms.
+ * const size: BufferSize = { formula: "batch × latents × categories", argument: "batch" };
+ * ```
  */
 export interface BufferSize {
   /** The length as an expression of the user's options. */

@@ -7,10 +7,32 @@
  */
 import type { KernelName } from "./kernels.ts";
 
-/** The names of the built-in backends. */
+/**
+ * The names of the built-in backends.
+ *
+ * @example
+ * ```ts
+ * import { type BackendName, selectBackend } from "@reinmax/reinmax";
+ * const name: BackendName = "wasm";
+ * const backend = await selectBackend({ prefer: name });
+ * console.log(backend.name === name); // true
+ * ```
+ */
 export type BackendName = "webgpu" | "wasm";
 
-/** A block of backend memory holding `length` 4-byte elements (f32, i32 or u32). */
+/**
+ * A block of backend memory holding `length` 4-byte elements (f32, i32 or u32).
+ *
+ * @example
+ * ```ts
+ * import { selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "wasm" });
+ * const buffer = backend.alloc(4, "example"); // 4 zeroed elements
+ * backend.write(buffer, new Float32Array([1, 2, 3, 4]));
+ * console.log(buffer.length, new Float32Array(await backend.read(buffer))); // 4 Float32Array [1, 2, 3, 4]
+ * backend.free(buffer);
+ * ```
+ */
 export interface DeviceBuffer {
   /** Number of 4-byte elements. */
   readonly length: number;
@@ -18,10 +40,31 @@ export interface DeviceBuffer {
   readonly label: string;
 }
 
-/** Typed arrays a buffer can be written from or read into. */
+/**
+ * Typed arrays a buffer can be written from or read into.
+ *
+ * @example
+ * ```ts
+ * import { type Elements, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "wasm" });
+ * const indices: Elements = new Int32Array([2, 0, 1]);
+ * backend.write(backend.alloc(indices.length, "indices"), indices);
+ * ```
+ */
 export type Elements = Float32Array | Int32Array | Uint32Array;
 
-/** Why a backend was chosen or rejected. */
+/**
+ * Why a backend was chosen or rejected.
+ *
+ * @example
+ * ```ts
+ * import { selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend();
+ * const { chosen, reason, details, rejected } = backend.report;
+ * console.log(`${chosen} (${details}): ${reason}`);
+ * for (const r of rejected) console.log(`${r.name} rejected: ${r.reason}`);
+ * ```
+ */
 export interface BackendReport {
   /** The backend in use. */
   readonly chosen: BackendName;
@@ -33,7 +76,21 @@ export interface BackendReport {
   readonly rejected: readonly { readonly name: BackendName; readonly reason: string }[];
 }
 
-/** A compute backend. Obtain one with `selectBackend`. */
+/**
+ * A compute backend. Obtain one with `selectBackend`.
+ *
+ * @example
+ * ```ts
+ * import { selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "wasm" });
+ * const out = backend.alloc(8, "noise");
+ * // Kernel arguments follow its signature: uniform_fill(out; count low high key0 key1 stream tag).
+ * backend.run("uniform_fill", [out], [8, -1, 1, 7, 0, 0, 0]);
+ * backend.submit();
+ * console.log(new Float32Array(await backend.read(out))); // 8 values in [−1, 1), the same on every backend
+ * backend.destroy();
+ * ```
+ */
 export interface Backend {
   /** Which backend this is. */
   readonly name: BackendName;

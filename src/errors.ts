@@ -4,7 +4,20 @@
  * @module
  */
 
-/** An argument had the wrong shape, type or value. `argument` names it. */
+/**
+ * An argument had the wrong shape, type or value. `argument` names it.
+ *
+ * @example
+ * ```ts
+ * import { estimator, ReinmaxInputError } from "@reinmax/reinmax";
+ * try {
+ *   estimator("reinmax", { tau: 0.5 });
+ * } catch (e) {
+ *   if (!(e instanceof ReinmaxInputError)) throw e;
+ *   console.log(e.argument); // "tau": the option at fault
+ * }
+ * ```
+ */
 export class ReinmaxInputError extends Error {
   /** The class name, for logs. */
   override name = "ReinmaxInputError";
@@ -17,7 +30,19 @@ export class ReinmaxInputError extends Error {
   }
 }
 
-/** A backend was asked for explicitly (or required) and could not be provided. */
+/**
+ * A backend was asked for explicitly (or required) and could not be provided.
+ *
+ * @example
+ * ```ts
+ * import { BackendUnavailableError, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "webgpu" }).catch(async (e) => {
+ *   if (!(e instanceof BackendUnavailableError)) throw e;
+ *   console.log(`${e.backend}: ${e.message}`); // e.g. no adapter
+ *   return await selectBackend({ prefer: "wasm" });
+ * });
+ * ```
+ */
 export class BackendUnavailableError extends Error {
   /** The class name, for logs. */
   override name = "BackendUnavailableError";
@@ -30,7 +55,21 @@ export class BackendUnavailableError extends Error {
   }
 }
 
-/** A backend failed while running (e.g. a lost GPU device). `step` is the training step, when known. */
+/**
+ * A backend failed while running (e.g. a lost GPU device). `step` is the training step, when known.
+ *
+ * @example
+ * ```ts
+ * import { BackendFailureError, PolyProgramming, selectBackend, trainPoly } from "@reinmax/reinmax";
+ * const backend = await selectBackend();
+ * try {
+ *   for await (const e of trainPoly(backend, { steps: 1000 })) console.log(e.step, e.exactLoss);
+ * } catch (e) {
+ *   if (!(e instanceof BackendFailureError)) throw e;
+ *   console.log(`${e.backend} failed at step ${e.step}: ${e.detail}`); // e.g. the GPU was lost
+ * }
+ * ```
+ */
 export class BackendFailureError extends Error {
   /** The class name, for logs. */
   override name = "BackendFailureError";
@@ -60,6 +99,18 @@ export class BackendFailureError extends Error {
 /**
  * A backend could not provide memory that its limits allow (the WebAssembly memory could not grow, the system
  * refused). Nothing was allocated by the failed call, and the backend keeps working.
+ *
+ * @example
+ * ```ts
+ * import { BackendMemoryError, CategoricalVae, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend();
+ * try {
+ *   new CategoricalVae(backend, { config: "10x30", batch: 20_000 }); // fits the limits, maybe not the memory
+ * } catch (e) {
+ *   if (!(e instanceof BackendMemoryError)) throw e;
+ *   console.log(`${e.requestedBytes} bytes: ${e.message}`); // nothing was allocated; the backend stays usable
+ * }
+ * ```
  */
 export class BackendMemoryError extends Error {
   /** The class name, for logs. */
@@ -79,6 +130,17 @@ export class BackendMemoryError extends Error {
 /**
  * Bytes that should hold a dataset or fixture are missing, truncated or malformed. `source` names the file or
  * URL; the message says what was expected and what was found.
+ *
+ * @example
+ * ```ts
+ * import { DatasetError, loadFixture } from "@reinmax/reinmax";
+ * try {
+ *   await loadFixture("digits", () => Promise.resolve(undefined)); // a reader that finds nothing
+ * } catch (e) {
+ *   if (!(e instanceof DatasetError)) throw e;
+ *   console.log(e.source); // "manifest.json": the file at fault
+ * }
+ * ```
  */
 export class DatasetError extends Error {
   /** The class name, for logs. */
@@ -96,6 +158,20 @@ export class DatasetError extends Error {
  * Training produced a non-finite value (NaN or ±∞). `step` is the training step whose computation first went
  * non-finite and `quantity` what did (the loss, a named gradient, or a named parameter after its update). The
  * model is left at the last good state, after step `lastGoodStep`.
+ *
+ * @example
+ * ```ts
+ * import { adam, CategoricalVae, loadFixture, NonFiniteError, selectBackend, trainVae } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * const backend = await selectBackend();
+ * const model = new CategoricalVae(backend, { config: "8x4", inputSize: 64, optimizer: adam({ lr: 1e9 }) });
+ * try {
+ *   for await (const _ of trainVae(model, data.train, { epochs: 5 })) {}
+ * } catch (e) {
+ *   if (!(e instanceof NonFiniteError)) throw e;
+ *   console.log(e.step, e.quantity, e.lastGoodStep); // the model is back at lastGoodStep
+ * }
+ * ```
  */
 export class NonFiniteError extends Error {
   /** The class name, for logs. */
@@ -134,6 +210,18 @@ export function cleanUp(failure: { error: unknown } | null, cleanup: () => void)
 /**
  * A checkpoint that cannot be used: truncated, corrupt (its checksum does not match), malformed, or made by
  * another model or configuration. `source` names the file; a model it was being loaded into is untouched.
+ *
+ * @example
+ * ```ts
+ * import { CheckpointError, loadCheckpoint, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend();
+ * try {
+ *   loadCheckpoint(new Uint8Array(16), backend, "run.safetensors");
+ * } catch (e) {
+ *   if (!(e instanceof CheckpointError)) throw e;
+ *   console.log(e.source, e.message); // names the file and what is wrong with it
+ * }
+ * ```
  */
 export class CheckpointError extends Error {
   /** The class name, for logs. */

@@ -19,13 +19,40 @@ import {
   requirePositive,
 } from "./validate.ts";
 
-/** The estimators with a (y_hard, y_soft) forward and a gradient backward. */
+/**
+ * The estimators with a (y_hard, y_soft) forward and a gradient backward.
+ *
+ * @example
+ * ```ts
+ * import { estimator, type EstimatorName } from "@reinmax/reinmax";
+ * const name: EstimatorName = "stgs";
+ * const est = estimator(name, { tau: 0.5 });
+ * ```
+ */
 export type EstimatorName = "reinmax" | "st" | "stgs" | "gst" | "grmck";
 
-/** Every estimator name, in the order the paper compares them. */
+/**
+ * Every estimator name, in the order the paper compares them.
+ *
+ * @example
+ * ```ts
+ * import { estimator, ESTIMATOR_NAMES } from "@reinmax/reinmax";
+ * // Every estimator a model accepts, each at τ = 1.
+ * const all = ESTIMATOR_NAMES.map((name) => estimator(name, { tau: 1 }));
+ * ```
+ */
 export const ESTIMATOR_NAMES: readonly EstimatorName[] = ["reinmax", "st", "stgs", "gst", "grmck"];
 
-/** Hyper-parameters of an estimator. */
+/**
+ * Hyper-parameters of an estimator.
+ *
+ * @example
+ * ```ts
+ * import { estimator, type EstimatorOptions } from "@reinmax/reinmax";
+ * const options: EstimatorOptions = { tau: 0.5, k: 100 }; // k: Gumbel-Rao's draws per backward
+ * const gr = estimator("grmck", options);
+ * ```
+ */
 export interface EstimatorOptions {
   /** Temperature τ > 0 (ReinMax requires τ ≥ 1, as the reference package does). Default 1. */
   readonly tau?: number;
@@ -35,7 +62,16 @@ export interface EstimatorOptions {
   readonly gap?: number;
 }
 
-/** A validated estimator description. */
+/**
+ * A validated estimator description.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, type Estimator, estimator, selectBackend } from "@reinmax/reinmax";
+ * const st: Estimator = estimator("st", { tau: 1.4 }); // { name: "st", tau: 1.4, k: 1, gap: 1 }
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4", estimator: st });
+ * ```
+ */
 export interface Estimator {
   /** Which estimator. */
   readonly name: EstimatorName;
@@ -47,7 +83,15 @@ export interface Estimator {
   readonly gap: number;
 }
 
-/** Validates and describes an estimator, e.g. `estimator("grmck", { tau: 0.5, k: 100 })`. */
+/**
+ * Validates and describes an estimator, e.g. `estimator("grmck", { tau: 0.5, k: 100 })`.
+ *
+ * @example
+ * ```ts
+ * import { BernoulliVae, estimator, selectBackend } from "@reinmax/reinmax";
+ * const model = new BernoulliVae(await selectBackend(), { estimator: estimator("gst", { tau: 0.7, gap: 1 }) });
+ * ```
+ */
 export function estimator(name: EstimatorName, options: EstimatorOptions = {}): Estimator {
   if (!ESTIMATOR_NAMES.includes(name)) {
     throw new ReinmaxInputError(
@@ -139,7 +183,17 @@ export function enqueueBackward(
   }
 }
 
-/** Options of the low-level estimator functions. */
+/**
+ * Options of the low-level estimator functions.
+ *
+ * @example
+ * ```ts
+ * import { type SampleOptions, selectBackend, st } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "wasm" });
+ * const options: SampleOptions = { n: 4, tau: 1.4, seed: 7, stream: 3 }; // rows of 4 categories
+ * const r = await st(backend, new Float32Array(8), options); // 2 rows
+ * ```
+ */
 export interface SampleOptions extends EstimatorOptions {
   /** Categories per row (n ≥ 2); `logits.length` must be a multiple of it. */
   readonly n: number;
@@ -151,7 +205,18 @@ export interface SampleOptions extends EstimatorOptions {
   readonly sample?: Int32Array;
 }
 
-/** One draw: the one-hot sample, the softmax, the indices, and the estimator's backward. */
+/**
+ * One draw: the one-hot sample, the softmax, the indices, and the estimator's backward.
+ *
+ * @example
+ * ```ts
+ * import { type EstimatorResult, reinmax, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "wasm" });
+ * const r: EstimatorResult = await reinmax(backend, new Float32Array([0, 1, 2]), { n: 3, tau: 1.3 });
+ * const onehot = r.yHard; // [0, 0, 1] when category 2 was drawn (r.sample[0] === 2)
+ * const dLogits = await r.backward(new Float32Array([1, 0, -1])); // ∂L/∂yHard → ∂L/∂logits
+ * ```
+ */
 export interface EstimatorResult {
   /** One-hot samples, rows·n. */
   readonly yHard: Float32Array;
@@ -353,7 +418,19 @@ export async function sampleWithEstimator(
   };
 }
 
-/** ReinMax (second-order accurate, τ ≥ 1): `const r = await reinmax(backend, logits, { n, tau })`. */
+/**
+ * ReinMax (second-order accurate, τ ≥ 1): `const r = await reinmax(backend, logits, { n, tau })`.
+ *
+ * @example
+ * ```ts
+ * import { reinmax, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "wasm" });
+ * const logits = new Float32Array([0.1, 2.0, -1.0, 0.5, 0.5, 0.5]); // two rows of three categories
+ * const r = await reinmax(backend, logits, { n: 3, tau: 1.3, seed: 1 });
+ * console.log(r.sample, r.yHard, r.ySoft); // the drawn categories, one-hot rows, softmax rows
+ * const dLogits = await r.backward(new Float32Array(6).fill(1)); // sums to 0 over each row
+ * ```
+ */
 export function reinmax(
   backend: Backend,
   logits: Float32Array,
@@ -362,12 +439,36 @@ export function reinmax(
   return sampleWithEstimator(backend, "reinmax", logits, options);
 }
 
-/** Straight-through (first-order): backward (1/τ)·J(softmax(θ/τ))g + J(π)h. */
+/**
+ * Straight-through (first-order): backward (1/τ)·J(softmax(θ/τ))g + J(π)h.
+ *
+ * @example
+ * ```ts
+ * import { st, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "wasm" });
+ * const logits = new Float32Array([0.1, 2.0, -1.0, 0.5, 0.5, 0.5]); // two rows of three categories
+ * const r = await st(backend, logits, { n: 3, tau: 1, seed: 1 });
+ * console.log(r.sample, r.yHard, r.ySoft); // the drawn categories, one-hot rows, softmax rows
+ * const dLogits = await r.backward(new Float32Array(6).fill(1)); // sums to 0 over each row
+ * ```
+ */
 export function st(backend: Backend, logits: Float32Array, options: SampleOptions): Promise<EstimatorResult> {
   return sampleWithEstimator(backend, "st", logits, options);
 }
 
-/** Gumbel-softmax straight-through: backward through softmax((θ + G)/τ) of the Gumbels behind the sample. */
+/**
+ * Gumbel-softmax straight-through: backward through softmax((θ + G)/τ) of the Gumbels behind the sample.
+ *
+ * @example
+ * ```ts
+ * import { stgs, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "wasm" });
+ * const logits = new Float32Array([0.1, 2.0, -1.0, 0.5, 0.5, 0.5]); // two rows of three categories
+ * const r = await stgs(backend, logits, { n: 3, tau: 0.5, seed: 1 });
+ * console.log(r.sample, r.yHard, r.ySoft); // the drawn categories, one-hot rows, softmax rows
+ * const dLogits = await r.backward(new Float32Array(6).fill(1)); // sums to 0 over each row
+ * ```
+ */
 export function stgs(
   backend: Backend,
   logits: Float32Array,
@@ -376,7 +477,19 @@ export function stgs(
   return sampleWithEstimator(backend, "stgs", logits, options);
 }
 
-/** Gapped straight-through (gap 1 by default). */
+/**
+ * Gapped straight-through (gap 1 by default).
+ *
+ * @example
+ * ```ts
+ * import { gst, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "wasm" });
+ * const logits = new Float32Array([0.1, 2.0, -1.0, 0.5, 0.5, 0.5]); // two rows of three categories
+ * const r = await gst(backend, logits, { n: 3, tau: 0.7, gap: 1, seed: 1 });
+ * console.log(r.sample, r.yHard, r.ySoft); // the drawn categories, one-hot rows, softmax rows
+ * const dLogits = await r.backward(new Float32Array(6).fill(1)); // sums to 0 over each row
+ * ```
+ */
 export function gst(
   backend: Backend,
   logits: Float32Array,
@@ -385,7 +498,19 @@ export function gst(
   return sampleWithEstimator(backend, "gst", logits, options);
 }
 
-/** Gumbel-Rao with K conditional Gumbel draws (`{ k }`, default 10). */
+/**
+ * Gumbel-Rao with K conditional Gumbel draws (`{ k }`, default 10).
+ *
+ * @example
+ * ```ts
+ * import { grmck, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "wasm" });
+ * const logits = new Float32Array([0.1, 2.0, -1.0, 0.5, 0.5, 0.5]); // two rows of three categories
+ * const r = await grmck(backend, logits, { n: 3, tau: 0.5, k: 10, seed: 1 });
+ * console.log(r.sample, r.yHard, r.ySoft); // the drawn categories, one-hot rows, softmax rows
+ * const dLogits = await r.backward(new Float32Array(6).fill(1)); // sums to 0 over each row
+ * ```
+ */
 export function grmck(
   backend: Backend,
   logits: Float32Array,
@@ -394,13 +519,34 @@ export function grmck(
   return sampleWithEstimator(backend, "grmck", logits, options);
 }
 
-/** Options of {@link reinforce}. */
+/**
+ * Options of {@link reinforce}.
+ *
+ * @example
+ * ```ts
+ * import { reinforce, type ReinforceOptions, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "wasm" });
+ * const options: ReinforceOptions = { n: 2, seed: 3, baseline: true };
+ * const r = await reinforce(backend, new Float32Array(2 * 64), options);
+ * ```
+ */
 export interface ReinforceOptions extends Omit<SampleOptions, "tau" | "k" | "gap"> {
   /** Subtract the mean reward over the rows (a variance-reducing baseline). Default false. */
   readonly baseline?: boolean;
 }
 
-/** A REINFORCE draw: like {@link EstimatorResult}, but the backward takes one reward per row. */
+/**
+ * A REINFORCE draw: like {@link EstimatorResult}, but the backward takes one reward per row.
+ *
+ * @example
+ * ```ts
+ * import { reinforce, type ReinforceResult, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "wasm" });
+ * const r: ReinforceResult = await reinforce(backend, new Float32Array(6), { n: 3 });
+ * const loss = Float32Array.from(r.sample, (s) => (s === 0 ? 1 : 0)); // one loss value per row
+ * const dLogits = await r.backward(loss);
+ * ```
+ */
 export interface ReinforceResult {
   /** One-hot samples, rows·n. */
   readonly yHard: Float32Array;
@@ -412,7 +558,18 @@ export interface ReinforceResult {
   backward(reward: Float32Array, gSoft?: Float32Array): Promise<Float32Array>;
 }
 
-/** REINFORCE (score function), optionally with a mean baseline. */
+/**
+ * REINFORCE (score function), optionally with a mean baseline.
+ *
+ * @example
+ * ```ts
+ * import { reinforce, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "wasm" });
+ * // 64 rows of 2 categories; the loss of a row is 1 when it drew category 1.
+ * const r = await reinforce(backend, new Float32Array(128), { n: 2, seed: 1, baseline: true });
+ * const dLogits = await r.backward(Float32Array.from(r.sample, (s) => s));
+ * ```
+ */
 export async function reinforce(
   backend: Backend,
   logits: Float32Array,

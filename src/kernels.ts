@@ -13,10 +13,27 @@
  */
 import { ReinmaxInputError } from "./errors.ts";
 
-/** Element type of a buffer or a scalar parameter. */
+/**
+ * Element type of a buffer or a scalar parameter.
+ *
+ * @example
+ * ```ts
+ * import type { ElementType } from "@reinmax/reinmax";
+ * const types: ElementType[] = ["f32", "i32", "u32"]; // a sample buffer is i32, a Philox word u32
+ * ```
+ */
 export type ElementType = "f32" | "i32" | "u32";
 
-/** One buffer argument. */
+/**
+ * One buffer argument.
+ *
+ * @example
+ * ```ts
+ * import type { BufferArgument } from "@reinmax/reinmax";
+ * // The first buffer of reinmax_backward: the gradient it writes.
+ * const dLogits: BufferArgument = { name: "dLogits", type: "f32", written: true };
+ * ```
+ */
 export interface BufferArgument {
   /** The argument's name, as in the kernel sources. */
   readonly name: string;
@@ -26,7 +43,16 @@ export interface BufferArgument {
   readonly written: boolean;
 }
 
-/** One scalar argument. */
+/**
+ * One scalar argument.
+ *
+ * @example
+ * ```ts
+ * import type { ScalarArgument } from "@reinmax/reinmax";
+ * // The last scalar of reinmax_backward, after rows and n.
+ * const tau: ScalarArgument = { name: "tau", type: "f32" };
+ * ```
+ */
 export interface ScalarArgument {
   /** The argument's name, as in the kernel sources. */
   readonly name: string;
@@ -34,7 +60,27 @@ export interface ScalarArgument {
   readonly type: "f32" | "u32";
 }
 
-/** The full argument list of a kernel. */
+/**
+ * The full argument list of a kernel.
+ *
+ * @example
+ * ```ts
+ * import type { KernelSignature } from "@reinmax/reinmax";
+ * // uniform_fill: one written buffer, then its scalars in call order.
+ * const uniformFill: KernelSignature = {
+ *   buffers: [{ name: "out", type: "f32", written: true }],
+ *   params: [
+ *     { name: "count", type: "u32" },
+ *     { name: "low", type: "f32" },
+ *     { name: "high", type: "f32" },
+ *     { name: "key0", type: "u32" },
+ *     { name: "key1", type: "u32" },
+ *     { name: "stream", type: "u32" },
+ *     { name: "tag", type: "u32" },
+ *   ],
+ * };
+ * ```
+ */
 export interface KernelSignature {
   /** Buffer arguments in call order: outputs first, then inputs. */
   readonly buffers: readonly BufferArgument[];
@@ -69,6 +115,13 @@ function parseEntry(kernel: string, outputs: string, inputs: string, params: str
  * "name:type" items separated by spaces (buffers default to f32, scalars to u32). {@link KERNELS} is the same
  * table parsed; {@link KernelName} is its keys. Adding a kernel starts here: an entry, then its AssemblyScript
  * export (asm/) and its WGSL body (shaders/), whose bindings are generated from the entry.
+ *
+ * @example
+ * ```ts
+ * import { KERNEL_TABLE } from "@reinmax/reinmax";
+ * const [outputs, inputs, params] = KERNEL_TABLE.reinmax_backward;
+ * console.log(outputs, "|", inputs, "|", params); // dLogits | logits sample:i32 gHard gSoft | rows n tau:f32
+ * ```
  */
 export const KERNEL_TABLE = {
   // --- random numbers (asm/rng.ts) ---------------------------------------------------------------------
@@ -225,10 +278,24 @@ export const KERNEL_TABLE = {
    */
   binarize: ["out", "x rowIds:i32", "rows dim key0 key1 stream tag"],
 
+  // --- one-hot inputs (asm/layers.ts) ------------------------------------------------------------------
+  /**
+   * out[i, :] = b + Σ_l w[l·categories + sample[i·latents + l], :] (written): `linear_forward` of the one-hot
+   * codes of `sample` (batch × latents categories in [0, categories)), a gather of `latents` rows of w
+   * (latents·categories × outDim) instead of a product (docs/math.md §4.11).
+   */
+  onehot_linear_forward: ["out", "w b sample:i32", "batch latents categories outDim"],
+  /**
+   * Backward of `onehot_linear_forward`, accumulating: dw[l·categories + sample[i·latents + l], :] += dy[i, :]
+   * for every image i and latent l, in order of i (a scatter-add), and db += Σ_i dy[i, :]. The gradient of
+   * the one-hot codes themselves is dy·wᵀ (`matmul_bt`).
+   */
+  onehot_linear_backward: ["dw db", "dy sample:i32", "batch latents categories outDim"],
+
   // --- vector maths (asm/vmath.ts, shaders/math.wgsl) --------------------------------------------------
   /**
    * out[i] = f(x[i]) with f = exp, log, log1p, σ for which = 0, 1, 2, 3: the approximations every kernel uses
-   * (docs/math.md §4.11), exposed so that tests measure them against float64 on each backend.
+   * (docs/math.md §4.12), exposed so that tests measure them against float64 on each backend.
    */
   vmath_apply: ["out", "x", "count which"],
 
@@ -247,10 +314,31 @@ export const KERNEL_TABLE = {
   ],
 } as const satisfies Readonly<Record<string, readonly [string, string, string]>>;
 
-/** The name of every kernel: the keys of {@link KERNEL_TABLE}, the ABI's index. */
+/**
+ * The name of every kernel: the keys of {@link KERNEL_TABLE}, the ABI's index.
+ *
+ * @example
+ * ```ts
+ * import { type KernelName, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend({ prefer: "wasm" });
+ * const kernel: KernelName = "uniform_fill";
+ * const out = backend.alloc(4, "out");
+ * backend.run(kernel, [out], [4, 0, 1, 1, 0, 0, 0]);
+ * ```
+ */
 export type KernelName = keyof typeof KERNEL_TABLE;
 
-/** Every kernel's signature, by name: {@link KERNEL_TABLE} parsed. */
+/**
+ * Every kernel's signature, by name: {@link KERNEL_TABLE} parsed.
+ *
+ * @example
+ * ```ts
+ * import { KERNELS } from "@reinmax/reinmax";
+ * const { buffers, params } = KERNELS.uniform_fill;
+ * console.log(buffers.map((b) => b.name), params.map((p) => `${p.name}:${p.type}`));
+ * // ["out"] ["count:u32", "low:f32", "high:f32", "key0:u32", "key1:u32", "stream:u32", "tag:u32"]
+ * ```
+ */
 export const KERNELS: Readonly<Record<KernelName, KernelSignature>> = Object.fromEntries(
   Object.entries(KERNEL_TABLE).map((
     [name, [outputs, inputs, params]],

@@ -8,7 +8,16 @@ import type { Backend, DeviceBuffer } from "./backend.ts";
 import { ReinmaxInputError } from "./errors.ts";
 import { describe, requireFiniteNumber, requirePositive } from "./validate.ts";
 
-/** Hyper-parameters shared by Adam and RAdam. */
+/**
+ * Hyper-parameters shared by Adam and RAdam.
+ *
+ * @example
+ * ```ts
+ * import { adam, type OptimizerOptions } from "@reinmax/reinmax";
+ * const options: OptimizerOptions = { lr: 5e-4, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 };
+ * const optimizer = adam(options);
+ * ```
+ */
 export interface OptimizerOptions {
   /** Learning rate (> 0). */
   readonly lr: number;
@@ -20,7 +29,16 @@ export interface OptimizerOptions {
   readonly weightDecay?: number;
 }
 
-/** A validated optimiser description. */
+/**
+ * A validated optimiser description.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, type Optimizer, radam, selectBackend } from "@reinmax/reinmax";
+ * const optimizer: Optimizer = radam({ lr: 7e-4 }); // { name: "radam", lr: 7e-4, beta1: 0.9, … }
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x16", optimizer });
+ * ```
+ */
 export interface Optimizer {
   /** Which update rule. */
   readonly name: "adam" | "radam";
@@ -88,12 +106,28 @@ export function checkOptimizer(value: unknown, argument = "optimizer"): Optimize
   }
 }
 
-/** Adam (Kingma & Ba), as torch.optim.Adam. */
+/**
+ * Adam (Kingma & Ba), as torch.optim.Adam.
+ *
+ * @example
+ * ```ts
+ * import { adam, CategoricalVae, selectBackend } from "@reinmax/reinmax";
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4", optimizer: adam({ lr: 5e-4 }) });
+ * ```
+ */
 export function adam(options: OptimizerOptions): Optimizer {
   return optimizer("adam", options);
 }
 
-/** Rectified Adam (Liu et al., 2020), as torch.optim.RAdam. */
+/**
+ * Rectified Adam (Liu et al., 2020), as torch.optim.RAdam.
+ *
+ * @example
+ * ```ts
+ * import { BernoulliVae, radam, selectBackend } from "@reinmax/reinmax";
+ * const model = new BernoulliVae(await selectBackend(), { optimizer: radam({ lr: 3e-4 }) });
+ * ```
+ */
 export function radam(options: OptimizerOptions): Optimizer {
   return optimizer("radam", options);
 }

@@ -18,7 +18,16 @@ export const TAG = {
   analysis: 6,
 } as const;
 
-/** A Philox key and stream: the scalar arguments `key0 key1 stream tag` of the sampling kernels. */
+/**
+ * A Philox key and stream: the scalar arguments `key0 key1 stream tag` of the sampling kernels.
+ *
+ * @example
+ * ```ts
+ * import type { RandomStream } from "@reinmax/reinmax";
+ * // Seed 7 (key words 7 and 0), stream 12 (e.g. the step), tag 1 (the purpose).
+ * const stream: RandomStream = { key0: 7, key1: 0, stream: 12, tag: 1 };
+ * ```
+ */
 export interface RandomStream {
   /** The seed's low 32 bits. */
   readonly key0: number;

@@ -46,7 +46,17 @@ export function backendNames(): BackendName[] {
   return [...registry.values()].sort((a, b) => b.priority - a.priority).map((f) => f.name);
 }
 
-/** Options of {@link selectBackend}. */
+/**
+ * Options of {@link selectBackend}.
+ *
+ * @example
+ * ```ts
+ * import { selectBackend, type SelectBackendOptions } from "@reinmax/reinmax";
+ * const gpuThenCpu: SelectBackendOptions = { prefer: ["webgpu", "wasm"] };
+ * const backend = await selectBackend(gpuThenCpu);
+ * console.log(backend.report.reason); // "first in the preference list", or why WebGPU was passed over
+ * ```
+ */
 export interface SelectBackendOptions {
   /**
    * `"auto"` (default): every registered backend, highest priority first. A name or a list of names: only
@@ -58,6 +68,19 @@ export interface SelectBackendOptions {
 /**
  * Creates the first usable backend of the preference list. `backend.report` says which one was chosen, why,
  * and why every earlier candidate was rejected.
+ *
+ * @example
+ * ```ts
+ * import { BackendUnavailableError, formatReport, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend(); // WebGPU on a hardware adapter, else WebAssembly SIMD
+ * console.log(formatReport(backend.report));
+ * try {
+ *   await selectBackend({ prefer: "webgpu" }); // exactly WebGPU, or an error that says why not
+ * } catch (e) {
+ *   if (!(e instanceof BackendUnavailableError)) throw e;
+ *   console.log(e.message);
+ * }
+ * ```
  */
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<Backend> {
   if (typeof options !== "object" || options === null) {
@@ -107,7 +130,18 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   throw new BackendUnavailableError(names.join(","), `no requested backend could be created (${why})`);
 }
 
-/** One line for people: the chosen backend, why, and what was rejected. */
+/**
+ * One line for people: the chosen backend, why, and what was rejected.
+ *
+ * @example
+ * ```ts
+ * import { formatReport, selectBackend } from "@reinmax/reinmax";
+ * const backend = await selectBackend();
+ * console.log(formatReport(backend.report));
+ * // backend: wasm (WebAssembly SIMD + relaxed SIMD; first available backend by priority)
+ * //   webgpu rejected: the adapter (llvmpipe …) is a software fallback adapter, slower than WebAssembly; …
+ * ```
+ */
 export function formatReport(report: BackendReport): string {
   const isText = (v: unknown) => typeof v === "string";
   if (

@@ -1,6 +1,7 @@
 // What `deno publish` would upload, from a dry run (no network needed; CI runs the full dry run with its type
 // check): mod.ts and every module it imports, the fixture files the loaders read, README, LICENSE, the docs
-// and deno.json, and nothing else: no tests, benchmarks, tools, examples, CI or kernel sources.
+// (the guides and the figures they show) and deno.json, and nothing else: no tests, benchmarks, tools,
+// examples, CI or kernel sources.
 import { assert, assertEquals } from "@std/assert";
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl, pathToFileURL as toFileUrl } from "node:url";
@@ -58,6 +59,7 @@ Deno.test("the published package is the library, its fixtures, docs, README and 
   }
 
   const expected = (file: string) =>
-    modules.includes(file) || ALWAYS.includes(file) || read.has(file) || /^docs\/[^/]+\.md$/.test(file);
+    modules.includes(file) || ALWAYS.includes(file) || read.has(file) ||
+    /^docs\/([^/]+\.md|figures\/[^/]+\.(md|svg))$/.test(file);
   assertEquals(published.filter((file) => !expected(file)), [], "files published that a user does not need");
 });

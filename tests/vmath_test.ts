@@ -1,4 +1,4 @@
-// The vector maths (asm/vmath.ts, shaders/math.wgsl; docs/math.md §4.11) against float64 over the whole f32 range
+// The vector maths (asm/vmath.ts, shaders/math.wgsl; docs/math.md §4.12) against float64 over the whole f32 range
 // each function is used on, through the vmath_apply kernel on every backend: the error bounds the docs state,
 // the special values, and (WASM against WebGPU) exp bit for bit, on which the samplers' agreement rests.
 import { assert, assertEquals } from "@std/assert";

@@ -10,10 +10,30 @@ import { describe } from "../validate.ts";
 import type { ImageDataset } from "./images.ts";
 import { type FileReader, loadMnistLike, MNIST_FILES, readOptional } from "./mnist.ts";
 
-/** The committed data sets: 10,000 + 2,000 Fashion-MNIST images (28×28), and the 1,797 8×8 digits. */
+/**
+ * The committed data sets: 10,000 + 2,000 Fashion-MNIST images (28×28), and the 1,797 8×8 digits.
+ *
+ * @example
+ * ```ts
+ * import { FIXTURES, loadFixture } from "@reinmax/reinmax";
+ * for (const name of FIXTURES) {
+ *   const data = await loadFixture(name, (file) => Deno.readFile(`fixtures/${file}`));
+ *   console.log(name, data.train.count, data.train.size); // fashion-mnist-10k 10000 784, digits 1500 64
+ * }
+ * ```
+ */
 export const FIXTURES = ["fashion-mnist-10k", "digits"] as const;
 
-/** The name of a committed data set. */
+/**
+ * The name of a committed data set.
+ *
+ * @example
+ * ```ts
+ * import { type FixtureName, loadFixture } from "@reinmax/reinmax";
+ * const name: FixtureName = "digits";
+ * const data = await loadFixture(name, (file) => fetch(`https://deno.land/x/reinmax/fixtures/${file}`));
+ * ```
+ */
 export type FixtureName = typeof FIXTURES[number];
 
 const MANIFEST = "manifest.json";
@@ -31,6 +51,14 @@ interface ManifestFile {
  * directory (`"manifest.json"`, `"digits/train-images-idx3-ubyte.gz"`, …). Each file's SHA-256 is checked
  * against the manifest before it is parsed; a mismatch, a missing file or a malformed manifest is a
  * {@link DatasetError} naming the file.
+ *
+ * @example
+ * ```ts
+ * import { loadFixture } from "@reinmax/reinmax";
+ * // From a checkout: files under fixtures/. In a page: fetch them from wherever you serve that directory.
+ * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * console.log(data.train.count, data.test.count); // 10000 2000
+ * ```
  */
 export async function loadFixture(name: FixtureName, read: FileReader): Promise<ImageDataset> {
   if (!(FIXTURES as readonly unknown[]).includes(name)) {

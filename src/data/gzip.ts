@@ -1,11 +1,11 @@
 /**
- * Single-member gzip (RFC 1952) with a verified trailer. The header is parsed here and only the deflate
- * payload goes to fflate, because fflate's own `gunzipSync` sizes its output by the trailer's ISIZE without
- * bounding it and never checks the CRC: a 20-byte file could ask for 4 GiB, and a flipped byte would decode
- * to silent garbage.
+ * Single-member gzip (RFC 1952) with a verified trailer. The output is sized by the trailer's ISIZE only
+ * once ISIZE is bounded by what the payload can expand to (a 20-byte file could otherwise ask for 4 GiB),
+ * the deflate stream is decoded once straight into it, and the CRC-32 is checked, so a flipped byte cannot
+ * decode to silent garbage.
  * @module
  */
-import { inflateSync } from "./fflate.ts";
+import { DeflateError, inflateInto, MAX_INFLATE_INPUT_BYTES } from "./inflate.ts";
 import { DatasetError } from "../errors.ts";
 import { crc32 } from "./crc32.ts";
 
@@ -73,6 +73,12 @@ export function gunzip(bytes: Uint8Array, source: string): Uint8Array {
   if (payload.length === 0) {
     throw new DatasetError(source, `truncated gzip: expected deflate data after the header, found none`);
   }
+  if (payload.length > MAX_INFLATE_INPUT_BYTES) {
+    throw new DatasetError(
+      source,
+      `expected at most ${MAX_INFLATE_INPUT_BYTES} bytes of deflate data, found ${payload.length}`,
+    );
+  }
   if (size > payload.length * MAX_DEFLATE_RATIO) {
     throw new DatasetError(
       source,
@@ -81,58 +87,46 @@ export function gunzip(bytes: Uint8Array, source: string): Uint8Array {
     );
   }
 
-  // One spare byte: fflate silently drops output past the end of a buffer it is given, so a stream that holds
-  // more than ISIZE bytes shows up only as a result that fills the spare byte.
-  const out = new Uint8Array(size + 1);
-  let produced: number;
+  const out = new Uint8Array(size);
+  let end: { produced: number; consumed: number };
   try {
-    produced = inflateSync(payload, { out }).length;
+    end = inflateInto(payload, out);
   } catch (e) {
+    if (e instanceof DeflateError && e.kind === "overflow") {
+      throw new DatasetError(
+        source,
+        `corrupt gzip: the trailer declares ${size} uncompressed bytes, the deflate data holds more`,
+        { cause: e },
+      );
+    }
     throw new DatasetError(source, `truncated or corrupt gzip: the deflate data is invalid (${message(e)})`, {
       cause: e,
     });
   }
-  if (produced !== size) {
+  if (end.produced !== size) {
     throw new DatasetError(
       source,
-      produced > size
-        ? `corrupt gzip: the trailer declares ${size} uncompressed bytes, the deflate data holds more`
-        : `corrupt gzip: the trailer declares ${size} uncompressed bytes, the deflate data holds ${produced}`,
+      `corrupt gzip: the trailer declares ${size} uncompressed bytes, the deflate data holds ${end.produced}`,
     );
   }
-  const data = out.subarray(0, size);
-  const actualCrc = crc32(data);
+  const actualCrc = crc32(out);
   if (actualCrc !== expectedCrc) {
     throw new DatasetError(
       source,
       `corrupt gzip: the trailer's CRC-32 is ${hex32(expectedCrc)}, the data's is ${hex32(actualCrc)}`,
     );
   }
-  requireStreamEndsAtTrailer(payload, out, source);
-  return data;
-}
-
-// The trailer is taken from the last 8 bytes, so the deflate stream must end exactly there; otherwise the
-// bytes between were ignored (a second gzip member, or junk) and the result could be wrong while its length
-// and CRC still match, e.g. for a file made of two identical members. fflate does not report where a stream
-// ends, but a stream that needs its last byte fails without it: the final block's end code has at least one
-// bit in that byte. So the payload less one byte must not decode. Decoding writes the same bytes again
-// into `out` (a prefix of a deflate stream decodes to a prefix of its output), so nothing is allocated; the
-// price is a second decoding pass, which roughly doubles the time of a load (0.1 s for the 10k fixture).
-function requireStreamEndsAtTrailer(payload: Uint8Array, out: Uint8Array, source: string): void {
-  let endedEarly = true;
-  try {
-    inflateSync(payload.subarray(0, payload.length - 1), { out });
-  } catch {
-    endedEarly = false;
-  }
-  if (endedEarly) {
+  // The trailer is taken from the last 8 bytes, so the deflate stream must end exactly there; otherwise the
+  // bytes between were ignored (a second gzip member, or junk) and the result could be wrong while its
+  // length and CRC still match, e.g. for a file made of two identical members.
+  if (end.consumed !== payload.length) {
     throw new DatasetError(
       source,
-      `expected the trailer right after the deflate stream, found extra bytes between them ` +
-        `(a multi-member gzip, which is not supported, or trailing data)`,
+      `expected the trailer right after the deflate stream, found ${payload.length - end.consumed} extra ` +
+        `bytes between them (a multi-member gzip, which is not supported, or trailing data)`,
     );
   }
+  return out;
 }
 
 function skipZeroTerminated(

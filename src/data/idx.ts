@@ -8,7 +8,15 @@ import { DatasetError, ReinmaxInputError } from "../errors.ts";
 import { describe } from "../validate.ts";
 import { gunzip, isGzip } from "./gzip.ts";
 
-/** The typed array that holds each IDX element type, by the type's name. */
+/**
+ * The typed array that holds each IDX element type, by the type's name.
+ *
+ * @example
+ * ```ts
+ * import type { IdxArrays } from "@reinmax/reinmax";
+ * const labels: IdxArrays["u8"] = new Uint8Array([3, 1, 4]);
+ * ```
+ */
 export interface IdxArrays {
   /** 0x08: unsigned bytes. */
   u8: Uint8Array;
@@ -24,10 +32,28 @@ export interface IdxArrays {
   f64: Float64Array;
 }
 
-/** The name of an IDX element type. */
+/**
+ * The name of an IDX element type.
+ *
+ * @example
+ * ```ts
+ * import { encodeIdx, type IdxType } from "@reinmax/reinmax";
+ * const type: IdxType = "f32";
+ * const file = encodeIdx(type, [2], new Float32Array([0.5, 1.5]));
+ * ```
+ */
 export type IdxType = keyof IdxArrays;
 
-/** An IDX array: its element type, its dimensions (outermost first) and its elements in host byte order. */
+/**
+ * An IDX array: its element type, its dimensions (outermost first) and its elements in host byte order.
+ *
+ * @example
+ * ```ts
+ * import { encodeIdx, type IdxArray, parseIdx } from "@reinmax/reinmax";
+ * const array: IdxArray = parseIdx(encodeIdx("u8", [2, 2], new Uint8Array([1, 2, 3, 4])), "example");
+ * if (array.type === "u8") console.log(array.shape, array.data); // [2, 2] Uint8Array [1, 2, 3, 4]
+ * ```
+ */
 export type IdxArray = {
   [T in IdxType]: {
     readonly type: T;
@@ -69,6 +95,14 @@ const MAX_DIMENSION = 0xffffffff;
  * `source` for a bad magic, an unknown type, a rank outside 1..8, a zero dimension, and data shorter
  * ("truncated") or longer than the header declares. `data` may share memory with `bytes` (or with the
  * decompressed buffer) for the byte types; the wider types are copied into host byte order.
+ *
+ * @example
+ * ```ts
+ * import { parseIdx } from "@reinmax/reinmax";
+ * const bytes = new Uint8Array([0, 0, 0x08, 1, 0, 0, 0, 3, 7, 8, 9]); // u8, rank 1, 3 elements
+ * const { type, shape, data } = parseIdx(bytes, "labels.idx");
+ * console.log(type, shape, data); // "u8" [3] Uint8Array [7, 8, 9]
+ * ```
  */
 export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
   if (!(bytes instanceof Uint8Array)) {
@@ -164,6 +198,13 @@ function readElements(info: TypeInfo, view: DataView, offset: number, count: num
  * Encodes `data` (the typed array of `type`, row-major) with dimensions `shape` as an uncompressed IDX file.
  * `shape` must have rank 1..8 and dimensions in 1..2^32−1 whose product is `data.length`; a mismatch throws a
  * {@link ReinmaxInputError} naming the argument.
+ *
+ * @example
+ * ```ts
+ * import { encodeIdx } from "@reinmax/reinmax";
+ * const images = encodeIdx("u8", [2, 28, 28], new Uint8Array(2 * 28 * 28)); // two blank 28×28 images
+ * await Deno.writeFile("train-images-idx3-ubyte", images);
+ * ```
  */
 export function encodeIdx<T extends IdxType>(
   type: T,

@@ -6,7 +6,16 @@
 import { ReinmaxInputError } from "../errors.ts";
 import { describe, requireInteger } from "../validate.ts";
 
-/** What an {@link ImageSet} is built from. */
+/**
+ * What an {@link ImageSet} is built from.
+ *
+ * @example
+ * ```ts
+ * import { ImageSet, type ImageSetOptions } from "@reinmax/reinmax";
+ * const options: ImageSetOptions = { name: "two", count: 2, height: 2, width: 2, pixels: new Uint8Array(8), maxValue: 255 };
+ * const set = new ImageSet(options);
+ * ```
+ */
 export interface ImageSetOptions {
   /** Names the set in messages, e.g. `"fashion-mnist-10k train"`. */
   readonly name: string;
@@ -24,7 +33,16 @@ export interface ImageSetOptions {
   readonly maxValue?: number;
 }
 
-/** A data set: its name, the images to train on and the held-out images. */
+/**
+ * A data set: its name, the images to train on and the held-out images.
+ *
+ * @example
+ * ```ts
+ * import { type ImageDataset, loadFixture } from "@reinmax/reinmax";
+ * const data: ImageDataset = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * console.log(data.name, data.train.count, data.test.count, data.train.size); // "digits" 1500 297 64
+ * ```
+ */
 export interface ImageDataset {
   /** Names the data set in messages, e.g. `"fashion-mnist-10k"`. */
   readonly name: string;
@@ -37,6 +55,15 @@ export interface ImageDataset {
 /**
  * A set of `count` greyscale images of `height`×`width` bytes with values in [0, `maxValue`]. Construction
  * checks every length and pixel and throws a {@link ReinmaxInputError} naming the option at fault.
+ *
+ * @example
+ * ```ts
+ * import { ImageSet } from "@reinmax/reinmax";
+ * const set = new ImageSet({ name: "ramp", count: 2, height: 1, width: 3, pixels: new Uint8Array([0, 128, 255, 255, 0, 0]) });
+ * const batch = new Float32Array(2 * 3);
+ * set.gather(new Uint32Array([1, 0]), batch); // image 1 then image 0, scaled to [0, 1]
+ * console.log(batch); // [1, 0, 0, 0, 0.50196, 1]
+ * ```
  */
 export class ImageSet {
   /** Names the set in messages. */

@@ -8,12 +8,29 @@ import { describe, requireInteger } from "../validate.ts";
 import { type IdxArray, parseIdx } from "./idx.ts";
 import { firstPixelAbove, type ImageDataset, ImageSet, pixelPlace } from "./images.ts";
 
-/** The bytes of one file: in memory, or an HTTP response whose body holds them. */
+/**
+ * The bytes of one file: in memory, or an HTTP response whose body holds them.
+ *
+ * @example
+ * ```ts
+ * import type { ByteSource } from "@reinmax/reinmax";
+ * const fromMemory: ByteSource = new Uint8Array([0, 0, 8, 1, 0, 0, 0, 0]);
+ * const fromNetwork: ByteSource = await fetch("https://example.org/mnist/train-labels-idx1-ubyte.gz");
+ * ```
+ */
 export type ByteSource = Uint8Array | ArrayBuffer | Response;
 
 /**
  * Reads the file called `name` (relative to wherever the reader points); resolves to undefined when the file
  * does not exist. A {@link Response} with status 404 also counts as absent.
+ *
+ * @example
+ * ```ts
+ * import { type FileReader, loadMnistLike } from "@reinmax/reinmax";
+ * // Files under a base URL; a 404 counts as absent, so the loader tries NAME.gz, then NAME.
+ * const read: FileReader = (name) => fetch(new URL(name, "https://example.org/fashion-mnist/"));
+ * const data = await loadMnistLike(read, { name: "fashion-mnist" });
+ * ```
  */
 export type FileReader = (name: string) => Promise<ByteSource | undefined>;
 
@@ -25,7 +42,16 @@ export const MNIST_FILES = {
   testLabels: "t10k-labels-idx1-ubyte",
 } as const;
 
-/** Options of {@link loadMnistLike}. */
+/**
+ * Options of {@link loadMnistLike}.
+ *
+ * @example
+ * ```ts
+ * import { loadMnistLike, type MnistLikeOptions } from "@reinmax/reinmax";
+ * const options: MnistLikeOptions = { name: "mnist", maxValue: 255, location: "/data/mnist" };
+ * const data = await loadMnistLike((name) => Deno.readFile(`/data/mnist/${name}`).catch(() => undefined), options);
+ * ```
+ */
 export interface MnistLikeOptions {
   /** Names the data set; the splits are called `"NAME train"` and `"NAME test"`. */
   readonly name: string;
@@ -52,6 +78,17 @@ export interface ImageSetFromIdxOptions {
  * for each of the four files. Images must be u8 of rank 3 and labels u8 of rank 1, with one label per image,
  * and both splits must have the same image size. Every failure is a {@link DatasetError} naming the file (or
  * URL): a missing file, an HTTP status other than 200 or 404, or bytes that do not parse.
+ *
+ * @example
+ * ```ts
+ * import { loadMnistLike } from "@reinmax/reinmax";
+ * const dir = "/usr/share/datasets/fashion-mnist"; // apt-get install dataset-fashion-mnist
+ * const data = await loadMnistLike((name) => Deno.readFile(`${dir}/${name}`).catch(() => undefined), {
+ *   name: "fashion-mnist",
+ *   location: dir,
+ * });
+ * console.log(data.train.count, data.test.count); // 60000 10000
+ * ```
  */
 export async function loadMnistLike(read: FileReader, options: MnistLikeOptions): Promise<ImageDataset> {
   if (typeof read !== "function") {

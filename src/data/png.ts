@@ -8,7 +8,16 @@ import { ReinmaxInputError } from "../errors.ts";
 import { describe, requireInteger } from "../validate.ts";
 import { crc32 } from "./crc32.ts";
 
-/** A greyscale picture: `width·height` bytes, row after row, 0 black and 255 white. */
+/**
+ * A greyscale picture: `width·height` bytes, row after row, 0 black and 255 white.
+ *
+ * @example
+ * ```ts
+ * import { encodePng, type GreyImage } from "@reinmax/reinmax";
+ * const picture: GreyImage = { pixels: new Uint8Array(4 * 4).fill(255), width: 4, height: 4 };
+ * await Deno.writeFile("white.png", encodePng(picture.pixels, picture.width, picture.height));
+ * ```
+ */
 export interface GreyImage {
   /** The bytes, row-major. */
   readonly pixels: Uint8Array;
@@ -18,7 +27,16 @@ export interface GreyImage {
   readonly height: number;
 }
 
-/** Layout options of {@link imageGrid}. */
+/**
+ * Layout options of {@link imageGrid}.
+ *
+ * @example
+ * ```ts
+ * import { imageGrid, type ImageGridOptions } from "@reinmax/reinmax";
+ * const layout: ImageGridOptions = { count: 16, height: 8, width: 8, columns: 8, padding: 1, scale: 4 };
+ * const grid = imageGrid([new Float32Array(16 * 64)], layout); // 2 grid rows of 8 digits, each 32×32
+ * ```
+ */
 export interface ImageGridOptions {
   /** Images in each row-array. */
   readonly count: number;
@@ -46,6 +64,20 @@ const PNG_MAX_DIMENSION = 2 ** 31 - 1;
  * [0, 1], image after image; it fills `ceil(count / columns)` grid rows starting on a new one, so several
  * row-arrays (test images, reconstructions, prior samples) appear as bands one above the other. Values map to
  * `round(255·v)`; padding is {@link GRID_BACKGROUND}. Bad arguments throw a {@link ReinmaxInputError}.
+ *
+ * @example
+ * ```ts
+ * import { allImages, CategoricalVae, encodePng, imageGrid, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "10x30" });
+ * const originals = allImages(data.test).subarray(0, 16 * 784);
+ * const grid = imageGrid([originals, await model.reconstruct(originals, 16), await model.samplePrior(16)], {
+ *   count: 16,
+ *   height: 28,
+ *   width: 28,
+ * });
+ * await Deno.writeFile("vae.png", encodePng(grid.pixels, grid.width, grid.height));
+ * ```
  */
 export function imageGrid(rows: readonly Float32Array[], options: ImageGridOptions): GreyImage {
   if (typeof options !== "object" || options === null) {
@@ -105,6 +137,13 @@ export function imageGrid(rows: readonly Float32Array[], options: ImageGridOptio
 /**
  * Encodes `gray` (`width·height` bytes, row-major) as an 8-bit greyscale PNG: IHDR, one zlib-compressed IDAT
  * whose scanlines all use filter 0 (none), and IEND. Bad arguments throw a {@link ReinmaxInputError}.
+ *
+ * @example
+ * ```ts
+ * import { encodePng } from "@reinmax/reinmax";
+ * const gradient = Uint8Array.from({ length: 256 * 16 }, (_, i) => i % 256); // 256×16, black to white
+ * await Deno.writeFile("ramp.png", encodePng(gradient, 256, 16));
+ * ```
  */
 export function encodePng(gray: Uint8Array, width: number, height: number): Uint8Array {
   requireInteger("width", width, 1, PNG_MAX_DIMENSION);

@@ -18,13 +18,39 @@ import { type LayerWidth, Mlp, requireLayerWidths } from "./mlp.ts";
 import type { BufferSize, PlannedBuffer } from "./plan.ts";
 import { type ForwardContext, Vae } from "./vae.ts";
 
-/** How images become binary: not at all, once per image (from the seed), or afresh every step. */
+/**
+ * How images become binary: not at all, once per image (from the seed), or afresh every step.
+ *
+ * @example
+ * ```ts
+ * import { BernoulliVae, type Binarization, selectBackend } from "@reinmax/reinmax";
+ * const binarize: Binarization = "static"; // each image keeps one set of bits, drawn from the seed
+ * const model = new BernoulliVae(await selectBackend(), { binarize });
+ * ```
+ */
 export type Binarization = "none" | "static" | "dynamic";
 
-/** The binarisations, in the order the CLI lists them. */
+/**
+ * The binarisations, in the order the CLI lists them.
+ *
+ * @example
+ * ```ts
+ * import { BINARIZATIONS } from "@reinmax/reinmax";
+ * console.log(BINARIZATIONS.join("|")); // "none|static|dynamic"
+ * ```
+ */
 export const BINARIZATIONS: readonly Binarization[] = ["none", "static", "dynamic"];
 
-/** Options of {@link BernoulliVae}. */
+/**
+ * Options of {@link BernoulliVae}.
+ *
+ * @example
+ * ```ts
+ * import { BernoulliVae, type BernoulliVaeOptions, estimator, selectBackend } from "@reinmax/reinmax";
+ * const options: BernoulliVaeOptions = { evaluations: 3, binarize: "dynamic", estimator: estimator("st", { tau: 1.1 }) };
+ * const model = new BernoulliVae(await selectBackend(), options);
+ * ```
+ */
 export interface BernoulliVaeOptions {
   /** Binary latent variables. Default 200. */
   readonly latents?: number;
@@ -53,7 +79,19 @@ export interface BernoulliVaeOptions {
 /** Streams of the binarisation: fixed per image when static, fresh per step or evaluation pass when dynamic. */
 const EVALUATION_BINARIZATION = 2 ** 31;
 
-/** The Bernoulli VAE; see the module comment. */
+/**
+ * The Bernoulli VAE; see the module comment.
+ *
+ * @example
+ * ```ts
+ * import { BernoulliVae, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new BernoulliVae(await selectBackend(), { evaluations: 3 }); // 2×200, ReinMax τ 1.1, RAdam 3e-4
+ * for await (const e of trainVae(model, data.train, { epochs: 2, test: data.test })) {
+ *   console.log(e.epoch, e.trainElbo, e.testElbo);
+ * }
+ * ```
+ */
 export class BernoulliVae extends Vae {
   /** Binary latent variables, L. */
   readonly latents: number;

@@ -20,10 +20,28 @@ import { type ForwardContext, Vae } from "./vae.ts";
 
 export type { ElboTerms, StepInputOptions } from "./vae.ts";
 
-/** The paper's configurations, named C×L (categories × latents). */
+/**
+ * The paper's configurations, named C×L (categories × latents).
+ *
+ * @example
+ * ```ts
+ * import { type CategoricalConfig, CategoricalVae, selectBackend } from "@reinmax/reinmax";
+ * const config: CategoricalConfig = "8x4"; // 4 latent variables of 8 categories
+ * const model = new CategoricalVae(await selectBackend(), { config });
+ * ```
+ */
 export type CategoricalConfig = "8x4" | "4x24" | "8x16" | "16x12" | "64x8" | "10x30";
 
-/** A configuration's size and the paper's ReinMax settings for it. */
+/**
+ * A configuration's size and the paper's ReinMax settings for it.
+ *
+ * @example
+ * ```ts
+ * import { CATEGORICAL_CONFIGS, type CategoricalConfigSettings } from "@reinmax/reinmax";
+ * const s: CategoricalConfigSettings = CATEGORICAL_CONFIGS["10x30"];
+ * console.log(s.categories, s.latents, s.optimizer, s.lr, s.tau); // 10 30 "radam" 0.0005 1.3
+ * ```
+ */
 export interface CategoricalConfigSettings {
   /** Categories per latent, C. */
   readonly categories: number;
@@ -37,7 +55,15 @@ export interface CategoricalConfigSettings {
   readonly tau: number;
 }
 
-/** The six configurations with the paper's ReinMax optimiser, learning rate and τ (docs/math.md §6.2). */
+/**
+ * The six configurations with the paper's ReinMax optimiser, learning rate and τ (docs/math.md §6.2).
+ *
+ * @example
+ * ```ts
+ * import { CATEGORICAL_CONFIGS } from "@reinmax/reinmax";
+ * for (const [name, s] of Object.entries(CATEGORICAL_CONFIGS)) console.log(name, s.optimizer, s.lr, s.tau);
+ * ```
+ */
 export const CATEGORICAL_CONFIGS: Readonly<Record<CategoricalConfig, CategoricalConfigSettings>> = {
   "8x4": { categories: 8, latents: 4, optimizer: "adam", lr: 5e-4, tau: 1.3 },
   "4x24": { categories: 4, latents: 24, optimizer: "radam", lr: 5e-4, tau: 1.5 },
@@ -47,7 +73,24 @@ export const CATEGORICAL_CONFIGS: Readonly<Record<CategoricalConfig, Categorical
   "10x30": { categories: 10, latents: 30, optimizer: "radam", lr: 5e-4, tau: 1.3 },
 };
 
-/** Options of {@link CategoricalVae}. */
+/**
+ * Options of {@link CategoricalVae}.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, type CategoricalVaeOptions, estimator, selectBackend } from "@reinmax/reinmax";
+ * const options: CategoricalVaeOptions = {
+ *   categories: 8,
+ *   latents: 4,
+ *   inputSize: 64, // the 8×8 digits
+ *   hidden: [128, 64],
+ *   estimator: estimator("reinmax", { tau: 1.3 }),
+ *   batch: 50,
+ *   seed: 1,
+ * };
+ * const model = new CategoricalVae(await selectBackend(), options);
+ * ```
+ */
 export interface CategoricalVaeOptions {
   /**
    * One of the paper's configurations; it sets `categories` and `latents`, and the default optimiser and
@@ -74,7 +117,21 @@ export interface CategoricalVaeOptions {
   readonly readEvery?: number;
 }
 
-/** The categorical VAE; see the module comment. */
+/**
+ * The categorical VAE; see the module comment.
+ *
+ * @example
+ * ```ts
+ * import { allImages, CategoricalVae, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "10x30" }); // ReinMax τ 1.3, RAdam 5e-4
+ * for await (const e of trainVae(model, data.train, { epochs: 2, test: data.test })) {
+ *   console.log(e.epoch, e.trainElbo, e.testElbo);
+ * }
+ * const pictures = await model.reconstruct(allImages(data.test), 16); // 16 × 784 pixel means
+ * const samples = await model.samplePrior(16);
+ * ```
+ */
 export class CategoricalVae extends Vae {
   /** Categories per latent, C. */
   readonly categories: number;
@@ -85,8 +142,6 @@ export class CategoricalVae extends Vae {
   readonly #encoder: Mlp;
   readonly #decoder: Mlp;
   readonly #sample: PlannedBuffer;
-  readonly #yHard: PlannedBuffer;
-  readonly #ySoft: PlannedBuffer;
   readonly #yHardGrad: PlannedBuffer;
   readonly #ySoftGrad: PlannedBuffer;
   readonly #scratch: PlannedBuffer;
@@ -122,14 +177,16 @@ export class CategoricalVae extends Vae {
       "activation",
       sized("batch × latents"),
     );
-    this.#yHard = plan.declare("latent.onehot", batch * code, "activation");
-    this.#ySoft = plan.declare("latent.softmax", batch * code, "activation");
     this.#yHardGrad = plan.declare("latent.onehot.grad", batch * code, "activation");
     // ∂loss/∂softmax stays zero: the KL's gradient is added to the logits' gradient directly.
     this.#ySoftGrad = plan.declare("latent.softmax.grad", batch * code, "activation");
     this.#scratch = plan.declare("estimator.scratch", batch * code, "activation");
     const decoderWidths = [widths.code, ...[...widths.hidden].reverse(), widths.input];
-    this.#decoder = new Mlp(declare, "decoder", decoderWidths, batch, relu);
+    // The decoder reads the codes as categories: its first layer gathers rows of W (docs/math.md §4.11).
+    this.#decoder = new Mlp(declare, "decoder", decoderWidths, batch, relu, {
+      latents: this.latents,
+      categories: this.categories,
+    });
     this.#reconstructionLoss = plan.declare("loss.reconstruction", batch, "activation", sized("batch"));
     this.#klLoss = plan.declare("loss.kl", batch, "activation", sized("batch"));
     this.#mean = plan.declare(
@@ -193,17 +250,9 @@ export class CategoricalVae extends Vae {
     this.#encoder.backward(backend, this.input, count, null);
   }
 
-  /**
-   * The one-hot of the codes in the sample buffer, through the decoder, for `count` images: the decoder's
-   * output then holds pixel logits. (onehot_softmax also writes the softmax of the encoder's output, unused.)
-   */
+  /** The codes in the sample buffer through the decoder, for `count` images: its output then holds pixel logits. */
   #decodeSample(count: number): void {
-    this.backend.run(
-      "onehot_softmax",
-      [this.#yHard.buffer, this.#ySoft.buffer, this.#encoder.output.buffer, this.#sample.buffer],
-      [count * this.latents, this.categories],
-    );
-    this.#decoder.forward(this.backend, this.#yHard, count);
+    this.#decoder.forward(this.backend, this.#sample, count);
   }
 
   /**
@@ -219,7 +268,7 @@ export class CategoricalVae extends Vae {
       [count * this.inputSize, scale],
     );
     backend.run("fill", [this.#yHardGrad.buffer], [count * this.latents * this.categories, 0]);
-    this.#decoder.backward(backend, this.#yHard, count, this.#yHardGrad);
+    this.#decoder.backward(backend, this.#sample, count, this.#yHardGrad);
   }
 
   /** The estimator's backward from ∂R/∂(one-hot) into the logits' gradient, for `rows` latent rows. */

@@ -12,7 +12,16 @@ import { CategoricalVae } from "./categorical_vae.ts";
 import type { TrainableModel } from "./model.ts";
 import { PolyProgramming } from "./poly.ts";
 
-/** A model and what its checkpoint recorded about the run. */
+/**
+ * A model and what its checkpoint recorded about the run.
+ *
+ * @example
+ * ```ts
+ * import { type LoadedCheckpoint, loadCheckpoint, selectBackend } from "@reinmax/reinmax";
+ * const loaded: LoadedCheckpoint = loadCheckpoint(await Deno.readFile("run.safetensors"), await selectBackend());
+ * console.log(loaded.model.steps, loaded.checkpoint.run);
+ * ```
+ */
 export interface LoadedCheckpoint {
   /** The model, on the backend given, in the checkpoint's state. */
   readonly model: TrainableModel;
@@ -23,6 +32,16 @@ export interface LoadedCheckpoint {
 /**
  * Creates the model a checkpoint describes on `backend` and loads its state. A corrupt, truncated or
  * inconsistent file is a CheckpointError naming `source`; nothing stays allocated when it fails.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, loadCheckpoint, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
+ * const { model } = loadCheckpoint(await Deno.readFile("run.safetensors"), await selectBackend(), "run.safetensors");
+ * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * if (model instanceof CategoricalVae) {
+ *   for await (const e of trainVae(model, data.train, { epochs: 20 })) console.log(e.epoch, e.trainElbo);
+ * }
+ * ```
  */
 export function loadCheckpoint(bytes: Uint8Array, backend: Backend, source = "checkpoint"): LoadedCheckpoint {
   if (!(bytes instanceof Uint8Array)) {

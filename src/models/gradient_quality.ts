@@ -10,7 +10,16 @@ import { type Estimator, estimator as makeEstimator } from "../estimators.ts";
 import { describe, requireInteger } from "../validate.ts";
 import type { CategoricalVae } from "./categorical_vae.ts";
 
-/** The most codes an enumeration visits: C^L of the model. */
+/**
+ * The most codes an enumeration visits: C^L of the model.
+ *
+ * @example
+ * ```ts
+ * import { CATEGORICAL_CONFIGS, MAX_CODES } from "@reinmax/reinmax";
+ * const { categories, latents } = CATEGORICAL_CONFIGS["8x4"];
+ * console.log(categories ** latents <= MAX_CODES); // true: 4,096 codes to enumerate
+ * ```
+ */
 export const MAX_CODES = 1 << 16;
 
 /** The per-latent softmax of the encoder's logits, in float64. */
@@ -42,6 +51,15 @@ function checkModel(model: CategoricalVae, images: unknown, count: number): void
  * The exact gradient of Σ_i E_{z∼q(z|x_i)}[R(x_i, z)] with respect to the encoder's logits of `count` images
  * (count × latents × categories), R the reconstruction term: every code's R, weighted by its probability
  * P(z) = Π_l q_l(z_l), times ∂log P(z)/∂θ_lc = 1[z_l = c] − q_lc. Needs categories^latents ≤ MAX_CODES.
+ *
+ * @example
+ * ```ts
+ * import { allImages, CategoricalVae, exactReconstructionGradient, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
+ * const images = allImages(data.test).subarray(0, 10 * 784);
+ * const exact = await exactReconstructionGradient(model, images, 10); // 10 × 4 × 8 values, float64
+ * ```
  */
 export async function exactReconstructionGradient(
   model: CategoricalVae,
@@ -82,7 +100,19 @@ export async function exactReconstructionGradient(
   return gradient;
 }
 
-/** The mean and standard deviation, per logit, of M draws of a gradient. */
+/**
+ * The mean and standard deviation, per logit, of M draws of a gradient.
+ *
+ * @example
+ * ```ts
+ * import { allImages, CategoricalVae, estimator, estimatorGradientDraws, type GradientDraws, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
+ * const images = allImages(data.test).subarray(0, 10 * 784);
+ * const draws: GradientDraws = await estimatorGradientDraws(model, images, 10, estimator("st", { tau: 1 }), 256);
+ * console.log(draws.draws, draws.mean.length, draws.std.length); // 256 320 320
+ * ```
+ */
 export interface GradientDraws {
   /** The mean of the draws, per logit. */
   readonly mean: Float64Array;
@@ -96,6 +126,16 @@ export interface GradientDraws {
  * M draws of an estimator's gradient of the reconstruction term (see `CategoricalVae.reconstructionGradient`),
  * draw m from stream m of the analysis tag; "reinforce" is the score function R(x, z)·(e_z − q) with no
  * baseline, which is unbiased.
+ *
+ * @example
+ * ```ts
+ * import { allImages, CategoricalVae, estimator, estimatorGradientDraws, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
+ * const images = allImages(data.test).subarray(0, 10 * 784);
+ * const reinmaxDraws = await estimatorGradientDraws(model, images, 10, estimator("reinmax", { tau: 1.3 }), 1024);
+ * const reinforceDraws = await estimatorGradientDraws(model, images, 10, "reinforce", 1024); // unbiased
+ * ```
  */
 export async function estimatorGradientDraws(
   model: CategoricalVae,
@@ -139,7 +179,21 @@ export async function estimatorGradientDraws(
   return { mean, std, draws };
 }
 
-/** The three measures of the paper's analysis. */
+/**
+ * The three measures of the paper's analysis.
+ *
+ * @example
+ * ```ts
+ * import { compareGradients, type GradientComparison } from "@reinmax/reinmax";
+ * const exact = Float64Array.of(1, 0);
+ * const c: GradientComparison = compareGradients(exact, {
+ *   mean: Float64Array.of(1, 1),
+ *   std: Float64Array.of(0, 0),
+ *   draws: 1,
+ * });
+ * console.log(c.relativeError, c.cosine); // 1 0.7071…
+ * ```
+ */
 export interface GradientComparison {
   /** ‖exact − mean‖ / ‖exact‖: the bias of the estimator, relative. */
   readonly relativeError: number;
@@ -149,7 +203,20 @@ export interface GradientComparison {
   readonly cosine: number;
 }
 
-/** Compares M draws with the exact gradient. */
+/**
+ * Compares M draws with the exact gradient.
+ *
+ * @example
+ * ```ts
+ * import { allImages, CategoricalVae, compareGradients, estimator, estimatorGradientDraws, exactReconstructionGradient, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
+ * const images = allImages(data.test).subarray(0, 10 * 784);
+ * const exact = await exactReconstructionGradient(model, images, 10);
+ * const draws = await estimatorGradientDraws(model, images, 10, estimator("reinmax", { tau: 1.3 }), 1024);
+ * const { relativeError, relativeStd, cosine } = compareGradients(exact, draws);
+ * ```
+ */
 export function compareGradients(exact: Float64Array, draws: GradientDraws): GradientComparison {
   let diff = 0, e2 = 0, m2 = 0, s2 = 0, dot = 0;
   for (let j = 0; j < exact.length; j++) {
@@ -166,7 +233,19 @@ export function compareGradients(exact: Float64Array, draws: GradientDraws): Gra
   };
 }
 
-/** One row of the gradient-quality table. */
+/**
+ * One row of the gradient-quality table.
+ *
+ * @example
+ * ```ts
+ * import { allImages, CategoricalVae, estimator, type GradientQuality, gradientQuality, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
+ * const images = allImages(data.test).subarray(0, 10 * 784);
+ * const rows: GradientQuality[] = await gradientQuality(model, images, 10, [estimator("st", { tau: 1 })], 256);
+ * for (const r of rows) console.log(r.estimator, r.tau, r.draws, r.relativeError, r.relativeStd, r.cosine);
+ * ```
+ */
 export interface GradientQuality extends GradientComparison {
   /** The estimator's name. */
   readonly estimator: string;
@@ -176,7 +255,24 @@ export interface GradientQuality extends GradientComparison {
   readonly draws: number;
 }
 
-/** The table: each estimator's M draws against the exact gradient of the same images. */
+/**
+ * The table: each estimator's M draws against the exact gradient of the same images.
+ *
+ * @example
+ * ```ts
+ * import { allImages, CategoricalVae, estimator, gradientQuality, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
+ * const images = allImages(data.test).subarray(0, 10 * 784);
+ * const table = await gradientQuality(model, images, 10, [
+ *   estimator("reinmax", { tau: 1.3 }),
+ *   estimator("st", { tau: 1.3 }),
+ *   estimator("stgs", { tau: 0.5 }),
+ *   "reinforce",
+ * ], 1024);
+ * console.table(table); // estimator, τ, relative error, relative std, cosine
+ * ```
+ */
 export async function gradientQuality(
   model: CategoricalVae,
   images: Float32Array,

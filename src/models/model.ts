@@ -21,7 +21,17 @@ import {
   type PlannedBuffer,
 } from "./plan.ts";
 
-/** A parameter tensor with everything the optimiser and the trainer keep for it. */
+/**
+ * A parameter tensor with everything the optimiser and the trainer keep for it.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, type Parameter, selectBackend } from "@reinmax/reinmax";
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
+ * const parameters: readonly Parameter[] = model.parameters;
+ * for (const p of parameters) console.log(p.label, p.shape); // encoder.fc1.weight [784, 512] …
+ * ```
+ */
 export interface Parameter {
   /** The parameter's label, e.g. `"decoder.fc3.bias"`. */
   readonly label: string;
@@ -43,7 +53,18 @@ export interface Parameter {
   readonly snapshot: readonly [PlannedBuffer, PlannedBuffer, PlannedBuffer];
 }
 
-/** What training needs to continue, on the host: see {@link TrainableModel.readState}. */
+/**
+ * What training needs to continue, on the host: see {@link TrainableModel.readState}.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, type ModelState, selectBackend } from "@reinmax/reinmax";
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
+ * const state: ModelState = await model.readState(); // step, parameters and moments, stream positions
+ * const copy = new CategoricalVae(await selectBackend({ prefer: "wasm" }), { config: "8x4" });
+ * copy.writeState(state); // continues from the same point, on any backend
+ * ```
+ */
 export interface ModelState {
   /** Training steps taken. */
   readonly step: number;
@@ -53,7 +74,17 @@ export interface ModelState {
   readonly counters?: Readonly<Record<string, number>>;
 }
 
-/** What a checkpoint records of a model: its kind and the options that rebuild it. */
+/**
+ * What a checkpoint records of a model: its kind and the options that rebuild it.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, type ModelDescription, selectBackend } from "@reinmax/reinmax";
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
+ * const d: ModelDescription = model.describe();
+ * console.log(d.model, d.options, d.estimator); // "categorical" { categories: 8, latents: 4, … } { name: "reinmax", … }
+ * ```
+ */
 export interface ModelDescription {
   /** "categorical", "bernoulli" or "poly". */
   readonly model: string;
@@ -63,7 +94,18 @@ export interface ModelDescription {
   readonly estimator?: Estimator;
 }
 
-/** The base of every trainable model; see the module comment. */
+/**
+ * The base of every trainable model; see the module comment.
+ *
+ * @example
+ * ```ts
+ * import { loadCheckpoint, selectBackend, type TrainableModel } from "@reinmax/reinmax";
+ * const bytes = await Deno.readFile("run.safetensors");
+ * const model: TrainableModel = loadCheckpoint(bytes, await selectBackend(), "run.safetensors").model;
+ * console.log(model.steps, model.formatMemory()); // every model has a step count, a memory plan, save/load
+ * await Deno.writeFile("copy.safetensors", await model.save());
+ * ```
+ */
 export abstract class TrainableModel {
   /** Where the model lives. */
   readonly backend: Backend;

@@ -10,7 +10,17 @@ import { ReinmaxInputError } from "../errors.ts";
 
 export type { BufferSize };
 
-/** What a buffer holds. */
+/**
+ * What a buffer holds.
+ *
+ * @example
+ * ```ts
+ * import { type BufferRole, CategoricalVae, selectBackend } from "@reinmax/reinmax";
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
+ * const role: BufferRole = "activation";
+ * console.log(model.plan.withRole(role).map((b) => b.label));
+ * ```
+ */
 export type BufferRole =
   /** Trained values (weights, biases, logits). */
   | "parameter"
@@ -38,7 +48,17 @@ export const BUFFER_ROLES: readonly BufferRole[] = [
   "snapshot",
 ];
 
-/** One row of the table; `buffer` is usable once the plan is allocated. */
+/**
+ * One row of the table; `buffer` is usable once the plan is allocated.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, selectBackend } from "@reinmax/reinmax";
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
+ * const weight = model.plan.get("encoder.fc1.weight"); // a PlannedBuffer
+ * console.log(weight.length, weight.role, weight.size.formula); // 401408 "parameter" …
+ * ```
+ */
 export class PlannedBuffer {
   #buffer: DeviceBuffer | null = null;
   /** @internal Created by {@link MemoryPlan.declare}. */
@@ -65,7 +85,17 @@ export class PlannedBuffer {
   }
 }
 
-/** Bytes per role, and in total. */
+/**
+ * Bytes per role, and in total.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, type MemoryReport, selectBackend } from "@reinmax/reinmax";
+ * const model = new CategoricalVae(await selectBackend(), { config: "10x30" });
+ * const report: MemoryReport = model.memoryReport();
+ * console.log(report.total, report.byRole.parameter, report.byRole.activation); // bytes
+ * ```
+ */
 export interface MemoryReport {
   /** Bytes of every buffer in the plan. */
   readonly total: number;
@@ -73,7 +103,16 @@ export interface MemoryReport {
   readonly byRole: Readonly<Record<BufferRole, number>>;
 }
 
-/** A model's buffers: declare every one, then {@link MemoryPlan.allocate} them all at once. */
+/**
+ * A model's buffers: declare every one, then {@link MemoryPlan.allocate} them all at once.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, selectBackend } from "@reinmax/reinmax";
+ * const model = new CategoricalVae(await selectBackend(), { config: "10x30" });
+ * for (const b of model.plan.entries) console.log(b.label, b.role, b.length * 4, "bytes");
+ * ```
+ */
 export class MemoryPlan {
   /** The size of buffers declared without one: they grow with the model's size options, here `options`. */
   defaultSize: BufferSize = { formula: "the model's sizes", argument: "options" };

@@ -28,10 +28,28 @@ export const POLY_STEP_ESTIMATOR: Readonly<Record<EstimatorName, number>> = {
   grmck: 3,
 };
 
-/** The targets c: 0.45 everywhere ("const") or c_i = (i − 0.5)/L for i = 1..L ("linear"). */
+/**
+ * The targets c: 0.45 everywhere ("const") or c_i = (i − 0.5)/L for i = 1..L ("linear").
+ *
+ * @example
+ * ```ts
+ * import { type PolyTarget, trainPoly, selectBackend } from "@reinmax/reinmax";
+ * const target: PolyTarget = "linear"; // c_i = (i + ½)/L
+ * for await (const e of trainPoly(await selectBackend(), { target, steps: 400 })) console.log(e.exactLoss);
+ * ```
+ */
 export type PolyTarget = "const" | "linear";
 
-/** Options of the polynomial-programming task. */
+/**
+ * Options of the polynomial-programming task.
+ *
+ * @example
+ * ```ts
+ * import { estimator, PolyProgramming, type PolyOptions, selectBackend } from "@reinmax/reinmax";
+ * const options: PolyOptions = { latents: 128, p: 3, estimator: estimator("reinmax", { tau: 1 }), batch: 64 };
+ * const task = new PolyProgramming(await selectBackend(), options);
+ * ```
+ */
 export interface PolyOptions {
   /** Number of binary variables L. Default 128. */
   readonly latents?: number;
@@ -71,14 +89,30 @@ function checkTheta(theta: unknown, c: unknown, p: unknown): void {
   requireAllFinite("theta", requireFloat32Array("theta", theta, 2 * (c as Float32Array).length));
 }
 
-/** The targets c_i for `latents` variables. */
+/**
+ * The targets c_i for `latents` variables.
+ *
+ * @example
+ * ```ts
+ * import { polyTargets } from "@reinmax/reinmax";
+ * console.log(polyTargets(4, "linear")); // Float32Array [0.125, 0.375, 0.625, 0.875]
+ * ```
+ */
 export function polyTargets(latents: number, target: PolyTarget): Float32Array {
   requireInteger("latents", latents, 1, 1 << 20);
   requireTarget(target);
   return Float32Array.from({ length: latents }, (_, i) => (target === "const" ? 0.45 : (i + 0.5) / latents));
 }
 
-/** The lowest expected loss any θ reaches: (1/L)·Σ_i min(|1 − c_i|^p, |c_i|^p), with P(X_i = 1) at 0 or 1. */
+/**
+ * The lowest expected loss any θ reaches: (1/L)·Σ_i min(|1 − c_i|^p, |c_i|^p), with P(X_i = 1) at 0 or 1.
+ *
+ * @example
+ * ```ts
+ * import { polyOptimum, polyTargets } from "@reinmax/reinmax";
+ * console.log(polyOptimum(polyTargets(128, "const"), 2)); // 0.2025 = 0.45², every P(X = 1) → 0
+ * ```
+ */
 export function polyOptimum(c: Float32Array, p: number): number {
   checkTargets(c, p);
   let total = 0;
@@ -93,7 +127,16 @@ function probabilities(theta: Float32Array): Float64Array {
   return q;
 }
 
-/** The exact expected loss (1/L)·Σ_i [q_i·|1 − c_i|^p + (1 − q_i)·|c_i|^p] at θ (L×2). */
+/**
+ * The exact expected loss (1/L)·Σ_i [q_i·|1 − c_i|^p + (1 − q_i)·|c_i|^p] at θ (L×2).
+ *
+ * @example
+ * ```ts
+ * import { polyExactLoss, polyTargets } from "@reinmax/reinmax";
+ * const theta = new Float32Array(2 * 128); // equal logits: every P(X = 1) = ½
+ * console.log(polyExactLoss(theta, polyTargets(128, "const"), 2)); // ½·0.55² + ½·0.45² = 0.2525
+ * ```
+ */
 export function polyExactLoss(theta: Float32Array, c: Float32Array, p: number): number {
   checkTheta(theta, c, p);
   const q = probabilities(theta);
@@ -104,7 +147,16 @@ export function polyExactLoss(theta: Float32Array, c: Float32Array, p: number): 
   return total / q.length;
 }
 
-/** The exact gradient of {@link polyExactLoss} w.r.t. θ (L×2). */
+/**
+ * The exact gradient of {@link polyExactLoss} w.r.t. θ (L×2).
+ *
+ * @example
+ * ```ts
+ * import { polyExactGradient, polyTargets } from "@reinmax/reinmax";
+ * const grad = polyExactGradient(new Float32Array(2 * 128), polyTargets(128, "const"), 2);
+ * console.log(grad[0] > 0, grad[0] === -grad[1]); // true true: descent lowers P(X = 1)
+ * ```
+ */
 export function polyExactGradient(theta: Float32Array, c: Float32Array, p: number): Float64Array {
   checkTheta(theta, c, p);
   const q = probabilities(theta);
@@ -117,7 +169,18 @@ export function polyExactGradient(theta: Float32Array, c: Float32Array, p: numbe
   return grad;
 }
 
-/** The task's parameters, gradients, optimiser state and activations, planned once on a backend. */
+/**
+ * The task's parameters, gradients, optimiser state and activations, planned once on a backend.
+ *
+ * @example
+ * ```ts
+ * import { PolyProgramming, selectBackend } from "@reinmax/reinmax";
+ * const task = new PolyProgramming(await selectBackend({ prefer: "wasm" }), { p: 2, readEvery: 50 });
+ * for (let i = 0; i < 50; i++) task.step(); // forward, backward and update, enqueued
+ * console.log(await task.readLosses(), await task.exactLoss()); // the 50 sampled losses; F(θ) now
+ * task.destroy();
+ * ```
+ */
 export class PolyProgramming extends TrainableModel {
   /** Number of variables L. */
   readonly latents: number;

@@ -15,7 +15,18 @@ import type { MlpDeclarer } from "./mlp.ts";
 import { TrainableModel } from "./model.ts";
 import type { PlannedBuffer } from "./plan.ts";
 
-/** −ELBO and its two terms, in nats per image. */
+/**
+ * −ELBO and its two terms, in nats per image.
+ *
+ * @example
+ * ```ts
+ * import { allImages, CategoricalVae, type ElboTerms, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4", inputSize: 64 });
+ * const terms: ElboTerms = await model.evaluate(allImages(data.test), data.test.count);
+ * console.log(terms.elbo === terms.reconstruction + terms.kl); // up to rounding
+ * ```
+ */
 export interface ElboTerms {
   /** −ELBO = reconstruction + kl. */
   readonly elbo: number;
@@ -25,7 +36,17 @@ export interface ElboTerms {
   readonly kl: number;
 }
 
-/** Options of {@link Vae.forwardBackward}. */
+/**
+ * Options of {@link Vae.forwardBackward}.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, selectBackend, type StepInputOptions } from "@reinmax/reinmax";
+ * const model = new CategoricalVae(await selectBackend({ prefer: "wasm" }), { config: "8x4", inputSize: 4, batch: 2 });
+ * const forced: StepInputOptions = { sample: new Int32Array([0, 1, 2, 3, 4, 5, 6, 7]) }; // 2 images × 4 latents
+ * model.forwardBackward(new Float32Array(8).fill(0.5), 2, forced);
+ * ```
+ */
 export interface StepInputOptions {
   /** Forces the category of every latent row instead of sampling; for tests. */
   readonly sample?: Int32Array;
@@ -36,7 +57,21 @@ export interface StepInputOptions {
   readonly indices?: ArrayLike<number>;
 }
 
-/** What one forward pass is for. */
+/**
+ * What one forward pass is for.
+ *
+ * @example
+ * ```ts
+ * import type { ForwardContext } from "@reinmax/reinmax";
+ * // What a VAE's forward pass of an evaluation is given: 100 images, no forced samples.
+ * const context: ForwardContext = {
+ *   count: 100,
+ *   rng: { key0: 0, key1: 0, stream: 0, tag: 6 },
+ *   training: false,
+ *   draw: 0,
+ * };
+ * ```
+ */
 export interface ForwardContext {
   /** Images in the pass. */
   readonly count: number;
@@ -52,7 +87,21 @@ export interface ForwardContext {
   readonly indices?: ArrayLike<number>;
 }
 
-/** The base of the VAEs; see the module comment. */
+/**
+ * The base of the VAEs; see the module comment.
+ *
+ * @example
+ * ```ts
+ * import { allImages, BernoulliVae, CategoricalVae, loadFixture, selectBackend, type Vae } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * const backend = await selectBackend();
+ * const models: Vae[] = [new CategoricalVae(backend, { config: "8x4" }), new BernoulliVae(backend)];
+ * for (const model of models) {
+ *   const { elbo } = await model.evaluate(allImages(data.test), 500); // the same interface for both
+ *   console.log(model.describe().model, elbo);
+ * }
+ * ```
+ */
 export abstract class Vae extends TrainableModel {
   /** Pixels per image. */
   readonly inputSize: number;

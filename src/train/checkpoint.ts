@@ -12,10 +12,29 @@ import { checkOptimizer, type Optimizer } from "../optim.ts";
 import { describe } from "../validate.ts";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
 
-/** The format this module writes; a file of another is refused. */
+/**
+ * The format this module writes; a file of another is refused.
+ *
+ * @example
+ * ```ts
+ * import { CHECKPOINT_FORMAT, decodeCheckpoint, PolyProgramming, selectBackend } from "@reinmax/reinmax";
+ * const task = new PolyProgramming(await selectBackend());
+ * console.log(CHECKPOINT_FORMAT); // "reinmax.checkpoint/1", in the file's metadata as "format"
+ * const { description } = decodeCheckpoint(await task.save(), "poly");
+ * ```
+ */
 export const CHECKPOINT_FORMAT = "reinmax.checkpoint/1";
 
-/** What a checkpoint holds, on the host. */
+/**
+ * What a checkpoint holds, on the host.
+ *
+ * @example
+ * ```ts
+ * import { type Checkpoint, decodeCheckpoint } from "@reinmax/reinmax";
+ * const checkpoint: Checkpoint = decodeCheckpoint(await Deno.readFile("run.safetensors"), "run.safetensors");
+ * console.log(checkpoint.description.model, checkpoint.optimizer.name, checkpoint.state.step, checkpoint.run);
+ * ```
+ */
 export interface Checkpoint {
   /** The model's kind and options. */
   readonly description: ModelDescription;
@@ -29,7 +48,18 @@ export interface Checkpoint {
 
 const MOMENTS = [".exp_avg", ".exp_avg_sq"] as const;
 
-/** The checkpoint of `model` in `state` (from `readState`), with `run` recorded in its metadata. */
+/**
+ * The checkpoint of `model` in `state` (from `readState`), with `run` recorded in its metadata.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, encodeCheckpoint, selectBackend } from "@reinmax/reinmax";
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
+ * // What model.save() does; a state kept from onCheckpoint can be written the same way later.
+ * const bytes = encodeCheckpoint(model, await model.readState(), { data: "fashion-mnist-10k" });
+ * await Deno.writeFile("run.safetensors", bytes);
+ * ```
+ */
 export function encodeCheckpoint(
   model: TrainableModel,
   state: ModelState,
@@ -76,7 +106,16 @@ function parseJson(source: string, key: string, text: string | undefined): unkno
   }
 }
 
-/** Reads a checkpoint's bytes: every check of the container, then of what the metadata says. */
+/**
+ * Reads a checkpoint's bytes: every check of the container, then of what the metadata says.
+ *
+ * @example
+ * ```ts
+ * import { decodeCheckpoint } from "@reinmax/reinmax";
+ * const { description, optimizer, state } = decodeCheckpoint(await Deno.readFile("run.safetensors"), "run.safetensors");
+ * console.log(description.options, optimizer, state.step, [...state.tensors.keys()]);
+ * ```
+ */
 export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint & { estimator?: Estimator } {
   const file = decodeSafetensors(bytes, source);
   const meta = file.metadata;
@@ -167,6 +206,14 @@ export function mismatch(model: TrainableModel, checkpoint: Checkpoint): string 
  * Loads a checkpoint into a model of the same kind and options: its parameters, moments, step and stream
  * positions. A corrupt, truncated or mismatched file is a CheckpointError naming `source`, and the model is
  * then untouched (everything is checked before anything is written).
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, loadInto, selectBackend } from "@reinmax/reinmax";
+ * const model = new CategoricalVae(await selectBackend(), { config: "10x30" });
+ * const checkpoint = loadInto(model, await Deno.readFile("run.safetensors"), "run.safetensors"); // = model.load(…)
+ * console.log(`continuing from step ${checkpoint.state.step}`);
+ * ```
  */
 export function loadInto(model: TrainableModel, bytes: Uint8Array, source = "checkpoint"): Checkpoint {
   const checkpoint = decodeCheckpoint(bytes, source);

@@ -9,7 +9,18 @@
 import { type Backend, readF32 } from "../backend.ts";
 import type { MemoryPlan, PlannedBuffer } from "../models/plan.ts";
 
-/** What one read brings back. */
+/**
+ * What one read brings back.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, type LossRead, selectBackend } from "@reinmax/reinmax";
+ * const model = new CategoricalVae(await selectBackend({ prefer: "wasm" }), { config: "8x4", inputSize: 4, batch: 2 });
+ * model.step(new Float32Array(8).fill(0.5), 2);
+ * const read: LossRead = await model.log.read(); // one array per channel: reconstruction, kl
+ * console.log(model.log.channels, read.channels.map((c) => c.length)); // ["reconstruction", "kl"] [1, 1]
+ * ```
+ */
 export interface LossRead {
   /** Per channel, the losses of every step recorded since the last read, oldest first. */
   readonly channels: readonly Float32Array[];
@@ -17,7 +28,18 @@ export interface LossRead {
   readonly extras: Float32Array;
 }
 
-/** A ring of per-step losses on the backend; see the module comment. */
+/**
+ * A ring of per-step losses on the backend; see the module comment.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, selectBackend } from "@reinmax/reinmax";
+ * const model = new CategoricalVae(await selectBackend({ prefer: "wasm" }), { config: "8x4", inputSize: 4, batch: 2 });
+ * for (let i = 0; i < 3; i++) model.step(new Float32Array(8).fill(0.5), 2);
+ * console.log(model.log.pending, model.log.capacity); // 3 steps wait on the backend; up to readEvery (50)
+ * const { channels } = await model.log.read(); // one read-back brings all three
+ * ```
+ */
 export class LossLog {
   /** The loss channels, e.g. `["reconstruction", "kl"]`; a step's loss is their sum. */
   readonly channels: readonly string[];

@@ -9,7 +9,17 @@ import { cleanUp, ReinmaxInputError } from "../errors.ts";
 import { describe, requireInteger, requireObject } from "../validate.ts";
 import { train } from "./trainer.ts";
 
-/** Progress of {@link trainPoly} at the end of an epoch. */
+/**
+ * Progress of {@link trainPoly} at the end of an epoch.
+ *
+ * @example
+ * ```ts
+ * import { type PolyEpoch, selectBackend, trainPoly } from "@reinmax/reinmax";
+ * const epochs: PolyEpoch[] = [];
+ * for await (const e of trainPoly(await selectBackend(), { steps: 1000 })) epochs.push(e);
+ * console.log(epochs.at(-1)?.exactLoss, epochs.at(-1)?.msPerStep);
+ * ```
+ */
 export interface PolyEpoch {
   /** 1-based epoch number. */
   readonly epoch: number;
@@ -25,7 +35,22 @@ export interface PolyEpoch {
   readonly bytesAllocated: number;
 }
 
-/** Options of {@link trainPoly}. */
+/**
+ * Options of {@link trainPoly}.
+ *
+ * @example
+ * ```ts
+ * import { estimator, selectBackend, trainPoly, type TrainPolyOptions } from "@reinmax/reinmax";
+ * const options: TrainPolyOptions = {
+ *   p: 1.5,
+ *   estimator: estimator("st", { tau: 1 }),
+ *   steps: 8000,
+ *   stepsPerEpoch: 200,
+ *   onLosses: (first, losses) => console.log(first, losses.length),
+ * };
+ * for await (const e of trainPoly(await selectBackend(), options)) console.log(e.epoch, e.exactLoss);
+ * ```
+ */
 export interface TrainPolyOptions extends PolyOptions {
   /** Total steps. Default 8000. */
   readonly steps?: number;
@@ -45,6 +70,15 @@ export interface TrainPolyOptions extends PolyOptions {
  * Trains the task and yields one record per epoch. A backend failure (e.g. a lost GPU) ends the run with a
  * `BackendFailureError` naming the step, a diverging run with a `NonFiniteError` naming the step and the
  * quantity; the epochs already yielded are intact.
+ *
+ * @example
+ * ```ts
+ * import { selectBackend, trainPoly } from "@reinmax/reinmax";
+ * const backend = await selectBackend();
+ * for await (const e of trainPoly(backend, { p: 2, steps: 2000 })) {
+ *   console.log(e.step, e.loss.toFixed(4), e.exactLoss.toFixed(4)); // sampled and exact expected loss
+ * }
+ * ```
  */
 export async function* trainPoly(
   backend: ConstructorParameters<typeof PolyProgramming>[0],

@@ -12,7 +12,19 @@ import type { ModelState } from "../models/model.ts";
 import { describe } from "../validate.ts";
 import { type StepProgress, train } from "./trainer.ts";
 
-/** The record of one epoch of {@link trainVae}; −ELBO values are in nats per image, lower is better. */
+/**
+ * The record of one epoch of {@link trainVae}; −ELBO values are in nats per image, lower is better.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, loadFixture, selectBackend, trainVae, type VaeEpoch } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4", inputSize: 64 });
+ * let last: VaeEpoch | undefined;
+ * for await (const e of trainVae(model, data.train, { epochs: 3, test: data.test })) last = e;
+ * console.log(last?.trainElbo, last?.testReconstruction, last?.testKl);
+ * ```
+ */
 export interface VaeEpoch {
   /** 1-based epoch number. */
   readonly epoch: number;
@@ -36,7 +48,19 @@ export interface VaeEpoch {
   readonly evaluationMs: number;
 }
 
-/** Options of {@link trainVae}. */
+/**
+ * Options of {@link trainVae}.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, loadFixture, type ModelState, selectBackend, trainVae, type TrainVaeOptions } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4", inputSize: 64 });
+ * let saved: ModelState | undefined;
+ * const options: TrainVaeOptions = { epochs: 5, test: data.test, onCheckpoint: (s) => void (saved = s) };
+ * for await (const e of trainVae(model, data.train, options)) console.log(e.epoch, e.testElbo);
+ * ```
+ */
 export interface TrainVaeOptions {
   /** Train until the model has completed this many epochs in total. Default 1. */
   readonly epochs?: number;
@@ -52,7 +76,18 @@ export interface TrainVaeOptions {
   readonly onCheckpoint?: (state: ModelState) => void | Promise<void>;
 }
 
-/** The images of `set` scaled to [0, 1], in file order (for evaluation). */
+/**
+ * The images of `set` scaled to [0, 1], in file order (for evaluation).
+ *
+ * @example
+ * ```ts
+ * import { allImages, CategoricalVae, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * const images = allImages(data.test); // 297 × 64 values in [0, 1]
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4", inputSize: 64 });
+ * console.log(await model.evaluate(images, data.test.count));
+ * ```
+ */
 export function allImages(set: ImageSet): Float32Array {
   if (!(set instanceof ImageSet)) {
     throw new ReinmaxInputError("set", `expected an ImageSet, got ${describe(set)}`);
@@ -65,6 +100,16 @@ export function allImages(set: ImageSet): Float32Array {
 /**
  * Trains `model` on `trainSet` and yields one {@link VaeEpoch} per epoch. Non-finite values end the run with a
  * `NonFiniteError` naming the step and the quantity, the model left at its last good state.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "10x30" });
+ * for await (const e of trainVae(model, data.train, { epochs: 10, test: data.test })) {
+ *   console.log(e.epoch, e.trainElbo.toFixed(2), e.testElbo.toFixed(2)); // −ELBO, nats per image
+ * }
+ * ```
  */
 export async function* trainVae(
   model: Vae,

@@ -16,7 +16,17 @@ import { BackendFailureError, NonFiniteError, ReinmaxInputError } from "../error
 import { type ModelState, TrainableModel } from "../models/model.ts";
 import { describe, requireInteger } from "../validate.ts";
 
-/** What the trainer drives: a model and how to run each step of an epoch on it. */
+/**
+ * What the trainer drives: a model and how to run each step of an epoch on it.
+ *
+ * @example
+ * ```ts
+ * import { PolyProgramming, selectBackend, train, type TrainingTask } from "@reinmax/reinmax";
+ * const model = new PolyProgramming(await selectBackend(), { p: 2 });
+ * const task: TrainingTask = { model, stepsPerEpoch: 200, forwardBackward: () => model.forwardBackward() };
+ * for await (const e of train(task, { epochs: 5 })) console.log(e.epoch, e.loss);
+ * ```
+ */
 export interface TrainingTask {
   /** The model being trained. */
   readonly model: TrainableModel;
@@ -38,7 +48,18 @@ export interface TrainingTask {
   evaluate?(epoch: number): Promise<Readonly<Record<string, number>>>;
 }
 
-/** Losses read back during training. */
+/**
+ * Losses read back during training.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, loadFixture, selectBackend, type StepProgress, trainVae } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4", inputSize: 64, readEvery: 5 });
+ * const onProgress = (p: StepProgress) => console.log(`step ${p.firstStep + p.losses.length - 1}/${p.lastStep}`);
+ * for await (const _ of trainVae(model, data.train, { epochs: 1, onProgress })) {}
+ * ```
+ */
 export interface StepProgress {
   /** The epoch the steps belong to (1-based). */
   readonly epoch: number;
@@ -50,7 +71,20 @@ export interface StepProgress {
   readonly lastStep: number;
 }
 
-/** The record of one finished epoch. */
+/**
+ * The record of one finished epoch.
+ *
+ * @example
+ * ```ts
+ * import { type EpochReport, PolyProgramming, selectBackend, train } from "@reinmax/reinmax";
+ * const model = new PolyProgramming(await selectBackend());
+ * const epochs = train({ model, stepsPerEpoch: 100, forwardBackward: () => model.forwardBackward() }, { epochs: 3 });
+ * for await (const e of epochs) {
+ *   const report: EpochReport = e;
+ *   console.log(report.epoch, report.step, report.loss, report.channels, report.msPerStep);
+ * }
+ * ```
+ */
 export interface EpochReport {
   /** 1-based epoch number. */
   readonly epoch: number;
@@ -70,7 +104,25 @@ export interface EpochReport {
   readonly evaluationMs: number;
 }
 
-/** Options of {@link train}. */
+/**
+ * Options of {@link train}.
+ *
+ * @example
+ * ```ts
+ * import { PolyProgramming, selectBackend, train, type TrainOptions } from "@reinmax/reinmax";
+ * const model = new PolyProgramming(await selectBackend());
+ * const stop = new AbortController();
+ * const options: TrainOptions = { epochs: 40, signal: stop.signal, onProgress: (p) => console.log(p.losses.at(-1)) };
+ * setTimeout(() => stop.abort(new Error("time is up")), 1000);
+ * try {
+ *   for await (const e of train({ model, stepsPerEpoch: 200, forwardBackward: () => model.forwardBackward() }, options)) {
+ *     console.log(e.epoch);
+ *   }
+ * } catch (e) {
+ *   console.log((e as Error).message); // "time is up": the model keeps its last state
+ * }
+ * ```
+ */
 export interface TrainOptions {
   /** Train until the model has completed this many epochs in total. Default 1. */
   readonly epochs?: number;
@@ -108,6 +160,20 @@ function position(step: number, stepsPerEpoch: number): { epoch: number; index: 
  * Trains `task.model` from where it is up to `epochs` epochs (or `steps` steps) in total, yielding one
  * {@link EpochReport} per epoch. A backend failure ends the run with a {@link BackendFailureError} naming the
  * step; a non-finite value with a {@link NonFiniteError} (see the module comment).
+ *
+ * @example
+ * ```ts
+ * import { PolyProgramming, selectBackend, train } from "@reinmax/reinmax";
+ * const model = new PolyProgramming(await selectBackend(), { p: 3 });
+ * const task = {
+ *   model,
+ *   stepsPerEpoch: 200,
+ *   forwardBackward: () => model.forwardBackward(),
+ *   epochMetrics: ["exactLoss"],
+ *   enqueueEpochMetrics: () => model.enqueueExactLoss(),
+ * };
+ * for await (const e of train(task, { epochs: 10 })) console.log(e.epoch, e.loss, e.metrics.exactLoss);
+ * ```
  */
 export async function* train(task: TrainingTask, options: TrainOptions = {}): AsyncGenerator<EpochReport> {
   if (typeof options !== "object" || options === null) {
