@@ -1,7 +1,7 @@
 // The layers of the VAEs (docs/math.md §4, §6.2, §6.3), as asm/layers.ts: forward kernels write, backward kernels
 // accumulate (+=). Elementwise kernels run one thread per element, row kernels one per row. The vector maths
-// (exp_neg, sigmoid_v, softplus_tail) is in shaders/math.wgsl; the softmax family uses WGSL's exp and log
-// where WASM uses Mathf.
+// (sigmoid_v, softplus_tail; docs/math.md §4.12) is in shaders/math.wgsl; the softmax family uses WGSL's exp
+// and log where WASM uses the scalar exp and log of asm/vmath.ts.
 //! use common
 //! use gemm
 //! use math

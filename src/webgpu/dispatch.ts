@@ -99,6 +99,9 @@ export const LAUNCHES: { readonly [K in KernelName]?: Launch } = {
   onehot_linear_forward: threads((p) => p.batch * p.outDim),
   // One thread per (latent, column) of dw, then one per column of db.
   onehot_linear_backward: threads((p) => p.latents * p.outDim + p.outDim),
+  vmath_apply: perElement,
+  // One thread per latent, looping over the batch.
+  poly_step: threads((p) => p.latents),
 };
 
 /**
