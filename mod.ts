@@ -90,7 +90,13 @@ export {
   type Binarization,
   BINARIZATIONS,
 } from "./src/models/bernoulli_vae.ts";
-export { type ElboTerms, type ForwardContext, type StepInputOptions, Vae } from "./src/models/vae.ts";
+export {
+  type ElboTerms,
+  type ForwardContext,
+  type ImageBatches,
+  type StepInputOptions,
+  Vae,
+} from "./src/models/vae.ts";
 export {
   type ModelDescription,
   type ModelState,

@@ -1,7 +1,8 @@
 // Categorical sampling and the backward passes of every estimator (docs/math.md §2), one row of n logits at a time.
 // Rows are independent; the forward sample never depends on τ. Backward kernels write dLogits (no +=)
 // because the estimator's gradient is the first thing written for those logits in a step.
-import { exponentialFromWord, streamWord, uniformFromWord } from "./philox";
+import { exponentialFromWord, firstWords4, streamWord, uniformsFromWords } from "./philox";
+import { expf, expShiftedRow, logf, ROW_CHUNK, ROW_EXP } from "./vmath";
 
 // @ts-ignore: decorator
 @inline function at(base: usize, i: i32): f32 {
@@ -19,6 +20,32 @@ function rowMax(row: usize, n: i32): f32 {
   return m;
 }
 
+// The uniforms of the four rows of one categorical_sample group.
+const UNIFORMS: usize = memory.data(16, 16);
+
+/** The category of one row of logits for the uniform u: the inverse-CDF rule above. */
+// @ts-ignore: decorator
+@inline export function sampleRow(row: usize, cols: i32, u: f32): i32 {
+  const m = rowMax(row, cols);
+  let z: f32 = 0;
+  for (let c0 = 0; c0 < cols; c0 += ROW_CHUNK) {
+    const len = min(ROW_CHUNK, cols - c0);
+    expShiftedRow(ROW_EXP, row + (<usize>c0 << 2), len, m, 1);
+    for (let i = 0; i < len; i++) z += at(ROW_EXP, i);
+  }
+  const target = u * z;
+  let cumulative: f32 = 0;
+  for (let c0 = 0; c0 < cols - 1; c0 += ROW_CHUNK) {
+    const len = min(ROW_CHUNK, cols - 1 - c0);
+    expShiftedRow(ROW_EXP, row + (<usize>c0 << 2), len, m, 1);
+    for (let i = 0; i < len; i++) {
+      cumulative += at(ROW_EXP, i);
+      if (target < cumulative) return c0 + i;
+    }
+  }
+  return cols - 1;
+}
+
 /**
  * s ~ Cat(softmax(θ)) by inverse CDF: the first k with u·Z < Σ_{i≤k} exp(θ_i − max θ), u from word 0 of the
  * row's stream. Comparing unnormalised partial sums avoids a division, so every backend makes the same
@@ -28,22 +55,14 @@ export function categorical_sample(
   sample: usize, logits: usize, rows: u32, n: u32, key0: u32, key1: u32, stream: u32, tag: u32,
 ): void {
   const cols = <i32>n;
-  for (let r: u32 = 0; r < rows; r++) {
-    const row = logits + (<usize>r * cols << 2);
-    const m = rowMax(row, cols);
-    let z: f32 = 0;
-    for (let i = 0; i < cols; i++) z += Mathf.exp(at(row, i) - m);
-    const target = uniformFromWord(streamWord(0, r, key0, key1, stream, tag)) * z;
-    let s = cols - 1;
-    let cumulative: f32 = 0;
-    for (let i = 0; i < cols - 1; i++) {
-      cumulative += Mathf.exp(at(row, i) - m);
-      if (target < cumulative) {
-        s = i;
-        break;
-      }
+  for (let r: u32 = 0; r < rows; r += 4) {
+    // Word 0 of four rows' streams from one 4-lane Philox evaluation.
+    v128.store(UNIFORMS, uniformsFromWords(firstWords4(r, key0, key1, stream, tag)));
+    const last = min(rows, r + 4);
+    for (let q = r; q < last; q++) {
+      const row = logits + (<usize>q * cols << 2);
+      store<i32>(sample + (<usize>q << 2), sampleRow(row, cols, load<f32>(UNIFORMS + (<usize>(q - r) << 2))));
     }
-    store<i32>(sample + (<usize>r << 2), s);
   }
 }
 
@@ -54,12 +73,9 @@ export function onehot_softmax(yHard: usize, ySoft: usize, logits: usize, sample
     const offset = <usize>r * cols << 2;
     const row = logits + offset;
     const m = rowMax(row, cols);
+    expShiftedRow(ySoft + offset, row, cols, m, 1);
     let z: f32 = 0;
-    for (let i = 0; i < cols; i++) {
-      const e = Mathf.exp(at(row, i) - m);
-      put(ySoft + offset, i, e);
-      z += e;
-    }
+    for (let i = 0; i < cols; i++) z += at(ySoft + offset, i);
     const inv: f32 = 1 / z;
     const s = load<i32>(sample + (<usize>r << 2));
     for (let i = 0; i < cols; i++) {
@@ -81,29 +97,45 @@ export function reinmax_backward(
   const invTau: f32 = 1 / tau;
   for (let r: u32 = 0; r < rows; r++) {
     const offset = <usize>r * cols << 2;
-    const row = logits + offset, g = gHard + offset, h = gSoft + offset, out = dLogits + offset;
-    const s = load<i32>(sample + (<usize>r << 2));
-    const m = rowMax(row, cols);
-    let za: f32 = 0, zp: f32 = 0, ag: f32 = 0, pq: f32 = 0;
-    for (let i = 0; i < cols; i++) {
-      const x = at(row, i) - m;
-      const ea = Mathf.exp(x * invTau);
-      const ep = Mathf.exp(x);
+    reinmaxRow(
+      dLogits + offset, logits + offset, load<i32>(sample + (<usize>r << 2)), gHard + offset, gSoft + offset, cols,
+      invTau,
+    );
+  }
+}
+
+/** ReinMax's gradient of one row (logits `row`, sample s, gHard g, gSoft h) into `out`. */
+export function reinmaxRow(out: usize, row: usize, s: i32, g: usize, h: usize, cols: i32, invTau: f32): void {
+  const m = rowMax(row, cols);
+  // a's exponentials wait in `out`; π's are taken a chunk at a time.
+  expShiftedRow(out, row, cols, m, invTau);
+  let za: f32 = 0, zp: f32 = 0, ag: f32 = 0, pq: f32 = 0;
+  for (let c0 = 0; c0 < cols; c0 += ROW_CHUNK) {
+    const len = min(ROW_CHUNK, cols - c0);
+    expShiftedRow(ROW_EXP, row + (<usize>c0 << 2), len, m, 1);
+    for (let k = 0; k < len; k++) {
+      const i = c0 + k;
+      const ea = at(out, i);
+      const ep = at(ROW_EXP, k);
       const gi = at(g, i);
       za += ea;
       zp += ep;
       ag += ea * gi;
       pq += ep * (at(h, i) - 0.5 * gi);
-      put(out, i, ea);
     }
-    const invZa: f32 = 1 / za, invZp: f32 = 1 / zp;
-    const gs = at(g, s);
-    const pi1g: f32 = 0.5 * (ag * invZa + gs); // ⟨π₁, g⟩
-    const piq: f32 = pq * invZp; // ⟨π, q⟩
-    // 2·π₁ = a + D, with D_i = (i == s) converted arithmetically: no branch on the sample.
-    for (let i = 0; i < cols; i++) {
+  }
+  const invZa: f32 = 1 / za, invZp: f32 = 1 / zp;
+  const gs = at(g, s);
+  const pi1g: f32 = 0.5 * (ag * invZa + gs); // ⟨π₁, g⟩
+  const piq: f32 = pq * invZp; // ⟨π, q⟩
+  // 2·π₁ = a + D, with D_i = (i == s) converted arithmetically: no branch on the sample.
+  for (let c0 = 0; c0 < cols; c0 += ROW_CHUNK) {
+    const len = min(ROW_CHUNK, cols - c0);
+    expShiftedRow(ROW_EXP, row + (<usize>c0 << 2), len, m, 1);
+    for (let k = 0; k < len; k++) {
+      const i = c0 + k;
       const gi = at(g, i);
-      const pi = Mathf.exp(at(row, i) - m) * invZp;
+      const pi = at(ROW_EXP, k) * invZp;
       const pi1Twice = at(out, i) * invZa + <f32>(i == s);
       put(out, i, pi1Twice * (gi - pi1g) + pi * (at(h, i) - 0.5 * gi - piq));
     }
@@ -118,24 +150,37 @@ export function st_backward(
   const invTau: f32 = 1 / tau;
   for (let r: u32 = 0; r < rows; r++) {
     const offset = <usize>r * cols << 2;
-    const row = logits + offset, g = gHard + offset, h = gSoft + offset, out = dLogits + offset;
-    const m = rowMax(row, cols);
-    let za: f32 = 0, zp: f32 = 0, ag: f32 = 0, ph: f32 = 0;
-    for (let i = 0; i < cols; i++) {
-      const x = at(row, i) - m;
-      const ea = Mathf.exp(x * invTau);
-      const ep = Mathf.exp(x);
+    stRow(dLogits + offset, logits + offset, gHard + offset, gSoft + offset, cols, invTau);
+  }
+}
+
+/** Straight-through's gradient of one row (it does not depend on the sample) into `out`. */
+export function stRow(out: usize, row: usize, g: usize, h: usize, cols: i32, invTau: f32): void {
+  const m = rowMax(row, cols);
+  expShiftedRow(out, row, cols, m, invTau);
+  let za: f32 = 0, zp: f32 = 0, ag: f32 = 0, ph: f32 = 0;
+  for (let c0 = 0; c0 < cols; c0 += ROW_CHUNK) {
+    const len = min(ROW_CHUNK, cols - c0);
+    expShiftedRow(ROW_EXP, row + (<usize>c0 << 2), len, m, 1);
+    for (let k = 0; k < len; k++) {
+      const i = c0 + k;
+      const ea = at(out, i);
+      const ep = at(ROW_EXP, k);
       za += ea;
       zp += ep;
       ag += ea * at(g, i);
       ph += ep * at(h, i);
-      put(out, i, ea);
     }
-    const invZa: f32 = 1 / za, invZp: f32 = 1 / zp;
-    const agMean = ag * invZa, phMean = ph * invZp;
-    for (let i = 0; i < cols; i++) {
+  }
+  const invZa: f32 = 1 / za, invZp: f32 = 1 / zp;
+  const agMean = ag * invZa, phMean = ph * invZp;
+  for (let c0 = 0; c0 < cols; c0 += ROW_CHUNK) {
+    const len = min(ROW_CHUNK, cols - c0);
+    expShiftedRow(ROW_EXP, row + (<usize>c0 << 2), len, m, 1);
+    for (let k = 0; k < len; k++) {
+      const i = c0 + k;
       const a = at(out, i) * invZa;
-      const pi = Mathf.exp(at(row, i) - m) * invZp;
+      const pi = at(ROW_EXP, k) * invZp;
       put(out, i, invTau * a * (at(g, i) - agMean) + pi * (at(h, i) - phMean));
     }
   }
@@ -146,14 +191,14 @@ function addSoftGradient(out: usize, row: usize, h: usize, cols: i32): void {
   const m = rowMax(row, cols);
   let z: f32 = 0, ph: f32 = 0;
   for (let i = 0; i < cols; i++) {
-    const e = Mathf.exp(at(row, i) - m);
+    const e = expf(at(row, i) - m);
     z += e;
     ph += e * at(h, i);
   }
   const invZ: f32 = 1 / z;
   const phMean = ph * invZ;
   for (let i = 0; i < cols; i++) {
-    const pi = Mathf.exp(at(row, i) - m) * invZ;
+    const pi = expf(at(row, i) - m) * invZ;
     put(out, i, at(out, i) + pi * (at(h, i) - phMean));
   }
 }
@@ -166,14 +211,14 @@ function addTemperedSoftmaxGradient(out: usize, z: usize, g: usize, cols: i32, i
   const m = rowMax(z, cols);
   let sum: f32 = 0, yg: f32 = 0;
   for (let i = 0; i < cols; i++) {
-    const e = Mathf.exp((at(z, i) - m) * invTau);
+    const e = expf((at(z, i) - m) * invTau);
     sum += e;
     yg += e * at(g, i);
   }
   const inv: f32 = 1 / sum;
   const ygMean = yg * inv;
   for (let i = 0; i < cols; i++) {
-    const y = Mathf.exp((at(z, i) - m) * invTau) * inv;
+    const y = expf((at(z, i) - m) * invTau) * inv;
     put(out, i, at(out, i) + scale * y * (at(g, i) - ygMean));
   }
 }
@@ -203,25 +248,31 @@ export function gst_backward(
   const invTau: f32 = 1 / tau;
   for (let r: u32 = 0; r < rows; r++) {
     const offset = <usize>r * cols << 2;
-    const row = logits + offset, out = dLogits + offset;
-    const s = load<i32>(sample + (<usize>r << 2));
-    const m = rowMax(row, cols);
-    // θ' is needed whole before its softmax, so it is staged in dLogits.
-    gapRow(out, row, s, cols, m, gap);
-    let sum: f32 = 0, yg: f32 = 0;
-    for (let i = 0; i < cols; i++) {
-      const e = Mathf.exp((at(out, i) - m) * invTau);
-      sum += e;
-      yg += e * at(gHard + offset, i);
-    }
-    const inv: f32 = 1 / sum;
-    const ygMean = yg * inv;
-    for (let i = 0; i < cols; i++) {
-      const y = Mathf.exp((at(out, i) - m) * invTau) * inv;
-      put(out, i, invTau * y * (at(gHard + offset, i) - ygMean));
-    }
-    addSoftGradient(out, row, gSoft + offset, cols);
+    gstRow(
+      dLogits + offset, logits + offset, load<i32>(sample + (<usize>r << 2)), gHard + offset, gSoft + offset, cols,
+      invTau, gap,
+    );
   }
+}
+
+/** Gapped ST's gradient of one row into `out`. */
+export function gstRow(out: usize, row: usize, s: i32, g: usize, h: usize, cols: i32, invTau: f32, gap: f32): void {
+  const m = rowMax(row, cols);
+  // θ' is needed whole before its softmax, so it is staged in `out`.
+  gapRow(out, row, s, cols, m, gap);
+  let sum: f32 = 0, yg: f32 = 0;
+  for (let i = 0; i < cols; i++) {
+    const e = expf((at(out, i) - m) * invTau);
+    sum += e;
+    yg += e * at(g, i);
+  }
+  const inv: f32 = 1 / sum;
+  const ygMean = yg * inv;
+  for (let i = 0; i < cols; i++) {
+    const y = expf((at(out, i) - m) * invTau) * inv;
+    put(out, i, invTau * y * (at(g, i) - ygMean));
+  }
+  addSoftGradient(out, row, h, cols);
 }
 
 /**
@@ -236,21 +287,21 @@ function conditionalPerturbed(
 ): void {
   const base = 1 + j * <u32>cols;
   const es = exponentialFromWord(streamWord(base + <u32>s, r, key0, key1, stream, tag));
-  const esOverZ = es * Mathf.exp(-logZ);
+  const esOverZ = es * expf(-logZ);
   for (let i = 0; i < cols; i++) {
     if (i == s) {
-      put(dst, i, logZ - Mathf.log(es));
+      put(dst, i, logZ - logf(es));
     } else {
       const e = exponentialFromWord(streamWord(base + <u32>i, r, key0, key1, stream, tag));
-      put(dst, i, -Mathf.log(e * Mathf.exp(-(at(row, i) - m)) + esOverZ));
+      put(dst, i, -logf(e * expf(-(at(row, i) - m)) + esOverZ));
     }
   }
 }
 
 function rowLogSumExp(row: usize, cols: i32, m: f32): f32 {
   let z: f32 = 0;
-  for (let i = 0; i < cols; i++) z += Mathf.exp(at(row, i) - m);
-  return Mathf.log(z);
+  for (let i = 0; i < cols; i++) z += expf(at(row, i) - m);
+  return logf(z);
 }
 
 /**
@@ -262,21 +313,30 @@ export function gumbel_backward(
   tau: f32, k: u32, key0: u32, key1: u32, stream: u32, tag: u32,
 ): void {
   const cols = <i32>n;
-  const invTau: f32 = 1 / tau;
-  const scale: f32 = invTau / <f32>k;
   for (let r: u32 = 0; r < rows; r++) {
     const offset = <usize>r * cols << 2;
-    const row = logits + offset, out = dLogits + offset, z = perturbed + offset;
-    const s = load<i32>(sample + (<usize>r << 2));
-    const m = rowMax(row, cols);
-    const logZ = rowLogSumExp(row, cols, m);
-    for (let i = 0; i < cols; i++) put(out, i, 0);
-    for (let j: u32 = 0; j < k; j++) {
-      conditionalPerturbed(z, row, s, cols, m, logZ, j, r, key0, key1, stream, tag);
-      addTemperedSoftmaxGradient(out, z, gHard + offset, cols, invTau, scale);
-    }
-    addSoftGradient(out, row, gSoft + offset, cols);
+    gumbelRow(
+      dLogits + offset, perturbed + offset, logits + offset, load<i32>(sample + (<usize>r << 2)), gHard + offset,
+      gSoft + offset, cols, tau, k, r, key0, key1, stream, tag,
+    );
   }
+}
+
+/** The Gumbel family's gradient of row r (its stream's row index) into `out`; `z` (cols) is scratch. */
+export function gumbelRow(
+  out: usize, z: usize, row: usize, s: i32, g: usize, h: usize, cols: i32, tau: f32, k: u32, r: u32, key0: u32,
+  key1: u32, stream: u32, tag: u32,
+): void {
+  const invTau: f32 = 1 / tau;
+  const scale: f32 = invTau / <f32>k;
+  const m = rowMax(row, cols);
+  const logZ = rowLogSumExp(row, cols, m);
+  for (let i = 0; i < cols; i++) put(out, i, 0);
+  for (let j: u32 = 0; j < k; j++) {
+    conditionalPerturbed(z, row, s, cols, m, logZ, j, r, key0, key1, stream, tag);
+    addTemperedSoftmaxGradient(out, z, g, cols, invTau, scale);
+  }
+  addSoftGradient(out, row, h, cols);
 }
 
 /** The conditional perturbed logits ℓ_j (k·n per row, shifted by −max θ), as gumbel_backward draws them. */
@@ -310,10 +370,10 @@ export function reinforce_backward(
     const advantage = load<f32>(reward + (<usize>r << 2)) - b;
     const m = rowMax(row, cols);
     let z: f32 = 0;
-    for (let i = 0; i < cols; i++) z += Mathf.exp(at(row, i) - m);
+    for (let i = 0; i < cols; i++) z += expf(at(row, i) - m);
     const inv: f32 = 1 / z;
     for (let i = 0; i < cols; i++) {
-      const pi = Mathf.exp(at(row, i) - m) * inv;
+      const pi = expf(at(row, i) - m) * inv;
       put(out, i, advantage * ((i == s ? <f32>1 : <f32>0) - pi));
     }
     addSoftGradient(out, row, gSoft + offset, cols);

@@ -3,92 +3,10 @@
 // Linear weights are W[in×out] row-major, so the forward is the plain product x[B×in]·W[in×out].
 //
 // Elementwise kernels run on f32x4 with the tail (count % 4) computed by the same vector code on a splat,
-// so every element gets bit-identical arithmetic. exp and log are Cephes-style f32 polynomials (≈ 1 ulp),
-// vectorised; the row-wise kernels (softmax family, categorical KL) use Mathf.
-import { matmul, matmul_bt } from "./matmul";
-
-// ---------------------------------------------------------------------------------------------------------
-// Vector math.
-
-// @ts-ignore: decorator
-@inline const LOG2E: f32 = 1.44269504088896341;
-// @ts-ignore: decorator
-@inline const LN2_HI: f32 = 0.693359375;
-// @ts-ignore: decorator
-@inline const LN2_LO: f32 = -2.12194440e-4;
-// @ts-ignore: decorator
-@inline const EXP_LO: f32 = -87.3365447505531; // below: the result would be subnormal; flushed to 0
-
-// @ts-ignore: decorator
-@inline const ROUND_MAGIC: f32 = 12582912; // 1.5·2^23: adding it rounds |v| < 2^22 to an integer in the low bits
-
-/** e^x lane-wise for x ≤ 0 (relative error ≈ 1 ulp); 0 below EXP_LO, NaN for NaN. */
-function expNegV(x: v128): v128 {
-  // pmax (unlike max, one instruction on x64) keeps a NaN x. n = round(x·log2 e) by the magic-number add
-  // (cheaper than nearest + trunc_sat), and n sits in the low mantissa bits of t.
-  const xc = f32x4.pmax(x, f32x4.splat(EXP_LO));
-  const t = f32x4.add(f32x4.mul(xc, f32x4.splat(LOG2E)), f32x4.splat(ROUND_MAGIC));
-  const fx = f32x4.sub(t, f32x4.splat(ROUND_MAGIC)); // ∈ [−126, 0]
-  let r = f32x4.sub(xc, f32x4.mul(fx, f32x4.splat(LN2_HI)));
-  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(LN2_LO)));
-  const z = f32x4.mul(r, r);
-  let y = f32x4.add(f32x4.mul(f32x4.splat(1.9875691500e-4), r), f32x4.splat(1.3981999507e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
-  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1));
-  // 2^n in the exponent field: the bits of t are 0x4B400000 + n, and shifting left by 23 drops the
-  // 0x4B400000 (its lowest set bit is 22), leaving (n mod 2^9) << 23; n ≥ −126 keeps the result normal.
-  const pow2 = i32x4.add(i32x4.shl(t, 23), i32x4.splat(127 << 23));
-  return v128.andnot(f32x4.mul(y, pow2), f32x4.lt(x, f32x4.splat(EXP_LO)));
-}
-
-/** log(x) lane-wise for positive normal x (relative error ≈ 1 ulp). */
-function logV(x: v128): v128 {
-  const bits = x;
-  let e = i32x4.sub(i32x4.shr_u(bits, 23), i32x4.splat(126)); // x = m·2^e with m ∈ [0.5, 1)
-  let m = v128.or(v128.and(bits, i32x4.splat(0x007FFFFF)), i32x4.splat(0x3F000000));
-  // m < √½: use 2m − 1 and e − 1, so the polynomial argument stays in [√½ − 1, √2 − 1).
-  const small = f32x4.lt(m, f32x4.splat(0.707106781186547524));
-  e = i32x4.add(e, small); // true lanes are −1
-  m = f32x4.sub(f32x4.add(m, v128.and(m, small)), f32x4.splat(1));
-  const fe = f32x4.convert_i32x4_s(e);
-  const z = f32x4.mul(m, m);
-  let y = f32x4.add(f32x4.mul(f32x4.splat(7.0376836292e-2), m), f32x4.splat(-1.1514610310e-1));
-  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(1.1676998740e-1));
-  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(-1.2420140846e-1));
-  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(1.4249322787e-1));
-  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(-1.6668057665e-1));
-  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(2.0000714765e-1));
-  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(-2.4999993993e-1));
-  y = f32x4.add(f32x4.mul(y, m), f32x4.splat(3.3333331174e-1));
-  y = f32x4.mul(f32x4.mul(y, m), z);
-  y = f32x4.add(y, f32x4.mul(fe, f32x4.splat(LN2_LO)));
-  y = f32x4.sub(y, f32x4.mul(z, f32x4.splat(0.5)));
-  return f32x4.add(f32x4.add(m, y), f32x4.mul(fe, f32x4.splat(LN2_HI)));
-}
-
-/** log(1 + u) lane-wise for u ∈ [0, 1], accurate for tiny u (the rounding of 1 + u is corrected). */
-function log1pUnitV(u: v128): v128 {
-  const one = f32x4.splat(1);
-  const w = f32x4.add(one, u);
-  // log(w) + (u − (w − 1))/w; exact 0 at u = 0.
-  return f32x4.add(logV(w), f32x4.div(f32x4.sub(u, f32x4.sub(w, one)), w));
-}
-
-/** log(1 + e^{−|x|}) lane-wise, the non-linear part of softplus and log-sigmoid. */
-// @ts-ignore: decorator
-@inline function softplusTailV(x: v128): v128 {
-  return log1pUnitV(expNegV(f32x4.neg(f32x4.abs(x))));
-}
-
-/** σ(x) lane-wise, from e^{−|x|} so neither branch overflows. */
-function sigmoidV(x: v128): v128 {
-  const e = expNegV(f32x4.neg(f32x4.abs(x)));
-  const inv = f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), e));
-  return v128.bitselect(inv, f32x4.mul(e, inv), f32x4.ge(x, f32x4.splat(0)));
-}
+// so every element gets bit-identical arithmetic. exp, log, log1p and σ come from asm/vmath.ts (docs/math.md §4.12),
+// in the row-wise kernels (softmax family, categorical KL) too.
+import { gemmSparseA, matmul, matmul_bt, zeroCount } from "./matmul";
+import { expShiftedRow, logf, ROW_CHUNK, ROW_EXP, sigmoidV, softplusTailV } from "./vmath";
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: u32): usize {
@@ -141,11 +59,22 @@ export function transpose(out: usize, x: usize, rows: u32, cols: u32): void {
   }
 }
 
+/**
+ * Whether the products with x (batch×inDim) as their left factor should skip its zeros. A multiply-add of
+ * the sparse product costs about 1.5 of the dense kernel's, plus its lists: it wins once more than about half
+ * of x is zero (binarised images are about 70% zeros), so it is taken from 9/16 on.
+ */
+function sparseInput(x: usize, batch: u32, inDim: u32): bool {
+  const count = batch * inDim;
+  return <u64>zeroCount(x, count) * 16 >= <u64>count * 9;
+}
+
 /** out[batch×outDim] = x[batch×inDim]·w[inDim×outDim] + b[outDim] (written). */
 export function linear_forward(out: usize, x: usize, w: usize, b: usize, batch: u32, inDim: u32, outDim: u32): void {
   const row = <usize>outDim << 2;
   for (let i: u32 = 0; i < batch; i++) memory.copy(out + <usize>i * row, b, row);
-  matmul(out, x, w, batch, inDim, outDim, inDim, 1, 1);
+  if (sparseInput(x, batch, inDim)) gemmSparseA(out, x, w, batch, inDim, outDim, inDim, 1);
+  else matmul(out, x, w, batch, inDim, outDim, inDim, 1, 1);
 }
 
 /**
@@ -155,7 +84,8 @@ export function linear_forward(out: usize, x: usize, w: usize, b: usize, batch: 
 export function linear_backward(
   dx: usize, dw: usize, db: usize, dy: usize, x: usize, w: usize, batch: u32, inDim: u32, outDim: u32, needDx: u32,
 ): void {
-  matmul(dw, x, dy, inDim, batch, outDim, 1, inDim, 1);
+  if (sparseInput(x, batch, inDim)) gemmSparseA(dw, x, dy, inDim, batch, outDim, 1, inDim);
+  else matmul(dw, x, dy, inDim, batch, outDim, 1, inDim, 1);
   const n4 = outDim & ~3;
   for (let i: u32 = 0; i < batch; i++) {
     const src = dy + ((<usize>i * outDim) << 2);
@@ -164,6 +94,48 @@ export function linear_backward(
     for (; j < outDim; j++) store<f32>(at(db, j), load<f32>(at(db, j)) + load<f32>(at(src, j)));
   }
   if (needDx != 0) matmul_bt(dx, dy, w, batch, outDim, inDim, outDim, 1, 1);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// One-hot inputs: the decoder's first layer reads latents one-hot codes, so its product with W is a sum of
+// `latents` rows of W and its weight gradient a scatter-add of dy into those rows.
+
+/** dst[0..n) += src[0..n) (f32x4 body, scalar tail). */
+// @ts-ignore: decorator
+@inline function addRow(dst: usize, src: usize, n: u32): void {
+  let j: u32 = 0;
+  for (; j + 4 <= n; j += 4) v128.store(at(dst, j), f32x4.add(v128.load(at(dst, j)), v128.load(at(src, j))));
+  for (; j < n; j++) store<f32>(at(dst, j), load<f32>(at(dst, j)) + load<f32>(at(src, j)));
+}
+
+/** out[i, :] = b + Σ_l w[l·categories + sample[i·latents + l], :] (written), summed in order of l. */
+export function onehot_linear_forward(
+  out: usize, w: usize, b: usize, sample: usize, batch: u32, latents: u32, categories: u32, outDim: u32,
+): void {
+  const row = <usize>outDim << 2;
+  for (let i: u32 = 0; i < batch; i++) {
+    const o = out + <usize>i * row;
+    memory.copy(o, b, row);
+    const s = sample + ((<usize>i * latents) << 2);
+    for (let l: u32 = 0; l < latents; l++) {
+      addRow(o, w + <usize>(l * categories + load<u32>(at(s, l))) * row, outDim);
+    }
+  }
+}
+
+/** dw[l·categories + sample[i·latents + l], :] += dy[i, :] and db += dy[i, :], in order of i. */
+export function onehot_linear_backward(
+  dw: usize, db: usize, dy: usize, sample: usize, batch: u32, latents: u32, categories: u32, outDim: u32,
+): void {
+  const row = <usize>outDim << 2;
+  for (let i: u32 = 0; i < batch; i++) {
+    const g = dy + <usize>i * row;
+    addRow(db, g, outDim);
+    const s = sample + ((<usize>i * latents) << 2);
+    for (let l: u32 = 0; l < latents; l++) {
+      addRow(dw + <usize>(l * categories + load<u32>(at(s, l))) * row, g, outDim);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -322,12 +294,9 @@ export function softmax_forward(out: usize, x: usize, rows: u32, n: u32): void {
     const px = x + ((<usize>r * n) << 2);
     const po = out + ((<usize>r * n) << 2);
     const m = rowMax(px, n);
+    expShiftedRow(po, px, <i32>n, m, 1);
     let s: f32 = 0;
-    for (let j: u32 = 0; j < n; j++) {
-      const e = Mathf.exp(load<f32>(at(px, j)) - m);
-      store<f32>(at(po, j), e);
-      s += e;
-    }
+    for (let j: u32 = 0; j < n; j++) s += load<f32>(at(po, j));
     const inv: f32 = 1 / s;
     for (let j: u32 = 0; j < n; j++) store<f32>(at(po, j), load<f32>(at(po, j)) * inv);
   }
@@ -353,8 +322,12 @@ export function log_softmax_forward(out: usize, x: usize, rows: u32, n: u32): vo
     const po = out + ((<usize>r * n) << 2);
     const m = rowMax(px, n);
     let s: f32 = 0;
-    for (let j: u32 = 0; j < n; j++) s += Mathf.exp(load<f32>(at(px, j)) - m);
-    const ls = Mathf.log(s);
+    for (let c0: u32 = 0; c0 < n; c0 += <u32>ROW_CHUNK) {
+      const len = min<u32>(<u32>ROW_CHUNK, n - c0);
+      expShiftedRow(ROW_EXP, at(px, c0), <i32>len, m, 1);
+      for (let k: u32 = 0; k < len; k++) s += load<f32>(at(ROW_EXP, k));
+    }
+    const ls = logf(s);
     for (let j: u32 = 0; j < n; j++) store<f32>(at(po, j), (load<f32>(at(px, j)) - m) - ls);
   }
 }
@@ -365,9 +338,14 @@ export function log_softmax_backward(dx: usize, dy: usize, y: usize, rows: u32, 
     const o = (<usize>r * n) << 2;
     let sum: f32 = 0;
     for (let j: u32 = 0; j < n; j++) sum += load<f32>(at(dy + o, j));
-    for (let j: u32 = 0; j < n; j++) {
-      const p = at(dx + o, j);
-      store<f32>(p, load<f32>(p) + (load<f32>(at(dy + o, j)) - Mathf.exp(load<f32>(at(y + o, j))) * sum));
+    for (let c0: u32 = 0; c0 < n; c0 += <u32>ROW_CHUNK) {
+      const len = min<u32>(<u32>ROW_CHUNK, n - c0);
+      expShiftedRow(ROW_EXP, at(y + o, c0), <i32>len, 0, 1);
+      for (let k: u32 = 0; k < len; k++) {
+        const j = c0 + k;
+        const p = at(dx + o, j);
+        store<f32>(p, load<f32>(p) + (load<f32>(at(dy + o, j)) - load<f32>(at(ROW_EXP, k)) * sum));
+      }
     }
   }
 }
@@ -384,13 +362,17 @@ function rowEntropyStats(p: usize, n: u32): void {
   const m = rowMax(p, n);
   let s: f32 = 0;
   let sd: f32 = 0; // Σ e^{x−m}·(x − m), over the entries with e^{x−m} > 0
-  for (let j: u32 = 0; j < n; j++) {
-    const d = load<f32>(at(p, j)) - m;
-    const e = Mathf.exp(d);
-    s += e;
-    if (e > 0) sd += e * d;
+  for (let c0: u32 = 0; c0 < n; c0 += <u32>ROW_CHUNK) {
+    const len = min<u32>(<u32>ROW_CHUNK, n - c0);
+    expShiftedRow(ROW_EXP, at(p, c0), <i32>len, m, 1);
+    for (let k: u32 = 0; k < len; k++) {
+      const d = load<f32>(at(p, c0 + k)) - m;
+      const e = load<f32>(at(ROW_EXP, k));
+      s += e;
+      if (e > 0) sd += e * d;
+    }
   }
-  const ls = Mathf.log(s);
+  const ls = logf(s);
   statMax = m;
   statLogSum = ls;
   statNegEntropy = sd / s - ls; // Σ q (x − m − ls) with Σ q = 1
@@ -401,7 +383,7 @@ function rowEntropyStats(p: usize, n: u32): void {
  * over the latents of sample b (logits is batch×latents×categories). Written.
  */
 export function kl_categorical_forward(kl: usize, logits: usize, batch: u32, latents: u32, categories: u32): void {
-  const logC = Mathf.log(<f32>categories);
+  const logC = logf(<f32>categories);
   for (let b: u32 = 0; b < batch; b++) {
     let total: f32 = 0;
     for (let l: u32 = 0; l < latents; l++) {
@@ -417,12 +399,21 @@ export function kl_categorical_backward(dLogits: usize, logits: usize, rows: u32
   for (let r: u32 = 0; r < rows; r++) {
     const o = (<usize>r * categories) << 2;
     rowEntropyStats(logits + o, categories);
-    for (let j: u32 = 0; j < categories; j++) {
-      const lq = (load<f32>(at(logits + o, j)) - statMax) - statLogSum;
-      const q = Mathf.exp(lq);
-      if (q > 0) {
-        const p = at(dLogits + o, j);
-        store<f32>(p, load<f32>(p) + scale * q * (lq - statNegEntropy));
+    for (let c0: u32 = 0; c0 < categories; c0 += <u32>ROW_CHUNK) {
+      const len = min<u32>(<u32>ROW_CHUNK, categories - c0);
+      // log q first, then q = e^{log q} in place (the shift 0 and scale 1 leave the argument exact).
+      for (let k: u32 = 0; k < len; k++) {
+        store<f32>(at(ROW_EXP, k), (load<f32>(at(logits + o, c0 + k)) - statMax) - statLogSum);
+      }
+      expShiftedRow(ROW_EXP, ROW_EXP, <i32>len, 0, 1);
+      for (let k: u32 = 0; k < len; k++) {
+        const j = c0 + k;
+        const lq = (load<f32>(at(logits + o, j)) - statMax) - statLogSum;
+        const q = load<f32>(at(ROW_EXP, k));
+        if (q > 0) {
+          const p = at(dLogits + o, j);
+          store<f32>(p, load<f32>(p) + scale * q * (lq - statNegEntropy));
+        }
       }
     }
   }

@@ -260,3 +260,195 @@ export function matmul_bt(
 ): void {
   gemm(C, A, B, M, K, N, aRowStride, aColStride, true, accumulate != 0);
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Products with a sparse left factor: C += A·B skipping the zeros of A. ReLU outputs and image pixels are
+// about half zeros, so a linear layer's forward (x·W) and weight gradient (xᵀ·dy) can skip half the work.
+// For each block of SPARSE_ROWS rows of C and SPARSE_DEPTH values of k, each row r gets a list of its nonzero
+// A(r, k) with the byte offset of row k of B; then, per block of columns, the row of C is held in registers
+// while the rows of B its list names are added in (B's block of rows stays in L1 across the rows of C).
+// A multiply-add costs one load of B here instead of the dense kernel's 2/3, and the lists cost a pass over
+// A: worth it once more than about half of A is zero (see sparseInput in layers.ts).
+
+// @ts-ignore: decorator
+@inline const SPARSE_ROWS: u32 = 128;
+// @ts-ignore: decorator
+@inline const SPARSE_DEPTH: u32 = 128;
+// @ts-ignore: decorator
+@inline const SPARSE_PANEL: u32 = 48 * 4; // bytes per packed row of B: the widest column block
+// Entry e of row r's list at LISTS + (r·SPARSE_DEPTH + e)·8: the value A(r, k) (f32), then (k − k0)·SPARSE_PANEL
+// (u32), the offset of row k in the packed block of B.
+const LISTS: usize = memory.data(SPARSE_ROWS * SPARSE_DEPTH * 8, 16);
+const COUNTS: usize = memory.data(SPARSE_ROWS * 4, 16);
+// The block of B (SPARSE_DEPTH rows × up to 48 columns) a column block reads, packed: B's rows are N floats
+// apart, a multiple of 4 KiB in the layers' shapes, and would fall into a few L1 sets unpacked.
+const SPARSE_PACK: usize = memory.data(SPARSE_DEPTH * SPARSE_PANEL, 64);
+
+/** SPARSE_PACK row k = B(k0 + k, j0 .. j0 + w) for k < kb (w a multiple of 4, or 1). */
+function packSparse(B: usize, ld: usize, k0: u32, kb: u32, j0: u32, w: u32): void {
+  let src = B + <usize>k0 * ld + (<usize>j0 << 2);
+  let dst = SPARSE_PACK;
+  // Vector copies: memory.copy of a few bytes is a call in V8.
+  for (let k: u32 = 0; k < kb; k++) {
+    if (w == 1) {
+      store<f32>(dst, load<f32>(src));
+    } else {
+      for (let c: usize = 0; c < (<usize>w << 2); c += 16) v128.store(dst + c, v128.load(src + c));
+    }
+    src += ld;
+    dst += SPARSE_PANEL;
+  }
+}
+
+/** The number of zeros (±0) among x[0..count). */
+export function zeroCount(x: usize, count: u32): u32 {
+  let acc = i32x4.splat(0);
+  let i: u32 = 0;
+  for (; i + 4 <= count; i += 4) acc = i32x4.sub(acc, f32x4.eq(v128.load(x + (<usize>i << 2)), f32x4.splat(0)));
+  let n = <u32>(i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3));
+  for (; i < count; i++) if (load<f32>(x + (<usize>i << 2)) == 0) n++;
+  return n;
+}
+
+// C row block (12 vectors = 48 columns) += Σ_e value_e · B row at b + offset_e.
+// @ts-ignore: decorator
+@inline function sparseRow48(c: usize, b: usize, list: usize, n: u32): void {
+  let c0 = v128.load(c), c1 = v128.load(c, 16), c2 = v128.load(c, 32), c3 = v128.load(c, 48);
+  let c4 = v128.load(c, 64), c5 = v128.load(c, 80), c6 = v128.load(c, 96), c7 = v128.load(c, 112);
+  let c8 = v128.load(c, 128), c9 = v128.load(c, 144), c10 = v128.load(c, 160), c11 = v128.load(c, 176);
+  for (let e: u32 = 0; e < n; e++) {
+    const entry = list + (<usize>e << 3);
+    const a = v128.load32_splat(entry);
+    const p = b + <usize>load<u32>(entry, 4);
+    c0 = madd(a, v128.load(p), c0);
+    c1 = madd(a, v128.load(p, 16), c1);
+    c2 = madd(a, v128.load(p, 32), c2);
+    c3 = madd(a, v128.load(p, 48), c3);
+    c4 = madd(a, v128.load(p, 64), c4);
+    c5 = madd(a, v128.load(p, 80), c5);
+    c6 = madd(a, v128.load(p, 96), c6);
+    c7 = madd(a, v128.load(p, 112), c7);
+    c8 = madd(a, v128.load(p, 128), c8);
+    c9 = madd(a, v128.load(p, 144), c9);
+    c10 = madd(a, v128.load(p, 160), c10);
+    c11 = madd(a, v128.load(p, 176), c11);
+  }
+  v128.store(c, c0); v128.store(c, c1, 16); v128.store(c, c2, 32); v128.store(c, c3, 48);
+  v128.store(c, c4, 64); v128.store(c, c5, 80); v128.store(c, c6, 96); v128.store(c, c7, 112);
+  v128.store(c, c8, 128); v128.store(c, c9, 144); v128.store(c, c10, 160); v128.store(c, c11, 176);
+}
+
+// The same for 4 vectors (16 columns).
+// @ts-ignore: decorator
+@inline function sparseRow16(c: usize, b: usize, list: usize, n: u32): void {
+  let c0 = v128.load(c), c1 = v128.load(c, 16), c2 = v128.load(c, 32), c3 = v128.load(c, 48);
+  for (let e: u32 = 0; e < n; e++) {
+    const entry = list + (<usize>e << 3);
+    const a = v128.load32_splat(entry);
+    const p = b + <usize>load<u32>(entry, 4);
+    c0 = madd(a, v128.load(p), c0);
+    c1 = madd(a, v128.load(p, 16), c1);
+    c2 = madd(a, v128.load(p, 32), c2);
+    c3 = madd(a, v128.load(p, 48), c3);
+  }
+  v128.store(c, c0); v128.store(c, c1, 16); v128.store(c, c2, 32); v128.store(c, c3, 48);
+}
+
+// The same for 1 vector (4 columns).
+// @ts-ignore: decorator
+@inline function sparseRow4(c: usize, b: usize, list: usize, n: u32): void {
+  let c0 = v128.load(c);
+  for (let e: u32 = 0; e < n; e++) {
+    const entry = list + (<usize>e << 3);
+    c0 = madd(v128.load32_splat(entry), v128.load(b + <usize>load<u32>(entry, 4)), c0);
+  }
+  v128.store(c, c0);
+}
+
+// The same for one column.
+// @ts-ignore: decorator
+@inline function sparseRow1(c: usize, b: usize, list: usize, n: u32): void {
+  let c0 = load<f32>(c);
+  for (let e: u32 = 0; e < n; e++) {
+    const entry = list + (<usize>e << 3);
+    c0 += load<f32>(entry) * load<f32>(b + <usize>load<u32>(entry, 4));
+  }
+  store<f32>(c, c0);
+}
+
+/**
+ * C[M×N] += A·B skipping the zeros of A; B is K×N row-major, A(i, k) at A[i·rs + k·cs] as in `matmul`. Exact
+ * zeros contribute nothing to a finite product, so the result is the dense one up to f32 rounding.
+ */
+export function gemmSparseA(C: usize, A: usize, B: usize, M: u32, K: u32, N: u32, rs: u32, cs: u32): void {
+  const rsB = <usize>rs << 2;
+  const csB = <usize>cs << 2;
+  const ld = <usize>N << 2;
+  for (let k0: u32 = 0; k0 < K; k0 += SPARSE_DEPTH) {
+    const kb = min<u32>(SPARSE_DEPTH, K - k0);
+    for (let r0: u32 = 0; r0 < M; r0 += SPARSE_ROWS) {
+      const rb = min<u32>(SPARSE_ROWS, M - r0);
+      // The lists, appended branch-free (an entry is written, and kept when its value is nonzero): half the
+      // values are zero, in no pattern a branch predictor could learn. Row-major A is read along its rows.
+      if (cs == 1) {
+        for (let r: u32 = 0; r < rb; r++) {
+          const src = A + <usize>(r0 + r) * rsB + <usize>k0 * csB;
+          const list = LISTS + <usize>r * (SPARSE_DEPTH * 8);
+          let n: u32 = 0;
+          for (let k: u32 = 0; k < kb; k++) {
+            const v = load<f32>(src + (<usize>k << 2));
+            const entry = list + (<usize>n << 3);
+            store<f32>(entry, v);
+            store<u32>(entry, k * SPARSE_PANEL, 4);
+            n += <u32>(v != 0);
+          }
+          store<u32>(COUNTS + (<usize>r << 2), n);
+        }
+      } else {
+        memory.fill(COUNTS, 0, <usize>rb << 2);
+        for (let k: u32 = 0; k < kb; k++) {
+          const src = A + <usize>(k0 + k) * csB + <usize>r0 * rsB;
+          const offset = k * SPARSE_PANEL;
+          for (let r: u32 = 0; r < rb; r++) {
+            const v = load<f32>(src + <usize>r * rsB);
+            const count = COUNTS + (<usize>r << 2);
+            const n = load<u32>(count);
+            const entry = LISTS + <usize>r * (SPARSE_DEPTH * 8) + (<usize>n << 3);
+            store<f32>(entry, v);
+            store<u32>(entry, offset, 4);
+            store<u32>(count, n + <u32>(v != 0));
+          }
+        }
+      }
+      let j: u32 = 0;
+      for (; j + 48 <= N; j += 48) {
+        packSparse(B, ld, k0, kb, j, 48);
+        for (let r: u32 = 0; r < rb; r++) {
+          const list = LISTS + <usize>r * (SPARSE_DEPTH * 8);
+          sparseRow48(C + <usize>(r0 + r) * ld + (<usize>j << 2), SPARSE_PACK, list, load<u32>(COUNTS + (<usize>r << 2)));
+        }
+      }
+      for (; j + 16 <= N; j += 16) {
+        packSparse(B, ld, k0, kb, j, 16);
+        for (let r: u32 = 0; r < rb; r++) {
+          const list = LISTS + <usize>r * (SPARSE_DEPTH * 8);
+          sparseRow16(C + <usize>(r0 + r) * ld + (<usize>j << 2), SPARSE_PACK, list, load<u32>(COUNTS + (<usize>r << 2)));
+        }
+      }
+      for (; j + 4 <= N; j += 4) {
+        packSparse(B, ld, k0, kb, j, 4);
+        for (let r: u32 = 0; r < rb; r++) {
+          const list = LISTS + <usize>r * (SPARSE_DEPTH * 8);
+          sparseRow4(C + <usize>(r0 + r) * ld + (<usize>j << 2), SPARSE_PACK, list, load<u32>(COUNTS + (<usize>r << 2)));
+        }
+      }
+      for (; j < N; j++) {
+        packSparse(B, ld, k0, kb, j, 1);
+        for (let r: u32 = 0; r < rb; r++) {
+          const list = LISTS + <usize>r * (SPARSE_DEPTH * 8);
+          sparseRow1(C + <usize>(r0 + r) * ld + (<usize>j << 2), SPARSE_PACK, list, load<u32>(COUNTS + (<usize>r << 2)));
+        }
+      }
+    }
+  }
+}

@@ -2,6 +2,8 @@
 // generator, so any word of any stream is computed directly from (key, counter) with no state. The same
 // arithmetic is in shaders/ and tests/reference/, bit for bit.
 
+import { logf } from "./vmath";
+
 // @ts-ignore: decorator
 @inline const M0: u32 = 0xD2511F53;
 // @ts-ignore: decorator
@@ -35,6 +37,57 @@ export function philoxBlock(c0: u32, c1: u32, c2: u32, c3: u32, k0: u32, k1: u32
   word1 = c1;
   word2 = c2;
   word3 = c3;
+}
+
+// The four output vectors of the last four blocks computed by philoxBlock4: lane l of blockWord_k is word k
+// of block l.
+export let blockWord0: v128 = i32x4.splat(0);
+export let blockWord1: v128 = i32x4.splat(0);
+export let blockWord2: v128 = i32x4.splat(0);
+export let blockWord3: v128 = i32x4.splat(0);
+
+// @ts-ignore: decorator
+@inline function mulHigh(a: v128, m: v128): v128 {
+  // The 64-bit products of lanes 0, 1 and of lanes 2, 3; their odd 32-bit halves are the high words.
+  return v128.shuffle<u32>(i64x2.extmul_low_i32x4_u(a, m), i64x2.extmul_high_i32x4_u(a, m), 1, 3, 5, 7);
+}
+
+/**
+ * Four Philox blocks at once: lane l computes the block of counter (c0[l], c1[l], c2[l], c3[l]) and key
+ * (k0, k1), bit for bit as philoxBlock, into blockWord0..3.
+ */
+export function philoxBlock4(c0: v128, c1: v128, c2: v128, c3: v128, k0: u32, k1: u32): void {
+  const m0 = i32x4.splat(M0), m1 = i32x4.splat(M1);
+  for (let round = 0; round < 10; round++) {
+    const hi0 = mulHigh(c0, m0);
+    const hi1 = mulHigh(c2, m1);
+    const lo0 = i32x4.mul(c0, m0);
+    const lo1 = i32x4.mul(c2, m1);
+    c0 = v128.xor(v128.xor(hi1, c1), i32x4.splat(k0));
+    c1 = lo1;
+    c2 = v128.xor(v128.xor(hi0, c3), i32x4.splat(k1));
+    c3 = lo0;
+    k0 += W0;
+    k1 += W1;
+  }
+  blockWord0 = c0;
+  blockWord1 = c1;
+  blockWord2 = c2;
+  blockWord3 = c3;
+}
+
+/** Word 0 of the streams of rows row, row + 1, row + 2, row + 3 (counter (0, row + l, stream, tag)). */
+// @ts-ignore: decorator
+@inline export function firstWords4(row: u32, k0: u32, k1: u32, stream: u32, tag: u32): v128 {
+  const rows = i32x4.add(i32x4.splat(row), i32x4(0, 1, 2, 3));
+  philoxBlock4(i32x4.splat(0), rows, i32x4.splat(stream), i32x4.splat(tag), k0, k1);
+  return blockWord0;
+}
+
+/** Uniforms in [0, 1) from the top 24 bits of four words, lane-wise as uniformFromWord. */
+// @ts-ignore: decorator
+@inline export function uniformsFromWords(w: v128): v128 {
+  return f32x4.mul(f32x4.convert_i32x4_u(i32x4.shr_u(w, 8)), f32x4.splat(5.9604644775390625e-8));
 }
 
 /**
@@ -79,5 +132,5 @@ export function streamWord(w: u32, row: u32, k0: u32, k1: u32, stream: u32, tag:
  */
 // @ts-ignore: decorator
 @inline export function exponentialFromWord(w: u32): f32 {
-  return -Mathf.log((<f32>(w >>> 9) + 0.5) * 1.1920928955078125e-7);
+  return -logf((<f32>(w >>> 9) + 0.5) * 1.1920928955078125e-7);
 }

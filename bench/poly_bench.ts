@@ -1,5 +1,7 @@
-// Poly step time per estimator (docs/math.md §6.1 settings) at batch 64 and 512 on the WASM backend, and the
-// ReinMax/ST ratio measured in this process. Run: deno task bench
+// Poly step time (L = 128, docs/math.md §6.1 settings) per estimator at batch 64 and 512 on the WASM backend,
+// and each estimator's ratio to ST measured in this process, the estimators interleaved round by round so that
+// drift in machine speed hits all alike. Run: deno task bench, or only the ratios:
+//   deno bench --allow-env --filter NONE bench/poly_bench.ts
 import { estimator, type EstimatorName } from "../src/estimators.ts";
 import { PolyProgramming } from "../src/models/poly.ts";
 import { WasmBackend } from "../src/wasm/backend.ts";
@@ -9,16 +11,18 @@ const ESTIMATORS: [EstimatorName, number][] = [["st", 1], ["reinmax", 1], ["stgs
   "grmck",
   0.5,
 ]];
+const BATCHES = [64, 512];
 
 function task(name: EstimatorName, tau: number, batch: number) {
   return new PolyProgramming(backend, {
+    latents: 128,
     estimator: estimator(name, { tau, k: 10 }),
     batch,
     readEvery: 1 << 16,
   });
 }
 
-for (const batch of [64, 512]) {
+for (const batch of BATCHES) {
   for (const [name, tau] of ESTIMATORS) {
     const t = task(name, tau, batch);
     Deno.bench({
@@ -33,27 +37,30 @@ for (const batch of [64, 512]) {
   }
 }
 
-// The ReinMax/ST ratio, interleaving the two so drift in machine speed hits both alike.
 function msPerStep(t: PolyProgramming, steps: number): number {
   const start = performance.now();
   for (let i = 0; i < steps; i++) t.step();
   void t.readLosses();
   return (performance.now() - start) / steps;
 }
-for (const batch of [64, 512]) {
-  const reinmax = task("reinmax", 1, batch), st = task("st", 1, batch);
-  const steps = batch === 64 ? 200 : 40;
-  msPerStep(reinmax, steps);
-  msPerStep(st, steps);
-  let r = 0, s = 0;
-  for (let round = 0; round < 10; round++) {
-    r += msPerStep(reinmax, steps);
-    s += msPerStep(st, steps);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const fastest = (xs: number[]) => Math.min(...xs);
+
+// Medians, and the fastest round (the least disturbed by other work on a shared machine), with their ratios.
+for (const batch of BATCHES) {
+  const tasks = ESTIMATORS.map(([name, tau]) => ({ name, t: task(name, tau, batch), times: [] as number[] }));
+  const steps = batch === 64 ? 400 : 60;
+  for (const x of tasks) msPerStep(x.t, steps); // warm-up
+  for (let round = 0; round < 15; round++) for (const x of tasks) x.times.push(msPerStep(x.t, steps));
+  const st = tasks[0];
+  for (const x of tasks) {
+    const [med, min] = [median(x.times), fastest(x.times)];
+    console.log(
+      `poly L=128 batch ${batch} ${x.name.padEnd(7)} median ${med.toFixed(4)} ms/step ` +
+        `(${(med / median(st.times)).toFixed(3)} × st), fastest ${min.toFixed(4)} ms/step ` +
+        `(${(min / fastest(st.times)).toFixed(3)} × st)`,
+    );
+    x.t.destroy();
   }
-  console.log(
-    `poly batch ${batch}: reinmax ${(r / 10).toFixed(3)} ms/step, st ${(s / 10).toFixed(3)} ms/step, ` +
-      `reinmax/st = ${(r / s).toFixed(3)}`,
-  );
-  reinmax.destroy();
-  st.destroy();
 }

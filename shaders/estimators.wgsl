@@ -1,6 +1,6 @@
 // Categorical sampling and the backward passes of every estimator (docs/math.md §2), one thread per row of n logits,
-// with the formulas and the order of operations of asm/estimators.ts (logarithms through precise_log, see
-// shaders/math.wgsl). Backward kernels write dLogits.
+// with the formulas and the order of operations of asm/estimators.ts, and its exp and log (exp_f32 and log_f32 of
+// shaders/math.wgsl, docs/math.md §4.12). Backward kernels write dLogits.
 //! use rng
 
 //! include math.row_max
@@ -14,9 +14,9 @@ fn row_value(i: u32) -> f32 {
 fn row_log_sum_exp(base: u32, n: u32, m: f32) -> f32 {
   var z = 0.0;
   for (var i = 0u; i < n; i++) {
-    z += exp(logits[base + i] - m);
+    z += exp_f32(logits[base + i] - m);
   }
-  return precise_log(z);
+  return log_f32(z);
 }
 
 //! snippet soft_gradient
@@ -26,40 +26,40 @@ fn add_soft_gradient(base: u32, n: u32) {
   var z = 0.0;
   var ph = 0.0;
   for (var i = 0u; i < n; i++) {
-    let e = exp(logits[base + i] - m);
+    let e = exp_f32(logits[base + i] - m);
     z += e;
     ph += e * gSoft[base + i];
   }
   let inv_z = 1.0 / z;
   let ph_mean = ph * inv_z;
   for (var i = 0u; i < n; i++) {
-    let pi = exp(logits[base + i] - m) * inv_z;
+    let pi = exp_f32(logits[base + i] - m) * inv_z;
     dLogits[base + i] = dLogits[base + i] + pi * (gSoft[base + i] - ph_mean);
   }
 }
 
 //! snippet conditional_perturbed
 // Writes the j-th conditional perturbed logits ℓ = θ + G_j of the row at `base` into perturbed[dst..],
-// shifted by −max θ: with w_i = exp(θ_i), Z = Σ w_i and E ~ Exp(1) from words 1 + j·n + i of the row's
+// shifted by −max θ: with w_i = exp_f32(θ_i), Z = Σ w_i and E ~ Exp(1) from words 1 + j·n + i of the row's
 // stream, ℓ_s = −log(E_s/Z), ℓ_i = −log(E_i/w_i + E_s/Z) for i ≠ s, so argmax ℓ = s.
 fn conditional_perturbed(
   dst: u32, base: u32, s: u32, n: u32, m: f32, log_z: f32, j: u32, stream: ptr<function, Stream>,
 ) {
   let first = 1u + j * n;
   let es = exponential_from_word(stream_word(stream, first + s));
-  let es_over_z = es * exp(-log_z);
+  let es_over_z = es * exp_f32(-log_z);
   for (var i = 0u; i < n; i++) {
     if (i == s) {
-      perturbed[dst + i] = log_z - precise_log(es);
+      perturbed[dst + i] = log_z - log_f32(es);
     } else {
       let e = exponential_from_word(stream_word(stream, first + i));
-      perturbed[dst + i] = -precise_log(e * exp(-(logits[base + i] - m)) + es_over_z);
+      perturbed[dst + i] = -log_f32(e * exp_f32(-(logits[base + i] - m)) + es_over_z);
     }
   }
 }
 
 //! kernel categorical_sample
-// The first k with u·Z < Σ_{i≤k} exp(θ_i − max θ), u from word 0 of the row's stream: unnormalised partial
+// The first k with u·Z < Σ_{i≤k} exp_f32(θ_i − max θ), u from word 0 of the row's stream: unnormalised partial
 // sums, so every backend makes the same comparisons on the same word.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn categorical_sample(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
@@ -72,14 +72,14 @@ fn categorical_sample(@builtin(global_invocation_id) id: vec3u, @builtin(num_wor
   let m = row_max(base, n);
   var z = 0.0;
   for (var i = 0u; i < n; i++) {
-    z += exp(logits[base + i] - m);
+    z += exp_f32(logits[base + i] - m);
   }
   var stream = make_stream(params.key0, params.key1, r, params.stream, params.tag);
   let threshold = uniform_from_word(stream_word(&stream, 0u)) * z;
   var s = i32(n) - 1;
   var cumulative = 0.0;
   for (var i = 0u; i + 1u < n; i++) {
-    cumulative += exp(logits[base + i] - m);
+    cumulative += exp_f32(logits[base + i] - m);
     if (threshold < cumulative) {
       s = i32(i);
       break;
@@ -100,7 +100,7 @@ fn onehot_softmax(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgro
   let m = row_max(base, n);
   var z = 0.0;
   for (var i = 0u; i < n; i++) {
-    let e = exp(logits[base + i] - m);
+    let e = exp_f32(logits[base + i] - m);
     ySoft[base + i] = e;
     z += e;
   }
@@ -132,8 +132,8 @@ fn reinmax_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workg
   var pq = 0.0;
   for (var i = 0u; i < n; i++) {
     let x = logits[base + i] - m;
-    let ea = exp(x * inv_tau);
-    let ep = exp(x);
+    let ea = exp_f32(x * inv_tau);
+    let ep = exp_f32(x);
     let gi = gHard[base + i];
     za += ea;
     zp += ep;
@@ -149,7 +149,7 @@ fn reinmax_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workg
   for (var i = 0u; i < n; i++) {
     let gi = gHard[base + i];
     let pi1 = 0.5 * (dLogits[base + i] * inv_za + select(0.0, 1.0, i == s));
-    let pi = exp(logits[base + i] - m) * inv_zp;
+    let pi = exp_f32(logits[base + i] - m) * inv_zp;
     dLogits[base + i] = 2.0 * pi1 * (gi - pi1g) + pi * (gSoft[base + i] - 0.5 * gi - piq);
   }
 }
@@ -172,8 +172,8 @@ fn st_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups
   var ph = 0.0;
   for (var i = 0u; i < n; i++) {
     let x = logits[base + i] - m;
-    let ea = exp(x * inv_tau);
-    let ep = exp(x);
+    let ea = exp_f32(x * inv_tau);
+    let ep = exp_f32(x);
     za += ea;
     zp += ep;
     ag += ea * gHard[base + i];
@@ -186,7 +186,7 @@ fn st_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups
   let ph_mean = ph * inv_zp;
   for (var i = 0u; i < n; i++) {
     let a = dLogits[base + i] * inv_za;
-    let pi = exp(logits[base + i] - m) * inv_zp;
+    let pi = exp_f32(logits[base + i] - m) * inv_zp;
     dLogits[base + i] = inv_tau * a * (gHard[base + i] - ag_mean) + pi * (gSoft[base + i] - ph_mean);
   }
 }
@@ -212,14 +212,14 @@ fn gst_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroup
   var sum = 0.0;
   var yg = 0.0;
   for (var i = 0u; i < n; i++) {
-    let e = exp((dLogits[base + i] - m) * inv_tau);
+    let e = exp_f32((dLogits[base + i] - m) * inv_tau);
     sum += e;
     yg += e * gHard[base + i];
   }
   let inv = 1.0 / sum;
   let yg_mean = yg * inv;
   for (var i = 0u; i < n; i++) {
-    let y = exp((dLogits[base + i] - m) * inv_tau) * inv;
+    let y = exp_f32((dLogits[base + i] - m) * inv_tau) * inv;
     dLogits[base + i] = inv_tau * y * (gHard[base + i] - yg_mean);
   }
   add_soft_gradient(base, n);
@@ -256,14 +256,14 @@ fn add_tempered_softmax_gradient(base: u32, n: u32, inv_tau: f32, scale: f32) {
   var sum = 0.0;
   var yg = 0.0;
   for (var i = 0u; i < n; i++) {
-    let e = exp((perturbed[base + i] - m) * inv_tau);
+    let e = exp_f32((perturbed[base + i] - m) * inv_tau);
     sum += e;
     yg += e * gHard[base + i];
   }
   let inv = 1.0 / sum;
   let yg_mean = yg * inv;
   for (var i = 0u; i < n; i++) {
-    let y = exp((perturbed[base + i] - m) * inv_tau) * inv;
+    let y = exp_f32((perturbed[base + i] - m) * inv_tau) * inv;
     dLogits[base + i] = dLogits[base + i] + scale * y * (gHard[base + i] - yg_mean);
   }
 }
@@ -329,11 +329,11 @@ fn reinforce_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_wor
   let m = row_max(base, n);
   var z = 0.0;
   for (var i = 0u; i < n; i++) {
-    z += exp(logits[base + i] - m);
+    z += exp_f32(logits[base + i] - m);
   }
   let inv = 1.0 / z;
   for (var i = 0u; i < n; i++) {
-    let pi = exp(logits[base + i] - m) * inv;
+    let pi = exp_f32(logits[base + i] - m) * inv;
     dLogits[base + i] = advantage * (select(0.0, 1.0, i == s) - pi);
   }
   add_soft_gradient(base, n);

@@ -1,7 +1,7 @@
 // The layers of the VAEs (docs/math.md §4, §6.2, §6.3), as asm/layers.ts: forward kernels write, backward kernels
 // accumulate (+=). Elementwise kernels run one thread per element, row kernels one per row. The vector maths
-// (exp_neg, sigmoid_v, softplus_tail) is in shaders/math.wgsl; the softmax family uses WGSL's exp and log
-// where WASM uses Mathf.
+// (sigmoid_v, softplus_tail; docs/math.md §4.12) is in shaders/math.wgsl; the softmax family uses WGSL's exp
+// and log where WASM uses the scalar exp and log of asm/vmath.ts.
 //! use common
 //! use gemm
 //! use math
@@ -481,4 +481,53 @@ fn kl_bernoulli_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_
     total += (params.scale * (p - q_of(a[b * latents + l]))).x;
   }
   dPrior[l] = total;
+}
+
+//! kernel onehot_linear_forward
+// out[i, j] = b[j] + Σ_l w[(l·categories + sample[i·latents + l])·outDim + j], one thread per element of out,
+// summed in order of l as on WASM.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn onehot_linear_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  let outDim = params.outDim;
+  if (t >= params.batch * outDim) {
+    return;
+  }
+  let i = t / outDim;
+  let j = t - i * outDim;
+  var acc = b[j];
+  for (var l = 0u; l < params.latents; l++) {
+    let r = l * params.categories + u32(sample[i * params.latents + l]);
+    acc = acc + w[r * outDim + j];
+  }
+  out[t] = acc;
+}
+
+//! kernel onehot_linear_backward
+// dw[(l·categories + sample[i·latents + l])·outDim + j] += dy[i, j]: one thread per (latent l, column j) owns
+// column j of latent l's rows of w, so no two threads write one element; it adds in order of i as WASM does.
+// Then one thread per column j: db[j] += Σ_i dy[i, j], in order of i.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn onehot_linear_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  let outDim = params.outDim;
+  let columns = params.latents * outDim;
+  if (t < columns) {
+    let l = t / outDim;
+    let j = t - l * outDim;
+    for (var i = 0u; i < params.batch; i++) {
+      let cell = (l * params.categories + u32(sample[i * params.latents + l])) * outDim + j;
+      dw[cell] = dw[cell] + dy[i * outDim + j];
+    }
+    return;
+  }
+  let j = t - columns;
+  if (j >= outDim) {
+    return;
+  }
+  var total = db[j];
+  for (var i = 0u; i < params.batch; i++) {
+    total = total + dy[i * outDim + j];
+  }
+  db[j] = total;
 }

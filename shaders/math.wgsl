@@ -2,73 +2,117 @@
 // kernel that `//! include math.row_max` gets row_max, which reads its row through the kernel's own
 // row_value(i), as gemm_tile reads through a_at and b_at (core WGSL cannot pass a storage binding to a
 // function).
-//
-// The vector maths (exp for x ≤ 0 and σ) is the same Cephes-style f32 polynomial as the WASM kernels, on
-// vec4f lanes where WASM uses f32x4, so both backends round alike (log(1 + u) differs, see log1p_unit).
+//! use common
 
-// 2·atanh(s) = log((1 + s)/(1 − s)) lane-wise for |s| ≤ 1/3, by its series 2·Σ_{k≤8} s^{2k+1}/(2k+1) (the
-// first omitted term is below 2^-30 of the sum): the logarithm near 1 without the cancellation of log(x).
-fn two_atanh(s: vec4f) -> vec4f {
-  let s2 = s * s;
-  var y = 2.0 / 17.0 * s2 + 2.0 / 15.0;
-  y = y * s2 + 2.0 / 13.0;
-  y = y * s2 + 2.0 / 11.0;
-  y = y * s2 + 2.0 / 9.0;
-  y = y * s2 + 2.0 / 7.0;
-  y = y * s2 + 2.0 / 5.0;
-  y = y * s2 + 2.0 / 3.0;
-  y = y * s2 + 2.0;
-  return s * y;
-}
-
-// log(x) with relative accuracy near x = 1. GPU log only promises an absolute error of 2^-21 on [0.5, 2]
-// (WGSL, Vulkan), which is a large relative error where log x is small; there, 2·atanh(s) with
-// s = (x − 1)/(x + 1) ∈ [−1/3, 1/3] has no cancellation (x − 1 is exact on [0.5, 2]).
-fn precise_log(x: f32) -> f32 {
-  if (!(x >= 0.5 && x <= 2.0)) {
-    return log(x);
-  }
-  return two_atanh(vec4f((x - 1.0) / (x + 1.0))).x;
-}
+// ---- Vector maths: exp, log, log1p, σ by the operations of asm/vmath.ts (docs/math.md §4.12) --------------------
+// Same constants, same polynomials, same order of f32 operations. A shader compiler may fuse a product and a sum
+// into one fused multiply-add and may reassociate (it does on Mesa), which changes the last bit and undoes the
+// compensated steps; every product and rounded sum that matters therefore passes through `opaque`, an exclusive
+// or with a word the compiler cannot see is 0 (it is 0 but for NaN inputs, whose results are NaN anyway). So
+// the four functions give the WASM kernels' bits (tests/vmath_test.ts), exp above all, on which the samplers'
+// comparisons rest.
 
 const LOG2E: f32 = 1.44269504088896341;
 const LN2_HI: f32 = 0.693359375;
 const LN2_LO: f32 = -2.12194440e-4;
-const EXP_LO: f32 = -87.3365447505531; // below: the result would be subnormal; flushed to 0
+const EXP_LO: f32 = -104.0;
+const EXP_HI: f32 = 89.0;
 
-// e^x lane-wise for x ≤ 0 (relative error ≈ 1 ulp); 0 below EXP_LO.
-fn exp_neg(x: vec4f) -> vec4f {
-  let xc = max(x, vec4f(EXP_LO));
-  let fx = round(xc * LOG2E); // ties to even, as f32x4.nearest; ∈ [−126, 0]
-  var r = xc - fx * LN2_HI;
-  r = r - fx * LN2_LO;
-  let z = r * r;
-  var y = 1.9875691500e-4 * r + 1.3981999507e-3;
-  y = y * r + 8.3334519073e-3;
-  y = y * r + 4.1665795894e-2;
-  y = y * r + 1.6666665459e-1;
-  y = y * r + 5.0000001201e-1;
-  y = (y * z + r) + 1.0;
-  // 2^fx built directly in the exponent field (fx ≥ −126 keeps it normal).
-  let pow2 = bitcast<vec4f>((vec4i(fx) + 127) << vec4u(23u));
-  return select(y * pow2, vec4f(0.0), x < vec4f(EXP_LO));
+// NaN lanes, from the bits: WGSL lets a compiler assume a float comparison never meets NaN.
+fn vm_is_nan(x: vec4f) -> vec4<bool> {
+  return (bitcast<vec4u>(x) & vec4u(0x7fffffffu)) > vec4u(0x7f800000u);
 }
 
-// log(1 + u) lane-wise for u ∈ [0, 1], accurate for tiny u: 2·atanh(s) with s = u/(2 + u) ∈ [0, 1/3], a
-// series with no cancellation. (The WASM kernel corrects log(1 + u) by (u − ((1 + u) − 1))/(1 + u); shader
-// compilers may simplify that correction to zero — llvmpipe does — so the GPU takes this route instead.)
-fn log1p_unit(u: vec4f) -> vec4f {
-  return two_atanh(u / (2.0 + u));
+// 0, but for NaN lanes of x (whose results are NaN whatever is flipped), from bits no float assumption folds.
+fn vm_guard(x: vec4f) -> vec4u {
+  return select(vec4u(0u), vec4u(1u), vm_is_nan(x));
+}
+
+// v itself, as far as the compiler can tell some other value: it can neither fuse it into a following sum nor
+// cancel it algebraically.
+fn opaque(v: vec4f, guard: vec4u) -> vec4f {
+  return bitcast<vec4f>(bitcast<vec4u>(v) ^ guard);
+}
+
+// e^x lane-wise: n = round(x·log₂e) (round-half-even, as the WASM magic-number add), r = x − n·ln 2, e^r by
+// 1 + r + r²·P(r), scaled by 2^⌊n/2⌋·2^(n−⌊n/2⌋).
+fn exp_v(x: vec4f) -> vec4f {
+  let g = vm_guard(x);
+  let xc = min(max(x, vec4f(EXP_LO)), vec4f(EXP_HI));
+  let fn_ = round(xc * LOG2E);
+  var r = xc - opaque(fn_ * LN2_HI, g);
+  r = r - opaque(fn_ * LN2_LO, g);
+  let r2 = r * r;
+  var y = opaque(1.9875691500e-4 * r, g) + 1.3981999507e-3;
+  y = opaque(y * r, g) + 8.3334519073e-3;
+  y = opaque(y * r, g) + 4.1665795894e-2;
+  y = opaque(y * r, g) + 1.6666665459e-1;
+  y = opaque(y * r, g) + 5.0000001201e-1;
+  y = opaque(opaque(y * r2, g) + r, g) + 1.0;
+  let n = vec4i(fn_);
+  let half = n >> vec4u(1u);
+  let scale_a = bitcast<vec4f>((half + 127) << vec4u(23u));
+  let scale_b = bitcast<vec4f>(((n - half) + 127) << vec4u(23u));
+  return select((y * scale_a) * scale_b, x, vm_is_nan(x));
+}
+
+fn exp_f32(x: f32) -> f32 {
+  return exp_v(vec4f(x)).x;
+}
+
+// log x lane-wise: x = m·2^e, m ∈ [√½, √2), log m = f − f²/2 + f³·P(f) with f = m − 1; subnormals scaled by 2^23.
+fn log_v(x: vec4f) -> vec4f {
+  let g = vm_guard(x);
+  let sub = x < vec4f(1.17549435e-38);
+  let xs = select(x, x * 8388608.0, sub);
+  let bits = bitcast<vec4i>(xs);
+  var e = (bits >> vec4u(23u)) - 126 - select(vec4i(0), vec4i(23), sub);
+  var m = bitcast<vec4f>((bits & vec4i(0x007FFFFF)) | vec4i(0x3F000000));
+  let small = m < vec4f(0.707106781186547524);
+  e = e - select(vec4i(0), vec4i(1), small);
+  m = opaque(m + select(vec4f(0.0), m, small), g) - 1.0;
+  let fe = vec4f(e);
+  let z = m * m;
+  var y = opaque(7.0376836292e-2 * m, g) + -1.1514610310e-1;
+  y = opaque(y * m, g) + 1.1676998740e-1;
+  y = opaque(y * m, g) + -1.2420140846e-1;
+  y = opaque(y * m, g) + 1.4249322787e-1;
+  y = opaque(y * m, g) + -1.6668057665e-1;
+  y = opaque(y * m, g) + 2.0000714765e-1;
+  y = opaque(y * m, g) + -2.4999993993e-1;
+  y = opaque(y * m, g) + 3.3333331174e-1;
+  y = opaque(y * m, g) * z;
+  y = opaque(y + opaque(fe * LN2_LO, g), g);
+  y = opaque(y - opaque(z * 0.5, g), g);
+  let result = opaque(m + y, g) + opaque(fe * LN2_HI, g);
+  let inf = bitcast<f32>(0x7f800000u);
+  var out = select(result, vec4f(-inf), x == vec4f(0.0));
+  out = select(out, x, bitcast<vec4u>(x) == vec4u(0x7f800000u));
+  return select(out, vec4f(bitcast<f32>(0x7fc00000u)), (x < vec4f(0.0)) | vm_is_nan(x));
+}
+
+fn log_f32(x: f32) -> f32 {
+  return log_v(vec4f(x)).x;
+}
+
+// log(1 + u) = log w + (u − (w − 1))/w with w = 1 + u; u itself where w = 1; no correction where w is 0 or ∞.
+fn log1p_v(u: vec4f) -> vec4f {
+  let g = vm_guard(u);
+  let w = opaque(1.0 + u, g);
+  let wm1 = opaque(w - 1.0, g);
+  let finite = (bitcast<vec4u>(w) & vec4u(0x7f800000u)) != vec4u(0x7f800000u);
+  let correction = select(vec4f(0.0), (u - wm1) / w, finite & (w > vec4f(0.0)));
+  return select(log_v(w) + correction, u, wm1 == vec4f(0.0));
 }
 
 // log(1 + e^{−|x|}), the non-linear part of softplus and log-sigmoid.
 fn softplus_tail(x: vec4f) -> vec4f {
-  return log1p_unit(exp_neg(-abs(x)));
+  return log1p_v(exp_v(-abs(x)));
 }
 
-// σ(x) lane-wise, from e^{−|x|} so neither branch overflows.
+// σ(x) from e^{−|x|}, so neither branch overflows.
 fn sigmoid_v(x: vec4f) -> vec4f {
-  let e = exp_neg(-abs(x));
+  let e = exp_v(-abs(x));
   let inv = 1.0 / (1.0 + e);
   return select(e * inv, inv, x >= vec4f(0.0));
 }
@@ -81,4 +125,24 @@ fn row_max(base: u32, n: u32) -> f32 {
     m = max(m, row_value(base + i));
   }
   return m;
+}
+
+//! kernel vmath_apply
+// out[i] = f(x[i]) for f = exp, log, log1p, σ (which = 0, 1, 2, 3).
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn vmath_apply(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i >= params.count) {
+    return;
+  }
+  let v = vec4f(x[i]);
+  var y: vec4f;
+  switch params.which {
+    case 0u: { y = exp_v(v); }
+    case 1u: { y = log_v(v); }
+    case 2u: { y = log1p_v(v); }
+    default: { y = sigmoid_v(v); }
+  }
+  out[i] = y.x;
 }

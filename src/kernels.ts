@@ -277,6 +277,41 @@ export const KERNEL_TABLE = {
    * stream is the same; the comparison is exact, so every backend gives the same bits.
    */
   binarize: ["out", "x rowIds:i32", "rows dim key0 key1 stream tag"],
+
+  // --- one-hot inputs (asm/layers.ts) ------------------------------------------------------------------
+  /**
+   * out[i, :] = b + Σ_l w[l·categories + sample[i·latents + l], :] (written): `linear_forward` of the one-hot
+   * codes of `sample` (batch × latents categories in [0, categories)), a gather of `latents` rows of w
+   * (latents·categories × outDim) instead of a product (docs/math.md §4.11).
+   */
+  onehot_linear_forward: ["out", "w b sample:i32", "batch latents categories outDim"],
+  /**
+   * Backward of `onehot_linear_forward`, accumulating: dw[l·categories + sample[i·latents + l], :] += dy[i, :]
+   * for every image i and latent l, in order of i (a scatter-add), and db += Σ_i dy[i, :]. The gradient of
+   * the one-hot codes themselves is dy·wᵀ (`matmul_bt`).
+   */
+  onehot_linear_backward: ["dw db", "dy sample:i32", "batch latents categories outDim"],
+
+  // --- vector maths (asm/vmath.ts, shaders/math.wgsl) --------------------------------------------------
+  /**
+   * out[i] = f(x[i]) with f = exp, log, log1p, σ for which = 0, 1, 2, 3: the approximations every kernel uses
+   * (docs/math.md §4.12), exposed so that tests measure them against float64 on each backend.
+   */
+  vmath_apply: ["out", "x", "count which"],
+
+  // --- polynomial programming, one pass (asm/poly.ts) ----------------------------------------------------
+  /**
+   * One whole step of the task from θ (L×2): sample[b·L + i] as categorical_sample draws row b·L + i of θ
+   * tiled batch times; loss[i] = (1/B)·Σ_b |X_bi − c_i|^p, so the step's mean loss is the mean of loss; dTheta
+   * (L×2, written) = (1/B)·Σ_b of the estimator's backward of each row with gHard from poly_loss and gSoft = 0,
+   * as poly_loss, the estimator's backward and sum_tiles compute it. estimator: 0 ReinMax, 1 ST, 2 Gapped ST,
+   * 3 the Gumbel family (k draws; k = 1 is STGS), the random draws from the (key, stream, tag) stream.
+   */
+  poly_step: [
+    "sample:i32 loss dTheta",
+    "theta c",
+    "batch latents p:f32 estimator tau:f32 gap:f32 k key0 key1 stream tag",
+  ],
 } as const satisfies Readonly<Record<string, readonly [string, string, string]>>;
 
 /**

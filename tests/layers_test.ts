@@ -71,7 +71,7 @@ function runOracle(
 async function checkKernel(
   backend: Backend,
   kernel: KernelName,
-  arrays: readonly Float32Array[],
+  arrays: readonly (Float32Array | Int32Array)[],
   params: readonly number[],
   tol: Tolerance,
 ): Promise<void> {
@@ -191,6 +191,45 @@ forEachBuild("linear_backward accumulates xᵀ·dy, Σ dy and dy·wᵀ like the 
   }
 });
 
+/**
+ * Shapes for inputs that are mostly zeros (as ReLU outputs and images are), where WASM skips the zeros: more
+ * than one block of rows (128) and of depth (128), and every column tail (48, 16, 4 and single columns).
+ */
+const SPARSE_LINEAR_SHAPES = [[3, 5, 7], [200, 150, 53], [100, 300, 70], [7, 600, 16], [130, 33, 1]];
+
+/** batch·inDim values, a fraction `zeros` of them ±0 at random places, the rest uniform in ±1. */
+function mostlyZeros(random: () => number, count: number, zeros: number): Float32Array {
+  return uniformArray(random, count).map((v) => random() < zeros ? (v < 0 ? -0 : 0) : v);
+}
+
+forEachBuild(
+  "linear_forward and linear_backward with mostly-zero inputs match the oracle",
+  async (backend) => {
+    const random = testRandom(18);
+    for (const [batch, inDim, outDim] of SPARSE_LINEAR_SHAPES) {
+      for (const zeros of [0.5, 0.9]) {
+        const x = mostlyZeros(random, batch * inDim, zeros);
+        const w = uniformArray(random, inDim * outDim), b = uniformArray(random, outDim);
+        const tol = { atol: 2e-7 * (Math.max(batch, inDim, outDim) + 1), rtol: 1e-6 };
+        await checkKernel(backend, "linear_forward", [uniformArray(random, batch * outDim), x, w, b], [
+          batch,
+          inDim,
+          outDim,
+        ], tol);
+        const arrays = [
+          uniformArray(random, batch * inDim),
+          uniformArray(random, inDim * outDim),
+          uniformArray(random, outDim),
+          uniformArray(random, batch * outDim),
+          x,
+          w,
+        ];
+        await checkKernel(backend, "linear_backward", arrays, [batch, inDim, outDim, 1], tol);
+      }
+    }
+  },
+);
+
 Deno.test("linear oracle backward equals central differences", () => {
   const random = testRandom(14);
   const [batch, inDim, outDim] = [3, 5, 4];
@@ -213,6 +252,100 @@ Deno.test("linear oracle backward equals central differences", () => {
       return [dx, dw, db];
     },
     vars,
+    f64(uniformArray(random, batch * outDim)),
+  );
+});
+
+// ------------------------------------------------------------------------------------------------------
+// one-hot inputs: the decoder's first layer as a gather and a scatter-add
+
+/** (batch, latents, categories, outDim): tails of the f32x4 rows, one latent, one category per row, 10×30. */
+const ONEHOT_SHAPES = [[1, 1, 2, 1], [3, 2, 3, 7], [5, 4, 8, 33], [4, 1, 5, 8], [7, 30, 10, 19], [
+  100,
+  30,
+  10,
+  256,
+]];
+
+/** Categories with repeats within a latent across images (so the scatter-add adds several rows into one). */
+function categories(random: () => number, batch: number, latents: number, n: number): Int32Array {
+  return Int32Array.from({ length: batch * latents }, () => Math.min(n - 1, Math.floor(random() * n)));
+}
+
+forEachBuild("onehot_linear_forward equals linear_forward of the one-hot codes", async (backend) => {
+  const random = testRandom(15);
+  for (const [batch, latents, n, outDim] of ONEHOT_SHAPES) {
+    const sample = categories(random, batch, latents, n);
+    const w = uniformArray(random, latents * n * outDim), b = uniformArray(random, outDim);
+    const params = [batch, latents, n, outDim];
+    // A sum of latents + 1 terms in order: the f32 rounding of each partial sum.
+    const tol = { atol: 2e-7 * (latents + 1), rtol: 1e-6 };
+    await checkKernel(
+      backend,
+      "onehot_linear_forward",
+      [uniformArray(random, batch * outDim), w, b, sample],
+      params,
+      tol,
+    );
+    // The same layer through the dense kernel on the one-hot matrix.
+    const codes = Float32Array.from(ref.onehotMatrix(Float64Array.from(sample), batch, latents, n));
+    const [dense] = await runKernel(backend, "linear_forward", [
+      new Float32Array(batch * outDim),
+      codes,
+      w,
+      b,
+    ], [
+      batch,
+      latents * n,
+      outDim,
+    ]);
+    const [gathered] = await runKernel(backend, "onehot_linear_forward", [
+      new Float32Array(batch * outDim),
+      w,
+      b,
+      sample,
+    ], params);
+    assertClose(gathered, dense, { ...tol, label: `gather = dense product, ${params}` });
+  }
+});
+
+forEachBuild(
+  "onehot_linear_backward scatter-adds dy into the sampled rows of dw and Σ dy into db",
+  async (backend) => {
+    const random = testRandom(16);
+    for (const [batch, latents, n, outDim] of ONEHOT_SHAPES) {
+      const sample = categories(random, batch, latents, n);
+      const arrays = [
+        uniformArray(random, latents * n * outDim), // dw, accumulated into
+        uniformArray(random, outDim), // db
+        uniformArray(random, batch * outDim), // dy
+        sample,
+      ];
+      await checkKernel(backend, "onehot_linear_backward", arrays, [batch, latents, n, outDim], {
+        atol: 2e-7 * (batch + 1),
+        rtol: 1e-6,
+      });
+    }
+  },
+);
+
+Deno.test("one-hot oracle backward equals central differences of its forward in w and b", () => {
+  const random = testRandom(17);
+  const [batch, latents, n, outDim] = [4, 3, 3, 5];
+  const sample = Float64Array.from(categories(random, batch, latents, n));
+  checkGradient(
+    "onehot_linear",
+    ([w, b]) => {
+      const out = zeros(batch * outDim);
+      ref.onehot_linear_forward(out, w, b, sample, batch, latents, n, outDim);
+      return out;
+    },
+    (_, dy) => {
+      const [dw, db] = [zeros(latents * n * outDim), zeros(outDim)];
+      ref.onehot_linear_backward(dw, db, dy, sample, batch, latents, n, outDim);
+      return [dw, db];
+    },
+    [f64(uniformArray(random, latents * n * outDim)), f64(uniformArray(random, outDim))],
     f64(uniformArray(random, batch * outDim)),
   );
 });
@@ -805,6 +938,8 @@ const LAYER_KERNELS: readonly KernelName[] = [
   "first_of_pairs",
   "first_of_pairs_backward",
   "binarize",
+  "onehot_linear_forward",
+  "onehot_linear_backward",
 ];
 
 Deno.test("every layer kernel has an oracle taking the same number of arguments", () => {

@@ -1,15 +1,17 @@
 // Polynomial programming: closed forms; the poly_loss kernel and one step's θ gradient against the float64
 // oracle (tests/reference/poly.ts); determinism, the loss log, and the paper's known behaviour end to end.
 import { assert, assertEquals } from "@std/assert";
-import { readF32, readI32 } from "../src/backend.ts";
-import { estimator } from "../src/estimators.ts";
+import { type Backend, readF32, readI32 } from "../src/backend.ts";
+import { enqueueBackward, enqueueSample, type Estimator, estimator } from "../src/estimators.ts";
 import {
+  POLY_STEP_ESTIMATOR,
   polyExactGradient,
   polyExactLoss,
   polyOptimum,
   PolyProgramming,
   polyTargets,
 } from "../src/models/poly.ts";
+import { TAG } from "../src/random.ts";
 import { trainPoly } from "../src/train/train_poly.ts";
 import { BACKENDS, forEachBackend } from "./backends.ts";
 import * as estimatorRef from "./reference/estimators.ts";
@@ -278,6 +280,122 @@ forEachBackend(
         assertClose(grad, want, { atol: 1e-7, rtol: 1e-4, label: `${label} θ gradient` });
       } finally {
         task.destroy();
+      }
+    }
+  },
+);
+
+/**
+ * Runs one poly step through the unfused kernels (docs/math.md §6.1, steps 1–5) and through poly_step on the
+ * same θ, targets and stream; returns both samples, θ gradients and mean losses.
+ */
+async function fusedAndUnfused(
+  backend: Backend,
+  est: Estimator,
+  theta: Float32Array,
+  c: Float32Array,
+  batch: number,
+  p: number,
+) {
+  const latents = c.length, rows = batch * latents, size = 2 * rows;
+  const rng = { key0: 0x2468ace0, key1: 0x13579bdf, stream: 11, tag: TAG.estimator };
+  const buffer = (length: number, label: string, data?: Float32Array) => {
+    const b = backend.alloc(length, label);
+    if (data) backend.write(b, data);
+    return b;
+  };
+  const thetaB = buffer(2 * latents, "theta", theta), cB = buffer(latents, "c", c);
+  const logits = buffer(size, "logits"), sample = buffer(rows, "sample"), yHard = buffer(size, "yHard");
+  const ySoft = buffer(size, "ySoft"), gHard = buffer(size, "gHard"), gSoft = buffer(size, "gSoft");
+  const dLogits = buffer(size, "dLogits"), scratch = buffer(size, "scratch"), loss = buffer(batch, "loss");
+  const grad = buffer(2 * latents, "grad"), meanLoss = buffer(1, "mean");
+  const fusedSample = buffer(rows, "fused sample"), fusedLoss = buffer(latents, "fused loss");
+  const fusedGrad = buffer(2 * latents, "fused grad"), fusedMean = buffer(1, "fused mean");
+  const all = [
+    thetaB,
+    cB,
+    logits,
+    sample,
+    yHard,
+    ySoft,
+    gHard,
+    gSoft,
+    dLogits,
+    scratch,
+    loss,
+    grad,
+    meanLoss,
+  ];
+  try {
+    backend.run("fill", [gSoft], [size, 0]);
+    backend.run("tile", [logits, thetaB], [2 * latents, batch]);
+    enqueueSample(backend, sample, logits, rows, 2, rng);
+    backend.run("onehot_softmax", [yHard, ySoft, logits, sample], [rows, 2]);
+    backend.run("poly_loss", [loss, gHard, yHard, cB], [batch, latents, p]);
+    enqueueBackward(backend, est, { dLogits, scratch, logits, sample, gHard, gSoft }, rows, 2, rng);
+    backend.run("sum_tiles", [grad, dLogits], [2 * latents, batch, 1 / batch]);
+    backend.run("mean", [meanLoss, loss], [batch, 0]);
+    backend.run("poly_step", [fusedSample, fusedLoss, fusedGrad, thetaB, cB], [
+      batch,
+      latents,
+      p,
+      POLY_STEP_ESTIMATOR[est.name],
+      est.tau,
+      est.gap,
+      est.k,
+      rng.key0,
+      rng.key1,
+      rng.stream,
+      rng.tag,
+    ]);
+    backend.run("mean", [fusedMean, fusedLoss], [latents, 0]);
+    backend.submit();
+    return {
+      unfused: {
+        sample: await readI32(backend, sample),
+        grad: await readF32(backend, grad),
+        loss: (await readF32(backend, meanLoss))[0],
+      },
+      fused: {
+        sample: await readI32(backend, fusedSample),
+        grad: await readF32(backend, fusedGrad),
+        loss: (await readF32(backend, fusedMean))[0],
+      },
+    };
+  } finally {
+    for (const b of [...all, fusedSample, fusedLoss, fusedGrad, fusedMean]) backend.free(b);
+  }
+}
+
+forEachBackend(
+  "poly_step draws the unfused kernels' samples and gives their θ gradient and loss, for every estimator",
+  async (backend) => {
+    const random = testRandom(40);
+    const estimators = [
+      estimator("reinmax", { tau: 1.3 }),
+      estimator("st", { tau: 0.7 }),
+      estimator("gst", { tau: 0.5, gap: 0.8 }),
+      estimator("stgs", { tau: 0.5 }),
+      estimator("grmck", { tau: 0.8, k: 3 }),
+    ];
+    // L = 7 leaves a partial group of latents; logits wide enough that both categories are drawn.
+    for (const [latents, batch] of [[7, 5], [32, 16]]) {
+      const theta = uniformArray(random, 2 * latents, -2, 2);
+      for (const p of [1.5, 3]) {
+        const c = polyTargets(latents, "linear");
+        for (const est of estimators) {
+          const label = `${est.name} τ=${est.tau} p=${p} L=${latents} B=${batch}`;
+          const { fused, unfused } = await fusedAndUnfused(backend, est, theta, c, batch, p);
+          assertEquals(fused.sample, unfused.sample, `${label}: samples`);
+          if (backend.name === "wasm") {
+            // The same per-row arithmetic, added in the same order as sum_tiles: the same bits.
+            assertEquals(fused.grad, unfused.grad, `${label}: θ gradient`);
+          } else {
+            assertClose(fused.grad, unfused.grad, { atol: 1e-7, rtol: 1e-5, label: `${label}: θ gradient` });
+          }
+          // The mean over latents of per-latent batch means against the mean over the batch of per-sample losses.
+          assertClose([fused.loss], [unfused.loss], { atol: 0, rtol: 1e-5, label: `${label}: loss` });
+        }
       }
     }
   },

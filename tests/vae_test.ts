@@ -212,6 +212,19 @@ forEachBackend(
         atol: 1e-6,
       });
       assertClose([got.elbo], [(reconstruction + kl) / count], { rtol: 1e-5 });
+      // The same images written a batch at a time give the same draws and the same terms, bit for bit.
+      const twin = tinyModel(backend, "reinmax");
+      try {
+        const calls: number[][] = [];
+        const batches = await twin.evaluate((start, n, out) => {
+          calls.push([start, n]);
+          out.set(x.subarray(start * SHAPE.inputSize, (start + n) * SHAPE.inputSize));
+        }, count);
+        assertEquals(calls, [[0, 3], [3, 2]]);
+        assertEquals(batches, got);
+      } finally {
+        twin.destroy();
+      }
     } finally {
       model.destroy();
     }

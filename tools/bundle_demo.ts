@@ -1,18 +1,28 @@
-// Bundles the browser demo (examples/browser/main.ts and worker.ts) for browsers with `deno bundle`.
+// Builds the browser studio (examples/browser/) into one self-contained static site with `deno bundle`.
 //
 //   deno run --allow-read --allow-write --allow-run --allow-env tools/bundle_demo.ts [--out DIR]
 //
-// The output directory (default examples/browser/dist/, git-ignored) gets main.js and worker.js, each a
-// single ES module; index.html loads dist/main.js, which starts dist/worker.js.
+// The output directory (default examples/browser/dist/, git-ignored) gets index.html, main.js and worker.js
+// (each a single ES module) and fixtures/ with the Fashion-MNIST files the VAEs train on, so any static
+// server — or none beyond a file host, offline — serves the whole studio from it.
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 
 const DEMO_DIR = fromFileUrl(new URL("../examples/browser/", import.meta.url));
+const FIXTURES_DIR = fromFileUrl(new URL("../fixtures/", import.meta.url));
 /** Where `deno task demo:browser` bundles to. */
 export const DEFAULT_OUT_DIR = join(DEMO_DIR, "dist");
 const ENTRY_POINTS = ["main.ts", "worker.ts"];
+/** The data the studio fetches beside the page (the manifest lists every file's SHA-256). */
+const FIXTURE_FILES = [
+  "manifest.json",
+  "fashion-mnist-10k/train-images-idx3-ubyte.gz",
+  "fashion-mnist-10k/train-labels-idx1-ubyte.gz",
+  "fashion-mnist-10k/t10k-images-idx3-ubyte.gz",
+  "fashion-mnist-10k/t10k-labels-idx1-ubyte.gz",
+];
 
-/** Bundles every entry point into `outDir`; throws with deno bundle's output when it fails. */
+/** Builds the site into `outDir`; throws with deno bundle's output when it fails. Returns the files written. */
 export async function bundleDemo(outDir: string = DEFAULT_OUT_DIR): Promise<string[]> {
   await Deno.mkdir(outDir, { recursive: true });
   const outputs: string[] = [];
@@ -38,6 +48,14 @@ export async function bundleDemo(outDir: string = DEFAULT_OUT_DIR): Promise<stri
       throw new Error(`deno bundle ${entry} failed (exit ${code}):\n${new TextDecoder().decode(stderr)}`);
     }
     outputs.push(output);
+  }
+  await Deno.copyFile(join(DEMO_DIR, "index.html"), join(outDir, "index.html"));
+  outputs.push(join(outDir, "index.html"));
+  for (const file of FIXTURE_FILES) {
+    const to = join(outDir, "fixtures", file);
+    await Deno.mkdir(join(to, ".."), { recursive: true });
+    await Deno.copyFile(join(FIXTURES_DIR, file), to);
+    outputs.push(to);
   }
   return outputs;
 }

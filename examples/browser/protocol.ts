@@ -1,17 +1,68 @@
-// The messages between the demo page (main.ts) and its training worker (worker.ts).
+// The messages between the studio page (main.ts) and its training worker (worker.ts), and the page's state.
 
-/** What the page asks the worker to train. */
-export interface DemoSettings {
-  readonly estimator: "reinmax" | "st" | "stgs" | "gst" | "grmck";
+/** What the studio trains: polynomial programming, a categorical VAE C×L, or the Bernoulli VAE 2×200. */
+export type TaskName = "poly" | "8x4" | "10x30" | "bernoulli";
+
+/** The tasks, as the page lists them. */
+export const TASKS: Readonly<Record<TaskName, string>> = {
+  "8x4": "Categorical VAE 8×4 (Fashion-MNIST)",
+  "10x30": "Categorical VAE 10×30 (Fashion-MNIST)",
+  "bernoulli": "Bernoulli VAE 2×200 (Fashion-MNIST)",
+  "poly": "Polynomial programming (L = 128, p = 2)",
+};
+
+/** An estimator the studio offers (the SDK's EstimatorName). */
+export type StudioEstimator = "reinmax" | "st" | "stgs" | "gst" | "grmck";
+
+/** What the page asks the worker to train: one run per estimator, side by side on one backend. */
+export interface StudioSettings {
+  readonly task: TaskName;
+  readonly estimators: readonly StudioEstimator[];
   readonly tau: number;
   readonly lr: number;
-  readonly steps: number;
+  readonly optimizer: "adam" | "radam";
   readonly batch: number;
+  /** Every run stops when it has taken this many steps in total. */
+  readonly steps: number;
   readonly backend: "auto" | "webgpu" | "wasm";
   readonly seed: number;
 }
 
-/** What the worker reports, in this order: one report, then losses and epochs, then done or error. */
+/** What the page sends the worker. */
+export type StudioCommand =
+  | { readonly type: "start"; readonly settings: StudioSettings }
+  | { readonly type: "pause" }
+  | { readonly type: "resume" }
+  /** Save run `run`'s checkpoint; the worker answers with a "checkpoint" message. */
+  | { readonly type: "save"; readonly run: number }
+  /** Replace every run by the model in `bytes` (a checkpoint file), paused at its step. */
+  | {
+    readonly type: "load";
+    readonly bytes: Uint8Array;
+    readonly name: string;
+    readonly backend: StudioSettings["backend"];
+    readonly steps: number;
+  };
+
+/** How the worker describes a run when it starts. */
+export interface RunInfo {
+  readonly id: number;
+  /** e.g. "reinmax τ 1.3". */
+  readonly label: string;
+  readonly task: TaskName;
+  readonly estimator: string;
+  readonly tau: number;
+  /** Steps per epoch: the test −ELBO (VAE) or the exact expected loss (poly) is measured at each end. */
+  readonly stepsPerEpoch: number;
+  /** Total steps the run trains to. */
+  readonly steps: number;
+  /** The step it starts from (0, or a loaded checkpoint's). */
+  readonly step: number;
+  /** Poly: the lowest expected loss any θ reaches (NaN for VAEs). */
+  readonly optimum: number;
+}
+
+/** What the worker reports. */
 export type WorkerMessage =
   | {
     readonly type: "report";
@@ -19,43 +70,96 @@ export type WorkerMessage =
     readonly backend: string;
     /** formatReport(backend.report): which backend, why, and every one rejected. */
     readonly text: string;
-    /** The lowest expected loss any θ reaches. */
-    readonly optimum: number;
-    /** The exact expected loss at step 0. */
-    readonly initialExactLoss: number;
   }
-  | { readonly type: "losses"; readonly firstStep: number; readonly losses: number[] }
+  /** The runs of a session; the test images (n × height × width in [0, 1]) the reconstructions are of. */
+  | {
+    readonly type: "runs";
+    readonly runs: readonly RunInfo[];
+    readonly images: Float32Array | null;
+    readonly height: number;
+    readonly width: number;
+  }
+  /** The −ELBO (poly: sampled loss) of each step from firstStep + 1 on, as read back. */
+  | {
+    readonly type: "losses";
+    readonly run: number;
+    readonly firstStep: number;
+    readonly losses: Float32Array;
+  }
+  /** Milliseconds per training step of a run so far (read-backs included, evaluation and pictures not). */
+  | { readonly type: "speed"; readonly run: number; readonly msPerStep: number }
+  /** An epoch's end: its mean train loss, and the test −ELBO (poly: the exact expected loss). */
   | {
     readonly type: "epoch";
-    readonly epoch: number;
+    readonly run: number;
     readonly step: number;
-    readonly loss: number;
-    readonly exactLoss: number;
+    readonly train: number;
+    readonly test: number;
     readonly msPerStep: number;
   }
+  /** Live pictures: reconstructions of the test images and samples decoded from the prior. */
   | {
-    readonly type: "done";
-    readonly steps: number;
-    readonly exactLoss: number;
-    readonly msPerStep: number;
+    readonly type: "images";
+    readonly run: number;
+    readonly step: number;
+    readonly reconstructions: Float32Array;
+    readonly samples: Float32Array;
   }
-  | { readonly type: "error"; readonly name: string; readonly message: string };
+  /** 8×4: the run's estimator's gradient against the exact one, at `step` (docs/math.md §6.4). */
+  | {
+    readonly type: "quality";
+    readonly run: number;
+    readonly step: number;
+    readonly draws: number;
+    readonly relativeError: number;
+    readonly relativeStd: number;
+    readonly cosine: number;
+  }
+  | { readonly type: "phase"; readonly phase: "running" | "paused" | "done"; readonly steps: number[] }
+  /**
+   * A saved checkpoint; `check` is the test −ELBO of a fixed evaluation (poly: the exact expected loss) of
+   * the state saved, which the same file loaded again must reproduce.
+   */
+  | {
+    readonly type: "checkpoint";
+    readonly run: number;
+    readonly step: number;
+    readonly name: string;
+    readonly bytes: Uint8Array;
+    readonly check: number;
+  }
+  /** A checkpoint loaded (the runs message before it describes the run); `check` as for "checkpoint". */
+  | { readonly type: "loaded"; readonly name: string; readonly step: number; readonly check: number }
+  | { readonly type: "error"; readonly name: string; readonly message: string; readonly run: string | null };
 
-/** Where the page is in a run. */
-export type Phase = "idle" | "running" | "done" | "stopped" | "error";
+/** Where the page is. */
+export type Phase = "idle" | "starting" | "running" | "paused" | "done" | "error";
 
-/** Everything the page knows about the current run; also exposed as `globalThis.reinmaxDemo` for tests. */
-export interface DemoState {
+/** What the page knows about one run. */
+export interface RunState {
+  info: RunInfo;
+  /** The current step. */
+  step: number;
+  /** Every step's loss read back so far, as [step, loss]. */
+  losses: [number, number][];
+  /** Each epoch's end as [step, mean train loss, test −ELBO or exact loss]. */
+  epochs: [number, number, number][];
+  msPerStep: number;
+  quality: { step: number; draws: number; relativeError: number; relativeStd: number; cosine: number } | null;
+  /** The step of the pictures shown (−1 before any). */
+  imagesStep: number;
+}
+
+/** Everything the page knows; also `globalThis.reinmaxStudio`, for tests. */
+export interface StudioState {
   phase: Phase;
-  settings: DemoSettings | null;
+  settings: StudioSettings | null;
   backend: string | null;
   report: string;
-  optimum: number;
-  initialExactLoss: number;
-  /** The sampled loss of every step read back so far, as [step, loss]. */
-  sampled: [number, number][];
-  /** Exact expected loss at the end of each epoch, as [step, loss]. */
-  exact: [number, number][];
-  msPerStep: number;
+  runs: RunState[];
   error: string | null;
+  /** The last checkpoint downloaded. */
+  saved: { run: number; step: number; name: string; bytes: number; check: number } | null;
+  /** The last checkpoint loaded. */
+  loaded: { name: string; step: number; check: number } | null;
 }

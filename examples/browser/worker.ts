@@ -1,74 +1,347 @@
-// The demo's training worker: it receives one DemoSettings message, picks a backend, trains polynomial
-// programming with trainPoly and posts progress (see protocol.ts). Training runs here, off the page's main
-// thread, so the page stays responsive; the page stops a run by terminating the worker.
+// The studio's training worker. It picks a backend, builds one model per estimator and trains them side by
+// side, a short chunk of steps each in turn, so that between chunks it can pause, save or load a checkpoint,
+// and draw reconstructions and prior samples; everything it measures goes to the page as messages (see
+// protocol.ts), pictures as transferred Float32Arrays. Training runs here, off the page's main thread.
+// It uses only the SDK's public entry point, mod.ts, as a user's page would.
 import {
   adam,
+  allImages,
+  type Backend,
+  BernoulliVae,
+  CategoricalVae,
   estimator,
   formatReport,
-  polyExactLoss,
+  gradientQuality,
+  type ImageDataset,
+  loadCheckpoint,
+  loadFixture,
   polyOptimum,
-  polyTargets,
+  PolyProgramming,
+  radam,
   selectBackend,
-  trainPoly,
+  train,
+  type TrainableModel,
+  trainVae,
+  type Vae,
 } from "../../mod.ts";
-import type { DemoSettings, WorkerMessage } from "./protocol.ts";
+import type { RunInfo, StudioCommand, StudioSettings, TaskName, WorkerMessage } from "./protocol.ts";
 
 // The dedicated-worker scope, typed by hand so this file checks with the project's DOM lib.
 const scope = globalThis as unknown as {
-  onmessage: ((event: MessageEvent<DemoSettings>) => void) | null;
-  postMessage(message: WorkerMessage): void;
+  onmessage: ((event: MessageEvent<StudioCommand>) => void) | null;
+  postMessage(message: WorkerMessage, transfer?: Transferable[]): void;
 };
 
-const LATENTS = 128, P = 2, TARGET = "const";
+/** The data set the VAEs train on, shipped beside the page (tools/bundle_demo.ts copies it). */
+const DATASET = "fashion-mnist-10k";
+/** Test images shown with their reconstructions, and prior samples drawn, per run. */
+const SHOWN = 8;
+/** Test images of the −ELBO a saved checkpoint is checked against when loaded again. */
+const CHECK_IMAGES = 500;
+/** Steps per epoch of the polynomial task (a VAE's epoch is one pass over the 10,000 images). */
+const POLY_EPOCH = 100;
+/** A chunk of steps lasts about this long, so pause and the pictures answer within it. */
+const CHUNK_MS = 250;
+/** Pictures are redrawn at most this often (and at every epoch's end and a run's last step). */
+const IMAGES_EVERY_MS = 1000;
+/** Draws per estimator of the 8×4 gradient-quality measure, on this many test images. */
+const QUALITY_DRAWS = 32, QUALITY_IMAGES = 4;
+const READ_EVERY = 50;
 
-async function train(settings: DemoSettings): Promise<void> {
-  const est = estimator(settings.estimator, { tau: settings.tau });
-  const backend = await selectBackend({ prefer: settings.backend });
+/** One model being trained. */
+interface Run {
+  readonly info: RunInfo;
+  readonly model: TrainableModel;
+  /** Losses of the current epoch's steps so far, for its mean. */
+  epochSum: number;
+  epochCount: number;
+  /** Milliseconds and steps trained, for ms/step. */
+  ms: number;
+  timedSteps: number;
+  /** When the pictures are next due (performance.now()). */
+  nextImages: number;
+  failed: boolean;
+}
+
+let backend: Backend | null = null;
+let data: ImageDataset | null = null;
+let runs: Run[] = [];
+let phase: "idle" | "running" | "paused" | "done" = "idle";
+let next = 0;
+const commands: StudioCommand[] = [];
+let wake: (() => void) | null = null;
+
+function post(message: WorkerMessage, transfer: Transferable[] = []): void {
+  scope.postMessage(message, transfer);
+}
+
+async function dataset(): Promise<ImageDataset> {
+  const base = new URL("./fixtures/", import.meta.url);
+  data ??= await loadFixture(DATASET, (name) => fetch(new URL(name, base)));
+  return data;
+}
+
+async function useBackend(prefer: StudioSettings["backend"]): Promise<Backend> {
+  if (backend) return backend;
+  backend = await selectBackend({ prefer });
+  post({ type: "report", backend: backend.name, text: formatReport(backend.report) });
+  return backend;
+}
+
+function isVae(model: TrainableModel): model is Vae {
+  return model instanceof CategoricalVae || model instanceof BernoulliVae;
+}
+
+function taskOf(model: TrainableModel): TaskName {
+  if (model instanceof PolyProgramming) return "poly";
+  if (model instanceof BernoulliVae) return "bernoulli";
+  if (model instanceof CategoricalVae) {
+    const config = `${model.categories}x${model.latents}`;
+    if (config === "8x4" || config === "10x30") return config;
+  }
+  throw new Error(`the studio does not show ${model.describe().model} models of these options`);
+}
+
+function buildModel(
+  b: Backend,
+  s: StudioSettings,
+  name: StudioSettings["estimators"][number],
+): TrainableModel {
+  const options = {
+    estimator: estimator(name, { tau: s.tau }),
+    optimizer: (s.optimizer === "adam" ? adam : radam)({ lr: s.lr }),
+    batch: s.batch,
+    seed: s.seed,
+    readEvery: READ_EVERY,
+  };
+  if (s.task === "poly") return new PolyProgramming(b, { ...options, latents: 128, p: 2, target: "const" });
+  if (s.task === "bernoulli") return new BernoulliVae(b, options);
+  return new CategoricalVae(b, { ...options, config: s.task });
+}
+
+function describeRun(id: number, model: TrainableModel, steps: number, trainCount: number): RunInfo {
+  const task = taskOf(model);
+  const est = (model as TrainableModel & { estimator: { name: string; tau: number } }).estimator;
+  const batch = (model as TrainableModel & { batch: number }).batch;
+  return {
+    id,
+    label: `${est.name} τ ${est.tau}`,
+    task,
+    estimator: est.name,
+    tau: est.tau,
+    stepsPerEpoch: task === "poly" ? POLY_EPOCH : Math.ceil(trainCount / batch),
+    steps,
+    step: model.steps,
+    optimum: model instanceof PolyProgramming ? polyOptimum(model.targets, model.p) : NaN,
+  };
+}
+
+function newRun(info: RunInfo, model: TrainableModel): Run {
+  return { info, model, epochSum: 0, epochCount: 0, ms: 0, timedSteps: 0, nextImages: 0, failed: false };
+}
+
+async function announce(): Promise<void> {
+  const vae = runs.some((r) => r.info.task !== "poly");
+  const test = vae ? (await dataset()).test : null;
+  post({
+    type: "runs",
+    runs: runs.map((r) => r.info),
+    images: test ? allImages(test.slice(0, SHOWN)) : null,
+    height: test?.height ?? 0,
+    width: test?.width ?? 0,
+  });
+}
+
+function dropRuns(): void {
+  for (const r of runs) r.model.destroy();
+  runs = [];
+  next = 0;
+}
+
+async function start(s: StudioSettings): Promise<void> {
+  const b = await useBackend(s.backend);
+  const trainCount = s.task === "poly" ? 0 : (await dataset()).train.count;
+  dropRuns();
+  for (const name of s.estimators) {
+    const model = buildModel(b, s, name);
+    runs.push(newRun(describeRun(runs.length, model, s.steps, trainCount), model));
+  }
+  await announce();
+  setPhase("running");
+}
+
+/** The number a checkpoint must reproduce: −ELBO of the first test images (poly: the exact loss). */
+async function check(model: TrainableModel): Promise<number> {
+  if (model instanceof PolyProgramming) return await model.exactLoss();
+  if (!isVae(model)) throw new Error("unknown model");
+  const test = (await dataset()).test.slice(0, CHECK_IMAGES);
+  return (await model.evaluate(allImages(test), test.count)).elbo;
+}
+
+async function save(id: number): Promise<void> {
+  const run = runs[id];
+  if (!run) throw new Error(`there is no run ${id} to save`);
+  const { info, model } = run;
+  const bytes = await model.save({ studio: "reinmax browser studio", task: info.task, data: DATASET });
+  // After the save, so that the loaded file starts its evaluation draws where this one does.
+  const value = await check(model);
+  const name = `reinmax-${info.task}-${info.estimator}-step${model.steps}.safetensors`;
+  post({ type: "checkpoint", run: id, step: model.steps, name, bytes, check: value }, [bytes.buffer]);
+}
+
+async function load(bytes: Uint8Array, name: string, prefer: StudioSettings["backend"], steps: number) {
+  const b = await useBackend(prefer);
+  const { model } = loadCheckpoint(bytes, b, name);
   try {
-    const targets = polyTargets(LATENTS, TARGET);
-    // θ starts within ±0.01 of zero, so the expected loss at step 0 is that of q = 1/2 everywhere.
-    const initialExactLoss = polyExactLoss(new Float32Array(LATENTS * 2), targets, P);
-    scope.postMessage({
-      type: "report",
-      backend: backend.name,
-      text: formatReport(backend.report),
-      optimum: polyOptimum(targets, P),
-      initialExactLoss,
-    });
-    let last = { exactLoss: initialExactLoss, msPerStep: NaN, step: 0 };
-    for await (
-      const e of trainPoly(backend, {
-        latents: LATENTS,
-        p: P,
-        target: TARGET,
-        estimator: est,
-        optimizer: adam({ lr: settings.lr }),
-        batch: settings.batch,
-        steps: settings.steps,
-        seed: settings.seed,
-        stepsPerEpoch: Math.max(1, Math.round(settings.steps / 40)),
-        readEvery: 50,
-        onLosses: (firstStep, losses) =>
-          scope.postMessage({ type: "losses", firstStep, losses: Array.from(losses) }),
-      })
-    ) {
-      scope.postMessage({ type: "epoch", ...e });
-      last = e;
-    }
-    scope.postMessage({
-      type: "done",
-      steps: last.step,
-      exactLoss: last.exactLoss,
-      msPerStep: last.msPerStep,
-    });
-  } finally {
-    backend.destroy();
+    const trainCount = taskOf(model) === "poly" ? 0 : (await dataset()).train.count;
+    dropRuns();
+    runs.push(newRun(describeRun(0, model, Math.max(steps, model.steps), trainCount), model));
+  } catch (e) {
+    model.destroy();
+    throw e;
+  }
+  await announce();
+  const value = await check(model);
+  setPhase("paused");
+  post({ type: "loaded", name, step: model.steps, check: value });
+}
+
+function setPhase(p: typeof phase): void {
+  phase = p;
+  post({ type: "phase", phase: p === "idle" ? "paused" : p, steps: runs.map((r) => r.model.steps) });
+}
+
+async function handle(c: StudioCommand): Promise<void> {
+  switch (c.type) {
+    case "start":
+      return await start(c.settings);
+    case "pause":
+      if (phase === "running") setPhase("paused");
+      return;
+    case "resume":
+      if (phase === "paused") setPhase("running");
+      return;
+    case "save":
+      return await save(c.run);
+    case "load":
+      return await load(c.bytes, c.name, c.backend, c.steps);
   }
 }
 
+/** Trains `run` for one chunk (never past its epoch's end), then posts its pictures when due. */
+async function advance(run: Run): Promise<void> {
+  const { model, info } = run;
+  const msPerStep = run.timedSteps > 0 ? run.ms / run.timedSteps : 50;
+  const epochEnd = (Math.floor(model.steps / info.stepsPerEpoch) + 1) * info.stepsPerEpoch;
+  const chunk = Math.max(1, Math.min(READ_EVERY, Math.round(CHUNK_MS / msPerStep)));
+  const target = Math.min(model.steps + chunk, epochEnd, info.steps);
+  // The test −ELBO (poly: the exact loss) and the 8×4 gradient quality are measured at epochs' ends only:
+  // on a slow backend they cost many steps each.
+  const atEpochEnd = target === epochEnd;
+  const onProgress = (p: { firstStep: number; losses: Float32Array }) => {
+    for (const loss of p.losses) run.epochSum += loss;
+    run.epochCount += p.losses.length;
+    const losses = p.losses.slice();
+    post({ type: "losses", run: info.id, firstStep: p.firstStep - 1, losses }, [losses.buffer]);
+  };
+  const first = model.steps;
+  const started = performance.now();
+  let test = NaN, trainedMs = NaN;
+  if (model instanceof PolyProgramming) {
+    const epochs = train({
+      model,
+      stepsPerEpoch: info.stepsPerEpoch,
+      forwardBackward: () => model.forwardBackward(),
+      epochMetrics: ["exactLoss"],
+      enqueueEpochMetrics: () => model.enqueueExactLoss(),
+    }, { epochs: Math.ceil(target / info.stepsPerEpoch), steps: target, onProgress });
+    for await (const e of epochs) (test = e.metrics.exactLoss, trainedMs = e.msPerStep * (e.step - first));
+  } else if (isVae(model)) {
+    const d = await dataset();
+    const epochs = trainVae(model, d.train, {
+      epochs: Math.ceil(target / info.stepsPerEpoch),
+      steps: target,
+      test: atEpochEnd ? d.test : undefined,
+      onProgress,
+    });
+    for await (const e of epochs) (test = e.testElbo, trainedMs = e.msPerStep * (e.step - first));
+  }
+  run.ms += Number.isFinite(trainedMs) ? trainedMs : performance.now() - started;
+  run.timedSteps += model.steps - first;
+  post({ type: "speed", run: info.id, msPerStep: run.ms / run.timedSteps });
+  if (atEpochEnd) {
+    post({
+      type: "epoch",
+      run: info.id,
+      step: model.steps,
+      train: run.epochSum / Math.max(1, run.epochCount),
+      test,
+      msPerStep: run.ms / run.timedSteps,
+    });
+    run.epochSum = run.epochCount = 0;
+  }
+  const done = atEpochEnd || model.steps === info.steps;
+  if (isVae(model) && (done || performance.now() >= run.nextImages)) {
+    const drawing = performance.now();
+    const shown = allImages((await dataset()).test.slice(0, SHOWN));
+    const reconstructions = await model.reconstruct(shown, SHOWN);
+    const samples = await model.samplePrior(SHOWN);
+    // At most a quarter of the time goes to pictures, however slow the backend.
+    const now = performance.now();
+    run.nextImages = now + Math.max(IMAGES_EVERY_MS, 3 * (now - drawing));
+    post({ type: "images", run: info.id, step: model.steps, reconstructions, samples }, [
+      reconstructions.buffer,
+      samples.buffer,
+    ]);
+  }
+  if (atEpochEnd && model instanceof CategoricalVae && info.task === "8x4") {
+    const images = allImages((await dataset()).test.slice(0, QUALITY_IMAGES));
+    const est = estimator(info.estimator as StudioSettings["estimators"][number], { tau: info.tau });
+    const [row] = await gradientQuality(model, images, QUALITY_IMAGES, [est], QUALITY_DRAWS);
+    const { draws, relativeError, relativeStd, cosine } = row;
+    post({ type: "quality", run: info.id, step: model.steps, draws, relativeError, relativeStd, cosine });
+  }
+}
+
+/** Lets a message in: WASM read-backs resolve at once, so a loop of them would never yield otherwise. */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+async function loop(): Promise<void> {
+  for (;;) {
+    await turn();
+    while (commands.length > 0) await handle(commands.shift()!);
+    if (phase !== "running") {
+      await new Promise<void>((resolve) => wake = resolve);
+      continue;
+    }
+    const live = runs.filter((r) => !r.failed && r.model.steps < r.info.steps);
+    if (live.length === 0) {
+      setPhase("done");
+      continue;
+    }
+    const run = live[next++ % live.length];
+    try {
+      await advance(run);
+    } catch (e) {
+      run.failed = true;
+      throw Object.assign(e as Error, { run: run.info.label });
+    }
+  }
+}
+
+function report(e: unknown): void {
+  const error = e instanceof Error ? e : new Error(String(e));
+  const run = (error as Error & { run?: string }).run ?? null;
+  post({ type: "error", name: error.name, message: error.message, run });
+}
+
 scope.onmessage = (event) => {
-  train(event.data).catch((e: unknown) => {
-    const error = e instanceof Error ? e : new Error(String(e));
-    scope.postMessage({ type: "error", name: error.name, message: error.message });
-  });
+  commands.push(event.data);
+  wake?.();
+  wake = null;
 };
+
+// One loop per worker; an error ends it (the page then offers Reset, which starts a fresh worker).
+loop().catch(report);

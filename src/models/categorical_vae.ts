@@ -142,8 +142,6 @@ export class CategoricalVae extends Vae {
   readonly #encoder: Mlp;
   readonly #decoder: Mlp;
   readonly #sample: PlannedBuffer;
-  readonly #yHard: PlannedBuffer;
-  readonly #ySoft: PlannedBuffer;
   readonly #yHardGrad: PlannedBuffer;
   readonly #ySoftGrad: PlannedBuffer;
   readonly #scratch: PlannedBuffer;
@@ -179,14 +177,16 @@ export class CategoricalVae extends Vae {
       "activation",
       sized("batch × latents"),
     );
-    this.#yHard = plan.declare("latent.onehot", batch * code, "activation");
-    this.#ySoft = plan.declare("latent.softmax", batch * code, "activation");
     this.#yHardGrad = plan.declare("latent.onehot.grad", batch * code, "activation");
     // ∂loss/∂softmax stays zero: the KL's gradient is added to the logits' gradient directly.
     this.#ySoftGrad = plan.declare("latent.softmax.grad", batch * code, "activation");
     this.#scratch = plan.declare("estimator.scratch", batch * code, "activation");
     const decoderWidths = [widths.code, ...[...widths.hidden].reverse(), widths.input];
-    this.#decoder = new Mlp(declare, "decoder", decoderWidths, batch, relu);
+    // The decoder reads the codes as categories: its first layer gathers rows of W (docs/math.md §4.11).
+    this.#decoder = new Mlp(declare, "decoder", decoderWidths, batch, relu, {
+      latents: this.latents,
+      categories: this.categories,
+    });
     this.#reconstructionLoss = plan.declare("loss.reconstruction", batch, "activation", sized("batch"));
     this.#klLoss = plan.declare("loss.kl", batch, "activation", sized("batch"));
     this.#mean = plan.declare(
@@ -250,17 +250,9 @@ export class CategoricalVae extends Vae {
     this.#encoder.backward(backend, this.input, count, null);
   }
 
-  /**
-   * The one-hot of the codes in the sample buffer, through the decoder, for `count` images: the decoder's
-   * output then holds pixel logits. (onehot_softmax also writes the softmax of the encoder's output, unused.)
-   */
+  /** The codes in the sample buffer through the decoder, for `count` images: its output then holds pixel logits. */
   #decodeSample(count: number): void {
-    this.backend.run(
-      "onehot_softmax",
-      [this.#yHard.buffer, this.#ySoft.buffer, this.#encoder.output.buffer, this.#sample.buffer],
-      [count * this.latents, this.categories],
-    );
-    this.#decoder.forward(this.backend, this.#yHard, count);
+    this.#decoder.forward(this.backend, this.#sample, count);
   }
 
   /**
@@ -276,7 +268,7 @@ export class CategoricalVae extends Vae {
       [count * this.inputSize, scale],
     );
     backend.run("fill", [this.#yHardGrad.buffer], [count * this.latents * this.categories, 0]);
-    this.#decoder.backward(backend, this.#yHard, count, this.#yHardGrad);
+    this.#decoder.backward(backend, this.#sample, count, this.#yHardGrad);
   }
 
   /** The estimator's backward from ∂R/∂(one-hot) into the logits' gradient, for `rows` latent rows. */

@@ -72,6 +72,16 @@ function optionOf(width: LayerWidth): string {
   return width.name.split(/[\[ ]/)[0];
 }
 
+/**
+ * The input is one-hot codes given by their categories: `latents` i32 categories per row, each in
+ * [0, categories), standing for latents one-hot rows of `categories` (sizes[0] = latents·categories). The
+ * first layer is then a gather and a scatter-add (docs/math.md §4.11) instead of products with the codes.
+ */
+export interface OneHotInput {
+  readonly latents: number;
+  readonly categories: number;
+}
+
 /** An MLP of `sizes[0] → sizes[1] → … → sizes[n]` for batches of up to `batch` rows. */
 export class Mlp {
   /** Layer widths, input first. */
@@ -80,12 +90,13 @@ export class Mlp {
   readonly batch: number;
   readonly #layers: Layer[] = [];
   readonly #activation: Activation;
+  readonly #oneHot: OneHotInput | null;
   /** Bound as the untouched input gradient of a first layer that needs none. */
   readonly #noInputGrad: PlannedBuffer;
 
   /**
    * Declares the layers `${name}.fc1 … fc<n>` (weights in×out, initialised from U(±1/√in) like PyTorch's
-   * Linear) and their activations.
+   * Linear) and their activations. With `oneHot`, the input is categories (see {@link OneHotInput}).
    */
   constructor(
     declare: MlpDeclarer,
@@ -93,10 +104,12 @@ export class Mlp {
     widths: readonly LayerWidth[],
     batch: number,
     activation: Activation,
+    oneHot: OneHotInput | null = null,
   ) {
     this.sizes = widths.map((w) => w.width);
     this.batch = batch;
     this.#activation = activation;
+    this.#oneHot = oneHot;
     for (let i = 1; i < widths.length; i++) {
       const inSize = widths[i - 1].width, outSize = widths[i].width, layer = `${name}.fc${i}`;
       const bound = 1 / Math.sqrt(inSize);
@@ -141,15 +154,28 @@ export class Mlp {
     return this.#layers[this.#layers.length - 1].linearGrad;
   }
 
-  /** Enqueues the forward pass of the first `rows` rows of `input` (rows × sizes[0]). */
+  /**
+   * Enqueues the forward pass of the first `rows` rows of `input` (rows × sizes[0], or rows × latents
+   * categories for a one-hot input).
+   */
   forward(backend: Backend, input: PlannedBuffer, rows: number): void {
     let x = input;
     for (const layer of this.#layers) {
-      backend.run(
-        "linear_forward",
-        [layer.linear.buffer, x.buffer, layer.weight.value.buffer, layer.bias.value.buffer],
-        [rows, layer.inSize, layer.outSize],
-      );
+      const { weight, bias } = layer;
+      if (x === input && this.#oneHot) {
+        const { latents, categories } = this.#oneHot;
+        backend.run(
+          "onehot_linear_forward",
+          [layer.linear.buffer, weight.value.buffer, bias.value.buffer, input.buffer],
+          [rows, latents, categories, layer.outSize],
+        );
+      } else {
+        backend.run(
+          "linear_forward",
+          [layer.linear.buffer, x.buffer, weight.value.buffer, bias.value.buffer],
+          [rows, layer.inSize, layer.outSize],
+        );
+      }
       if (!layer.activated) break;
       const count = rows * layer.outSize, act = this.#activation;
       if (act.kind === "relu") {
@@ -173,18 +199,28 @@ export class Mlp {
       const x = below ? below.activated! : input;
       const dx = below ? below.activatedGrad! : inputGrad ?? this.#noInputGrad;
       if (below) backend.run("fill", [dx.buffer], [rows * layer.inSize, 0]);
+      const { weight, bias, linearGrad, inSize, outSize } = layer;
+      if (!below && this.#oneHot) {
+        const { latents, categories } = this.#oneHot;
+        backend.run(
+          "onehot_linear_backward",
+          [weight.grad.buffer, bias.grad.buffer, linearGrad.buffer, input.buffer],
+          [rows, latents, categories, outSize],
+        );
+        // The codes' own gradient dy·Wᵀ, which the estimators take as ∂loss/∂(one-hot).
+        if (inputGrad) {
+          backend.run(
+            "matmul_bt",
+            [inputGrad.buffer, linearGrad.buffer, weight.value.buffer],
+            [rows, outSize, inSize, outSize, 1, 1],
+          );
+        }
+        break;
+      }
       backend.run(
         "linear_backward",
-        [
-          dx.buffer,
-          layer.weight.grad.buffer,
-          layer.bias.grad.buffer,
-          layer.linearGrad.buffer,
-          x.buffer,
-          layer
-            .weight.value.buffer,
-        ],
-        [rows, layer.inSize, layer.outSize, below || inputGrad ? 1 : 0],
+        [dx.buffer, weight.grad.buffer, bias.grad.buffer, linearGrad.buffer, x.buffer, weight.value.buffer],
+        [rows, inSize, outSize, below || inputGrad ? 1 : 0],
       );
       if (!below) break;
       const count = rows * below.outSize, act = this.#activation;

@@ -6,7 +6,7 @@
  */
 import { type Backend, readF32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import { checkEstimator, enqueueBackward, enqueueSample, type Estimator, estimator } from "../estimators.ts";
+import { checkEstimator, type Estimator, estimator, type EstimatorName } from "../estimators.ts";
 import { adam, type Optimizer } from "../optim.ts";
 import { TAG } from "../random.ts";
 import {
@@ -18,6 +18,15 @@ import {
 } from "../validate.ts";
 import { type ModelDescription, type Parameter, requireOptions, TrainableModel } from "./model.ts";
 import type { PlannedBuffer } from "./plan.ts";
+
+/** The `estimator` parameter of the poly_step kernel for each estimator (STGS is the Gumbel family at k = 1). */
+export const POLY_STEP_ESTIMATOR: Readonly<Record<EstimatorName, number>> = {
+  reinmax: 0,
+  st: 1,
+  gst: 2,
+  stgs: 3,
+  grmck: 3,
+};
 
 /**
  * The targets c: 0.45 everywhere ("const") or c_i = (i − 0.5)/L for i = 1..L ("linear").
@@ -188,14 +197,7 @@ export class PolyProgramming extends TrainableModel {
   readonly #theta: Parameter;
   readonly #c: PlannedBuffer;
   readonly #loss: PlannedBuffer;
-  readonly #logits: PlannedBuffer;
   readonly #sample: PlannedBuffer;
-  readonly #yHard: PlannedBuffer;
-  readonly #ySoft: PlannedBuffer;
-  readonly #gHard: PlannedBuffer;
-  readonly #gSoft: PlannedBuffer;
-  readonly #dLogits: PlannedBuffer;
-  readonly #scratch: PlannedBuffer;
 
   /** Plans the task on `backend` and initialises θ ∼ U(−0.01, 0.01) from the seed. */
   constructor(backend: Backend, options: PolyOptions = {}) {
@@ -212,26 +214,19 @@ export class PolyProgramming extends TrainableModel {
     const readEvery = requireInteger("readEvery", o.readEvery ?? 50, 1, 1 << 16);
     this.targets = polyTargets(this.latents, target);
 
-    const rows = this.batch * this.latents, size = rows * 2;
     const plan = this.plan;
-    plan.defaultSize = { formula: "batch × latents × 2", argument: "batch" };
+    plan.defaultSize = { formula: "batch × latents", argument: "batch" };
     this.#theta = this.declareParameter("theta", [this.latents, 2], 0.01, {
       formula: "latents × 2",
       argument: "latents",
     });
     this.#c = plan.declare("c", this.latents, "input", { formula: "latents", argument: "latents" });
-    this.#logits = plan.declare("logits", size, "activation");
-    this.#sample = plan.declare("sample", rows, "activation", {
-      formula: "batch × latents",
-      argument: "batch",
+    this.#sample = plan.declare("sample", this.batch * this.latents, "activation");
+    // Per latent, the batch mean of its loss term: the step's loss is their mean.
+    this.#loss = plan.declare("loss", this.latents, "activation", {
+      formula: "latents",
+      argument: "latents",
     });
-    this.#yHard = plan.declare("yHard", size, "activation");
-    this.#ySoft = plan.declare("ySoft", size, "activation");
-    this.#loss = plan.declare("loss", this.batch, "activation", { formula: "batch", argument: "batch" });
-    this.#gHard = plan.declare("yHard.grad", size, "activation");
-    this.#gSoft = plan.declare("ySoft.grad", size, "activation"); // stays zero: the loss ignores ySoft
-    this.#dLogits = plan.declare("logits.grad", size, "activation");
-    this.#scratch = plan.declare("estimator.scratch", size, "activation");
     // One extra slot: the exact expected loss, computed on the backend at read-backs.
     this.declareLog(["loss"], readEvery, 1);
     this.allocate(() => backend.write(this.#c.buffer, this.targets));
@@ -263,46 +258,37 @@ export class PolyProgramming extends TrainableModel {
     return this.log.capacity;
   }
 
-  /** Enqueues the forward and backward pass of the next step: sample, loss, estimator backward, gradient mean. */
+  /**
+   * Enqueues the forward and backward pass of the next step as one kernel (poly_step): sample, loss, the
+   * estimator's backward and the batch mean into θ's gradient, in one pass over the rows.
+   */
   forwardBackward(): void {
-    const { backend, batch, latents } = this;
-    const rows = batch * latents;
-    const rng = { key0: this.key[0], key1: this.key[1], stream: this.steps, tag: TAG.estimator };
-    backend.run("tile", [this.#logits.buffer, this.#theta.value.buffer], [latents * 2, batch]);
-    enqueueSample(backend, this.#sample.buffer, this.#logits.buffer, rows, 2, rng);
+    const { backend, batch, latents, estimator: est } = this;
     backend.run(
-      "onehot_softmax",
-      [this.#yHard.buffer, this.#ySoft.buffer, this.#logits.buffer, this.#sample.buffer],
-      [rows, 2],
+      "poly_step",
+      [
+        this.#sample.buffer,
+        this.#loss.buffer,
+        this.#theta.grad.buffer,
+        this.#theta.value.buffer,
+        this.#c.buffer,
+      ],
+      [
+        batch,
+        latents,
+        this.p,
+        POLY_STEP_ESTIMATOR[est.name],
+        est.tau,
+        est.gap,
+        est.k,
+        this.key[0],
+        this.key[1],
+        this.steps,
+        TAG.estimator,
+      ],
     );
-    backend.run("poly_loss", [this.#loss.buffer, this.#gHard.buffer, this.#yHard.buffer, this.#c.buffer], [
-      batch,
-      latents,
-      this.p,
-    ]);
-    this.log.record(0, this.#loss, batch);
+    this.log.record(0, this.#loss, latents);
     this.log.endStep();
-    enqueueBackward(
-      backend,
-      this.estimator,
-      {
-        dLogits: this.#dLogits.buffer,
-        scratch: this.#scratch.buffer,
-        logits: this.#logits.buffer,
-        sample: this.#sample.buffer,
-        gHard: this.#gHard.buffer,
-        gSoft: this.#gSoft.buffer,
-      },
-      rows,
-      2,
-      rng,
-    );
-    // The gradient of the batch mean is written, not accumulated: no zeroing needed.
-    backend.run("sum_tiles", [this.#theta.grad.buffer, this.#dLogits.buffer], [
-      latents * 2,
-      batch,
-      1 / batch,
-    ]);
   }
 
   /** Enqueues one whole training step (forward, backward, optimiser update) as one submit. */

@@ -37,6 +37,23 @@ export interface ElboTerms {
 }
 
 /**
+ * Writes images `start`, …, `start + count − 1` of a collection into `out[0 .. count·inputSize)` as values in
+ * [0, 1]: how {@link Vae.evaluate} reads a collection a batch at a time (`count` is at most the model's
+ * batch).
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, type ImageBatches, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4", inputSize: 64 });
+ * const order = Uint32Array.from({ length: data.test.count }, (_, i) => i);
+ * const batches: ImageBatches = (start, count, out) => data.test.gather(order, out, start, count);
+ * console.log((await model.evaluate(batches, data.test.count)).elbo);
+ * ```
+ */
+export type ImageBatches = (start: number, count: number, out: Float32Array) => void;
+
+/**
  * Options of {@link Vae.forwardBackward}.
  *
  * @example
@@ -267,12 +284,24 @@ export abstract class Vae extends TrainableModel {
   }
 
   /**
-   * −ELBO and its terms on `count` images (count·inputSize values in [0, 1]), averaged per image, with
-   * sampled codes as in training (docs/math.md §6.2). Reads back once per `readEvery` batches.
+   * −ELBO and its terms on `count` images, averaged per image, with sampled codes as in training
+   * (docs/math.md §6.2). Reads back once per `readEvery` batches. The images are either all given at once
+   * (count·inputSize values in [0, 1]) or written a batch at a time by an {@link ImageBatches} function, so
+   * a large test set need not exist as floats.
    */
-  async evaluate(images: Float32Array, count: number): Promise<ElboTerms> {
+  async evaluate(images: Float32Array | ImageBatches, count: number): Promise<ElboTerms> {
     requireInteger("count", count, 1);
-    this.checkImages(images, count);
+    let batchOf: (start: number, n: number) => Float32Array;
+    if (typeof images === "function") {
+      const scratch = new Float32Array(this.batch * this.inputSize);
+      batchOf = (start, n) => {
+        images(start, n, scratch);
+        return scratch;
+      };
+    } else {
+      this.checkImages(images, count);
+      batchOf = (start, n) => images.subarray(start * this.inputSize, (start + n) * this.inputSize);
+    }
     const log = this.#evaluationLog!;
     const sizes: number[] = [];
     let reconstruction = 0, kl = 0;
@@ -284,7 +313,7 @@ export abstract class Vae extends TrainableModel {
     };
     for (let start = 0; start < count; start += this.batch) {
       const n = Math.min(this.batch, count - start);
-      this.writeImages(images.subarray(start * this.inputSize, (start + n) * this.inputSize), n);
+      this.writeImages(batchOf(start, n), n);
       const draw = this.#draws;
       const indices = Array.from({ length: n }, (_, i) => start + i);
       this.enqueueForward({ count: n, rng: this.#evaluationStream(), training: false, draw, indices });

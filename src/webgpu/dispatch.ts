@@ -96,6 +96,12 @@ export const LAUNCHES: { readonly [K in KernelName]?: Launch } = {
   first_of_pairs_backward: perElement,
   // One Philox block serves four pixels of a row, so one thread per row and block of four words.
   binarize: threads((p) => p.rows * Math.ceil(p.dim / 4)),
+  onehot_linear_forward: threads((p) => p.batch * p.outDim),
+  // One thread per (latent, column) of dw, then one per column of db.
+  onehot_linear_backward: threads((p) => p.latents * p.outDim + p.outDim),
+  vmath_apply: perElement,
+  // One thread per latent, looping over the batch.
+  poly_step: threads((p) => p.latents),
 };
 
 /**

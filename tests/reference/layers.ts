@@ -341,3 +341,51 @@ export function binarize(
     }
   }
 }
+
+/** out[i, :] = b + Σ_l w[l·categories + sample[i·latents + l], :]: linear_forward of the one-hot codes. */
+export function onehot_linear_forward(
+  out: F64,
+  w: F64,
+  b: F64,
+  sample: F64,
+  batch: number,
+  latents: number,
+  categories: number,
+  outDim: number,
+): void {
+  const x = onehotMatrix(sample, batch, latents, categories);
+  linear_forward(out, x, w, b, batch, latents * categories, outDim);
+}
+
+/** The weight and bias gradients of linear_backward on the one-hot codes (their own gradient is not asked). */
+export function onehot_linear_backward(
+  dw: F64,
+  db: F64,
+  dy: F64,
+  sample: F64,
+  batch: number,
+  latents: number,
+  categories: number,
+  outDim: number,
+): void {
+  const x = onehotMatrix(sample, batch, latents, categories);
+  linear_backward(
+    new Float64Array(0),
+    dw,
+    db,
+    dy,
+    x,
+    new Float64Array(0),
+    batch,
+    latents * categories,
+    outDim,
+    0,
+  );
+}
+
+/** The batch × (latents·categories) matrix of one-hot rows of `sample`. */
+export function onehotMatrix(sample: F64, batch: number, latents: number, categories: number): F64 {
+  const x = new Float64Array(batch * latents * categories);
+  for (let r = 0; r < batch * latents; r++) x[r * categories + sample[r]] = 1;
+  return x;
+}
