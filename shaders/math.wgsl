@@ -85,10 +85,13 @@ fn log_v(x: vec4f) -> vec4f {
   y = opaque(y + opaque(fe * LN2_LO, g), g);
   y = opaque(y - opaque(z * 0.5, g), g);
   let result = opaque(m + y, g) + opaque(fe * LN2_HI, g);
-  let inf = bitcast<f32>(0x7f800000u);
-  var out = select(result, vec4f(-inf), x == vec4f(0.0));
+  // −∞ and NaN from runtime bits: as constant expressions (a bitcast of a literal) they are rejected by
+  // compilers that evaluate constants in f32 (Chromium's Tint: "value inf cannot be represented").
+  let minus_inf = bitcast<vec4f>(vec4u(0xff800000u) ^ g);
+  let nan = bitcast<vec4f>(vec4u(0x7fc00000u) ^ g);
+  var out = select(result, minus_inf, x == vec4f(0.0));
   out = select(out, x, bitcast<vec4u>(x) == vec4u(0x7f800000u));
-  return select(out, vec4f(bitcast<f32>(0x7fc00000u)), (x < vec4f(0.0)) | vm_is_nan(x));
+  return select(out, nan, (x < vec4f(0.0)) | vm_is_nan(x));
 }
 
 fn log_f32(x: f32) -> f32 {
