@@ -176,6 +176,9 @@ Deno.test({
         assert((await page.textContent("#status"))!.includes(`at step ${VAE_STEPS}`));
 
         await page.click("#resume");
+        // The page stays "paused" until the worker answers the resume; only then does waiting for the end mean
+        // anything.
+        await page.waitForFunction(() => studio().phase !== "paused", null, { timeout: 60_000 });
         state = await waitForEnd(page, 180_000);
         assertEquals(state.phase, "done", `the run ended in ${state.phase}: ${state.error}`);
         const [run] = state.runs;
