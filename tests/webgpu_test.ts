@@ -34,6 +34,29 @@ Deno.test("every kernel has a WGSL entry point and a launch shape", () => {
   assertEquals(unknown, [], "WGSL kernels that src/kernels.ts does not list");
 });
 
+// Deno's WGSL compiler (naga) accepts a float constant that is ±∞ or NaN; Chromium's (Tint) evaluates constant
+// expressions in f32 and rejects the whole module ("value inf cannot be represented as 'f32'"), so every kernel
+// that includes it fails to compile in the browser. A bitcast of a literal to a float is such a constant when
+// the literal's exponent bits are all ones.
+Deno.test("no WGSL float constant is ±∞ or NaN (Chromium rejects the module)", () => {
+  const literalBitcast = new RegExp(
+    String.raw`bitcast<\s*(?:f32|vec[234]f|vec[234]<f32>)\s*>\s*\(\s*` +
+      String.raw`(?:0x([0-9a-fA-F]+)u?|vec[234]u\s*\(\s*0x([0-9a-fA-F]+)u?\s*\))\s*\)`,
+    "g",
+  );
+  const found: string[] = [];
+  for (const [file, text] of Object.entries(SHADERS)) {
+    text.split("\n").forEach((line, i) => {
+      for (const [, scalar, vector] of line.replace(/\/\/.*$/, "").matchAll(literalBitcast)) {
+        if ((parseInt(scalar ?? vector, 16) & 0x7f800000) === 0x7f800000) {
+          found.push(`shaders/${file}.wgsl:${i + 1}: ${line.trim()}`);
+        }
+      }
+    });
+  }
+  assertEquals(found, []);
+});
+
 Deno.test("WGSL bindings and Params are generated, once, and follow the kernel ABI: names, order, types, access", () => {
   const wgslType = { f32: "f32", i32: "i32", u32: "u32" } as const;
   for (const [file, text] of Object.entries(SHADERS)) {
