@@ -170,6 +170,8 @@ function reset(): void {
 }
 
 async function loadFile(file: File): Promise<void> {
+  // The phase changes before the file is read, so that nothing (a click, a test) sees the previous run's end.
+  setPhase("starting", `Loading ${file.name}…`);
   const bytes = new Uint8Array(await file.arrayBuffer());
   let settings: StudioSettings | null = null;
   try {
@@ -177,7 +179,6 @@ async function loadFile(file: File): Promise<void> {
   } catch { /* the checkpoint brings its own settings; only backend and steps are read from the form */ }
   newWorker();
   clearSession(null);
-  setPhase("starting", `Loading ${file.name}…`);
   send({
     type: "load",
     bytes,
