@@ -45,15 +45,24 @@ export {
   BackendUnavailableError,
   CheckpointError,
   DatasetError,
+  DivergenceError,
   NonFiniteError,
   ReinmaxInputError,
 } from "./src/errors.ts";
 export {
+  defaultTau,
   type Estimator,
   estimator,
   ESTIMATOR_NAMES,
+  type EstimatorBuffers,
   type EstimatorName,
   type EstimatorOptions,
+  type EstimatorRow,
+  ESTIMATORS,
+  TAU_RANGE,
+  type TauDomain,
+} from "./src/estimators.ts";
+export {
   type EstimatorResult,
   grmck,
   gst,
@@ -62,9 +71,11 @@ export {
   type ReinforceResult,
   reinmax,
   type SampleOptions,
+  sampleWithEstimator,
   st,
   stgs,
-} from "./src/estimators.ts";
+} from "./src/logit_estimators.ts";
+export type { LaunchBuffers, Launcher, LaunchParams } from "./src/launcher.ts";
 export { adam, type Optimizer, type OptimizerOptions, radam } from "./src/optim.ts";
 export type { RandomStream } from "./src/random.ts";
 export {
@@ -106,7 +117,7 @@ export {
 export type { BufferSize } from "./src/allocation.ts";
 export { type BufferRole, MemoryPlan, type MemoryReport, type PlannedBuffer } from "./src/models/plan.ts";
 export type { MlpDeclarer } from "./src/models/mlp.ts";
-export { LossLog, type LossRead } from "./src/train/loss_log.ts";
+export { LossLog, type LossRead } from "./src/models/loss_log.ts";
 export {
   type EpochReport,
   type StepProgress,
@@ -125,9 +136,12 @@ export {
   CHECKPOINT_FORMAT,
   decodeCheckpoint,
   encodeCheckpoint,
+  LAYOUT_KEY,
   loadInto,
-} from "./src/train/checkpoint.ts";
-export { loadCheckpoint, type LoadedCheckpoint } from "./src/models/from_checkpoint.ts";
+  saveCheckpoint,
+  WEIGHT_LAYOUT,
+} from "./src/checkpoint/checkpoint.ts";
+export { loadCheckpoint, type LoadedCheckpoint } from "./src/checkpoint/load_checkpoint.ts";
 export {
   compareGradients,
   estimatorGradientDraws,
@@ -137,4 +151,4 @@ export {
   type GradientQuality,
   gradientQuality,
   MAX_CODES,
-} from "./src/models/gradient_quality.ts";
+} from "./src/analysis/gradient_quality.ts";

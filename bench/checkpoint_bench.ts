@@ -1,11 +1,10 @@
 // Saving and loading a checkpoint of the 10×30 categorical VAE (parameters and Adam moments, 14.7 MB) on the
-// WASM backend: model.save() (one read-back, the safetensors encoding, its checksums) and loadCheckpoint()
+// WASM backend: saveCheckpoint(model) (one read-back, the safetensors encoding, its checksums) and loadCheckpoint()
 // (decoding, checks, building the model, writing the state). Medians of repeated rounds after a warm-up; the
 // first call in a process also pays for touching fresh memory, printed apart.
 //
 //   deno bench --allow-env bench/checkpoint_bench.ts      (part of `deno task bench`)
-import { CategoricalVae } from "../src/models/categorical_vae.ts";
-import { loadCheckpoint } from "../src/models/from_checkpoint.ts";
+import { CategoricalVae, loadCheckpoint, saveCheckpoint } from "../mod.ts";
 import { WasmBackend } from "../src/wasm/backend.ts";
 
 const backend = await WasmBackend.create();
@@ -18,7 +17,7 @@ const save = [], load = [];
 let bytes: Uint8Array = new Uint8Array();
 for (let round = 0; round < 12; round++) {
   let start = performance.now();
-  bytes = await model.save();
+  bytes = await saveCheckpoint(model);
   save.push(performance.now() - start);
   start = performance.now();
   const { model: copy } = loadCheckpoint(bytes, backend, "bench");

@@ -195,6 +195,49 @@ export class NonFiniteError extends Error {
 }
 
 /**
+ * Training ran away: a step's loss, though finite, exceeded `limit` (the trainer's `divergenceFactor` times
+ * the run's first loss). `step` is the first such step and `loss` its value; the model is left at the state
+ * before it, after step `lastGoodStep`. A smaller learning rate usually cures it.
+ *
+ * @example
+ * ```ts
+ * import { adam, CategoricalVae, DivergenceError, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4", inputSize: 64, optimizer: adam({ lr: 1e6 }) });
+ * try {
+ *   for await (const _ of trainVae(model, data.train, { epochs: 1 })) {}
+ * } catch (e) {
+ *   if (!(e instanceof DivergenceError)) throw e;
+ *   console.log(e.step, e.loss, e.limit, e.lastGoodStep);
+ * }
+ * ```
+ */
+export class DivergenceError extends Error {
+  /** The class name, for logs. */
+  override name = "DivergenceError";
+  /** The 1-based training step whose loss ran away. */
+  readonly step: number;
+  /** Its loss. */
+  readonly loss: number;
+  /** The bound it exceeded. */
+  readonly limit: number;
+  /** The step whose state the model holds now. */
+  readonly lastGoodStep: number;
+  /** Creates the error for the first step whose `loss` exceeded `limit`. */
+  constructor(step: number, loss: number, limit: number, lastGoodStep: number) {
+    super(
+      `training diverged at step ${step}: its loss ${loss.toPrecision(4)} exceeds ${limit.toPrecision(4)} ` +
+        `(divergenceFactor × the run's first loss); the model holds the state after step ${lastGoodStep}; ` +
+        `try a smaller learning rate`,
+    );
+    this.step = step;
+    this.loss = loss;
+    this.limit = limit;
+    this.lastGoodStep = lastGoodStep;
+  }
+}
+
+/**
  * Runs `cleanup` (freeing memory, destroying a task) on the way out of a block. When the block failed with
  * `failure`, an error of the cleanup itself is dropped so that it never replaces the error that explains what
  * went wrong; without a failure, the cleanup's error is the one to report.

@@ -1,26 +1,207 @@
 /**
- * Gradient estimators for categorical samples (docs/math.md §2): ReinMax and its baselines. Two levels:
- * - `reinmax(backend, logits, { n, tau })` and friends draw one sample per row and return a `backward`
- *   closure, mirroring the PyPI `reinmax(logits, tau) -> (y_hard, y_soft)`;
- * - `estimator(name, options)` describes an estimator for the models, which enqueue its kernels into a step.
+ * The gradient estimators for categorical samples (docs/math.md §2), as one table: {@link ESTIMATORS} holds,
+ * for each estimator, its τ domain and default, its other hyper-parameters, the kernels its backward
+ * launches and how their parameters are formed, its code in the fused polynomial step, and its documentation
+ * line. Everything else reads the table: `estimator(name, options)` checks options against it, the models
+ * enqueue a backward through it, the command line and the studio take their defaults from it. Adding an
+ * estimator is a row here plus its kernels (asm/, shaders/, src/kernels.ts) and its float64 oracle.
  * @module
  */
-import { allocateAll, type BufferRequest, checkCapacity } from "./allocation.ts";
-import { type Backend, type DeviceBuffer, readF32, readI32 } from "./backend.ts";
-import { cleanUp, ReinmaxInputError } from "./errors.ts";
-import { type RandomStream, randomStream, TAG } from "./random.ts";
-import {
-  describe,
-  requireAllFinite,
-  requireBackend,
-  requireFloat32Array,
-  requireInteger,
-  requireObject,
-  requirePositive,
-} from "./validate.ts";
+import type { DeviceBuffer } from "./backend.ts";
+import { ReinmaxInputError } from "./errors.ts";
+import type { Launcher } from "./launcher.ts";
+import type { RandomStream } from "./random.ts";
+import { describe, requireFiniteNumber, requireInteger } from "./validate.ts";
 
 /**
- * The estimators with a (y_hard, y_soft) forward and a gradient backward.
+ * The buffers an estimator's backward reads and writes: all rows·n, but `sample` (one category per row).
+ *
+ * @example
+ * ```ts
+ * import type { DeviceBuffer, EstimatorBuffers } from "@reinmax/reinmax";
+ * declare const buffer: (label: string) => DeviceBuffer;
+ * const buffers: EstimatorBuffers = {
+ *   dLogits: buffer("dLogits"), scratch: buffer("scratch"), logits: buffer("logits"),
+ *   sample: buffer("sample"), gHard: buffer("gHard"), gSoft: buffer("gSoft"),
+ * };
+ * ```
+ */
+export interface EstimatorBuffers {
+  /** ∂loss/∂logits, written. */
+  readonly dLogits: DeviceBuffer;
+  /** rows·n scratch (the Gumbel family's perturbed logits). */
+  readonly scratch: DeviceBuffer;
+  /** The logits θ. */
+  readonly logits: DeviceBuffer;
+  /** The drawn category of each row (i32). */
+  readonly sample: DeviceBuffer;
+  /** ∂loss/∂yHard, the gradient at the one-hot sample. */
+  readonly gHard: DeviceBuffer;
+  /** ∂loss/∂ySoft, the gradient at the softmax output. */
+  readonly gSoft: DeviceBuffer;
+}
+
+/**
+ * Where τ may lie for an estimator, and its default.
+ *
+ * @example
+ * ```ts
+ * import { ESTIMATORS, type TauDomain } from "@reinmax/reinmax";
+ * const domain: TauDomain = ESTIMATORS.reinmax.tau;
+ * console.log(domain.min, domain.default); // 1 "model": at least 1, by default the model's own τ
+ * ```
+ */
+export interface TauDomain {
+  /** The smallest τ the estimator is defined for (inclusive), beyond the float32 bounds {@link TAU_RANGE}. */
+  readonly min: number;
+  /** Why τ cannot be lower, when `min` is above the float32 bound. */
+  readonly why?: string;
+  /** The default: a number, or "model" for the τ the model is tuned for (e.g. 1.3 for the 10×30 VAE). */
+  readonly default: number | "model";
+  /** The range the paper tunes it in, for documentation. */
+  readonly tuned: string;
+}
+
+/**
+ * One row of the estimator table.
+ *
+ * @example
+ * ```ts
+ * import { ESTIMATORS, type EstimatorRow } from "@reinmax/reinmax";
+ * const row: EstimatorRow = ESTIMATORS.grmck;
+ * console.log(row.title, row.summary, row.k); // "GR-MCK" "…" { default: 10, max: 1048576 }
+ * ```
+ */
+export interface EstimatorRow {
+  /** Its name in the paper's tables, e.g. "ReinMax". */
+  readonly title: string;
+  /** What its backward computes, in one line (documentation, `--help`, the studio). */
+  readonly summary: string;
+  /** Where it comes from. */
+  readonly reference: string;
+  /** Its temperature. */
+  readonly tau: TauDomain;
+  /** The number of draws K per backward and its bound, for estimators that average K draws. */
+  readonly k?: { readonly default: number; readonly max: number };
+  /** The margin of the gapped logits, for the gapped estimator. */
+  readonly gap?: { readonly default: number };
+  /**
+   * Enqueues the backward of `rows` rows of `n` categories: dLogits (written) from gHard and gSoft. `rng` is
+   * the stream of the step, whose word 0 of each row drew the sample; later words are the estimator's.
+   */
+  readonly enqueueBackward: (
+    k: Launcher,
+    buffers: EstimatorBuffers,
+    shape: { readonly rows: number; readonly n: number },
+    est: Estimator,
+    rng: RandomStream,
+  ) => void;
+  /**
+   * Its code in the fused polynomial-programming step (the `estimator` parameter of poly_step), or null when
+   * the step has no fused form of it and the task runs the unfused kernels instead.
+   */
+  readonly polyStep: number | null;
+}
+
+/** The backward of the Gumbel family: K conditional perturbations (K = 1 is STGS). */
+const gumbelBackward: EstimatorRow["enqueueBackward"] = (k, b, { rows, n }, est, rng) =>
+  k.gumbel_backward(
+    {
+      dLogits: b.dLogits,
+      perturbed: b.scratch,
+      logits: b.logits,
+      sample: b.sample,
+      gHard: b.gHard,
+      gSoft: b.gSoft,
+    },
+    { rows, n, tau: est.tau, k: est.k, key0: rng.key0, key1: rng.key1, stream: rng.stream, tag: rng.tag },
+  );
+
+/** The backward of ReinMax (docs/math.md §2.1). */
+const reinmaxBackward: EstimatorRow["enqueueBackward"] = (k, b, { rows, n }, est) =>
+  k.reinmax_backward({ ...estimatorInputs(b), dLogits: b.dLogits }, { rows, n, tau: est.tau });
+
+/** The backward of straight-through (docs/math.md §2.2). */
+const stBackward: EstimatorRow["enqueueBackward"] = (k, b, { rows, n }, est) =>
+  k.st_backward({ ...estimatorInputs(b), dLogits: b.dLogits }, { rows, n, tau: est.tau });
+
+/** The backward of gapped straight-through (docs/math.md §2.4). */
+const gstBackward: EstimatorRow["enqueueBackward"] = (k, b, { rows, n }, est) =>
+  k.gst_backward({ ...estimatorInputs(b), dLogits: b.dLogits }, { rows, n, tau: est.tau, gap: est.gap });
+
+const LIU_2023 =
+  "Liu et al., Bridging Discrete and Backpropagation: Straight-Through and Beyond (NeurIPS 2023)";
+
+/**
+ * The estimators, in the order the paper compares them. See the module comment.
+ *
+ * @example
+ * ```ts
+ * import { ESTIMATORS } from "@reinmax/reinmax";
+ * for (const [name, row] of Object.entries(ESTIMATORS)) {
+ *   console.log(`${name} (${row.title}): τ ≥ ${row.tau.min}, tuned ${row.tau.tuned}; ${row.summary}`);
+ * }
+ * ```
+ */
+export const ESTIMATORS = {
+  reinmax: {
+    title: "ReinMax",
+    summary: "second-order accurate: 2·J(½(softmax(θ/τ) + D))g − ½·J(π)g, at the cost of ST",
+    reference: LIU_2023,
+    tau: {
+      min: 1,
+      why: "ReinMax is defined for τ ≥ 1, as in the reference package",
+      default: "model",
+      tuned: "1–2",
+    },
+    enqueueBackward: reinmaxBackward,
+    polyStep: 0,
+  },
+  st: {
+    title: "ST",
+    summary: "straight-through, first order: (1/τ)·J(softmax(θ/τ))g",
+    reference: "Bengio et al., Estimating or Propagating Gradients Through Stochastic Neurons (2013)",
+    tau: { min: 0, default: "model", tuned: "1.3–1.5" },
+    enqueueBackward: stBackward,
+    polyStep: 1,
+  },
+  stgs: {
+    title: "STGS",
+    summary: "Gumbel-softmax straight-through: (1/τ)·J(softmax((θ + G)/τ))g, G the Gumbels behind the sample",
+    reference: "Jang et al., Categorical Reparameterization with Gumbel-Softmax (ICLR 2017)",
+    tau: { min: 0, default: 0.5, tuned: "0.3–0.7" },
+    enqueueBackward: gumbelBackward,
+    polyStep: 3,
+  },
+  gst: {
+    title: "GST",
+    summary: "gapped straight-through: (1/τ)·J(softmax(θ'/τ))g, θ' the sample lifted by `gap` above the rest",
+    reference: "Fan et al., Training Discrete Deep Generative Models via Gapped Straight-Through (ICML 2022)",
+    tau: { min: 0, default: 0.7, tuned: "0.5–1.0" },
+    gap: { default: 1 },
+    enqueueBackward: gstBackward,
+    polyStep: 2,
+  },
+  grmck: {
+    title: "GR-MCK",
+    summary: "Gumbel-Rao: the mean of STGS over K Gumbel draws conditioned on the sample",
+    reference:
+      "Paulus et al., Rao-Blackwellizing the Straight-Through Gumbel-Softmax Gradient Estimator (ICLR 2021)",
+    tau: { min: 0, default: 0.5, tuned: "0.3–0.7" },
+    k: { default: 10, max: 1 << 20 },
+    enqueueBackward: gumbelBackward,
+    polyStep: 3,
+  },
+} as const satisfies Readonly<Record<string, EstimatorRow>>;
+
+function estimatorInputs(
+  b: EstimatorBuffers,
+): { logits: DeviceBuffer; sample: DeviceBuffer; gHard: DeviceBuffer; gSoft: DeviceBuffer } {
+  return { logits: b.logits, sample: b.sample, gHard: b.gHard, gSoft: b.gSoft };
+}
+
+/**
+ * The name of an estimator: a key of {@link ESTIMATORS}.
  *
  * @example
  * ```ts
@@ -29,7 +210,7 @@ import {
  * const est = estimator(name, { tau: 0.5 });
  * ```
  */
-export type EstimatorName = "reinmax" | "st" | "stgs" | "gst" | "grmck";
+export type EstimatorName = keyof typeof ESTIMATORS;
 
 /**
  * Every estimator name, in the order the paper compares them.
@@ -37,11 +218,25 @@ export type EstimatorName = "reinmax" | "st" | "stgs" | "gst" | "grmck";
  * @example
  * ```ts
  * import { estimator, ESTIMATOR_NAMES } from "@reinmax/reinmax";
- * // Every estimator a model accepts, each at τ = 1.
- * const all = ESTIMATOR_NAMES.map((name) => estimator(name, { tau: 1 }));
+ * // Every estimator a model accepts, each at its default τ.
+ * const all = ESTIMATOR_NAMES.map((name) => estimator(name));
  * ```
  */
-export const ESTIMATOR_NAMES: readonly EstimatorName[] = ["reinmax", "st", "stgs", "gst", "grmck"];
+export const ESTIMATOR_NAMES: readonly EstimatorName[] = Object.keys(ESTIMATORS) as EstimatorName[];
+
+/**
+ * The float32 bounds on τ of every estimator. The kernels compute softmax(θ/τ) and scale by 1/τ in float32:
+ * below 0.01, a logit gap of 1 already makes the tempered softmax exactly one-hot, so no gradient passes the
+ * samples; above 100, the gradient is scaled by less than 1/100 and the Gumbel family's relaxation is
+ * uniform to float32 precision, so training silently learns nothing through the samples.
+ *
+ * @example
+ * ```ts
+ * import { TAU_RANGE } from "@reinmax/reinmax";
+ * console.log(TAU_RANGE.min, TAU_RANGE.max); // 0.01 100
+ * ```
+ */
+export const TAU_RANGE: { readonly min: number; readonly max: number } = { min: 0.01, max: 100 };
 
 /**
  * Hyper-parameters of an estimator.
@@ -54,11 +249,14 @@ export const ESTIMATOR_NAMES: readonly EstimatorName[] = ["reinmax", "st", "stgs
  * ```
  */
 export interface EstimatorOptions {
-  /** Temperature τ > 0 (ReinMax requires τ ≥ 1, as the reference package does). Default 1. */
+  /**
+   * Temperature τ, in {@link TAU_RANGE} and at least the estimator's own minimum (ReinMax requires τ ≥ 1).
+   * Default: the estimator's ({@link defaultTau}).
+   */
   readonly tau?: number;
   /** Gumbel-Rao: number of conditional Gumbel draws K ≥ 1. Default 10. */
   readonly k?: number;
-  /** Gapped ST: the margin of the gapped logits. Default 1. */
+  /** Gapped ST: the margin of the gapped logits (> 0). Default 1. */
   readonly gap?: number;
 }
 
@@ -83,8 +281,56 @@ export interface Estimator {
   readonly gap: number;
 }
 
+function rowOf(name: unknown): EstimatorRow {
+  if (typeof name !== "string" || !Object.hasOwn(ESTIMATORS, name)) {
+    throw new ReinmaxInputError(
+      "estimator",
+      `unknown estimator ${describe(name)}; expected one of ${ESTIMATOR_NAMES.join(", ")}`,
+    );
+  }
+  return ESTIMATORS[name as EstimatorName];
+}
+
 /**
- * Validates and describes an estimator, e.g. `estimator("grmck", { tau: 0.5, k: 100 })`.
+ * The τ an estimator uses when none is given: its row's default, or `modelTau` (the τ the model is tuned
+ * for, default 1) where the row says "model".
+ *
+ * @example
+ * ```ts
+ * import { CATEGORICAL_CONFIGS, defaultTau } from "@reinmax/reinmax";
+ * const modelTau = CATEGORICAL_CONFIGS["10x30"].tau;
+ * console.log(defaultTau("reinmax", modelTau), defaultTau("stgs", modelTau)); // 1.3 0.5
+ * ```
+ */
+export function defaultTau(name: EstimatorName, modelTau = 1): number {
+  const tau = rowOf(name).tau.default;
+  return tau === "model" ? modelTau : tau;
+}
+
+function checkTau(name: EstimatorName, row: EstimatorRow, value: unknown): number {
+  const tau = requireFiniteNumber("tau", value);
+  if (row.tau.min > TAU_RANGE.min && tau < row.tau.min) {
+    throw new ReinmaxInputError(
+      "tau",
+      `${row.title} requires tau >= ${row.tau.min}${row.tau.why ? ` (${row.tau.why})` : ""}, got ${tau}`,
+    );
+  }
+  if (!(tau >= TAU_RANGE.min && tau <= TAU_RANGE.max)) {
+    const side = tau < TAU_RANGE.min
+      ? `below ${TAU_RANGE.min} the float32 softmax(θ/τ) is one-hot for a logit gap of 1, so no gradient ` +
+        `passes the samples`
+      : `above ${TAU_RANGE.max} the gradient through the samples vanishes in float32`;
+    throw new ReinmaxInputError(
+      "tau",
+      `expected a number in [${TAU_RANGE.min}, ${TAU_RANGE.max}] for ${name} (${side}), got ${tau}`,
+    );
+  }
+  return tau;
+}
+
+/**
+ * Validates and describes an estimator, e.g. `estimator("grmck", { tau: 0.5, k: 100 })`; options left out
+ * take the table's defaults.
  *
  * @example
  * ```ts
@@ -93,21 +339,17 @@ export interface Estimator {
  * ```
  */
 export function estimator(name: EstimatorName, options: EstimatorOptions = {}): Estimator {
-  if (!ESTIMATOR_NAMES.includes(name)) {
-    throw new ReinmaxInputError(
-      "estimator",
-      `unknown estimator ${describe(name)}; expected one of ${ESTIMATOR_NAMES.join(", ")}`,
-    );
-  }
+  const row = rowOf(name);
   if (typeof options !== "object" || options === null) {
     throw new ReinmaxInputError("options", `expected an object, got ${describe(options)}`);
   }
-  const tau = requirePositive("tau", options.tau ?? 1);
-  if (name === "reinmax" && tau < 1) {
-    throw new ReinmaxInputError("tau", `ReinMax prefers tau >= 1 (as the reference package), got ${tau}`);
+  const tau = checkTau(name, row, options.tau ?? defaultTau(name));
+  const k = row.k ? requireInteger("k", options.k ?? row.k.default, 1, row.k.max) : 1;
+  let gap = 1;
+  if (row.gap) {
+    gap = requireFiniteNumber("gap", options.gap ?? row.gap.default);
+    if (!(gap > 0)) throw new ReinmaxInputError("gap", `expected a number > 0, got ${gap}`);
   }
-  const k = name === "grmck" ? requireInteger("k", options.k ?? 10, 1, 1 << 20) : 1;
-  const gap = name === "gst" ? requirePositive("gap", options.gap ?? 1) : 1;
   return Object.freeze({ name, tau, k, gap });
 }
 
@@ -133,469 +375,33 @@ export function checkEstimator(value: unknown, argument = "estimator"): Estimato
   }
 }
 
-/** The buffers an estimator's backward reads and writes, all rows·n except `sample` (rows). */
-export interface EstimatorBuffers {
-  readonly dLogits: DeviceBuffer;
-  /** rows·n scratch (the Gumbel family's perturbed logits). */
-  readonly scratch: DeviceBuffer;
-  readonly logits: DeviceBuffer;
-  readonly sample: DeviceBuffer;
-  readonly gHard: DeviceBuffer;
-  readonly gSoft: DeviceBuffer;
+/**
+ * The estimator a model uses: the one given (checked again), or ReinMax at the model's τ.
+ */
+export function modelEstimator(given: Estimator | undefined, modelTau: number): Estimator {
+  return given === undefined
+    ? estimator("reinmax", { tau: defaultTau("reinmax", modelTau) })
+    : checkEstimator(given);
 }
 
 /** Enqueues the categorical sample of every row (independent of τ). */
 export function enqueueSample(
-  backend: Backend,
+  k: Launcher,
   sample: DeviceBuffer,
   logits: DeviceBuffer,
-  rows: number,
-  n: number,
+  shape: { readonly rows: number; readonly n: number },
   rng: RandomStream,
 ): void {
-  backend.run("categorical_sample", [sample, logits], [rows, n, rng.key0, rng.key1, rng.stream, rng.tag]);
+  k.categorical_sample({ sample, logits }, { rows: shape.rows, n: shape.n, ...rng });
 }
 
 /** Enqueues the estimator's backward: dLogits (written) from gHard = ∂L/∂yHard and gSoft = ∂L/∂ySoft. */
 export function enqueueBackward(
-  backend: Backend,
+  k: Launcher,
   est: Estimator,
-  b: EstimatorBuffers,
-  rows: number,
-  n: number,
+  buffers: EstimatorBuffers,
+  shape: { readonly rows: number; readonly n: number },
   rng: RandomStream,
 ): void {
-  const inputs = [b.logits, b.sample, b.gHard, b.gSoft];
-  switch (est.name) {
-    case "reinmax":
-      return backend.run("reinmax_backward", [b.dLogits, ...inputs], [rows, n, est.tau]);
-    case "st":
-      return backend.run("st_backward", [b.dLogits, ...inputs], [rows, n, est.tau]);
-    case "gst":
-      return backend.run("gst_backward", [b.dLogits, ...inputs], [rows, n, est.tau, est.gap]);
-    case "stgs":
-    case "grmck":
-      return backend.run(
-        "gumbel_backward",
-        [b.dLogits, b.scratch, ...inputs],
-        [rows, n, est.tau, est.k, rng.key0, rng.key1, rng.stream, rng.tag],
-      );
-  }
-}
-
-/**
- * Options of the low-level estimator functions.
- *
- * @example
- * ```ts
- * import { type SampleOptions, selectBackend, st } from "@reinmax/reinmax";
- * const backend = await selectBackend({ prefer: "wasm" });
- * const options: SampleOptions = { n: 4, tau: 1.4, seed: 7, stream: 3 }; // rows of 4 categories
- * const r = await st(backend, new Float32Array(8), options); // 2 rows
- * ```
- */
-export interface SampleOptions extends EstimatorOptions {
-  /** Categories per row (n ≥ 2); `logits.length` must be a multiple of it. */
-  readonly n: number;
-  /** Seed of the random stream (integer in [0, 2^53)). Default 0. */
-  readonly seed?: number;
-  /** Stream index (e.g. the step), so one seed gives many independent draws. Default 0. */
-  readonly stream?: number;
-  /** Forces the drawn category of every row instead of sampling (one index in [0, n) per row). */
-  readonly sample?: Int32Array;
-}
-
-/**
- * One draw: the one-hot sample, the softmax, the indices, and the estimator's backward.
- *
- * @example
- * ```ts
- * import { type EstimatorResult, reinmax, selectBackend } from "@reinmax/reinmax";
- * const backend = await selectBackend({ prefer: "wasm" });
- * const r: EstimatorResult = await reinmax(backend, new Float32Array([0, 1, 2]), { n: 3, tau: 1.3 });
- * const onehot = r.yHard; // [0, 0, 1] when category 2 was drawn (r.sample[0] === 2)
- * const dLogits = await r.backward(new Float32Array([1, 0, -1])); // ∂L/∂yHard → ∂L/∂logits
- * ```
- */
-export interface EstimatorResult {
-  /** One-hot samples, rows·n. */
-  readonly yHard: Float32Array;
-  /** softmax(logits), rows·n. */
-  readonly ySoft: Float32Array;
-  /** The sampled category of each row. */
-  readonly sample: Int32Array;
-  /**
-   * The estimated gradient w.r.t. the logits (rows·n), given ∂L/∂yHard and optionally ∂L/∂ySoft. Calling it
-   * again with the same arguments gives the same result (the Gumbel draws are part of the stream).
-   */
-  backward(gHard: Float32Array, gSoft?: Float32Array): Promise<Float32Array>;
-}
-
-interface Checked {
-  rows: number;
-  n: number;
-  rng: RandomStream;
-}
-
-function checkRows(logits: unknown, options: SampleOptions): Checked {
-  if (typeof options !== "object" || options === null) {
-    throw new ReinmaxInputError(
-      "options",
-      `expected an object with at least { n }, got ${describe(options)}`,
-    );
-  }
-  const n = requireInteger("n", options.n, 2);
-  const values = requireFloat32Array("logits", logits);
-  if (values.length === 0 || values.length % n !== 0) {
-    throw new ReinmaxInputError(
-      "logits",
-      `expected a non-zero multiple of n = ${n} values, got ${values.length}`,
-    );
-  }
-  const rng = randomStream(options.seed ?? 0, options.stream ?? 0, TAG.estimator);
-  return { rows: values.length / n, n, rng };
-}
-
-function checkSample(sample: unknown, rows: number, n: number): Int32Array {
-  if (!(sample instanceof Int32Array) || sample.length !== rows) {
-    throw new ReinmaxInputError(
-      "sample",
-      `expected an Int32Array of ${rows} indices, got ${describe(sample)}`,
-    );
-  }
-  for (let r = 0; r < rows; r++) {
-    if (sample[r] < 0 || sample[r] >= n) {
-      throw new ReinmaxInputError("sample", `index ${sample[r]} at row ${r} is outside [0, ${n})`);
-    }
-  }
-  return sample;
-}
-
-function checkGradient(name: string, g: unknown, length: number): Float32Array {
-  const values = requireFloat32Array(name, g, length);
-  requireAllFinite(name, values);
-  return values;
-}
-
-const PER_VALUE = { formula: "logits.length", argument: "logits" };
-const PER_ROW = { formula: "logits.length / n", argument: "logits" };
-
-/** The temporary buffers of a draw of `rows` rows of `n`. */
-function drawBuffers(rows: number, n: number): BufferRequest[] {
-  return [
-    { label: "logits", length: rows * n, size: PER_VALUE },
-    { label: "sample", length: rows, size: PER_ROW },
-    { label: "yHard", length: rows * n, size: PER_VALUE },
-    { label: "ySoft", length: rows * n, size: PER_VALUE },
-  ];
-}
-
-/** The temporary buffers of a backward; `upstream` is rows·n for the estimators, rows for REINFORCE. */
-function backwardBuffers(rows: number, n: number, upstream: number): BufferRequest[] {
-  return [
-    { label: "dLogits", length: rows * n, size: PER_VALUE },
-    { label: "scratch", length: rows * n, size: PER_VALUE },
-    { label: "logits", length: rows * n, size: PER_VALUE },
-    { label: "sample", length: rows, size: PER_ROW },
-    { label: "upstream", length: upstream, size: upstream === rows ? PER_ROW : PER_VALUE },
-    { label: "gSoft", length: rows * n, size: PER_VALUE },
-  ];
-}
-
-/** Draws samples and the soft output on the backend; shared by every low-level estimator function. */
-async function draw(
-  backend: Backend,
-  logits: Float32Array,
-  { rows, n, rng }: Checked,
-  forced: Int32Array | undefined,
-): Promise<{ yHard: Float32Array; ySoft: Float32Array; sample: Int32Array }> {
-  const buffers = allocateAll(backend, drawBuffers(rows, n));
-  const [logitsBuffer, sampleBuffer, yHardBuffer, ySoftBuffer] = buffers;
-  let failure: { error: unknown } | null = null;
-  try {
-    backend.write(logitsBuffer, logits);
-    if (forced) backend.write(sampleBuffer, forced);
-    else enqueueSample(backend, sampleBuffer, logitsBuffer, rows, n, rng);
-    backend.run("onehot_softmax", [yHardBuffer, ySoftBuffer, logitsBuffer, sampleBuffer], [rows, n]);
-    backend.submit();
-    const [yHard, ySoft, sample] = await Promise.all([
-      readF32(backend, yHardBuffer),
-      readF32(backend, ySoftBuffer),
-      readI32(backend, sampleBuffer),
-    ]);
-    return { yHard, ySoft, sample };
-  } catch (error) {
-    failure = { error };
-    throw error;
-  } finally {
-    for (const b of buffers) cleanUp(failure, () => backend.free(b));
-  }
-}
-
-/** Validates the arguments, keeps a private copy of the logits and draws (or takes the forced) samples. */
-async function checkAndDraw(backend: Backend, logits: Float32Array, options: SampleOptions) {
-  const checked = checkRows(logits, options);
-  const forced = options.sample === undefined
-    ? undefined
-    : checkSample(options.sample, checked.rows, checked.n);
-  // Both the draw and a later backward must fit, and that is known before anything is copied.
-  checkCapacity(backend, drawBuffers(checked.rows, checked.n));
-  checkCapacity(backend, backwardBuffers(checked.rows, checked.n, checked.rows * checked.n));
-  requireAllFinite("logits", logits);
-  const own = logits.slice();
-  return { checked, own, drawn: await draw(backend, own, checked, forced) };
-}
-
-/**
- * Runs a backward on the backend with freshly uploaded inputs. `upstream` is ∂L/∂yHard for the estimators
- * (rows·n) or the rewards for REINFORCE (rows); it lands in the `gHard` buffer either way.
- */
-async function runBackward(
-  backend: Backend,
-  logits: Float32Array,
-  sample: Int32Array,
-  upstream: Float32Array,
-  gSoft: Float32Array | undefined,
-  enqueue: (buffers: EstimatorBuffers) => void,
-): Promise<Float32Array> {
-  const [dLogits, scratch, logitsBuffer, sampleBuffer, gHard, gSoftBuffer] = allocateAll(
-    backend,
-    backwardBuffers(sample.length, logits.length / sample.length, upstream.length),
-  );
-  const buffers: EstimatorBuffers = {
-    dLogits,
-    scratch,
-    logits: logitsBuffer,
-    sample: sampleBuffer,
-    gHard,
-    gSoft: gSoftBuffer,
-  };
-  let failure: { error: unknown } | null = null;
-  try {
-    backend.write(buffers.logits, logits);
-    backend.write(buffers.sample, sample);
-    backend.write(buffers.gHard, upstream);
-    if (gSoft) backend.write(buffers.gSoft, gSoft);
-    enqueue(buffers);
-    backend.submit();
-    return await readF32(backend, buffers.dLogits);
-  } catch (error) {
-    failure = { error };
-    throw error;
-  } finally {
-    for (const b of Object.values(buffers)) cleanUp(failure, () => backend.free(b));
-  }
-}
-
-/**
- * Draws one category per row of `logits` (rows·n, row-major) and returns (yHard, ySoft, sample) and the
- * backward of the estimator `name`. The low-level entry point behind {@link reinmax} and friends.
- */
-export async function sampleWithEstimator(
-  backend: Backend,
-  name: EstimatorName,
-  logits: Float32Array,
-  options: SampleOptions,
-): Promise<EstimatorResult> {
-  requireBackend(backend);
-  requireObject("options", options, "{ n }");
-  const est = estimator(name, options);
-  const { checked, own, drawn } = await checkAndDraw(backend, logits, options);
-  return {
-    ...drawn,
-    backward: async (gHard: Float32Array, gSoft?: Float32Array) => {
-      const g = checkGradient("gHard", gHard, own.length);
-      const h = gSoft === undefined ? undefined : checkGradient("gSoft", gSoft, own.length);
-      return await runBackward(
-        backend,
-        own,
-        drawn.sample,
-        g,
-        h,
-        (b) => enqueueBackward(backend, est, b, checked.rows, checked.n, checked.rng),
-      );
-    },
-  };
-}
-
-/**
- * ReinMax (second-order accurate, τ ≥ 1): `const r = await reinmax(backend, logits, { n, tau })`.
- *
- * @example
- * ```ts
- * import { reinmax, selectBackend } from "@reinmax/reinmax";
- * const backend = await selectBackend({ prefer: "wasm" });
- * const logits = new Float32Array([0.1, 2.0, -1.0, 0.5, 0.5, 0.5]); // two rows of three categories
- * const r = await reinmax(backend, logits, { n: 3, tau: 1.3, seed: 1 });
- * console.log(r.sample, r.yHard, r.ySoft); // the drawn categories, one-hot rows, softmax rows
- * const dLogits = await r.backward(new Float32Array(6).fill(1)); // sums to 0 over each row
- * ```
- */
-export function reinmax(
-  backend: Backend,
-  logits: Float32Array,
-  options: SampleOptions,
-): Promise<EstimatorResult> {
-  return sampleWithEstimator(backend, "reinmax", logits, options);
-}
-
-/**
- * Straight-through (first-order): backward (1/τ)·J(softmax(θ/τ))g + J(π)h.
- *
- * @example
- * ```ts
- * import { st, selectBackend } from "@reinmax/reinmax";
- * const backend = await selectBackend({ prefer: "wasm" });
- * const logits = new Float32Array([0.1, 2.0, -1.0, 0.5, 0.5, 0.5]); // two rows of three categories
- * const r = await st(backend, logits, { n: 3, tau: 1, seed: 1 });
- * console.log(r.sample, r.yHard, r.ySoft); // the drawn categories, one-hot rows, softmax rows
- * const dLogits = await r.backward(new Float32Array(6).fill(1)); // sums to 0 over each row
- * ```
- */
-export function st(backend: Backend, logits: Float32Array, options: SampleOptions): Promise<EstimatorResult> {
-  return sampleWithEstimator(backend, "st", logits, options);
-}
-
-/**
- * Gumbel-softmax straight-through: backward through softmax((θ + G)/τ) of the Gumbels behind the sample.
- *
- * @example
- * ```ts
- * import { stgs, selectBackend } from "@reinmax/reinmax";
- * const backend = await selectBackend({ prefer: "wasm" });
- * const logits = new Float32Array([0.1, 2.0, -1.0, 0.5, 0.5, 0.5]); // two rows of three categories
- * const r = await stgs(backend, logits, { n: 3, tau: 0.5, seed: 1 });
- * console.log(r.sample, r.yHard, r.ySoft); // the drawn categories, one-hot rows, softmax rows
- * const dLogits = await r.backward(new Float32Array(6).fill(1)); // sums to 0 over each row
- * ```
- */
-export function stgs(
-  backend: Backend,
-  logits: Float32Array,
-  options: SampleOptions,
-): Promise<EstimatorResult> {
-  return sampleWithEstimator(backend, "stgs", logits, options);
-}
-
-/**
- * Gapped straight-through (gap 1 by default).
- *
- * @example
- * ```ts
- * import { gst, selectBackend } from "@reinmax/reinmax";
- * const backend = await selectBackend({ prefer: "wasm" });
- * const logits = new Float32Array([0.1, 2.0, -1.0, 0.5, 0.5, 0.5]); // two rows of three categories
- * const r = await gst(backend, logits, { n: 3, tau: 0.7, gap: 1, seed: 1 });
- * console.log(r.sample, r.yHard, r.ySoft); // the drawn categories, one-hot rows, softmax rows
- * const dLogits = await r.backward(new Float32Array(6).fill(1)); // sums to 0 over each row
- * ```
- */
-export function gst(
-  backend: Backend,
-  logits: Float32Array,
-  options: SampleOptions,
-): Promise<EstimatorResult> {
-  return sampleWithEstimator(backend, "gst", logits, options);
-}
-
-/**
- * Gumbel-Rao with K conditional Gumbel draws (`{ k }`, default 10).
- *
- * @example
- * ```ts
- * import { grmck, selectBackend } from "@reinmax/reinmax";
- * const backend = await selectBackend({ prefer: "wasm" });
- * const logits = new Float32Array([0.1, 2.0, -1.0, 0.5, 0.5, 0.5]); // two rows of three categories
- * const r = await grmck(backend, logits, { n: 3, tau: 0.5, k: 10, seed: 1 });
- * console.log(r.sample, r.yHard, r.ySoft); // the drawn categories, one-hot rows, softmax rows
- * const dLogits = await r.backward(new Float32Array(6).fill(1)); // sums to 0 over each row
- * ```
- */
-export function grmck(
-  backend: Backend,
-  logits: Float32Array,
-  options: SampleOptions,
-): Promise<EstimatorResult> {
-  return sampleWithEstimator(backend, "grmck", logits, options);
-}
-
-/**
- * Options of {@link reinforce}.
- *
- * @example
- * ```ts
- * import { reinforce, type ReinforceOptions, selectBackend } from "@reinmax/reinmax";
- * const backend = await selectBackend({ prefer: "wasm" });
- * const options: ReinforceOptions = { n: 2, seed: 3, baseline: true };
- * const r = await reinforce(backend, new Float32Array(2 * 64), options);
- * ```
- */
-export interface ReinforceOptions extends Omit<SampleOptions, "tau" | "k" | "gap"> {
-  /** Subtract the mean reward over the rows (a variance-reducing baseline). Default false. */
-  readonly baseline?: boolean;
-}
-
-/**
- * A REINFORCE draw: like {@link EstimatorResult}, but the backward takes one reward per row.
- *
- * @example
- * ```ts
- * import { reinforce, type ReinforceResult, selectBackend } from "@reinmax/reinmax";
- * const backend = await selectBackend({ prefer: "wasm" });
- * const r: ReinforceResult = await reinforce(backend, new Float32Array(6), { n: 3 });
- * const loss = Float32Array.from(r.sample, (s) => (s === 0 ? 1 : 0)); // one loss value per row
- * const dLogits = await r.backward(loss);
- * ```
- */
-export interface ReinforceResult {
-  /** One-hot samples, rows·n. */
-  readonly yHard: Float32Array;
-  /** softmax(logits), rows·n. */
-  readonly ySoft: Float32Array;
-  /** The sampled category of each row. */
-  readonly sample: Int32Array;
-  /** The score-function gradient (reward − baseline)·(onehot − π) (+ J(π)·gSoft), rows·n. */
-  backward(reward: Float32Array, gSoft?: Float32Array): Promise<Float32Array>;
-}
-
-/**
- * REINFORCE (score function), optionally with a mean baseline.
- *
- * @example
- * ```ts
- * import { reinforce, selectBackend } from "@reinmax/reinmax";
- * const backend = await selectBackend({ prefer: "wasm" });
- * // 64 rows of 2 categories; the loss of a row is 1 when it drew category 1.
- * const r = await reinforce(backend, new Float32Array(128), { n: 2, seed: 1, baseline: true });
- * const dLogits = await r.backward(Float32Array.from(r.sample, (s) => s));
- * ```
- */
-export async function reinforce(
-  backend: Backend,
-  logits: Float32Array,
-  options: ReinforceOptions,
-): Promise<ReinforceResult> {
-  requireBackend(backend);
-  requireObject("options", options, "{ n }");
-  if (options.baseline !== undefined && typeof options.baseline !== "boolean") {
-    throw new ReinmaxInputError("baseline", `expected true or false, got ${describe(options.baseline)}`);
-  }
-  const { checked, own, drawn } = await checkAndDraw(backend, logits, options);
-  return {
-    ...drawn,
-    backward: async (reward: Float32Array, gSoft?: Float32Array) => {
-      const f = checkGradient("reward", reward, checked.rows);
-      const h = gSoft === undefined ? undefined : checkGradient("gSoft", gSoft, own.length);
-      return await runBackward(backend, own, drawn.sample, f, h, (b) => {
-        // The baseline is computed on the backend into the (zeroed) scratch: no read-back mid-step.
-        const reward = b.gHard, baseline = b.scratch;
-        if (options.baseline) backend.run("mean", [baseline, reward], [checked.rows, 0]);
-        backend.run(
-          "reinforce_backward",
-          [b.dLogits, b.logits, b.sample, reward, baseline, b.gSoft],
-          [checked.rows, checked.n],
-        );
-      });
-    },
-  };
+  ESTIMATORS[est.name].enqueueBackward(k, buffers, shape, est, rng);
 }

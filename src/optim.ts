@@ -4,8 +4,9 @@
  * float64 and passed to one `adam_update` kernel, so every backend applies identical numbers.
  * @module
  */
-import type { Backend, DeviceBuffer } from "./backend.ts";
+import type { DeviceBuffer } from "./backend.ts";
 import { ReinmaxInputError } from "./errors.ts";
+import type { Launcher } from "./launcher.ts";
 import { describe, requireFiniteNumber, requirePositive } from "./validate.ts";
 
 /**
@@ -157,11 +158,16 @@ export interface ParameterSlot {
 }
 
 /** Enqueues update number `t` (1-based) of one parameter tensor. */
-export function enqueueUpdate(backend: Backend, opt: Optimizer, slot: ParameterSlot, t: number): void {
+export function enqueueUpdate(k: Launcher, opt: Optimizer, slot: ParameterSlot, t: number): void {
   const { stepSize, denomScale, adaptive } = updateScalars(opt, t);
-  backend.run(
-    "adam_update",
-    [slot.param, slot.m, slot.v, slot.grad],
-    [slot.length, opt.beta1, opt.beta2, stepSize, denomScale, opt.eps, opt.weightDecay, adaptive ? 1 : 0],
-  );
+  k.adam_update({ param: slot.param, m: slot.m, v: slot.v, grad: slot.grad }, {
+    count: slot.length,
+    beta1: opt.beta1,
+    beta2: opt.beta2,
+    stepSize,
+    denomScale,
+    eps: opt.eps,
+    weightDecay: opt.weightDecay,
+    adaptive: adaptive ? 1 : 0,
+  });
 }

@@ -3,13 +3,9 @@
 // ABI's WebAssembly type, and the modules export no kernel the table lacks. (tests/webgpu_test.ts checks the
 // WGSL side.) Also the one launch check both backends call, and KernelName as the table's keys.
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { readF32 } from "../src/backend.ts";
-import { ReinmaxInputError } from "../src/errors.ts";
-import { WASM_RELAXED_SIMD } from "../src/gen/wasm_relaxed_simd.ts";
-import { WASM_SIMD } from "../src/gen/wasm_simd.ts";
-import { checkLaunch, KERNEL_TABLE, type KernelName, KERNELS } from "../src/kernels.ts";
-import { decodeBase64 } from "../src/wasm/module.ts";
 import { forEachBackend } from "./backends.ts";
+import { KERNEL_TABLE, type KernelName, KERNELS, ReinmaxInputError } from "../mod.ts";
+import { checkLaunch, decodeBase64, readF32, WASM_RELAXED_SIMD, WASM_SIMD } from "./internals.ts";
 
 /** Exports of the modules that are not kernels: the host's allocator needs the first free byte. */
 const INTERNAL_EXPORTS = new Map([["memory", "memory"], ["heap_base", "function"]]);

@@ -2,16 +2,21 @@
 // estimator's gradient to 1e-4 relative. Registered as ignored tests (with the reason in the name) when
 // either backend is unavailable; REINMAX_REQUIRE_BACKENDS=webgpu turns that into a failure.
 import { assertEquals } from "@std/assert";
-import { type Backend, type Elements, readF32, readI32, readU32 } from "../src/backend.ts";
-import { type EstimatorName, reinforce, sampleWithEstimator } from "../src/estimators.ts";
-import type { KernelName } from "../src/kernels.ts";
-import { CategoricalVae } from "../src/models/categorical_vae.ts";
-import { PolyProgramming } from "../src/models/poly.ts";
-import { trainVae } from "../src/train/train_vae.ts";
 import { openDataset } from "../examples/data_source.ts";
-import { seedKey, TAG } from "../src/random.ts";
 import { BACKENDS } from "./backends.ts";
 import { assertClose, testRandom, uniformArray } from "./util.ts";
+import {
+  type Backend,
+  CategoricalVae,
+  type Elements,
+  type EstimatorName,
+  type KernelName,
+  PolyProgramming,
+  reinforce,
+  sampleWithEstimator,
+  trainVae,
+} from "../mod.ts";
+import { readF32, readI32, readU32, seedKey, TAG } from "./internals.ts";
 
 const required = (Deno.env.get("REINMAX_REQUIRE_BACKENDS") ?? "").split(",").map((s) => s.trim());
 

@@ -1,8 +1,8 @@
+import { type Backend, type BackendName, selectBackend } from "../mod.ts";
+import { backendNames } from "./internals.ts";
 // Runs one test body on every registered backend. A backend that cannot be created here is registered as
 // an ignored test whose name says why, so the summary counts it; REINMAX_REQUIRE_BACKENDS=wasm,webgpu turns
 // a missing backend into a failing test instead.
-import type { Backend, BackendName } from "../src/backend.ts";
-import { backendNames, selectBackend } from "../src/registry.ts";
 
 const required = (Deno.env.get("REINMAX_REQUIRE_BACKENDS") ?? "").split(",").map((s) => s.trim())
   .filter((s) => s.length > 0);

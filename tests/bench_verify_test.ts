@@ -3,9 +3,8 @@
 // kernel itself, without PyTorch: the perturbed logits built from the host's exponentials by docs/math.md §2.5
 // must equal what `gumbel_perturbations` writes from the same stream.
 import { assert } from "@std/assert";
-import { readF32 } from "../src/backend.ts";
-import { WasmBackend } from "../src/wasm/backend.ts";
 import { gumbelExponentials } from "../bench/torch/verify.ts";
+import { readF32, WasmBackend } from "./internals.ts";
 
 Deno.test("bench verify: the host's GR-MCK exponentials reproduce gumbel_perturbations", async () => {
   const backend = await WasmBackend.create();

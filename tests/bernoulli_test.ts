@@ -2,17 +2,23 @@
 // every gradient of the memory plan — the learned prior's included — for every estimator, K evaluations per
 // image and each binarisation, then a 20-step trajectory; and what it decodes from its prior.
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { type Backend, readF32 } from "../src/backend.ts";
-import { ReinmaxInputError } from "../src/errors.ts";
-import { estimator, type EstimatorName } from "../src/estimators.ts";
-import { BernoulliVae, type Binarization } from "../src/models/bernoulli_vae.ts";
-import { adam, radam } from "../src/optim.ts";
-import { seedKey, TAG } from "../src/random.ts";
-import { trainVae, type VaeEpoch } from "../src/train/train_vae.ts";
 import { openDataset } from "../examples/data_source.ts";
 import { forEachBackend } from "./backends.ts";
 import * as oracle from "./reference/vae.ts";
 import { assertClose, assertTensorClose, readParameters, testRandom, uniformArray } from "./util.ts";
+import {
+  adam,
+  type Backend,
+  BernoulliVae,
+  type Binarization,
+  estimator,
+  type EstimatorName,
+  radam,
+  ReinmaxInputError,
+  trainVae,
+  type VaeEpoch,
+} from "../mod.ts";
+import { readF32, seedKey, TAG } from "./internals.ts";
 
 const SHAPE = { inputSize: 5, hidden: [4], latents: 3, evaluations: 2, slope: 0.3 } as const;
 const BATCH = 2, SEED = 13;

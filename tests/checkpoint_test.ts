@@ -1,19 +1,31 @@
 // Checkpoints: a round trip of every model kind on every backend, the file read back by a minimal safetensors
 // reader written here, a resume bit for bit in a fresh process, every class of bad file refused with the
 // model untouched, a fuzz run, and a resumed WebGPU run continuing as the straight one.
-import { assert, assertEquals, assertInstanceOf, assertStringIncludes, assertThrows } from "@std/assert";
-import type { Backend } from "../src/backend.ts";
-import { CheckpointError } from "../src/errors.ts";
-import { estimator } from "../src/estimators.ts";
-import { BernoulliVae } from "../src/models/bernoulli_vae.ts";
-import { CategoricalVae } from "../src/models/categorical_vae.ts";
-import { loadCheckpoint } from "../src/models/from_checkpoint.ts";
-import type { TrainableModel } from "../src/models/model.ts";
-import { PolyProgramming } from "../src/models/poly.ts";
-import { adam, radam } from "../src/optim.ts";
-import { decodeCheckpoint } from "../src/train/checkpoint.ts";
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertMatch,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
 import { BACKENDS, forEachBackend } from "./backends.ts";
 import { assertClose, runExample, testRandom, uniformArray } from "./util.ts";
+import {
+  adam,
+  type Backend,
+  BernoulliVae,
+  CategoricalVae,
+  CheckpointError,
+  decodeCheckpoint,
+  estimator,
+  loadCheckpoint,
+  loadInto,
+  PolyProgramming,
+  radam,
+  saveCheckpoint,
+  type TrainableModel,
+} from "../mod.ts";
 
 const tinyCategorical = (backend: Backend) =>
   new CategoricalVae(backend, {
@@ -82,7 +94,7 @@ forEachBackend(
       try {
         await train(model, 7);
         if (!(model instanceof PolyProgramming)) await (model as CategoricalVae).samplePrior(2); // a draw outside training
-        const bytes = await model.save({ note: "round trip" });
+        const bytes = await saveCheckpoint(model, { note: "round trip" });
         const { model: copy, checkpoint } = loadCheckpoint(bytes, backend, "memory");
         try {
           assertEquals(copy.constructor, model.constructor);
@@ -109,7 +121,7 @@ forEachBackend(
     const model = tinyCategorical(backend);
     try {
       await train(model, 2);
-      const bytes = await model.save();
+      const bytes = await saveCheckpoint(model);
       const file = readSafetensors(bytes);
       assertEquals((8 + file.headerLength) % 8, 0, "the data starts 8-byte aligned");
       const state = await model.readState();
@@ -123,15 +135,13 @@ forEachBackend(
       }
       // A linear layer's weight is in × out.
       assertEquals(file.tensors.get("encoder.fc1.weight")!.shape, [6, 5]);
-      assertEquals(file.metadata.format, "reinmax.checkpoint/1");
+      assertEquals(file.metadata.format, "reinmax.checkpoint/2");
+      assertMatch(file.metadata.layout, /^in×out: /, "the layout is written out in the metadata");
       assertEquals(file.metadata.model, "categorical");
       assertEquals(file.metadata.step, "2");
       assertEquals(JSON.parse(file.metadata.estimator).name, "grmck");
       assertEquals(JSON.parse(file.metadata.optimizer).name, "radam");
-      assert(
-        /^crc32:[0-9a-f]{8}$/.test(file.metadata["reinmax.checksum"]),
-        file.metadata["reinmax.checksum"],
-      );
+      assertMatch(file.metadata["reinmax.contents_checksum"], /^crc32:[0-9a-f]{8}$/);
     } finally {
       model.destroy();
     }
@@ -151,15 +161,15 @@ forEachBackend(
     });
     try {
       await train(model, 3);
-      const good = await model.save();
+      const good = await saveCheckpoint(model);
       const before = await tensors(model);
       const refused = (bytes: Uint8Array, why: string) => {
-        const error = assertThrows(() => model.load(bytes, "bad.safetensors"), CheckpointError);
+        const error = assertThrows(() => loadInto(model, bytes, "bad.safetensors"), CheckpointError);
         assertEquals(error.source, "bad.safetensors");
         assertStringIncludes(error.message, why);
       };
-      refused(await other.save(), "bernoulli model");
-      refused(await bigger.save(), "hidden");
+      refused(await saveCheckpoint(other), "bernoulli model");
+      refused(await saveCheckpoint(bigger), "hidden");
       const flipped = good.slice();
       flipped[flipped.length - 5] ^= 0x40; // in the data
       refused(flipped, "checksum");
@@ -190,24 +200,28 @@ forEachBackend("fuzz: truncated or flipped checkpoints are refused or load exact
   const model = tinyPoly(backend);
   try {
     await train(model, 4);
-    const good = await model.save();
+    const good = await saveCheckpoint(model);
     const original = await tensors(model);
     const random = testRandom(77);
     let refused = 0;
     for (let i = 0; i < 400; i++) {
-      const bytes = random() < 0.3 ? good.subarray(0, Math.floor(random() * good.length)) : good.map((
-        b,
-        j,
-      ) => (j === Math.floor(random() * good.length) ? b ^ (1 + Math.floor(random() * 255)) : b));
+      // A truncation, or one byte changed (to any other value).
+      let bytes: Uint8Array;
+      if (random() < 0.3) bytes = good.subarray(0, Math.floor(random() * good.length));
+      else {
+        bytes = good.slice();
+        bytes[Math.floor(random() * good.length)] ^= 1 + Math.floor(random() * 255);
+      }
       try {
-        model.load(bytes, "fuzzed");
+        loadInto(model, bytes, "fuzzed");
         assertEquals(await tensors(model), original, `case ${i} loaded, so it must be the original`);
       } catch (e) {
         assertInstanceOf(e, CheckpointError, `case ${i}`);
         refused++;
       }
     }
-    assert(refused > 300, `${refused} of 400 refused`);
+    // Only a change of padding into other JSON whitespace may load (and then as the original).
+    assert(refused > 390, `${refused} of 400 refused`);
     assertEquals(await tensors(model), original);
   } finally {
     model.destroy();
@@ -299,7 +313,7 @@ forEachBackend("a run saved and loaded midway continues as the straight run does
   try {
     await train(straight, 12);
     await train(first, 5);
-    const { model: second } = loadCheckpoint(await first.save(), backend, "midway");
+    const { model: second } = loadCheckpoint(await saveCheckpoint(first), backend, "midway");
     try {
       await train(second, 7);
       const a = await tensors(straight), b = await tensors(second);

@@ -10,18 +10,33 @@ import {
   assertThrows,
 } from "@std/assert";
 import { deflateSync, Gunzip, gunzipSync, gzipSync, unzlibSync } from "fflate";
-import { DatasetError, ReinmaxInputError } from "../src/errors.ts";
-import { crc32 } from "../src/data/crc32.ts";
-import { gunzip, isGzip } from "../src/data/gzip.ts";
-import { DeflateError, inflateInto, MAX_INFLATE_INPUT_BYTES } from "../src/data/inflate.ts";
-import { encodeIdx, type IdxArrays, type IdxType, parseIdx } from "../src/data/idx.ts";
-import { ImageSet } from "../src/data/images.ts";
-import { type FileReader, imageSetFromIdx, loadMnistLike } from "../src/data/mnist.ts";
-import { FIXTURES, loadFixture } from "../src/data/fixtures.ts";
-import { encodePng, imageGrid } from "../src/data/png.ts";
 import { fileReader, openDataset } from "../examples/data_source.ts";
 import { crcBitwise } from "./reference/crc32.ts";
 import { testRandom } from "./util.ts";
+import {
+  DatasetError,
+  encodeIdx,
+  encodePng,
+  type FileReader,
+  FIXTURES,
+  type IdxArrays,
+  type IdxType,
+  imageGrid,
+  ImageSet,
+  loadFixture,
+  loadMnistLike,
+  parseIdx,
+  ReinmaxInputError,
+} from "../mod.ts";
+import {
+  crc32,
+  DeflateError,
+  gunzip,
+  imageSetFromIdx,
+  inflateInto,
+  isGzip,
+  MAX_INFLATE_INPUT_BYTES,
+} from "./internals.ts";
 
 const FIXTURES_DIR = new URL("../fixtures/", import.meta.url);
 const DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist";

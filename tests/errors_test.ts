@@ -1,21 +1,21 @@
 // Bad input: every public entry point rejects it with a typed error whose message names the argument.
 import { assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { forEachBackend } from "./backends.ts";
+import { runExample } from "./util.ts";
 import {
   adam,
   BackendUnavailableError,
   estimator,
   type EstimatorName,
   grmck,
+  PolyProgramming,
   reinforce,
   reinmax,
   ReinmaxInputError,
   selectBackend,
   st,
 } from "../mod.ts";
-import { PolyProgramming } from "../src/models/poly.ts";
-import { registerBackend } from "../src/registry.ts";
-import { forEachBackend } from "./backends.ts";
-import { runExample } from "./util.ts";
+import { registerBackend } from "./internals.ts";
 
 async function rejectsNaming(argument: string, fn: () => Promise<unknown>): Promise<void> {
   const error = await assertRejects(fn, ReinmaxInputError);

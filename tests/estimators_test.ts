@@ -1,12 +1,11 @@
 // Every estimator's forward and backward on every backend, against the float64 oracle.
 import { assert, assertEquals } from "@std/assert";
-import { type EstimatorName, gst, sampleWithEstimator } from "../src/estimators.ts";
-import { type Backend, readF32 } from "../src/backend.ts";
-import { seedKey, TAG } from "../src/random.ts";
 import { forEachBackend } from "./backends.ts";
 import * as ref from "./reference/estimators.ts";
 import { streamWord } from "./reference/philox.ts";
 import { assertClose, row, testRandom, uniformArray } from "./util.ts";
+import { type Backend, type EstimatorName, gst, sampleWithEstimator } from "../mod.ts";
+import { readF32, seedKey, TAG } from "./internals.ts";
 
 const CASES = [
   { n: 2, rows: 7, scale: 1 },

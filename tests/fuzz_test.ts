@@ -5,10 +5,10 @@
 // bytesAllocated back where it was.
 import { assert, assertEquals } from "@std/assert";
 import * as sdk from "../mod.ts";
-import type { Backend } from "../src/backend.ts";
 import { fileReader } from "../examples/data_source.ts";
 import { forEachBackend } from "./backends.ts";
 import { testRandom } from "./util.ts";
+import type { Backend } from "../mod.ts";
 
 const TYPED: (new (...args: never[]) => Error)[] = [
   sdk.ReinmaxInputError,

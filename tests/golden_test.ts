@@ -4,11 +4,11 @@
 // see a change of the counter layout, the key split or a tag made on both sides; this file can. The last test
 // recomputes the file from the reference, so the file cannot drift from the documented layout either.
 import { assertEquals, AssertionError } from "@std/assert";
-import { readF32, readI32 } from "../src/backend.ts";
-import { grmck, reinmax, sampleWithEstimator } from "../src/estimators.ts";
 import { computeGolden, type Golden, GOLDEN_PATH } from "../tools/make_golden.ts";
 import { forEachBackend } from "./backends.ts";
 import { assertClose } from "./util.ts";
+import { grmck, reinmax, sampleWithEstimator } from "../mod.ts";
+import { readF32, readI32 } from "./internals.ts";
 
 const golden: Golden = JSON.parse(await Deno.readTextFile(GOLDEN_PATH));
 

@@ -2,20 +2,19 @@
 // objective (central differences), the decoder's losses it enumerates are the oracle's, and REINFORCE — which
 // is unbiased — approaches it as the number of draws grows, while ST keeps its bias.
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import type { Backend } from "../src/backend.ts";
-import { ReinmaxInputError } from "../src/errors.ts";
-import { estimator } from "../src/estimators.ts";
-import { CategoricalVae } from "../src/models/categorical_vae.ts";
-import {
-  compareGradients,
-  estimatorGradientDraws,
-  exactReconstructionGradient,
-} from "../src/models/gradient_quality.ts";
-import { seedKey, TAG } from "../src/random.ts";
 import { forEachBackend } from "./backends.ts";
 import * as oracle from "./reference/vae.ts";
-import { readF32 } from "../src/backend.ts";
 import { assertClose, testRandom, uniformArray } from "./util.ts";
+import {
+  type Backend,
+  CategoricalVae,
+  compareGradients,
+  estimator,
+  estimatorGradientDraws,
+  exactReconstructionGradient,
+  ReinmaxInputError,
+} from "../mod.ts";
+import { readF32, seedKey, TAG } from "./internals.ts";
 
 const SHAPE = { inputSize: 6, hidden: [4], categories: 3, latents: 3 } as const;
 

@@ -2,11 +2,10 @@
 // against the Euler (first-order) and Heun (second-order) approximations and the true gradient; REINFORCE
 // is unbiased by the same enumeration.
 import { assert } from "@std/assert";
-import { type EstimatorName, reinforce, sampleWithEstimator } from "../src/estimators.ts";
-import type { Backend } from "../src/backend.ts";
 import { forEachBackend } from "./backends.ts";
 import { jvp, onehot, reinforceBackward, softmax } from "./reference/estimators.ts";
 import { assertClose, row, testRandom, uniformArray } from "./util.ts";
+import { type Backend, type EstimatorName, reinforce, sampleWithEstimator } from "../mod.ts";
 
 interface TestFunction {
   f(x: number[]): number;

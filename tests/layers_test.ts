@@ -3,14 +3,12 @@
 // against central differences of the oracle forward. Backward kernels accumulate, so their gradient buffers
 // start random; binarisation is compared bit for bit.
 import { assert, assertEquals } from "@std/assert";
-import { type Backend, readF32 } from "../src/backend.ts";
-import { type KernelName, KERNELS } from "../src/kernels.ts";
-import { TAG } from "../src/random.ts";
-import { WasmBackend } from "../src/wasm/backend.ts";
 import { forEachBackend } from "./backends.ts";
 import * as ref from "./reference/layers.ts";
 import { streamWord, uniformFromWord } from "./reference/philox.ts";
 import { assertClose, testRandom, uniformArray } from "./util.ts";
+import { type Backend, type KernelName, KERNELS } from "../mod.ts";
+import { readF32, TAG, WasmBackend } from "./internals.ts";
 
 type F64 = Float64Array;
 type OracleFn = (...args: (F64 | number)[]) => void;

@@ -2,20 +2,24 @@
 // comes back oldest first, read after read, across wrap-arounds of the ring, with the extra slots intact; and
 // the trainer passes each channel on as it is.
 import { assertEquals, assertThrows } from "@std/assert";
-import type { Backend } from "../src/backend.ts";
-import { type ModelDescription, TrainableModel } from "../src/models/model.ts";
-import { MemoryPlan, type PlannedBuffer } from "../src/models/plan.ts";
-import { adam } from "../src/optim.ts";
-import { LossLog } from "../src/train/loss_log.ts";
-import { train } from "../src/train/trainer.ts";
 import { forEachBackend } from "./backends.ts";
+import {
+  adam,
+  type Backend,
+  LossLog,
+  MemoryPlan,
+  type ModelDescription,
+  type PlannedBuffer,
+  train,
+  TrainableModel,
+} from "../mod.ts";
 
-const CAPACITY = 4, EXTRA_SLOTS = 3;
+const CAPACITY = 4, SLOTS = ["a", "b", "c"];
 
 /** A log of two channels in its own plan, with the per-step loss buffers it records from. */
 function makeLog(backend: Backend) {
   const plan = new MemoryPlan();
-  const log = new LossLog(backend, plan, "losses", ["first", "second"], CAPACITY, EXTRA_SLOTS);
+  const log = new LossLog(backend, plan, "losses", ["first", "second"], CAPACITY, SLOTS);
   // Channel 0 records the mean of three values, channel 1 of two, so `count` reaches the kernel.
   const first = plan.declare("first", 3, "activation"), second = plan.declare("second", 2, "activation");
   const metrics = [0, 1, 2].map((i) => plan.declare(`metric${i}`, 4, "activation"));
@@ -45,14 +49,13 @@ forEachBackend(
     const { plan, log, metrics, recordStep, steps } = makeLog(backend);
     try {
       const tensor = plan.get("losses");
-      assertEquals([tensor.length, tensor.role], [2 * CAPACITY + EXTRA_SLOTS, "metric"]);
-      // The extra slots follow both rings; kernels write them by element index.
-      assertEquals([0, 1, 2].map((i) => log.extraSlot(i)), [8, 9, 10]);
-      assertThrows(() => log.extraSlot(EXTRA_SLOTS), Error, "extra slot 3");
-      assertThrows(() => log.extraSlot(-1), Error, "extra slot -1");
+      assertEquals([tensor.length, tensor.role], [2 * CAPACITY + SLOTS.length, "metric"]);
+      // The named slots follow both rings, in order; kernels write them by element index.
+      assertEquals(SLOTS.map((name) => log.slot(name)), [8, 9, 10]);
+      assertThrows(() => log.slot("d"), Error, `no slot "d"`);
       metrics.forEach((m, i) => {
         backend.run("fill", [m.buffer], [4, 0.25 * (i + 1)]);
-        backend.run("mean", [log.buffer.buffer, m.buffer], [4, log.extraSlot(i)]);
+        backend.run("mean", [log.buffer.buffer, m.buffer], [4, log.slot(SLOTS[i])]);
       });
       // Reads of 3, 4, 1, 4, 0 and 2 steps: the ring of 4 wraps in the middle of reads and at their ends.
       let read = 0;
@@ -66,8 +69,8 @@ forEachBackend(
           expected(read + 1, read + count),
           `steps after ${read}`,
         );
-        // Recording wrote only the rings: the extras keep what the metric kernels put there.
-        assertEquals([...got.extras], [0.25, 0.5, 0.75], `extras after step ${steps()}`);
+        // Recording wrote only the rings: the slots keep what the metric kernels put there.
+        assertEquals([...got.slots], [["a", 0.25], ["b", 0.5], ["c", 0.75]], `slots after step ${steps()}`);
         read += count;
       }
       assertEquals(log.recorded, 14);

@@ -3,11 +3,11 @@
 // accumulate on and off. Also: the layouts of the same product agree bit for bit, and nothing outside C is
 // written.
 import { assertEquals } from "@std/assert";
-import { type Backend, readF32 } from "../src/backend.ts";
-import { WasmBackend } from "../src/wasm/backend.ts";
 import { forEachBackend } from "./backends.ts";
 import * as ref from "./reference/layers.ts";
 import { assertClose, testRandom, uniformArray } from "./util.ts";
+import type { Backend } from "../mod.ts";
+import { readF32, WasmBackend } from "./internals.ts";
 
 type Product = "matmul" | "matmul_bt";
 

@@ -1,10 +1,10 @@
 // Adam and RAdam on every backend against PyTorch's update rules (tests/reference/optim.ts).
 import { assert } from "@std/assert";
-import { readF32 } from "../src/backend.ts";
-import { adam, enqueueUpdate, radam } from "../src/optim.ts";
 import { forEachBackend } from "./backends.ts";
 import { adamStep, type OptimizerHyper, radamStep } from "./reference/optim.ts";
 import { assertClose, testRandom, uniformArray } from "./util.ts";
+import { adam, radam } from "../mod.ts";
+import { enqueueUpdate, launcher, readF32 } from "./internals.ts";
 
 const CASES: { name: "adam" | "radam"; hyper: OptimizerHyper }[] = [
   { name: "adam", hyper: { lr: 1e-2 } },
@@ -33,7 +33,7 @@ forEachBackend("Adam and RAdam follow PyTorch's update over 12 steps", async (ba
     for (let t = 1; t <= 12; t++) {
       const grad = uniformArray(random, length, -2, 2);
       backend.write(slot.grad, grad);
-      enqueueUpdate(backend, opt, slot, t);
+      enqueueUpdate(launcher(backend), opt, slot, t);
       (name === "adam" ? adamStep : radamStep)(param, Float64Array.from(grad), state, t, hyper);
     }
     backend.submit();
@@ -86,7 +86,7 @@ forEachBackend(
       for (let t = 1; t <= steps; t++) {
         const g = uniformArray(random, length, -2e-4, 2e-4);
         backend.write(slot.grad, g);
-        enqueueUpdate(backend, opt, slot, t);
+        enqueueUpdate(launcher(backend), opt, slot, t);
         step(param, Float64Array.from(g), state, t, hyper);
         step(small, Float64Array.from(g), smallState, t, { ...hyper, eps: hyper.eps! / 100 });
       }

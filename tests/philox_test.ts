@@ -1,7 +1,7 @@
 import { assertEquals } from "@std/assert";
 import { philox4x32 } from "./reference/philox.ts";
 import { forEachBackend } from "./backends.ts";
-import { readU32 } from "../src/backend.ts";
+import { readU32 } from "./internals.ts";
 
 // Random123's known answers (fixtures/philox4x32_10_kat.txt): counter, key, expected output.
 const KNOWN_ANSWERS: [number[], number[], number[]][] = (await Deno.readTextFile(

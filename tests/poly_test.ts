@@ -1,22 +1,23 @@
 // Polynomial programming: closed forms; the poly_loss kernel and one step's θ gradient against the float64
 // oracle (tests/reference/poly.ts); determinism, the loss log, and the paper's known behaviour end to end.
 import { assert, assertEquals } from "@std/assert";
-import { type Backend, readF32, readI32 } from "../src/backend.ts";
-import { enqueueBackward, enqueueSample, type Estimator, estimator } from "../src/estimators.ts";
+import { BACKENDS, forEachBackend } from "./backends.ts";
+import * as estimatorRef from "./reference/estimators.ts";
+import * as ref from "./reference/poly.ts";
+import { assertClose, testRandom, uniformArray } from "./util.ts";
 import {
-  POLY_STEP_ESTIMATOR,
+  type Backend,
+  type Estimator,
+  estimator,
+  ESTIMATORS,
   polyExactGradient,
   polyExactLoss,
   polyOptimum,
   PolyProgramming,
   polyTargets,
-} from "../src/models/poly.ts";
-import { TAG } from "../src/random.ts";
-import { trainPoly } from "../src/train/train_poly.ts";
-import { BACKENDS, forEachBackend } from "./backends.ts";
-import * as estimatorRef from "./reference/estimators.ts";
-import * as ref from "./reference/poly.ts";
-import { assertClose, testRandom, uniformArray } from "./util.ts";
+  trainPoly,
+} from "../mod.ts";
+import { enqueueBackward, enqueueSample, launcher, readF32, readI32, TAG } from "./internals.ts";
 
 Deno.test("poly: the exact gradient is the derivative of the exact loss", () => {
   const random = testRandom(30);
@@ -329,17 +330,20 @@ async function fusedAndUnfused(
   try {
     backend.run("fill", [gSoft], [size, 0]);
     backend.run("tile", [logits, thetaB], [2 * latents, batch]);
-    enqueueSample(backend, sample, logits, rows, 2, rng);
+    enqueueSample(launcher(backend), sample, logits, { rows, n: 2 }, rng);
     backend.run("onehot_softmax", [yHard, ySoft, logits, sample], [rows, 2]);
     backend.run("poly_loss", [loss, gHard, yHard, cB], [batch, latents, p]);
-    enqueueBackward(backend, est, { dLogits, scratch, logits, sample, gHard, gSoft }, rows, 2, rng);
+    enqueueBackward(launcher(backend), est, { dLogits, scratch, logits, sample, gHard, gSoft }, {
+      rows,
+      n: 2,
+    }, rng);
     backend.run("sum_tiles", [grad, dLogits], [2 * latents, batch, 1 / batch]);
     backend.run("mean", [meanLoss, loss], [batch, 0]);
     backend.run("poly_step", [fusedSample, fusedLoss, fusedGrad, thetaB, cB], [
       batch,
       latents,
       p,
-      POLY_STEP_ESTIMATOR[est.name],
+      ESTIMATORS[est.name].polyStep!,
       est.tau,
       est.gap,
       est.k,

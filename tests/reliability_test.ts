@@ -8,17 +8,24 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
-import { type Backend, readF32 } from "../src/backend.ts";
-import { BackendFailureError, BackendMemoryError, NonFiniteError, ReinmaxInputError } from "../src/errors.ts";
-import { estimator, reinmax } from "../src/estimators.ts";
-import type { ModelState } from "../src/models/model.ts";
-import { PolyProgramming } from "../src/models/poly.ts";
-import { adam } from "../src/optim.ts";
-import { type PolyEpoch, trainPoly, type TrainPolyOptions } from "../src/train/train_poly.ts";
-import { WasmBackend } from "../src/wasm/backend.ts";
-import { WebGpuBackend } from "../src/webgpu/backend.ts";
 import { BACKENDS, forEachBackend } from "./backends.ts";
 import { assertClose } from "./util.ts";
+import {
+  adam,
+  type Backend,
+  BackendFailureError,
+  BackendMemoryError,
+  estimator,
+  type ModelState,
+  NonFiniteError,
+  type PolyEpoch,
+  PolyProgramming,
+  reinmax,
+  ReinmaxInputError,
+  trainPoly,
+  type TrainPolyOptions,
+} from "../mod.ts";
+import { readF32, WasmBackend, WebGpuBackend } from "./internals.ts";
 
 async function epochsOf(backend: Backend, options: TrainPolyOptions): Promise<PolyEpoch[]> {
   const epochs: PolyEpoch[] = [];

@@ -3,19 +3,19 @@
 // CheckpointError naming it, and seeded truncations and byte flips. Also the table CRC-32 against a bitwise
 // one at every length and alignment the block loop can meet.
 import { assert, assertEquals, assertMatch, assertNotEquals, assertThrows } from "@std/assert";
-import { CheckpointError, ReinmaxInputError } from "../src/errors.ts";
-import { crc32 } from "../src/data/crc32.ts";
+import { crcBitwise } from "./reference/crc32.ts";
+import { testRandom } from "./util.ts";
+import { CheckpointError, ReinmaxInputError } from "../mod.ts";
 import {
-  CHECKSUM_KEY,
+  CONTENTS_CHECKSUM_KEY,
+  crc32,
   type DecodedSafetensors,
   decodeSafetensors,
   encodeSafetensors,
-  HEADER_CHECKSUM_KEY,
+  LEGACY_CHECKSUM_KEYS,
   type SafetensorsDtype,
   type SafetensorsTensor,
-} from "../src/train/safetensors.ts";
-import { crcBitwise } from "./reference/crc32.ts";
-import { testRandom } from "./util.ts";
+} from "./internals.ts";
 
 // ---------------------------------------------------------------------------------------------------------
 // Independent references, written from the specifications rather than from the code under test.
@@ -95,6 +95,38 @@ function readIndependently(file: Uint8Array): {
     order,
     entries,
   };
+}
+
+/**
+ * The contents checksum computed from its description (CONTENTS_CHECKSUM_KEY's documentation), bit by bit:
+ * tensors in the order of their names' code points, each as name, dtype, shape and little-endian bytes, then
+ * the metadata but the checksum keys, each field followed by a 0 byte.
+ */
+function contentsCrc(file: ReturnType<typeof readIndependently>): string {
+  const parts: Uint8Array[] = [];
+  const text = (t: string) => parts.push(new TextEncoder().encode(t), Uint8Array.of(0));
+  const codePoints = (a: string, b: string) => {
+    const x = Array.from(a, (c) => c.codePointAt(0)!), y = Array.from(b, (c) => c.codePointAt(0)!);
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+    return x.length - y.length;
+  };
+  for (const name of [...file.entries.keys()].sort(codePoints)) {
+    const e = file.entries.get(name)!;
+    text(name);
+    text(e.dtype);
+    text(e.shape.join(","));
+    parts.push(e.bytes);
+  }
+  const checksums = [CONTENTS_CHECKSUM_KEY, LEGACY_CHECKSUM_KEYS.data, LEGACY_CHECKSUM_KEYS.header];
+  for (const key of Object.keys(file.metadata).sort(codePoints)) {
+    if (checksums.includes(key)) continue;
+    text(key);
+    text(file.metadata[key]);
+  }
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) all.set(p, (at += p.length) - p.length);
+  return crcText(all);
 }
 
 /** A file assembled by hand: `header` (a string is used verbatim), padded with spaces, then `data`. */
@@ -203,7 +235,7 @@ Deno.test("safetensors: every dtype, scalars and empty tensors round-trip bit fo
   for (const [key, value] of Object.entries(metadata)) assertEquals(decoded.metadata[key], value, key);
   assertEquals(
     Object.keys(decoded.metadata).sort(),
-    [...Object.keys(metadata), CHECKSUM_KEY, HEADER_CHECKSUM_KEY].sort(),
+    [...Object.keys(metadata), CONTENTS_CHECKSUM_KEY].sort(),
   );
 
   // Deterministic, and decoding then encoding again gives the same bytes: the checksums already in the
@@ -274,14 +306,9 @@ Deno.test("safetensors: an independent reader finds the layout, bytes and checks
   }
   assertEquals(8 + file.headerLength + offset, bytes.length, "no bytes after the last tensor");
 
-  // The data checksum is the CRC-32 of the whole data section; the header's is that of the compact header
-  // with its own value zeroed.
+  // The checksum is the CRC-32 of the contents as the format's documentation spells them out.
   assertEquals(file.metadata.note, "independent");
-  assertEquals(file.metadata[CHECKSUM_KEY], crcText(bytes.subarray(8 + file.headerLength)));
-  const own = `"${HEADER_CHECKSUM_KEY}":"${file.metadata[HEADER_CHECKSUM_KEY]}"`;
-  assertEquals(json.split(own).length, 2, "the header checksum appears once");
-  const zeroed = json.replace(own, `"${HEADER_CHECKSUM_KEY}":"crc32:00000000"`);
-  assertEquals(file.metadata[HEADER_CHECKSUM_KEY], crcText(new TextEncoder().encode(zeroed)));
+  assertEquals(file.metadata[CONTENTS_CHECKSUM_KEY], contentsCrc(file));
 
   // Every amount of padding, 0 to 7, as the metadata grows a byte at a time.
   const paddings = new Set<number>();
@@ -360,12 +387,11 @@ Deno.test("safetensors: the hand-made base file loads, so each failure below is 
 });
 
 Deno.test("safetensors: a checksum that does not match names both values", () => {
-  const bytes = encodeSafetensors(everyDtype(), {});
-  const stored = readIndependently(bytes).metadata[CHECKSUM_KEY];
+  const bytes = encodeSafetensors(everyDtype(), { note: "n" });
+  const stored = readIndependently(bytes).metadata[CONTENTS_CHECKSUM_KEY];
   const flipped = bytes.slice();
   flipped[bytes.length - 20] ^= 0x10;
-  const headerLength = readIndependently(bytes).headerLength;
-  const actual = crcText(flipped.subarray(8 + headerLength));
+  const actual = contentsCrc(readIndependently(flipped));
   assertNotEquals(actual, stored);
   const error = assertCheckpointError(
     () => decodeSafetensors(flipped, "flipped.safetensors"),
@@ -374,32 +400,96 @@ Deno.test("safetensors: a checksum that does not match names both values", () =>
   );
   assert(error.message.includes(stored) && error.message.includes(actual), error.message);
 
-  // A header that says something else (here a renamed tensor) than what its checksum was taken over.
+  // A header that says something else than what the checksum was taken over: a renamed tensor, a metadata
+  // value changed, a dtype of the same width.
+  const headerLength = readIndependently(bytes).headerLength;
+  const headerText = new TextDecoder().decode(bytes.subarray(0, 8 + headerLength));
+  const edit = (find: string, replace: string) => {
+    const at = headerText.indexOf(find);
+    assert(at > 0 && find.length === replace.length, find);
+    const copy = bytes.slice();
+    copy.set(new TextEncoder().encode(replace), at);
+    return copy;
+  };
+  for (const [find, replace] of [['"u16"', '"v16"'], ['"note":"n"', '"note":"m"'], ['"I32"', '"U32"']]) {
+    assertCheckpointError(() => decodeSafetensors(edit(find, replace), "edited"), "edited", /contents/);
+  }
+  assertCheckpointError(
+    () =>
+      decodeSafetensors(
+        assemble({ __metadata__: { [CONTENTS_CHECKSUM_KEY]: "crc32:XYZ" }, ...twoTensors() }, SIX),
+        "form",
+      ),
+    "form",
+    /expected "reinmax.contents_checksum" to be "crc32:" and 8 lowercase hex digits, found "crc32:XYZ"/,
+  );
+});
+
+Deno.test("safetensors: a faithful rewrite by another writer (other tensor order, other JSON) still checks", () => {
+  const tensors = everyDtype();
+  const bytes = encodeSafetensors(tensors, { note: "kept", step: "12" });
+  const file = readIndependently(bytes);
+  // As Python's writer lays a file out: tensors sorted by name, offsets from 0 in that order, metadata keys in
+  // another order, spaces after the commas, and no padding beyond what 8-byte alignment needs.
+  const names = [...file.entries.keys()].sort().reverse();
+  const chunks: Uint8Array[] = [];
+  const header: Record<string, unknown> = {};
+  const metadata = Object.fromEntries(Object.entries(file.metadata).reverse());
+  header.__metadata__ = metadata;
+  let offset = 0;
+  for (const name of names) {
+    const e = file.entries.get(name)!;
+    header[name] = { dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + e.bytes.length] };
+    chunks.push(e.bytes);
+    offset += e.bytes.length;
+  }
+  const data = new Uint8Array(offset);
+  let at = 0;
+  for (const c of chunks) data.set(c, (at += c.length) - c.length);
+  const rewritten = assemble(JSON.stringify(header, null, 1).replace(/\n/g, " "), data);
+  assertNotEquals(rewritten.length === bytes.length && rewritten.every((b, i) => b === bytes[i]), true);
+  const decoded = decodeSafetensors(rewritten, "rewritten");
+  for (const [name, want] of tensors) {
+    assert(sameBytes(decoded.tensors.get(name)!.data, want.data), name);
+  }
+  assertEquals(decoded.metadata.note, "kept");
+  // Damaged after the rewrite: refused.
+  const damaged = rewritten.slice();
+  damaged[damaged.length - 1] ^= 1;
+  assertCheckpointError(() => decodeSafetensors(damaged, "damaged"), "damaged", /corrupt checkpoint/);
+});
+
+Deno.test("safetensors: files of the earlier checksums are checked as they were written", async () => {
+  // Written by the version that kept a checksum of the data section and one of the compact header.
+  const bytes = await Deno.readFile(
+    new URL("../fixtures/legacy-checkpoints/poly.safetensors", import.meta.url),
+  );
+  const file = readIndependently(bytes);
+  assertEquals(
+    file.metadata[LEGACY_CHECKSUM_KEYS.data],
+    crcText(bytes.subarray(8 + file.headerLength)),
+    "the fixture is what it claims to be",
+  );
+  assert(!(CONTENTS_CHECKSUM_KEY in file.metadata));
+  decodeSafetensors(bytes, "legacy");
+  const flipped = bytes.slice();
+  flipped[flipped.length - 3] ^= 4;
+  assertCheckpointError(() => decodeSafetensors(flipped, "legacy"), "legacy", /data section's checksum/);
+  const at = new TextDecoder().decode(bytes.subarray(0, 8 + file.headerLength)).indexOf('"theta"');
   const renamed = bytes.slice();
-  const at = new TextDecoder().decode(bytes.subarray(0, 8 + headerLength)).indexOf('"u16"');
-  renamed[at + 1] = "v".charCodeAt(0);
-  const header = assertCheckpointError(() => decodeSafetensors(renamed, "renamed"), "renamed", /header/);
-  assertMatch(header.message, new RegExp(HEADER_CHECKSUM_KEY));
+  renamed[at + 1] = "T".charCodeAt(0);
+  assertCheckpointError(() => decodeSafetensors(renamed, "legacy"), "legacy", /header's checksum/);
 
   // One checksum without the other: a renamed key must not switch its check off.
   const data = crcText(SIX);
   assertCheckpointError(
     () =>
-      decodeSafetensors(assemble({ __metadata__: { [CHECKSUM_KEY]: data }, ...twoTensors() }, SIX), "one"),
+      decodeSafetensors(
+        assemble({ __metadata__: { [LEGACY_CHECKSUM_KEYS.data]: data }, ...twoTensors() }, SIX),
+        "one",
+      ),
     "one",
     /both "reinmax.checksum" and "reinmax.header_checksum" or neither/,
-  );
-  assertCheckpointError(
-    () =>
-      decodeSafetensors(
-        assemble({
-          __metadata__: { [CHECKSUM_KEY]: "crc32:XYZ", [HEADER_CHECKSUM_KEY]: data },
-          ...twoTensors(),
-        }, SIX),
-        "form",
-      ),
-    "form",
-    /expected "reinmax.checksum" to be "crc32:" and 8 lowercase hex digits, found "crc32:XYZ"/,
   );
 });
 
@@ -409,7 +499,7 @@ Deno.test("safetensors: truncated files and impossible header lengths allocate n
     assertCheckpointError(
       () => decodeSafetensors(bytes.subarray(0, length), "short"),
       "short",
-      new RegExp(`expected at least 8 bytes .*found ${length}`),
+      new RegExp(`not a safetensors file, or a truncated one: it has ${length} bytes`),
     );
   }
   const headerLength = readIndependently(bytes).headerLength;
@@ -427,9 +517,12 @@ Deno.test("safetensors: truncated files and impossible header lengths allocate n
     const error = assertCheckpointError(
       () => decodeSafetensors(file, "claims.safetensors"),
       "claims.safetensors",
-      /expected a header length of at most 8 bytes/,
+      /not a safetensors file, or a truncated one/,
     );
-    assert(error.message.includes(`found ${declared}`), error.message);
+    assert(
+      error.message.includes(`declare a header of ${declared} bytes, but 8 bytes follow`),
+      error.message,
+    );
   }
   assert(performance.now() - started < 100, "refusing the claims took over 100 ms");
   assert(Deno.memoryUsage().rss - rssBefore < 64 * 2 ** 20, "memory grew while refusing the claims");
@@ -626,7 +719,7 @@ Deno.test("safetensors: 2,000 seeded truncations and flips end in a CheckpointEr
     ["none", { dtype: "F64", shape: [0, 3], data: new Float64Array(0) }],
     ["counter", { dtype: "U64", shape: [1], data: BigUint64Array.of(2n ** 40n) }],
   ]);
-  const metadata = { config: "10x30", estimator: "reinmax", tau: "1.3" };
+  const metadata = { config: "10x30", estimator: "reinmax", tau: "1.25" };
   const original = encodeSafetensors(tensors, metadata);
   const file = readIndependently(original);
   const paddingStart = 8 + file.headerText.trimEnd().length;
@@ -650,15 +743,11 @@ Deno.test("safetensors: 2,000 seeded truncations and flips end in a CheckpointEr
     }
     const started = performance.now();
     try {
-      const decoded = decodeSafetensors(mutant, "mutant.safetensors");
+      const decoded = decodeSafetensors(mutant, "mutant.safetensors", { requireChecksum: true });
       assertSameTensors(decoded.tensors, tensors, `mutation ${i}`);
       assertEquals(
         decoded.metadata,
-        {
-          ...metadata,
-          [CHECKSUM_KEY]: file.metadata[CHECKSUM_KEY],
-          [HEADER_CHECKSUM_KEY]: file.metadata[HEADER_CHECKSUM_KEY],
-        },
+        { ...metadata, [CONTENTS_CHECKSUM_KEY]: file.metadata[CONTENTS_CHECKSUM_KEY] },
         `mutation ${i}`,
       );
       if (kind === 9) counts.repadded++;

@@ -1,9 +1,10 @@
 // The elementwise kernels and the reductions between kernels (fill, tile, sum_tiles, mean, count_nonfinite)
 // on every backend, against float64 oracles and values the test places itself.
 import { assertEquals } from "@std/assert";
-import { type Backend, type DeviceBuffer, readF32 } from "../src/backend.ts";
 import { forEachBackend } from "./backends.ts";
 import { assertClose, testRandom, uniformArray } from "./util.ts";
+import type { Backend, DeviceBuffer } from "../mod.ts";
+import { readF32 } from "./internals.ts";
 
 forEachBackend("count_nonfinite counts NaN and ±∞ only, in the vector body and the tail", async (backend) => {
   const random = testRandom(41);

@@ -1,20 +1,23 @@
 // The trainer: non-finite values stop training at the right step with the right name and leave the last good
 // state; an AbortSignal stops it; the data order is the documented Fisher–Yates on the seed's own stream.
 import { assert, assertEquals, assertNotEquals, assertRejects, assertStringIncludes } from "@std/assert";
-import { type Backend, readF32 } from "../src/backend.ts";
-import { ImageSet } from "../src/data/images.ts";
-import { shuffledIndices } from "../src/data/shuffle.ts";
-import { NonFiniteError } from "../src/errors.ts";
-import { estimator } from "../src/estimators.ts";
-import { CategoricalVae } from "../src/models/categorical_vae.ts";
-import { PolyProgramming } from "../src/models/poly.ts";
-import { adam } from "../src/optim.ts";
-import { train, type TrainingTask } from "../src/train/trainer.ts";
-import { trainPoly } from "../src/train/train_poly.ts";
-import { trainVae } from "../src/train/train_vae.ts";
 import { forEachBackend } from "./backends.ts";
 import { streamWord } from "./reference/philox.ts";
 import { testRandom } from "./util.ts";
+import {
+  adam,
+  type Backend,
+  CategoricalVae,
+  estimator,
+  ImageSet,
+  NonFiniteError,
+  PolyProgramming,
+  train,
+  type TrainingTask,
+  trainPoly,
+  trainVae,
+} from "../mod.ts";
+import { readF32, shuffledIndices } from "./internals.ts";
 
 function polyTask(task: PolyProgramming): TrainingTask {
   return {

@@ -1,7 +1,7 @@
 // Small helpers shared by the tests: seeded inputs and tolerance checks that name the first mismatch.
 import { AssertionError } from "@std/assert";
-import { readF32 } from "../src/backend.ts";
-import type { TrainableModel } from "../src/models/model.ts";
+import type { TrainableModel } from "../mod.ts";
+import { readF32 } from "./internals.ts";
 
 /** A seeded generator for test inputs (mulberry32): not the SDK's Philox, only test data. */
 export function testRandom(seed: number): () => number {

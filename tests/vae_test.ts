@@ -2,19 +2,25 @@
 // test_gpt2 checks its model: the loss terms and every gradient named in the memory plan after one step with
 // forced samples, then a 20-step loss trajectory, on every backend and for every estimator.
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { type Backend, readF32 } from "../src/backend.ts";
-import { ReinmaxInputError } from "../src/errors.ts";
-import { estimator, type EstimatorName } from "../src/estimators.ts";
-import { CategoricalVae } from "../src/models/categorical_vae.ts";
-import { allImages, trainVae, type VaeEpoch } from "../src/train/train_vae.ts";
 import { openDataset } from "../examples/data_source.ts";
-import { adam, radam } from "../src/optim.ts";
-import { seedKey, TAG } from "../src/random.ts";
 import { forEachBackend } from "./backends.ts";
 import { assertClose, assertTensorClose, readParameters, testRandom, uniformArray } from "./util.ts";
 import * as oracle from "./reference/vae.ts";
 import * as ref from "./reference/estimators.ts";
 import { streamWord, uniformFromWord } from "./reference/philox.ts";
+import {
+  adam,
+  allImages,
+  type Backend,
+  CategoricalVae,
+  estimator,
+  type EstimatorName,
+  radam,
+  ReinmaxInputError,
+  trainVae,
+  type VaeEpoch,
+} from "../mod.ts";
+import { readF32, seedKey, TAG } from "./internals.ts";
 
 const SHAPE = { inputSize: 6, hidden: [5, 4], categories: 3, latents: 2 } as const;
 const BATCH = 3, SEED = 11;

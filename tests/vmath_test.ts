@@ -2,9 +2,10 @@
 // each function is used on, through the vmath_apply kernel on every backend: the error bounds the docs state,
 // the special values, and (WASM against WebGPU) exp bit for bit, on which the samplers' agreement rests.
 import { assert, assertEquals } from "@std/assert";
-import { type Backend, readF32 } from "../src/backend.ts";
 import { BACKENDS, forEachBackend } from "./backends.ts";
 import { testRandom } from "./util.ts";
+import type { Backend } from "../mod.ts";
+import { readF32 } from "./internals.ts";
 
 const EXP = 0, LOG = 1, LOG1P = 2, SIGMOID = 3;
 

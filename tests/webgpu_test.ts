@@ -2,18 +2,29 @@
 // clear error, a lost device surfaces as BackendFailureError, and the batching machinery (one command buffer
 // per submit, writes ordered with launches, 2-D dispatch grids, staging reuse) keeps results right.
 import { assert, assertEquals, assertRejects, assertStringIncludes, assertThrows } from "@std/assert";
-import { readF32 } from "../src/backend.ts";
-import { BackendFailureError, BackendUnavailableError, ReinmaxInputError } from "../src/errors.ts";
-import { SHADERS } from "../src/gen/shaders.ts";
-import { type KernelName, KERNELS } from "../src/kernels.ts";
-import { CategoricalVae } from "../src/models/categorical_vae.ts";
-import { PolyProgramming } from "../src/models/poly.ts";
-import { type PolyEpoch, trainPoly } from "../src/train/train_poly.ts";
-import { selectBackend } from "../src/registry.ts";
-import { WebGpuBackend } from "../src/webgpu/backend.ts";
-import { GEMM_THREADS, GEMM_TILE, LAUNCHES, WORKGROUP_SIZE } from "../src/webgpu/dispatch.ts";
-import { assembleKernelSources } from "../src/webgpu/shaders.ts";
 import { BACKENDS } from "./backends.ts";
+import {
+  BackendFailureError,
+  BackendUnavailableError,
+  CategoricalVae,
+  type KernelName,
+  KERNELS,
+  type PolyEpoch,
+  PolyProgramming,
+  ReinmaxInputError,
+  selectBackend,
+  trainPoly,
+} from "../mod.ts";
+import {
+  assembleKernelSources,
+  GEMM_THREADS,
+  GEMM_TILE,
+  LAUNCHES,
+  readF32,
+  SHADERS,
+  WebGpuBackend,
+  WORKGROUP_SIZE,
+} from "./internals.ts";
 
 const available = typeof BACKENDS.get("webgpu") === "object";
 const unavailable = available ? "" : ` [webgpu unavailable: ${BACKENDS.get("webgpu")}]`;

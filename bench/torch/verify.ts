@@ -4,7 +4,8 @@
 // §3.3); both take one step, and the loss, every gradient and every parameter change are compared.
 import type { Backend } from "../../src/backend.ts";
 import { readF32 } from "../../src/backend.ts";
-import { type Estimator, estimator, type EstimatorName, st } from "../../src/estimators.ts";
+import { type Estimator, estimator, type EstimatorName } from "../../src/estimators.ts";
+import { st } from "../../src/logit_estimators.ts";
 import { BernoulliVae } from "../../src/models/bernoulli_vae.ts";
 import { type CategoricalConfig, CategoricalVae } from "../../src/models/categorical_vae.ts";
 import type { TrainableModel } from "../../src/models/model.ts";

@@ -18,6 +18,7 @@ import {
   polyOptimum,
   PolyProgramming,
   radam,
+  saveCheckpoint,
   selectBackend,
   train,
   type TrainableModel,
@@ -182,7 +183,11 @@ async function save(id: number): Promise<void> {
   const run = runs[id];
   if (!run) throw new Error(`there is no run ${id} to save`);
   const { info, model } = run;
-  const bytes = await model.save({ studio: "reinmax browser studio", task: info.task, data: DATASET });
+  const bytes = await saveCheckpoint(model, {
+    studio: "reinmax browser studio",
+    task: info.task,
+    data: DATASET,
+  });
   // After the save, so that the loaded file starts its evaluation draws where this one does.
   const value = await check(model);
   const name = `reinmax-${info.task}-${info.estimator}-step${model.steps}.safetensors`;

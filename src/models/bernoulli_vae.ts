@@ -11,7 +11,7 @@ import { ReinmaxInputError } from "../errors.ts";
 import { enqueueBackward, enqueueSample, type Estimator } from "../estimators.ts";
 import { type Optimizer, radam } from "../optim.ts";
 import { type RandomStream, TAG } from "../random.ts";
-import type { LossLog } from "../train/loss_log.ts";
+import type { LossLog } from "./loss_log.ts";
 import { describe, requireInteger, requirePositive } from "../validate.ts";
 import { type ModelDescription, type Parameter, requireOptions } from "./model.ts";
 import { type LayerWidth, Mlp, requireLayerWidths } from "./mlp.ts";
@@ -223,10 +223,9 @@ export class BernoulliVae extends Vae {
     if (this.binarize === "none") return this.input;
     for (let i = 0; i < count; i++) this.#hostIndices[i] = indices ? indices[i] : i;
     this.backend.write(this.#indices.buffer, this.#hostIndices.subarray(0, count));
-    this.backend.run(
-      "binarize",
-      [this.#binary.buffer, this.input.buffer, this.#indices.buffer],
-      [count, this.inputSize, this.key[0], this.key[1], stream, TAG.binarize],
+    this.k.binarize(
+      { out: this.#binary.buffer, x: this.input.buffer, rowIds: this.#indices.buffer },
+      { rows: count, dim: this.inputSize, key0: this.key[0], key1: this.key[1], stream, tag: TAG.binarize },
     );
     return this.#binary;
   }
@@ -242,36 +241,46 @@ export class BernoulliVae extends Vae {
    * through the decoder for `images` rows: the decoder's output then holds pixel logits.
    */
   #decodeCodes(rows: number, images: number, rng: RandomStream, forced?: Int32Array): void {
-    const backend = this.backend;
-    backend.run("bernoulli_logits", [this.#logits.buffer, this.#aTiled.buffer], [rows]);
-    if (forced) backend.write(this.#sample.buffer, forced);
-    else enqueueSample(backend, this.#sample.buffer, this.#logits.buffer, rows, 2, rng);
-    backend.run(
-      "onehot_softmax",
-      [this.#yHard.buffer, this.#ySoft.buffer, this.#logits.buffer, this.#sample.buffer],
-      [rows, 2],
+    const k = this.k;
+    k.bernoulli_logits({ logits: this.#logits.buffer, a: this.#aTiled.buffer }, { count: rows });
+    if (forced) this.backend.write(this.#sample.buffer, forced);
+    else enqueueSample(k, this.#sample.buffer, this.#logits.buffer, { rows, n: 2 }, rng);
+    k.onehot_softmax(
+      {
+        yHard: this.#yHard.buffer,
+        ySoft: this.#ySoft.buffer,
+        logits: this.#logits.buffer,
+        sample: this.#sample.buffer,
+      },
+      { rows, n: 2 },
     );
-    backend.run("first_of_pairs", [this.#z.buffer, this.#yHard.buffer], [rows]);
-    this.#decoder.forward(backend, this.#z, images);
+    k.first_of_pairs({ out: this.#z.buffer, pairs: this.#yHard.buffer }, { count: rows });
+    this.#decoder.forward(k, this.#z, images);
   }
 
   /** Encoder, the code (sampled or forced), decoder and both loss terms, as the base class asks. */
   protected enqueueForward(ctx: ForwardContext): void {
-    const { backend, latents: L, inputSize: D } = this;
+    const { k, latents: L, inputSize: D } = this;
     const count = ctx.count, K = this.evaluations, rows = count * K * L;
     const x = this.#enqueueBinary(count, ctx.indices, this.#binarizationStream(ctx.training, ctx.draw));
-    backend.run("tile", [this.#target.buffer, x.buffer], [count * D, K]);
-    this.#encoder.forward(backend, x, count);
+    k.tile({ out: this.#target.buffer, x: x.buffer }, { count: count * D, times: K });
+    this.#encoder.forward(k, x, count);
     const a = this.#encoder.output.buffer;
     // The K copies of an image share its encoding; each draws its own code.
-    backend.run("tile", [this.#aTiled.buffer, a], [count * L, K]);
+    k.tile({ out: this.#aTiled.buffer, x: a }, { count: count * L, times: K });
     this.#decodeCodes(rows, count * K, ctx.rng, ctx.forced);
-    backend.run(
-      "bce_logits_forward",
-      [this.#reconstructionLoss.buffer, this.#decoder.output.buffer, this.#target.buffer],
-      [count * K, D],
+    k.bce_logits_forward(
+      {
+        loss: this.#reconstructionLoss.buffer,
+        logits: this.#decoder.output.buffer,
+        target: this.#target.buffer,
+      },
+      { batch: count * K, dim: D },
     );
-    backend.run("kl_bernoulli_forward", [this.#klLoss.buffer, a, this.#prior.value.buffer], [count, L]);
+    k.kl_bernoulli_forward(
+      { kl: this.#klLoss.buffer, a, priorLogits: this.#prior.value.buffer },
+      { batch: count, latents: L },
+    );
   }
 
   /** Both −ELBO terms of the last forward pass into `log`. */
@@ -283,21 +292,20 @@ export class BernoulliVae extends Vae {
 
   /** The backward pass of the last forward pass: every parameter's gradient of the batch-mean −ELBO. */
   protected enqueueBackward(ctx: ForwardContext): void {
-    const { backend, latents: L, inputSize: D } = this;
+    const { k, latents: L, inputSize: D } = this;
     const count = ctx.count, K = this.evaluations, rows = count * K * L;
     const x = this.binarize === "none" ? this.input : this.#binary;
     const dOut = this.#decoder.outputGrad.buffer;
-    backend.run("fill", [dOut], [count * K * D, 0]);
-    backend.run(
-      "bce_logits_backward",
-      [dOut, this.#decoder.output.buffer, this.#target.buffer],
-      [count * K * D, 1 / (count * K)],
+    k.fill({ out: dOut }, { count: count * K * D, value: 0 });
+    k.bce_logits_backward(
+      { dLogits: dOut, logits: this.#decoder.output.buffer, target: this.#target.buffer },
+      { count: count * K * D, scale: 1 / (count * K) },
     );
-    backend.run("fill", [this.#zGrad.buffer], [rows, 0]);
-    this.#decoder.backward(backend, this.#z, count * K, this.#zGrad);
-    backend.run("first_of_pairs_backward", [this.#yHardGrad.buffer, this.#zGrad.buffer], [rows]);
+    k.fill({ out: this.#zGrad.buffer }, { count: rows, value: 0 });
+    this.#decoder.backward(k, this.#z, count * K, this.#zGrad);
+    k.first_of_pairs_backward({ dPairs: this.#yHardGrad.buffer, dOut: this.#zGrad.buffer }, { count: rows });
     enqueueBackward(
-      backend,
+      k,
       this.estimator,
       {
         dLogits: this.#logitsGrad.buffer,
@@ -307,21 +315,21 @@ export class BernoulliVae extends Vae {
         gHard: this.#yHardGrad.buffer,
         gSoft: this.#ySoftGrad.buffer,
       },
-      rows,
-      2,
+      { rows, n: 2 },
       ctx.rng,
     );
-    backend.run("fill", [this.#aTiledGrad.buffer], [rows, 0]);
-    backend.run("bernoulli_logits_backward", [this.#aTiledGrad.buffer, this.#logitsGrad.buffer], [rows]);
+    k.fill({ out: this.#aTiledGrad.buffer }, { count: rows, value: 0 });
+    k.bernoulli_logits_backward({ dA: this.#aTiledGrad.buffer, dLogits: this.#logitsGrad.buffer }, {
+      count: rows,
+    });
     const dA = this.#encoder.outputGrad.buffer, a = this.#encoder.output.buffer;
-    backend.run("sum_tiles", [dA, this.#aTiledGrad.buffer], [count * L, K, 1]);
+    k.sum_tiles({ out: dA, x: this.#aTiledGrad.buffer }, { count: count * L, times: K, scale: 1 });
     // The KL to the learned prior trains the prior too (docs/math.md §4.8).
-    backend.run(
-      "kl_bernoulli_backward",
-      [dA, this.#prior.grad.buffer, a, this.#prior.value.buffer],
-      [count, L, 1 / count],
+    k.kl_bernoulli_backward(
+      { dA, dPrior: this.#prior.grad.buffer, a, priorLogits: this.#prior.value.buffer },
+      { batch: count, latents: L, scale: 1 / count },
     );
-    this.#encoder.backward(backend, x, count, null);
+    this.#encoder.backward(k, x, count, null);
   }
 
   /** A code per image (from q(z|x) or the learned prior), decoded into pixel means. */
@@ -331,7 +339,7 @@ export class BernoulliVae extends Vae {
     rng: RandomStream,
     draw: number,
   ): Promise<PlannedBuffer> {
-    const { backend, latents: L } = this;
+    const { backend, k, latents: L } = this;
     const rows = count * L;
     if (fromPrior) {
       // The pair (a, 1 − a) with a = (ρ + 1)/2 gives P(z = 1) = σ(2a − 1) = σ(ρ), the prior's.
@@ -341,13 +349,13 @@ export class BernoulliVae extends Vae {
       backend.write(this.#aTiled.buffer, a);
     } else {
       const x = this.#enqueueBinary(count, undefined, this.#binarizationStream(false, draw));
-      this.#encoder.forward(backend, x, count);
-      backend.run("tile", [this.#aTiled.buffer, this.#encoder.output.buffer], [rows, 1]);
+      this.#encoder.forward(k, x, count);
+      k.tile({ out: this.#aTiled.buffer, x: this.#encoder.output.buffer }, { count: rows, times: 1 });
     }
     this.#decodeCodes(rows, count, rng);
-    backend.run("sigmoid_forward", [this.#mean.buffer, this.#decoder.output.buffer], [
-      count * this.inputSize,
-    ]);
+    k.sigmoid_forward({ out: this.#mean.buffer, x: this.#decoder.output.buffer }, {
+      count: count * this.inputSize,
+    });
     return this.#mean;
   }
 

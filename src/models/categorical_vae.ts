@@ -11,7 +11,7 @@ import { ReinmaxInputError } from "../errors.ts";
 import { checkEstimator, enqueueBackward, enqueueSample, type Estimator } from "../estimators.ts";
 import { adam, type Optimizer, radam } from "../optim.ts";
 import { type RandomStream, TAG } from "../random.ts";
-import type { LossLog } from "../train/loss_log.ts";
+import type { LossLog } from "./loss_log.ts";
 import { describe, requireInteger } from "../validate.ts";
 import { type ModelDescription, requireOptions } from "./model.ts";
 import { Mlp, requireLayerWidths } from "./mlp.ts";
@@ -217,19 +217,22 @@ export class CategoricalVae extends Vae {
 
   /** Encoder, the code (sampled or forced), decoder and both loss terms, as the base class asks. */
   protected enqueueForward(ctx: ForwardContext): void {
-    const { backend, latents, categories } = this;
+    const { backend, k, latents, categories } = this;
     const count = ctx.count, rows = count * latents;
     const logits = this.#encoder.output.buffer;
-    this.#encoder.forward(backend, this.input, count);
+    this.#encoder.forward(k, this.input, count);
     if (ctx.forced) backend.write(this.#sample.buffer, ctx.forced);
-    else enqueueSample(backend, this.#sample.buffer, logits, rows, categories, ctx.rng);
+    else enqueueSample(k, this.#sample.buffer, logits, { rows, n: categories }, ctx.rng);
     this.#decodeSample(count);
-    backend.run(
-      "bce_logits_forward",
-      [this.#reconstructionLoss.buffer, this.#decoder.output.buffer, this.input.buffer],
-      [count, this.inputSize],
+    k.bce_logits_forward(
+      {
+        loss: this.#reconstructionLoss.buffer,
+        logits: this.#decoder.output.buffer,
+        target: this.input.buffer,
+      },
+      { batch: count, dim: this.inputSize },
     );
-    backend.run("kl_categorical_forward", [this.#klLoss.buffer, logits], [count, latents, categories]);
+    k.kl_categorical_forward({ kl: this.#klLoss.buffer, logits }, { batch: count, latents, categories });
   }
 
   /** Both −ELBO terms of the last forward pass into `log`. */
@@ -240,19 +243,19 @@ export class CategoricalVae extends Vae {
 
   /** The backward pass of the last forward pass: every parameter's gradient of the batch-mean −ELBO. */
   protected enqueueBackward(ctx: ForwardContext): void {
-    const { backend, latents, categories } = this;
+    const { k, latents, categories } = this;
     const count = ctx.count, rows = count * latents;
     this.#reconstructionBackward(count, 1 / count);
     const dLogits = this.#encoder.outputGrad.buffer, logits = this.#encoder.output.buffer;
     this.#estimatorBackward(this.estimator, rows, ctx.rng);
     // The KL's own gradient, J(q)(log q + 1)/B, goes straight to the logits (docs/math.md §6.2).
-    backend.run("kl_categorical_backward", [dLogits, logits], [rows, categories, 1 / count]);
-    this.#encoder.backward(backend, this.input, count, null);
+    k.kl_categorical_backward({ dLogits, logits }, { rows, categories, scale: 1 / count });
+    this.#encoder.backward(k, this.input, count, null);
   }
 
   /** The codes in the sample buffer through the decoder, for `count` images: its output then holds pixel logits. */
   #decodeSample(count: number): void {
-    this.#decoder.forward(this.backend, this.#sample, count);
+    this.#decoder.forward(this.k, this.#sample, count);
   }
 
   /**
@@ -260,21 +263,20 @@ export class CategoricalVae extends Vae {
    * (the decoder's parameter gradients accumulate).
    */
   #reconstructionBackward(count: number, scale: number): void {
-    const backend = this.backend, decoderOut = this.#decoder.outputGrad.buffer;
-    backend.run("fill", [decoderOut], [count * this.inputSize, 0]);
-    backend.run(
-      "bce_logits_backward",
-      [decoderOut, this.#decoder.output.buffer, this.input.buffer],
-      [count * this.inputSize, scale],
+    const k = this.k, decoderOut = this.#decoder.outputGrad.buffer;
+    k.fill({ out: decoderOut }, { count: count * this.inputSize, value: 0 });
+    k.bce_logits_backward(
+      { dLogits: decoderOut, logits: this.#decoder.output.buffer, target: this.input.buffer },
+      { count: count * this.inputSize, scale },
     );
-    backend.run("fill", [this.#yHardGrad.buffer], [count * this.latents * this.categories, 0]);
-    this.#decoder.backward(backend, this.#sample, count, this.#yHardGrad);
+    k.fill({ out: this.#yHardGrad.buffer }, { count: count * this.latents * this.categories, value: 0 });
+    this.#decoder.backward(k, this.#sample, count, this.#yHardGrad);
   }
 
   /** The estimator's backward from ∂R/∂(one-hot) into the logits' gradient, for `rows` latent rows. */
   #estimatorBackward(est: Estimator, rows: number, rng: RandomStream): void {
     enqueueBackward(
-      this.backend,
+      this.k,
       est,
       {
         dLogits: this.#encoder.outputGrad.buffer,
@@ -284,24 +286,23 @@ export class CategoricalVae extends Vae {
         gHard: this.#yHardGrad.buffer,
         gSoft: this.#ySoftGrad.buffer,
       },
-      rows,
-      this.categories,
+      { rows, n: this.categories },
       rng,
     );
   }
 
   /** A code per image (from q(z|x) or the prior), decoded into pixel means. */
   protected enqueueDecode(count: number, fromPrior: boolean, rng: RandomStream): PlannedBuffer {
-    const backend = this.backend, rows = count * this.latents;
+    const k = this.k, rows = count * this.latents;
     const logits = this.#encoder.output.buffer;
     // Zero logits are the uniform prior; the encoder's output buffer is free outside a step.
-    if (fromPrior) backend.run("fill", [logits], [rows * this.categories, 0]);
-    else this.#encoder.forward(backend, this.input, count);
-    enqueueSample(backend, this.#sample.buffer, logits, rows, this.categories, rng);
+    if (fromPrior) k.fill({ out: logits }, { count: rows * this.categories, value: 0 });
+    else this.#encoder.forward(k, this.input, count);
+    enqueueSample(k, this.#sample.buffer, logits, { rows, n: this.categories }, rng);
     this.#decodeSample(count);
-    backend.run("sigmoid_forward", [this.#mean.buffer, this.#decoder.output.buffer], [
-      count * this.inputSize,
-    ]);
+    k.sigmoid_forward({ out: this.#mean.buffer, x: this.#decoder.output.buffer }, {
+      count: count * this.inputSize,
+    });
     return this.#mean;
   }
 
@@ -313,7 +314,7 @@ export class CategoricalVae extends Vae {
     for (let start = 0; start < count; start += this.batch) {
       const n = Math.min(this.batch, count - start);
       this.writeImages(images.subarray(start * this.inputSize), n);
-      this.#encoder.forward(this.backend, this.input, n);
+      this.#encoder.forward(this.k, this.input, n);
       this.backend.submit();
       out.set((await readF32(this.backend, this.#encoder.output.buffer)).subarray(0, n * code), start * code);
     }
@@ -335,10 +336,13 @@ export class CategoricalVae extends Vae {
       this.writeImages(images.subarray(start * this.inputSize), n);
       backend.write(this.#sample.buffer, codes.subarray(start * L, start * L + rows));
       this.#decodeSample(n);
-      backend.run(
-        "bce_logits_forward",
-        [this.#reconstructionLoss.buffer, this.#decoder.output.buffer, this.input.buffer],
-        [n, this.inputSize],
+      this.k.bce_logits_forward(
+        {
+          loss: this.#reconstructionLoss.buffer,
+          logits: this.#decoder.output.buffer,
+          target: this.input.buffer,
+        },
+        { batch: n, dim: this.inputSize },
       );
       backend.submit();
       out.set((await readF32(backend, this.#reconstructionLoss.buffer)).subarray(0, n), start);
@@ -364,8 +368,8 @@ export class CategoricalVae extends Vae {
     const { backend, latents, categories } = this;
     const rows = count * latents, code = latents * categories;
     const rng = { key0: this.key[0], key1: this.key[1], stream, tag: TAG.analysis };
-    this.#encoder.forward(backend, this.input, count);
-    enqueueSample(backend, this.#sample.buffer, this.#encoder.output.buffer, rows, categories, rng);
+    this.#encoder.forward(this.k, this.input, count);
+    enqueueSample(this.k, this.#sample.buffer, this.#encoder.output.buffer, { rows, n: categories }, rng);
     this.#decodeSample(count);
     this.zeroGradients();
     this.#reconstructionBackward(count, 1);

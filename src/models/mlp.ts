@@ -4,7 +4,7 @@
  * forward pass keeps each layer's pre- and post-activation for the backward pass.
  * @module
  */
-import type { Backend } from "../backend.ts";
+import type { Launcher } from "../launcher.ts";
 import { ReinmaxInputError } from "../errors.ts";
 import { describe, requireInteger } from "../validate.ts";
 import type { Parameter } from "./model.ts";
@@ -158,31 +158,27 @@ export class Mlp {
    * Enqueues the forward pass of the first `rows` rows of `input` (rows × sizes[0], or rows × latents
    * categories for a one-hot input).
    */
-  forward(backend: Backend, input: PlannedBuffer, rows: number): void {
+  forward(k: Launcher, input: PlannedBuffer, rows: number): void {
     let x = input;
     for (const layer of this.#layers) {
       const { weight, bias } = layer;
       if (x === input && this.#oneHot) {
         const { latents, categories } = this.#oneHot;
-        backend.run(
-          "onehot_linear_forward",
-          [layer.linear.buffer, weight.value.buffer, bias.value.buffer, input.buffer],
-          [rows, latents, categories, layer.outSize],
+        k.onehot_linear_forward(
+          { out: layer.linear.buffer, w: weight.value.buffer, b: bias.value.buffer, sample: input.buffer },
+          { batch: rows, latents, categories, outDim: layer.outSize },
         );
       } else {
-        backend.run(
-          "linear_forward",
-          [layer.linear.buffer, x.buffer, weight.value.buffer, bias.value.buffer],
-          [rows, layer.inSize, layer.outSize],
+        k.linear_forward(
+          { out: layer.linear.buffer, x: x.buffer, w: weight.value.buffer, b: bias.value.buffer },
+          { batch: rows, inDim: layer.inSize, outDim: layer.outSize },
         );
       }
       if (!layer.activated) break;
       const count = rows * layer.outSize, act = this.#activation;
-      if (act.kind === "relu") {
-        backend.run("relu_forward", [layer.activated.buffer, layer.linear.buffer], [count]);
-      } else {
-        backend.run("leaky_relu_forward", [layer.activated.buffer, layer.linear.buffer], [count, act.slope]);
-      }
+      const buffers = { out: layer.activated.buffer, x: layer.linear.buffer };
+      if (act.kind === "relu") k.relu_forward(buffers, { count });
+      else k.leaky_relu_forward(buffers, { count, slope: act.slope });
       x = layer.activated;
     }
   }
@@ -192,42 +188,50 @@ export class Mlp {
    * model zeroes those once per step) and, when `inputGrad` is given, ∂loss/∂input into it (the caller zeroes
    * it). `input` and `rows` are those of the forward pass.
    */
-  backward(backend: Backend, input: PlannedBuffer, rows: number, inputGrad: PlannedBuffer | null): void {
+  backward(k: Launcher, input: PlannedBuffer, rows: number, inputGrad: PlannedBuffer | null): void {
     for (let i = this.#layers.length - 1; i >= 0; i--) {
       const layer = this.#layers[i];
       const below = i > 0 ? this.#layers[i - 1] : null;
       const x = below ? below.activated! : input;
       const dx = below ? below.activatedGrad! : inputGrad ?? this.#noInputGrad;
-      if (below) backend.run("fill", [dx.buffer], [rows * layer.inSize, 0]);
+      if (below) k.fill({ out: dx.buffer }, { count: rows * layer.inSize, value: 0 });
       const { weight, bias, linearGrad, inSize, outSize } = layer;
       if (!below && this.#oneHot) {
         const { latents, categories } = this.#oneHot;
-        backend.run(
-          "onehot_linear_backward",
-          [weight.grad.buffer, bias.grad.buffer, linearGrad.buffer, input.buffer],
-          [rows, latents, categories, outSize],
+        k.onehot_linear_backward(
+          { dw: weight.grad.buffer, db: bias.grad.buffer, dy: linearGrad.buffer, sample: input.buffer },
+          { batch: rows, latents, categories, outDim: outSize },
         );
         // The codes' own gradient dy·Wᵀ, which the estimators take as ∂loss/∂(one-hot).
         if (inputGrad) {
-          backend.run(
-            "matmul_bt",
-            [inputGrad.buffer, linearGrad.buffer, weight.value.buffer],
-            [rows, outSize, inSize, outSize, 1, 1],
+          k.matmul_bt(
+            { C: inputGrad.buffer, A: linearGrad.buffer, B: weight.value.buffer },
+            { M: rows, K: outSize, N: inSize, aRowStride: outSize, aColStride: 1, accumulate: 1 },
           );
         }
         break;
       }
-      backend.run(
-        "linear_backward",
-        [dx.buffer, weight.grad.buffer, bias.grad.buffer, linearGrad.buffer, x.buffer, weight.value.buffer],
-        [rows, inSize, outSize, below || inputGrad ? 1 : 0],
+      k.linear_backward(
+        {
+          dx: dx.buffer,
+          dw: weight.grad.buffer,
+          db: bias.grad.buffer,
+          dy: linearGrad.buffer,
+          x: x.buffer,
+          w: weight.value.buffer,
+        },
+        { batch: rows, inDim: inSize, outDim: outSize, needDx: below || inputGrad ? 1 : 0 },
       );
       if (!below) break;
       const count = rows * below.outSize, act = this.#activation;
-      backend.run("fill", [below.linearGrad.buffer], [count, 0]);
-      const args = [below.linearGrad.buffer, below.activatedGrad!.buffer, below.linear.buffer];
-      if (act.kind === "relu") backend.run("relu_backward", args, [count]);
-      else backend.run("leaky_relu_backward", args, [count, act.slope]);
+      k.fill({ out: below.linearGrad.buffer }, { count, value: 0 });
+      const buffers = {
+        dx: below.linearGrad.buffer,
+        dy: below.activatedGrad!.buffer,
+        x: below.linear.buffer,
+      };
+      if (act.kind === "relu") k.relu_backward(buffers, { count });
+      else k.leaky_relu_backward(buffers, { count, slope: act.slope });
     }
   }
 }

@@ -1,18 +1,18 @@
 /**
  * What every trainable model shares: a memory plan, parameters with their gradient and optimiser state, the
- * loss log, the step counter, and the means the trainer needs to keep a run safe — a snapshot of the
- * trained state at the last good read-back, a restore, and counts of non-finite values that ride the
- * read-backs. A model's own code declares its buffers and enqueues its forward and backward passes.
+ * loss log, the step counter, and its state on the host (read, written, described for checkpoints). A
+ * model's own code declares its buffers and enqueues its forward and backward passes; the training layer
+ * (src/train/) drives it and guards the run, the checkpoint layer (src/checkpoint/) saves and loads it.
  * @module
  */
 import { type Backend, readF32 } from "../backend.ts";
-import { cleanUp, ReinmaxInputError } from "../errors.ts";
+import { BackendFailureError, cleanUp, ReinmaxInputError } from "../errors.ts";
 import type { Estimator } from "../estimators.ts";
+import { type Launcher, launcher } from "../launcher.ts";
 import { checkOptimizer, enqueueUpdate, type Optimizer } from "../optim.ts";
 import { randomStream, seedKey, TAG } from "../random.ts";
-import { type Checkpoint, encodeCheckpoint, loadInto } from "../train/checkpoint.ts";
-import { LossLog } from "../train/loss_log.ts";
 import { describe, requireAllFinite, requireBackend, requireInteger } from "../validate.ts";
+import { healthSlot, LossLog } from "./loss_log.ts";
 import {
   type BufferSize,
   formatMemoryReport,
@@ -117,11 +117,12 @@ export abstract class TrainableModel {
   readonly seed: number;
   /** The Philox key of the seed. */
   protected readonly key: readonly [number, number];
+  /** The backend's kernels, by name. */
+  protected readonly k: Launcher;
   readonly #parameters: Parameter[] = [];
   #log: LossLog | null = null;
-  #metricSlots = 0;
   #steps = 0;
-  #snapshotStep = 0;
+  #destroyed = false;
 
   /** Checks the optimiser and seed; the subclass then declares its buffers and calls {@link allocate}. */
   protected constructor(backend: Backend, optimizer: Optimizer, seed: number) {
@@ -129,6 +130,7 @@ export abstract class TrainableModel {
     this.optimizer = checkOptimizer(optimizer);
     this.key = seedKey(seed);
     this.seed = seed;
+    this.k = launcher(backend);
   }
 
   /**
@@ -163,19 +165,17 @@ export abstract class TrainableModel {
   }
 
   /**
-   * Declares the loss log: one ring per channel holding `readEvery` steps, `metricSlots` extra slots for the
-   * model's own read-back metrics, and one health slot per parameter (declare the parameters first).
+   * Declares the loss log: one ring per channel holding `readEvery` steps, a slot for each of the model's own
+   * read-back metrics (`metrics`), and a health slot per parameter for the run guard (declare the
+   * parameters first).
    */
-  protected declareLog(channels: readonly string[], readEvery: number, metricSlots = 0): LossLog {
-    this.#metricSlots = metricSlots;
-    this.#log = new LossLog(
-      this.backend,
-      this.plan,
-      "lossLog",
-      channels,
-      readEvery,
-      metricSlots + this.#parameters.length,
-    );
+  protected declareLog(
+    channels: readonly string[],
+    readEvery: number,
+    metrics: readonly string[] = [],
+  ): LossLog {
+    const health = this.#parameters.map((p) => healthSlot(p.label));
+    this.#log = new LossLog(this.backend, this.plan, "lossLog", channels, readEvery, [...metrics, ...health]);
     return this.#log;
   }
 
@@ -189,11 +189,12 @@ export abstract class TrainableModel {
     try {
       this.#parameters.forEach((p, i) => {
         const init = randomStream(this.seed, i, TAG.init);
-        this.backend.run(
-          "uniform_fill",
-          [p.value.buffer],
-          [p.length, -p.initBound, p.initBound, init.key0, init.key1, init.stream, init.tag],
-        );
+        this.k.uniform_fill({ out: p.value.buffer }, {
+          count: p.length,
+          low: -p.initBound,
+          high: p.initBound,
+          ...init,
+        });
       });
       initialise();
       this.backend.submit();
@@ -225,6 +226,11 @@ export abstract class TrainableModel {
     return this.plan.report().total;
   }
 
+  /** Whether {@link destroy} has released the model's memory. */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
   /** Bytes by role: parameters, gradients, optimiser state, activations, inputs, metrics, snapshots. */
   memoryReport(): MemoryReport {
     return this.plan.report();
@@ -235,9 +241,19 @@ export abstract class TrainableModel {
     return formatMemoryReport(this.plan.report());
   }
 
+  /** Throws a typed error naming the model when it has been destroyed; every use of its memory checks this. */
+  protected requireAlive(): void {
+    if (this.#destroyed) {
+      throw new ReinmaxInputError(
+        "model",
+        `this ${this.describe().model} model was destroyed (model.destroy()); create a new one`,
+      );
+    }
+  }
+
   /** Enqueues zeroing of every gradient (the backward kernels accumulate). */
   protected zeroGradients(): void {
-    for (const p of this.#parameters) this.backend.run("fill", [p.grad.buffer], [p.length, 0]);
+    for (const p of this.#parameters) this.k.fill({ out: p.grad.buffer }, { count: p.length, value: 0 });
   }
 
   /**
@@ -245,9 +261,10 @@ export abstract class TrainableModel {
    * submits the step. `steps` counts it.
    */
   update(): void {
+    this.requireAlive();
     const t = this.#steps + 1;
     for (const p of this.#parameters) {
-      enqueueUpdate(this.backend, this.optimizer, {
+      enqueueUpdate(this.k, this.optimizer, {
         param: p.value.buffer,
         grad: p.grad.buffer,
         m: p.expAvg.buffer,
@@ -259,60 +276,14 @@ export abstract class TrainableModel {
     this.backend.submit();
   }
 
-  /** Enqueues a copy of every parameter and its moments into the snapshot buffers; remembers the step. */
-  snapshot(): void {
-    this.#copySnapshot(true);
-    this.#snapshotStep = this.#steps;
-  }
-
-  /** Copies value and moments of every parameter into its snapshot buffers, or back, and submits. */
-  #copySnapshot(intoSnapshot: boolean): void {
-    for (const p of this.#parameters) {
-      [p.value, p.expAvg, p.expAvgSq].forEach((live, i) => {
-        const [to, from] = intoSnapshot ? [p.snapshot[i], live] : [live, p.snapshot[i]];
-        // `tile` with times = 1 is a copy.
-        this.backend.run("tile", [to.buffer, from.buffer], [p.length, 1]);
-      });
-    }
-    this.backend.submit();
-  }
-
-  /** The step of the last snapshot (0 before any). */
-  get snapshotStep(): number {
-    return this.#snapshotStep;
-  }
-
   /**
-   * Puts back the state of the last snapshot (before any: the state of that moment is unknown, so only
-   * call this after {@link snapshot}); the step counter returns to it and unread losses are dropped.
+   * Sets the step counter back to `step` and forgets unread losses: the run guard (src/train/) calls it when
+   * it puts back a snapshot of the state after that step.
+   * @internal
    */
-  restore(): void {
-    this.#copySnapshot(false);
-    this.#steps = this.#snapshotStep;
+  rewind(step: number): void {
+    this.#steps = step;
     this.log.discardPending();
-  }
-
-  /**
-   * Enqueues, for each parameter, the count of non-finite values of its value or its gradient into the
-   * log's health slots; {@link readHealth} interprets them after the next read.
-   */
-  enqueueHealthCheck(of: "value" | "grad"): void {
-    this.#parameters.forEach((p, i) => {
-      this.backend.run("count_nonfinite", [this.log.buffer.buffer, p[of].buffer], [
-        p.length,
-        this.log.extraSlot(this.#metricSlots + i),
-      ]);
-    });
-  }
-
-  /** The parameters with non-finite counts in the health slots of `extras` (from the log's last read). */
-  readHealth(extras: Float32Array): { parameter: Parameter; count: number }[] {
-    const bad: { parameter: Parameter; count: number }[] = [];
-    this.#parameters.forEach((parameter, i) => {
-      const count = extras[this.#metricSlots + i];
-      if (count !== 0) bad.push({ parameter, count });
-    });
-    return bad;
   }
 
   /**
@@ -320,6 +291,7 @@ export abstract class TrainableModel {
    * (`label`, `label.exp_avg`, `label.exp_avg_sq`), and the step. Everything is read in one round trip.
    */
   async readState(): Promise<ModelState> {
+    this.requireAlive();
     const steps = this.#steps;
     const entries = this.#parameters.flatMap((p) => [p.value, p.expAvg, p.expAvgSq]);
     const values = await Promise.all(entries.map((e) => readF32(this.backend, e.buffer)));
@@ -333,14 +305,17 @@ export abstract class TrainableModel {
   /**
    * Puts a state from {@link readState} — of this model or of one with the same configuration, e.g. on
    * another backend after a device was lost — into the model, which then continues from its step. Every
-   * tensor is checked (present, right length, finite) before anything is written.
+   * tensor is checked (present, right length, finite; Adam's second moment not negative) and copied before
+   * anything is written, so a bad state leaves the model as it was.
    */
   writeState(state: ModelState): void {
+    this.requireAlive();
     if (typeof state !== "object" || state === null || !(state.tensors instanceof Map)) {
       throw new ReinmaxInputError("state", `expected a state from readState(), got ${describe(state)}`);
     }
     requireInteger("state.step", state.step, 0, 2 ** 32 - 1);
     const entries = this.#parameters.flatMap((p) => [p.value, p.expAvg, p.expAvgSq]);
+    const copies = new Map<PlannedBuffer, Float32Array>();
     for (const e of entries) {
       const values = state.tensors.get(e.label);
       if (!(values instanceof Float32Array) || values.length !== e.length) {
@@ -350,7 +325,22 @@ export abstract class TrainableModel {
             (values instanceof Float32Array ? ` of ${values.length}` : ""),
         );
       }
-      requireAllFinite(`state "${e.label}"`, values);
+      // A copy, so that a buffer shared with another thread cannot change between the checks and the write
+      // (and so that SharedArrayBuffer-backed arrays reach every backend as plain ones).
+      const copy = new Float32Array(values);
+      requireAllFinite(`state "${e.label}"`, copy);
+      if (e.label.endsWith(".exp_avg_sq")) {
+        const negative = copy.findIndex((v) => v < 0);
+        if (negative >= 0) {
+          throw new ReinmaxInputError(
+            "state",
+            `tensor "${e.label}": Adam's second moment must be >= 0, got ${
+              copy[negative]
+            } at index ${negative}`,
+          );
+        }
+      }
+      copies.set(e, copy);
     }
     const counters = state.counters ?? {};
     if (typeof counters !== "object" || counters === null) {
@@ -360,11 +350,21 @@ export abstract class TrainableModel {
       );
     }
     for (const [name, value] of Object.entries(counters)) requireInteger(`state.counters.${name}`, value, 0);
-    for (const e of entries) this.backend.write(e.buffer, state.tensors.get(e.label)!);
+    this.#checkBackendUsable();
+    for (const [e, copy] of copies) this.backend.write(e.buffer, copy);
     this.setCounters(counters);
     this.#steps = state.step;
     this.log.discardPending();
-    this.snapshot();
+  }
+
+  /** A lost or destroyed backend is named as such before any write, so a valid state is not blamed. */
+  #checkBackendUsable(): void {
+    try {
+      this.backend.submit();
+    } catch (e) {
+      if (e instanceof BackendFailureError) throw e;
+      throw new BackendFailureError(this.backend.name, (e as Error).message, -1, { cause: e });
+    }
   }
 
   /** Positions of random streams beyond the step (a VAE's draws outside training); saved with the state. */
@@ -372,31 +372,18 @@ export abstract class TrainableModel {
     return {};
   }
 
-  /** Restores what {@link counters} returned. */
+  /**
+   * Restores what {@link counters} returned.
+   * @internal
+   */
   protected setCounters(_counters: Readonly<Record<string, number>>): void {}
 
   /** The model's kind and options, for checkpoints. */
   abstract describe(): ModelDescription;
 
-  /**
-   * A checkpoint of the model as it is now: a safetensors file of every parameter and its Adam moments, with
-   * the options, estimator, optimiser, step and stream positions in its metadata (`run` adds strings of the
-   * caller's, e.g. the data set). One read-back.
-   */
-  async save(run: Readonly<Record<string, string>> = {}): Promise<Uint8Array> {
-    return encodeCheckpoint(this, await this.readState(), run);
-  }
-
-  /**
-   * Loads a checkpoint of a model of the same kind and options (see `loadInto`); a bad or mismatched file is
-   * a CheckpointError naming `source` and leaves this model untouched. Returns what the file held.
-   */
-  load(bytes: Uint8Array, source = "checkpoint"): Checkpoint {
-    return loadInto(this, bytes, source);
-  }
-
-  /** Releases the model's backend memory (not the backend). */
+  /** Releases the model's backend memory (not the backend); the model is unusable afterwards. */
   destroy(): void {
+    this.#destroyed = true;
     this.plan.free();
   }
 }

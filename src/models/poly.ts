@@ -6,7 +6,7 @@
  */
 import { type Backend, readF32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import { checkEstimator, type Estimator, estimator, type EstimatorName } from "../estimators.ts";
+import { enqueueBackward, enqueueSample, type Estimator, ESTIMATORS, modelEstimator } from "../estimators.ts";
 import { adam, type Optimizer } from "../optim.ts";
 import { TAG } from "../random.ts";
 import {
@@ -19,14 +19,19 @@ import {
 import { type ModelDescription, type Parameter, requireOptions, TrainableModel } from "./model.ts";
 import type { PlannedBuffer } from "./plan.ts";
 
-/** The `estimator` parameter of the poly_step kernel for each estimator (STGS is the Gumbel family at k = 1). */
-export const POLY_STEP_ESTIMATOR: Readonly<Record<EstimatorName, number>> = {
-  reinmax: 0,
-  st: 1,
-  gst: 2,
-  stgs: 3,
-  grmck: 3,
-};
+/** The loss log's slot of the exact expected loss. */
+const EXACT_LOSS = "exactLoss";
+
+/** The extra buffers of a step run as separate kernels, all batch × latents × 2. */
+interface UnfusedBuffers {
+  readonly logits: PlannedBuffer;
+  readonly yHard: PlannedBuffer;
+  readonly ySoft: PlannedBuffer;
+  readonly gHard: PlannedBuffer;
+  readonly gSoft: PlannedBuffer;
+  readonly dLogits: PlannedBuffer;
+  readonly scratch: PlannedBuffer;
+}
 
 /**
  * The targets c: 0.45 everywhere ("const") or c_i = (i − 0.5)/L for i = 1..L ("linear").
@@ -67,6 +72,12 @@ export interface PolyOptions {
   readonly seed?: number;
   /** Losses are read back from the backend once every this many steps. Default 50. */
   readonly readEvery?: number;
+  /**
+   * Run a step as the one fused kernel poly_step (true) or as the separate kernels of docs/math.md §6.1
+   * (false), which give the same samples and gradients and serve estimators the fused kernel lacks. Default:
+   * fused when the estimator's row of the table has a poly_step code.
+   */
+  readonly fused?: boolean;
 }
 
 function requireTarget(target: unknown): PolyTarget {
@@ -194,10 +205,14 @@ export class PolyProgramming extends TrainableModel {
   readonly batch: number;
   /** The targets c (length L). */
   readonly targets: Float32Array;
+  /** Whether a step is the fused kernel (see {@link PolyOptions.fused}). */
+  readonly fused: boolean;
   readonly #theta: Parameter;
   readonly #c: PlannedBuffer;
   readonly #loss: PlannedBuffer;
   readonly #sample: PlannedBuffer;
+  /** The buffers of the unfused step, when it is unfused. */
+  readonly #unfused: UnfusedBuffers | null;
 
   /** Plans the task on `backend` and initialises θ ∼ U(−0.01, 0.01) from the seed. */
   constructor(backend: Backend, options: PolyOptions = {}) {
@@ -207,9 +222,15 @@ export class PolyProgramming extends TrainableModel {
     this.p = requirePositive("p", o.p ?? 2);
     this.target = requireTarget(o.target ?? "const");
     const target = this.target;
-    this.estimator = o.estimator === undefined
-      ? estimator("reinmax", { tau: 1 })
-      : checkEstimator(o.estimator);
+    this.estimator = modelEstimator(o.estimator, 1);
+    const polyStep = ESTIMATORS[this.estimator.name].polyStep;
+    if (o.fused !== undefined && typeof o.fused !== "boolean") {
+      throw new ReinmaxInputError("fused", `expected true or false, got ${describe(o.fused)}`);
+    }
+    if (o.fused === true && polyStep === null) {
+      throw new ReinmaxInputError("fused", `the fused poly_step has no form of ${this.estimator.name}`);
+    }
+    this.fused = o.fused ?? polyStep !== null;
     this.batch = requireInteger("batch", o.batch ?? 64, 1, 1 << 20);
     const readEvery = requireInteger("readEvery", o.readEvery ?? 50, 1, 1 << 16);
     this.targets = polyTargets(this.latents, target);
@@ -222,13 +243,23 @@ export class PolyProgramming extends TrainableModel {
     });
     this.#c = plan.declare("c", this.latents, "input", { formula: "latents", argument: "latents" });
     this.#sample = plan.declare("sample", this.batch * this.latents, "activation");
-    // Per latent, the batch mean of its loss term: the step's loss is their mean.
-    this.#loss = plan.declare("loss", this.latents, "activation", {
-      formula: "latents",
-      argument: "latents",
-    });
-    // One extra slot: the exact expected loss, computed on the backend at read-backs.
-    this.declareLog(["loss"], readEvery, 1);
+    // Fused: per latent, the batch mean of its loss term. Unfused: per sample, the mean over the latents.
+    // Either way the step's loss is their mean.
+    this.#loss = this.fused
+      ? plan.declare("loss", this.latents, "activation", { formula: "latents", argument: "latents" })
+      : plan.declare("loss", this.batch, "activation", { formula: "batch", argument: "batch" });
+    const pairs = (label: string) => plan.declare(label, this.batch * this.latents * 2, "activation");
+    this.#unfused = this.fused ? null : {
+      logits: pairs("logits"),
+      yHard: pairs("yHard"),
+      ySoft: pairs("ySoft"),
+      gHard: pairs("yHard.grad"),
+      gSoft: pairs("ySoft.grad"),
+      dLogits: pairs("logits.grad"),
+      scratch: pairs("estimator.scratch"),
+    };
+    // The exact expected loss, computed on the backend at read-backs, rides in a slot of the log.
+    this.declareLog(["loss"], readEvery, [EXACT_LOSS]);
     this.allocate(() => backend.write(this.#c.buffer, this.targets));
   }
 
@@ -248,6 +279,11 @@ export class PolyProgramming extends TrainableModel {
     };
   }
 
+  /** The step's random stream: the sample of every row and the estimator's draws. */
+  #stream() {
+    return { key0: this.key[0], key1: this.key[1], stream: this.steps, tag: TAG.estimator };
+  }
+
   /** Steps whose losses are still on the backend; `readLosses` must be called before this reaches `readEvery`. */
   get pendingLosses(): number {
     return this.log.pending;
@@ -259,36 +295,77 @@ export class PolyProgramming extends TrainableModel {
   }
 
   /**
-   * Enqueues the forward and backward pass of the next step as one kernel (poly_step): sample, loss, the
-   * estimator's backward and the batch mean into θ's gradient, in one pass over the rows.
+   * Enqueues the forward and backward pass of the next step: sample, loss, the estimator's backward and the
+   * batch mean into θ's gradient — as one kernel (poly_step) when fused, one pass over the rows.
    */
   forwardBackward(): void {
-    const { backend, batch, latents, estimator: est } = this;
-    backend.run(
-      "poly_step",
-      [
-        this.#sample.buffer,
-        this.#loss.buffer,
-        this.#theta.grad.buffer,
-        this.#theta.value.buffer,
-        this.#c.buffer,
-      ],
-      [
-        batch,
-        latents,
-        this.p,
-        POLY_STEP_ESTIMATOR[est.name],
-        est.tau,
-        est.gap,
-        est.k,
-        this.key[0],
-        this.key[1],
-        this.steps,
-        TAG.estimator,
-      ],
-    );
-    this.log.record(0, this.#loss, latents);
+    this.requireAlive();
+    const { k, batch, latents, estimator: est } = this;
+    const rng = this.#stream();
+    const theta = this.#theta;
+    if (this.#unfused) this.#unfusedStep(this.#unfused);
+    else {
+      k.poly_step(
+        {
+          sample: this.#sample.buffer,
+          loss: this.#loss.buffer,
+          dTheta: theta.grad.buffer,
+          theta: theta.value.buffer,
+          c: this.#c.buffer,
+        },
+        {
+          batch,
+          latents,
+          p: this.p,
+          estimator: ESTIMATORS[est.name].polyStep!,
+          tau: est.tau,
+          gap: est.gap,
+          k: est.k,
+          ...rng,
+        },
+      );
+    }
+    this.log.record(0, this.#loss, this.fused ? latents : batch);
     this.log.endStep();
+  }
+
+  /**
+   * docs/math.md §6.1 step by step: θ tiled over the batch, a sample per row, the loss and its gradient at the
+   * one-hot samples, the estimator's backward (gSoft = 0: the loss does not see the soft output) and the
+   * batch mean into θ's gradient.
+   */
+  #unfusedStep(u: UnfusedBuffers): void {
+    const { k, batch, latents } = this;
+    const rows = batch * latents, rng = this.#stream();
+    k.tile({ out: u.logits.buffer, x: this.#theta.value.buffer }, { count: 2 * latents, times: batch });
+    enqueueSample(k, this.#sample.buffer, u.logits.buffer, { rows, n: 2 }, rng);
+    k.onehot_softmax(
+      { yHard: u.yHard.buffer, ySoft: u.ySoft.buffer, logits: u.logits.buffer, sample: this.#sample.buffer },
+      { rows, n: 2 },
+    );
+    k.poly_loss(
+      { loss: this.#loss.buffer, gHard: u.gHard.buffer, yHard: u.yHard.buffer, c: this.#c.buffer },
+      { batch, latents, p: this.p },
+    );
+    enqueueBackward(
+      k,
+      this.estimator,
+      {
+        dLogits: u.dLogits.buffer,
+        scratch: u.scratch.buffer,
+        logits: u.logits.buffer,
+        sample: this.#sample.buffer,
+        gHard: u.gHard.buffer,
+        gSoft: u.gSoft.buffer,
+      },
+      { rows, n: 2 },
+      rng,
+    );
+    k.sum_tiles({ out: this.#theta.grad.buffer, x: u.dLogits.buffer }, {
+      count: 2 * latents,
+      times: batch,
+      scale: 1 / batch,
+    });
   }
 
   /** Enqueues one whole training step (forward, backward, optimiser update) as one submit. */
@@ -305,10 +382,9 @@ export class PolyProgramming extends TrainableModel {
 
   /** Enqueues the exact expected loss at the current θ into the log's first extra slot. */
   enqueueExactLoss(): void {
-    this.backend.run(
-      "poly_expected_loss",
-      [this.log.buffer.buffer, this.#theta.value.buffer, this.#c.buffer],
-      [this.latents, this.p, this.log.extraSlot(0)],
+    this.k.poly_expected_loss(
+      { out: this.log.buffer.buffer, theta: this.#theta.value.buffer, c: this.#c.buffer },
+      { latents: this.latents, p: this.p, index: this.log.slot(EXACT_LOSS) },
     );
   }
 
@@ -318,8 +394,8 @@ export class PolyProgramming extends TrainableModel {
    */
   async readProgress(): Promise<{ losses: Float32Array; exactLoss: number }> {
     this.enqueueExactLoss();
-    const { channels, extras } = await this.log.read();
-    return { losses: channels[0], exactLoss: extras[0] };
+    const { channels, slots } = await this.log.read();
+    return { losses: channels[0], exactLoss: slots.get(EXACT_LOSS)! };
   }
 
   /** The current logits θ (L×2). */

@@ -6,10 +6,10 @@
  */
 import { type Backend, readF32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import { checkEstimator, type Estimator, estimator } from "../estimators.ts";
+import { type Estimator, modelEstimator } from "../estimators.ts";
 import type { Optimizer } from "../optim.ts";
 import { type RandomStream, TAG } from "../random.ts";
-import { LossLog } from "../train/loss_log.ts";
+import { LossLog } from "./loss_log.ts";
 import { describe, requireInteger } from "../validate.ts";
 import type { MlpDeclarer } from "./mlp.ts";
 import { TrainableModel } from "./model.ts";
@@ -145,9 +145,7 @@ export abstract class Vae extends TrainableModel {
   ) {
     const inputSize = requireInteger("inputSize", options.inputSize ?? 784, 1, 1 << 24);
     const batch = requireInteger("batch", options.batch ?? 100, 1, 1 << 20);
-    const chosen = options.estimator === undefined
-      ? estimator("reinmax", { tau: defaultTau })
-      : checkEstimator(options.estimator);
+    const chosen = modelEstimator(options.estimator, defaultTau);
     super(backend, optimizer, seed);
     this.inputSize = inputSize;
     this.batch = batch;
@@ -185,7 +183,6 @@ export abstract class Vae extends TrainableModel {
       "evaluationLog",
       ["reconstruction", "kl"],
       readEvery,
-      0,
     );
     this.allocate(initialise);
   }

@@ -1,20 +1,24 @@
 /**
  * The one training loop every task uses: steps grouped into epochs, losses read back every `readEvery` steps
- * (never per step on WebGPU), progress as an async iterator, an AbortSignal, and non-finite detection that
- * costs no extra round trip.
+ * (never per step on WebGPU), progress as an async iterator, an AbortSignal, and non-finite and divergence
+ * detection that costs no extra round trip.
  *
- * Safety: every read-back also brings a count of non-finite values in each parameter. When everything read is
- * finite, the trained state is copied into the model's snapshot buffers on the backend. When something is
- * not, the model returns to that snapshot and the steps since are run again one at a time, checking the loss,
- * every gradient and every updated parameter after each, which names the first step and the first quantity
- * that went non-finite; the model is left at the state just before that step and a {@link NonFiniteError}
- * says so. Steps are deterministic (data order and samples are functions of the seed and the step), so the
- * replay meets the same values.
+ * Safety (the run guard, src/train/run_guard.ts): every read-back also brings a count of non-finite values
+ * in each parameter. When everything read is finite and no loss has run away, the trained state is copied
+ * into the model's snapshot buffers on the backend. When something is not finite, the model returns to that
+ * snapshot and the steps since are run again one at a time, checking the loss, every gradient and every
+ * updated parameter after each, which names the first step and the first quantity that went non-finite; the
+ * model is left at the state just before that step and a {@link NonFiniteError} says so. When a step's loss
+ * is finite but more than `divergenceFactor` times the loss of the run's first step, the run has diverged:
+ * the model is put back to the state before that step and a {@link DivergenceError} names it. Steps are
+ * deterministic (data order and samples are functions of the seed and the step), so a replay meets the same
+ * values. A model trains in one loop at a time.
  * @module
  */
-import { BackendFailureError, NonFiniteError, ReinmaxInputError } from "../errors.ts";
+import { BackendFailureError, DivergenceError, NonFiniteError, ReinmaxInputError } from "../errors.ts";
 import { type ModelState, TrainableModel } from "../models/model.ts";
 import { describe, requireInteger } from "../validate.ts";
+import { RunGuard } from "./run_guard.ts";
 
 /**
  * What the trainer drives: a model and how to run each step of an epoch on it.
@@ -38,8 +42,8 @@ export interface TrainingTask {
    */
   forwardBackward(epoch: number, index: number): void;
   /**
-   * Names of metrics the task computes on the backend at the end of every epoch, into the first extra slots of
-   * the model's log, so they ride the epoch's last read-back (e.g. the polynomial task's exact loss).
+   * Names of metrics the task computes on the backend at the end of every epoch, into the slots of these
+   * names in the model's log, so they ride the epoch's last read-back (e.g. the polynomial task's exact loss).
    */
   readonly epochMetrics?: readonly string[];
   /** Enqueues the {@link TrainingTask.epochMetrics} kernels. */
@@ -130,6 +134,11 @@ export interface TrainOptions {
   readonly steps?: number;
   /** Stops training before the next step; the iterator then throws the signal's reason. */
   readonly signal?: AbortSignal;
+  /**
+   * A step whose loss exceeds this many times the magnitude of the run's first loss (at least 1) ends the run
+   * with a DivergenceError. Default 100; Infinity turns the check off.
+   */
+  readonly divergenceFactor?: number;
   /** Called at every read-back with the losses it brought. */
   readonly onProgress?: (progress: StepProgress) => void;
   /**
@@ -199,30 +208,51 @@ export async function* train(task: TrainingTask, options: TrainOptions = {}): As
     throw new ReinmaxInputError("signal", `expected an AbortSignal, got ${describe(options.signal)}`);
   }
   const model = task.model;
+  if (model.destroyed) {
+    throw new ReinmaxInputError("model", "the model was destroyed (model.destroy()); create a new one");
+  }
   const stepsPerEpoch = requireInteger("stepsPerEpoch", task.stepsPerEpoch, 1);
   const epochs = requireInteger("epochs", options.epochs ?? 1, 1);
   const stepLimit = options.steps === undefined ? Infinity : requireInteger("steps", options.steps, 1);
+  const divergenceFactor = options.divergenceFactor ?? 100;
+  if (typeof divergenceFactor !== "number" || !(divergenceFactor > 1)) {
+    throw new ReinmaxInputError(
+      "divergenceFactor",
+      `expected a number > 1 (or Infinity to turn the check off), got ${describe(divergenceFactor)}`,
+    );
+  }
+  if (IN_TRAINING.has(model)) {
+    throw new ReinmaxInputError(
+      "model",
+      "is already being trained by another loop; a model trains in one loop at a time (finish or break " +
+        "out of the other loop first)",
+    );
+  }
   const lastStep = Math.min(epochs * stepsPerEpoch, stepLimit);
   const channels = model.log.channels;
   const metricNames = task.epochMetrics ?? [];
   const signal = options.signal;
+  const guard = new RunGuard(model);
   let step = model.steps;
   const startStep = step;
   // The step a failure is attributed to: the one being run, or whose read-back is being waited for.
   let current = step + 1;
+  /** A step's loss above this has run away; set from the run's first step. */
+  let divergenceLimit = Infinity;
 
+  IN_TRAINING.add(model);
   try {
     // The state training starts from must be finite, or there is no good state to return to.
     if (model.log.pending > 0) await model.log.read();
-    model.enqueueHealthCheck("value");
-    const bad = model.readHealth((await model.log.read()).extras);
+    guard.enqueueHealthCheck("value");
+    const bad = guard.unhealthy((await model.log.read()).slots);
     if (bad.length > 0) {
       throw new ReinmaxInputError(
         "model",
         `parameter ${bad[0].parameter.label} holds ${bad[0].count} non-finite values before training`,
       );
     }
-    model.snapshot();
+    guard.snapshot();
 
     let trainMs = 0;
     let sums = new Float64Array(channels.length), epochSteps = 0;
@@ -243,24 +273,39 @@ export async function* train(task: TrainingTask, options: TrainOptions = {}): As
       if (epochEnd || model.log.pending === model.log.capacity) {
         const first = step - model.log.pending + 1;
         if (epochEnd) task.enqueueEpochMetrics?.();
-        model.enqueueHealthCheck("value");
+        guard.enqueueHealthCheck("value");
         const read = await model.log.read();
-        const seen = firstNonFinite(model, read.channels, epochEnd ? metricNames : [], read.extras, first);
-        if (seen) await replay(task, seen, step);
-        model.snapshot();
         const losses = new Float32Array(read.channels[0].length);
+        read.channels.forEach((values) => {
+          for (let i = 0; i < values.length; i++) losses[i] += values[i];
+        });
+        const seen = firstNonFinite(
+          model,
+          guard,
+          read.channels,
+          epochEnd ? metricNames : [],
+          read.slots,
+          first,
+        );
+        if (seen) await replay(task, guard, seen, step);
+        if (divergenceLimit === Infinity && first === startStep + 1 && losses.length > 0) {
+          divergenceLimit = divergenceFactor * Math.max(1, Math.abs(losses[0]));
+        }
+        const runaway = losses.findIndex((loss) => loss > divergenceLimit);
+        if (runaway >= 0) {
+          await rerunUpTo(task, guard, first + runaway - 1);
+          throw new DivergenceError(first + runaway, losses[runaway], divergenceLimit, model.steps);
+        }
+        guard.snapshot();
         read.channels.forEach((values, c) => {
-          for (let i = 0; i < values.length; i++) {
-            losses[i] += values[i];
-            sums[c] += values[i];
-          }
+          for (let i = 0; i < values.length; i++) sums[c] += values[i];
         });
         epochSteps += losses.length;
         trainMs += performance.now() - started;
         options.onProgress?.({ epoch, firstStep: first, losses, lastStep });
         if (epochEnd) {
           const metrics: Record<string, number> = {};
-          metricNames.forEach((name, i) => metrics[name] = read.extras[i]);
+          for (const name of metricNames) metrics[name] = read.slots.get(name)!;
           const evaluationStart = performance.now();
           if (task.evaluate) Object.assign(metrics, await task.evaluate(epoch));
           const evaluationMs = performance.now() - evaluationStart;
@@ -287,8 +332,13 @@ export async function* train(task: TrainingTask, options: TrainOptions = {}): As
     }
   } catch (e) {
     throw e instanceof BackendFailureError && e.step < 0 ? e.atStep(current) : e;
+  } finally {
+    IN_TRAINING.delete(model);
   }
 }
+
+/** The models a loop is training now: a second loop on one of them would interleave its steps. */
+const IN_TRAINING = new WeakSet<TrainableModel>();
 
 /** What a read-back showed first. */
 interface Sighting {
@@ -304,9 +354,10 @@ function lossName(model: TrainableModel, channel: number): string {
 /** The earliest non-finite loss of the read, else a non-finite metric or parameter at its last step. */
 function firstNonFinite(
   model: TrainableModel,
+  guard: RunGuard,
   channels: readonly Float32Array[],
   metricNames: readonly string[],
-  extras: Float32Array,
+  slots: ReadonlyMap<string, number>,
   firstStep: number,
 ): Sighting | null {
   const count = channels[0].length;
@@ -319,12 +370,11 @@ function firstNonFinite(
     }
   }
   const lastStep = firstStep + count - 1;
-  for (let i = 0; i < metricNames.length; i++) {
-    if (!Number.isFinite(extras[i])) {
-      return { step: lastStep, quantity: metricNames[i], detail: `${extras[i]}` };
-    }
+  for (const name of metricNames) {
+    const value = slots.get(name)!;
+    if (!Number.isFinite(value)) return { step: lastStep, quantity: name, detail: `${value}` };
   }
-  const bad = model.readHealth(extras);
+  const bad = guard.unhealthy(slots);
   if (bad.length > 0) {
     return {
       step: lastStep,
@@ -340,19 +390,19 @@ function firstNonFinite(
  * the loss, the gradients and the updated parameters after each; throws the NonFiniteError of the first
  * failure with the model at the state before it.
  */
-async function replay(task: TrainingTask, seen: Sighting, lastStep: number): Promise<never> {
+async function replay(task: TrainingTask, guard: RunGuard, seen: Sighting, lastStep: number): Promise<never> {
   const model = task.model;
-  model.restore();
+  guard.restore();
   for (let k = model.steps + 1; k <= lastStep; k++) {
     const { epoch, index } = position(k, task.stepsPerEpoch);
     task.forwardBackward(epoch, index);
-    model.enqueueHealthCheck("grad");
+    guard.enqueueHealthCheck("grad");
     const read = await model.log.read();
     for (let c = 0; c < read.channels.length; c++) {
       const value = read.channels[c][0];
       if (!Number.isFinite(value)) throw new NonFiniteError(k, lossName(model, c), k - 1, `${value}`);
     }
-    const grads = model.readHealth(read.extras);
+    const grads = guard.unhealthy(read.slots);
     if (grads.length > 0) {
       throw new NonFiniteError(
         k,
@@ -364,10 +414,10 @@ async function replay(task: TrainingTask, seen: Sighting, lastStep: number): Pro
       );
     }
     model.update();
-    model.enqueueHealthCheck("value");
-    const values = model.readHealth((await model.log.read()).extras);
+    guard.enqueueHealthCheck("value");
+    const values = guard.unhealthy((await model.log.read()).slots);
     if (values.length > 0) {
-      model.restore();
+      guard.restore();
       throw new NonFiniteError(
         k,
         `parameter ${values[0].parameter.label} after its update`,
@@ -375,7 +425,7 @@ async function replay(task: TrainingTask, seen: Sighting, lastStep: number): Pro
         values.map((v) => `${v.count} of ${v.parameter.length} values of ${v.parameter.label}`).join(", "),
       );
     }
-    model.snapshot();
+    guard.snapshot();
   }
   throw new NonFiniteError(
     seen.step,
@@ -384,4 +434,18 @@ async function replay(task: TrainingTask, seen: Sighting, lastStep: number): Pro
     `${seen.detail}; running the steps since the last good read-back again gave finite values, so the ` +
       `model's memory was changed outside training or the backend is not deterministic`,
   );
+}
+
+/** Returns the model to its last snapshot and runs the steps after it again, up to and including `step`. */
+async function rerunUpTo(task: TrainingTask, guard: RunGuard, step: number): Promise<void> {
+  const model = task.model;
+  guard.restore();
+  while (model.steps < step) {
+    const { epoch, index } = position(model.steps + 1, task.stepsPerEpoch);
+    task.forwardBackward(epoch, index);
+    model.update();
+    if (model.log.pending === model.log.capacity) await model.log.read();
+  }
+  model.log.discardPending();
+  guard.snapshot();
 }

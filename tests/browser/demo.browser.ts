@@ -13,7 +13,7 @@ import { type BrowserContext, chromium, type Page } from "playwright-core";
 import type { RunState, StudioState } from "../../examples/browser/protocol.ts";
 import { serveDemo } from "../../examples/browser/serve.ts";
 import { bundleDemo } from "../../tools/bundle_demo.ts";
-import { backendNames } from "../../src/registry.ts";
+import { backendNames } from "../internals.ts";
 
 const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 const REQUIRED = (Deno.env.get("REINMAX_REQUIRE_BACKENDS") ?? "").split(",").map((s) => s.trim());

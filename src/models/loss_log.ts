@@ -1,13 +1,19 @@
 /**
  * The per-step losses of a training run, kept on the backend. Each step enqueues the batch mean of each
  * loss channel (e.g. reconstruction and KL) into slot step % capacity of that channel; one read every
- * `capacity` steps brings them all back, together with a few extra slots that metric and health-check kernels
+ * `capacity` steps brings them all back, together with named slots that metric and health-check kernels
  * fill in between (an exact expected loss, counts of non-finite values). On WebGPU that is one small
  * read-back per N steps and no wait inside a step.
  * @module
  */
 import { type Backend, readF32 } from "../backend.ts";
-import type { MemoryPlan, PlannedBuffer } from "../models/plan.ts";
+import { type Launcher, launcher } from "../launcher.ts";
+import type { MemoryPlan, PlannedBuffer } from "./plan.ts";
+
+/** The slot of the count of non-finite values of parameter `label` (value or gradient), for the run guard. */
+export function healthSlot(label: string): string {
+  return `health:${label}`;
+}
 
 /**
  * What one read brings back.
@@ -24,8 +30,8 @@ import type { MemoryPlan, PlannedBuffer } from "../models/plan.ts";
 export interface LossRead {
   /** Per channel, the losses of every step recorded since the last read, oldest first. */
   readonly channels: readonly Float32Array[];
-  /** The extra slots, as the kernels left them. */
-  readonly extras: Float32Array;
+  /** The named slots, as the kernels left them. */
+  readonly slots: ReadonlyMap<string, number>;
 }
 
 /**
@@ -45,28 +51,37 @@ export class LossLog {
   readonly channels: readonly string[];
   /** Steps the log holds between reads. */
   readonly capacity: number;
-  /** Extra slots after the rings. */
-  readonly extraSlots: number;
+  /** The names of the slots after the rings, in order. */
+  readonly slotNames: readonly string[];
   readonly #backend: Backend;
+  readonly #k: Launcher;
   readonly #tensor: PlannedBuffer;
+  readonly #slotIndex: ReadonlyMap<string, number>;
   #recorded = 0;
   #read = 0;
 
-  /** Declares the log's buffer (role "metric") in `plan`; usable once the plan is allocated. */
+  /**
+   * Declares the log's buffer (role "metric") in `plan` with a ring per channel and one slot per name of
+   * `slots`; usable once the plan is allocated.
+   */
   constructor(
     backend: Backend,
     plan: MemoryPlan,
     label: string,
     channels: readonly string[],
     capacity: number,
-    extraSlots: number,
+    slots: readonly string[] = [],
   ) {
     this.#backend = backend;
+    this.#k = launcher(backend);
     this.channels = channels;
     this.capacity = capacity;
-    this.extraSlots = extraSlots;
-    this.#tensor = plan.declare(label, channels.length * capacity + extraSlots, "metric", {
-      formula: `${channels.length} channels × readEvery + ${extraSlots}`,
+    this.slotNames = [...slots];
+    const first = channels.length * capacity;
+    this.#slotIndex = new Map(slots.map((name, i) => [name, first + i]));
+    if (this.#slotIndex.size !== slots.length) throw new Error(`loss log "${label}": a slot name repeats`);
+    this.#tensor = plan.declare(label, first + slots.length, "metric", {
+      formula: `${channels.length} channels × readEvery + ${slots.length}`,
       argument: "readEvery",
     });
   }
@@ -81,10 +96,11 @@ export class LossLog {
     return this.#recorded;
   }
 
-  /** The element index of extra slot `i`, for kernels that write a metric into the log. */
-  extraSlot(i: number): number {
-    if (!(i >= 0 && i < this.extraSlots)) throw new Error(`extra slot ${i} outside [0, ${this.extraSlots})`);
-    return this.channels.length * this.capacity + i;
+  /** The element index of the slot `name`, for kernels that write a metric into the log. */
+  slot(name: string): number {
+    const index = this.#slotIndex.get(name);
+    if (index === undefined) throw new Error(`the loss log has no slot "${name}"`);
+    return index;
   }
 
   /**
@@ -95,8 +111,8 @@ export class LossLog {
     if (this.pending >= this.capacity) {
       throw new Error(`loss log overflow: read it at least every ${this.capacity} steps`);
     }
-    const slot = channel * this.capacity + (this.#recorded % this.capacity);
-    this.#backend.run("mean", [this.#tensor.buffer, losses.buffer], [count, slot]);
+    const index = channel * this.capacity + (this.#recorded % this.capacity);
+    this.#k.mean({ out: this.#tensor.buffer, x: losses.buffer }, { count, index });
   }
 
   /** Closes the step whose channels were just recorded. */
@@ -104,12 +120,12 @@ export class LossLog {
     this.#recorded++;
   }
 
-  /** The log's buffer, for kernels that write into its extra slots. */
+  /** The log's buffer, for kernels that write into its slots. */
   get buffer(): PlannedBuffer {
     return this.#tensor;
   }
 
-  /** One read: each channel's losses since the last read, oldest first, and the extra slots. */
+  /** One read: each channel's losses since the last read, oldest first, and the named slots. */
   async read(): Promise<LossRead> {
     const count = this.pending;
     this.#backend.submit();
@@ -122,7 +138,9 @@ export class LossLog {
       return losses;
     });
     this.#read += count;
-    return { channels, extras: ring.subarray(this.channels.length * this.capacity) };
+    const slots = new Map<string, number>();
+    for (const [name, index] of this.#slotIndex) slots.set(name, ring[index]);
+    return { channels, slots };
   }
 
   /** Forgets the steps not yet read (after the model is restored to an earlier state). */

@@ -2,7 +2,8 @@
  * Checkpoints: one safetensors file holding every parameter and its Adam moments by the memory plan's labels,
  * and in its metadata the model's kind and options, the estimator, the optimiser, the step and the positions
  * of the random streams — all a run needs to continue bit for bit. PyTorch users open the weights with
- * `safetensors.torch.load_file` (a linear layer's weight is stored in × out, the transpose of nn.Linear's).
+ * `safetensors.torch.load_file`; a linear layer's weight is stored in × out, the transpose of nn.Linear's,
+ * and the metadata says so under {@link LAYOUT_KEY}.
  * @module
  */
 import { CheckpointError, ReinmaxInputError } from "../errors.ts";
@@ -10,7 +11,13 @@ import { checkEstimator, type Estimator } from "../estimators.ts";
 import type { ModelDescription, ModelState, TrainableModel } from "../models/model.ts";
 import { checkOptimizer, type Optimizer } from "../optim.ts";
 import { describe } from "../validate.ts";
-import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
+import {
+  CONTENTS_CHECKSUM_KEY,
+  decodeSafetensors,
+  encodeSafetensors,
+  LEGACY_CHECKSUM_KEYS,
+  type SafetensorsTensor,
+} from "./safetensors.ts";
 
 /**
  * The format this module writes; a file of another is refused.
@@ -23,7 +30,29 @@ import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./
  * const { description } = decodeCheckpoint(await task.save(), "poly");
  * ```
  */
-export const CHECKPOINT_FORMAT = "reinmax.checkpoint/1";
+export const CHECKPOINT_FORMAT = "reinmax.checkpoint/2";
+
+/** The format of files written before the metadata named the weights' layout; they are read as in × out. */
+const FORMAT_1 = "reinmax.checkpoint/1";
+
+/**
+ * The metadata key that says how matrices are stored, with {@link WEIGHT_LAYOUT} its only value: a file's
+ * element count cannot tell a square weight from its transpose, so the writer must say which it wrote.
+ *
+ * @example
+ * ```ts
+ * import { LAYOUT_KEY, WEIGHT_LAYOUT } from "@reinmax/reinmax";
+ * const metadata = { [LAYOUT_KEY]: WEIGHT_LAYOUT }; // what a file written in PyTorch must carry
+ * ```
+ */
+export const LAYOUT_KEY = "layout";
+
+/**
+ * How every matrix of a checkpoint is stored: row-major, rows = inputs, so a linear layer computes x·W + b.
+ * torch.nn.Linear keeps the transpose: write `linear.weight.T`, read `W.T`.
+ */
+export const WEIGHT_LAYOUT = "in×out: a linear weight has shape [inputs, outputs] and computes x @ W + b " +
+  "(torch.nn.Linear.weight is its transpose); Adam's moments have the shape of their parameter";
 
 /**
  * What a checkpoint holds, on the host.
@@ -42,11 +71,32 @@ export interface Checkpoint {
   readonly optimizer: Optimizer;
   /** Parameters, moments, step and stream positions. */
   readonly state: ModelState;
+  /** The shape each tensor is stored with, by name. */
+  readonly shapes: ReadonlyMap<string, readonly number[]>;
   /** What the program that wrote it recorded about the run (data, epochs…), as strings. */
   readonly run: Readonly<Record<string, string>>;
 }
 
 const MOMENTS = [".exp_avg", ".exp_avg_sq"] as const;
+
+/**
+ * A checkpoint of `model` as it is now, with `run` (strings of the caller's, e.g. the data set) recorded in
+ * its metadata: a safetensors file of every parameter and its Adam moments, with the options, estimator,
+ * optimiser, step and stream positions. One read-back.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, saveCheckpoint, selectBackend } from "@reinmax/reinmax";
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
+ * await Deno.writeFile("run.safetensors", await saveCheckpoint(model, { data: "fashion-mnist-10k" }));
+ * ```
+ */
+export async function saveCheckpoint(
+  model: TrainableModel,
+  run: Readonly<Record<string, string>> = {},
+): Promise<Uint8Array> {
+  return encodeCheckpoint(model, await model.readState(), run);
+}
 
 /**
  * The checkpoint of `model` in `state` (from `readState`), with `run` recorded in its metadata.
@@ -55,7 +105,7 @@ const MOMENTS = [".exp_avg", ".exp_avg_sq"] as const;
  * ```ts
  * import { CategoricalVae, encodeCheckpoint, selectBackend } from "@reinmax/reinmax";
  * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
- * // What model.save() does; a state kept from onCheckpoint can be written the same way later.
+ * // What saveCheckpoint(model) does; a state kept from onCheckpoint can be written the same way later.
  * const bytes = encodeCheckpoint(model, await model.readState(), { data: "fashion-mnist-10k" });
  * await Deno.writeFile("run.safetensors", bytes);
  * ```
@@ -81,6 +131,7 @@ export function encodeCheckpoint(
   const description = model.describe();
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
+    [LAYOUT_KEY]: WEIGHT_LAYOUT,
     model: description.model,
     options: JSON.stringify(description.options),
     optimizer: JSON.stringify(model.optimizer),
@@ -119,10 +170,35 @@ function parseJson(source: string, key: string, text: string | undefined): unkno
 export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint & { estimator?: Estimator } {
   const file = decodeSafetensors(bytes, source);
   const meta = file.metadata;
-  if (meta.format !== CHECKPOINT_FORMAT) {
+  if (meta.format !== CHECKPOINT_FORMAT && meta.format !== FORMAT_1) {
     throw new CheckpointError(
       source,
-      `expected a ${CHECKPOINT_FORMAT} file, found format ${describe(meta.format)}`,
+      `not a reinmax checkpoint: expected metadata "format" ${CHECKPOINT_FORMAT}, found ${
+        describe(meta.format)
+      }`,
+    );
+  }
+  // A checkpoint is always checked: the checksum's key itself may be what a flipped byte renamed.
+  const checksums = meta.format === CHECKPOINT_FORMAT
+    ? [CONTENTS_CHECKSUM_KEY]
+    : [LEGACY_CHECKSUM_KEYS.data, LEGACY_CHECKSUM_KEYS.header];
+  for (const key of checksums) {
+    if (!Object.hasOwn(meta, key)) {
+      throw new CheckpointError(
+        source,
+        `corrupt checkpoint, or one written without its checksum: a ${meta.format} file must carry metadata ` +
+          `"${key}" (docs/checkpoints.md says how to compute it), found none`,
+      );
+    }
+  }
+  // Files of format 1 were all written by the SDK, in × out; a newer file must say how it stored matrices.
+  if (meta.format === CHECKPOINT_FORMAT && meta[LAYOUT_KEY] !== WEIGHT_LAYOUT) {
+    throw new CheckpointError(
+      source,
+      `expected metadata "${LAYOUT_KEY}" to be ${
+        JSON.stringify(WEIGHT_LAYOUT)
+      } (store every weight in × out, ` +
+        `the transpose of torch.nn.Linear.weight), found ${describe(meta[LAYOUT_KEY])}`,
     );
   }
   const options = parseJson(source, "options", meta.options);
@@ -151,11 +227,13 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     throw new CheckpointError(source, `metadata "counters" must map names to whole numbers`);
   }
   const tensors = new Map<string, Float32Array>();
+  const shapes = new Map<string, readonly number[]>();
   for (const [name, tensor] of file.tensors) {
     if (tensor.dtype !== "F32") {
       throw new CheckpointError(source, `tensor "${name}": expected F32, found ${tensor.dtype}`);
     }
     tensors.set(name, tensor.data as Float32Array);
+    shapes.set(name, tensor.shape);
   }
   const run: Record<string, string> = {};
   for (const [key, value] of Object.entries(meta)) if (key.startsWith("run.")) run[key.slice(4)] = value;
@@ -164,13 +242,15 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     estimator,
     optimizer,
     state: { step, tensors, counters: counters as Record<string, number> },
+    shapes,
     run,
   };
 }
 
 /**
- * Why `checkpoint` cannot be loaded into `model` (another kind of model, other options, another estimator),
- * or null when it can. Options that do not change what is computed (readEvery) may differ.
+ * Why `checkpoint` cannot be loaded into `model` (another kind of model, other options, another estimator or
+ * optimiser, a tensor missing, extra or of another shape), or null when it can. Options that do not change
+ * what is computed (readEvery) may differ.
  */
 export function mismatch(model: TrainableModel, checkpoint: Checkpoint): string | null {
   const mine = model.describe();
@@ -186,18 +266,29 @@ export function mismatch(model: TrainableModel, checkpoint: Checkpoint): string 
       JSON.stringify(mine.estimator)
     }`;
   }
+  if (JSON.stringify(model.optimizer) !== JSON.stringify(checkpoint.optimizer)) {
+    return `its optimizer is ${JSON.stringify(checkpoint.optimizer)}, this model's is ${
+      JSON.stringify(model.optimizer)
+    }`;
+  }
+  const expected = new Set<string>();
   for (const p of model.parameters) {
     for (const suffix of ["", ...MOMENTS]) {
-      const t = checkpoint.state.tensors.get(p.label + suffix);
-      if (!t) return `it has no tensor "${p.label + suffix}"`;
-      if (t.length !== p.length) {
-        return `its "${p.label + suffix}" has ${t.length} values, this model's ${p.length}`;
+      const name = p.label + suffix;
+      expected.add(name);
+      const t = checkpoint.state.tensors.get(name);
+      if (!t) return `it has no tensor "${name}"`;
+      const shape = checkpoint.shapes.get(name) ?? [t.length];
+      if (shape.length !== p.shape.length || shape.some((d, i) => d !== p.shape[i])) {
+        const transposed = p.shape.length === 2 && shape.length === 2 && shape[0] === p.shape[1] &&
+          shape[1] === p.shape[0];
+        return `its "${name}" has shape [${shape.join(", ")}], this model's is [${p.shape.join(", ")}]` +
+          (transposed ? ` (stored out × in, as torch.nn.Linear.weight: write its transpose)` : "");
       }
     }
   }
-  const expected = model.parameters.length * 3;
-  if (checkpoint.state.tensors.size !== expected) {
-    return `it holds ${checkpoint.state.tensors.size} tensors, this model ${expected}`;
+  for (const name of checkpoint.state.tensors.keys()) {
+    if (!expected.has(name)) return `it holds a tensor "${name}" that this model does not have`;
   }
   return null;
 }
@@ -216,13 +307,22 @@ export function mismatch(model: TrainableModel, checkpoint: Checkpoint): string 
  * ```
  */
 export function loadInto(model: TrainableModel, bytes: Uint8Array, source = "checkpoint"): Checkpoint {
+  if (model.destroyed) {
+    throw new ReinmaxInputError("model", "the model was destroyed (model.destroy()); create a new one");
+  }
   const checkpoint = decodeCheckpoint(bytes, source);
   const why = mismatch(model, checkpoint);
   if (why) throw new CheckpointError(source, `does not fit this model: ${why}`);
+  writeCheckpointState(model, checkpoint, source);
+  return checkpoint;
+}
+
+/** Writes a checked checkpoint's state into `model`; a state the model refuses is the file's fault. */
+export function writeCheckpointState(model: TrainableModel, checkpoint: Checkpoint, source: string): void {
   try {
     model.writeState(checkpoint.state);
   } catch (e) {
-    throw new CheckpointError(source, (e as Error).message, { cause: e });
+    if (!(e instanceof ReinmaxInputError)) throw e;
+    throw new CheckpointError(source, e.message, { cause: e });
   }
-  return checkpoint;
 }

@@ -5,12 +5,12 @@
  */
 import type { Backend } from "../backend.ts";
 import { CheckpointError, cleanUp, ReinmaxInputError } from "../errors.ts";
-import { type Checkpoint, decodeCheckpoint, mismatch } from "../train/checkpoint.ts";
+import { BernoulliVae } from "../models/bernoulli_vae.ts";
+import { CategoricalVae } from "../models/categorical_vae.ts";
+import type { TrainableModel } from "../models/model.ts";
+import { PolyProgramming } from "../models/poly.ts";
 import { describe, requireBackend } from "../validate.ts";
-import { BernoulliVae } from "./bernoulli_vae.ts";
-import { CategoricalVae } from "./categorical_vae.ts";
-import type { TrainableModel } from "./model.ts";
-import { PolyProgramming } from "./poly.ts";
+import { type Checkpoint, decodeCheckpoint, mismatch, writeCheckpointState } from "./checkpoint.ts";
 
 /**
  * A model and what its checkpoint recorded about the run.
@@ -70,11 +70,7 @@ export function loadCheckpoint(bytes: Uint8Array, backend: Backend, source = "ch
   try {
     const why = mismatch(model, checkpoint);
     if (why) throw new CheckpointError(source, `is inconsistent: ${why}`);
-    try {
-      model.writeState(checkpoint.state);
-    } catch (e) {
-      throw new CheckpointError(source, (e as Error).message, { cause: e });
-    }
+    writeCheckpointState(model, checkpoint, source);
   } catch (error) {
     cleanUp({ error }, () => model.destroy());
     throw error;

@@ -8,7 +8,7 @@
 import { ReinmaxInputError } from "../errors.ts";
 import { type Estimator, estimator as makeEstimator } from "../estimators.ts";
 import { describe, requireInteger } from "../validate.ts";
-import type { CategoricalVae } from "./categorical_vae.ts";
+import type { CategoricalVae } from "../models/categorical_vae.ts";
 
 /**
  * The most codes an enumeration visits: C^L of the model.

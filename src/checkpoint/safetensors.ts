@@ -4,9 +4,11 @@
  * little-endian header length N, N bytes of a UTF-8 JSON object padded with spaces so that the data starts at
  * an 8-byte boundary, then the tensors' raw little-endian bytes, back to back. The JSON maps each tensor name
  * to `{"dtype", "shape", "data_offsets": [begin, end]}` (offsets into the data section) and may hold
- * `"__metadata__"`, an object of strings, where {@link encodeSafetensors} records two CRC-32s so that
- * {@link decodeSafetensors} can tell a corrupt file from a good one: of the data section under
- * {@link CHECKSUM_KEY}, and of the header's content under {@link HEADER_CHECKSUM_KEY}.
+ * `"__metadata__"`, an object of strings, where {@link encodeSafetensors} records a CRC-32 of the file's
+ * contents under {@link CONTENTS_CHECKSUM_KEY} so that {@link decodeSafetensors} can tell a corrupt file from
+ * a good one. It is taken over what the file says — every tensor's name, dtype, shape and elements, in name
+ * order, and every metadata value — not over how it is laid out, so a file that another writer (Python's
+ * `safetensors`) rewrote faithfully, with its own tensor order and its own JSON, still checks.
  * @module
  */
 import { CheckpointError, ReinmaxInputError } from "../errors.ts";
@@ -63,19 +65,20 @@ export interface DecodedSafetensors {
 }
 
 /**
- * The metadata key under which the CRC-32 of the data section (the bytes as written, little-endian) is kept,
- * as `crc32:` and 8 lowercase hex digits; anyone can check it, e.g. Python's `zlib.crc32`.
+ * The metadata key under which the CRC-32 of the file's contents is kept, as `crc32:` and 8 lowercase hex
+ * digits. The CRC (zlib's) runs over, for each tensor in the order of its name's UTF-8 bytes: the name, a
+ * 0 byte, the dtype, a 0 byte, the shape as decimal numbers joined by ",", a 0 byte, and its elements'
+ * little-endian bytes; then, for each metadata key but this one in the same order: the key, a 0 byte, the
+ * value, a 0 byte. Anyone can recompute it (tools/check_safetensors.py does, in Python).
  */
-export const CHECKSUM_KEY = "reinmax.checksum";
+export const CONTENTS_CHECKSUM_KEY = "reinmax.contents_checksum";
 
 /**
- * The metadata key under which the CRC-32 of the header's content is kept, in the same form. The data's
- * checksum cannot see the header, where a flipped byte can rename a tensor, turn an I32 into a U32 or alter
- * a metadata value and still leave valid JSON. It is taken over the header as {@link encodeSafetensors}
- * writes it (compact JSON, no padding) with this key's own value set to `crc32:00000000`; decoding rebuilds
- * that text from what it parsed, so it checks what the header says, not its whitespace.
+ * The keys of the checksums that files written before {@link CONTENTS_CHECKSUM_KEY} carry: a CRC-32 of the
+ * data section as laid out, and of the header's compact JSON with its own value zeroed. Such files are
+ * still checked that way, so they load only as they were written.
  */
-export const HEADER_CHECKSUM_KEY = "reinmax.header_checksum";
+export const LEGACY_CHECKSUM_KEYS = { data: "reinmax.checksum", header: "reinmax.header_checksum" } as const;
 
 /**
  * The largest header accepted, the bound of the reference implementation: real headers are a few kilobytes
@@ -85,8 +88,8 @@ export const MAX_HEADER_BYTES = 100_000_000;
 
 const METADATA_KEY = "__metadata__";
 const CHECKSUM_PATTERN = /^crc32:[0-9a-f]{8}$/;
-// Same length as every checksum, so that the header's length is known before any checksum is.
-const PLACEHOLDER = "crc32:00000000";
+// What the legacy header checksum was taken with in its own place.
+const LEGACY_PLACEHOLDER = "crc32:00000000";
 
 type ArrayConstructorOf<D extends SafetensorsDtype> = {
   new (buffer: ArrayBuffer): SafetensorsArrays<ArrayBuffer>[D];
@@ -146,7 +149,7 @@ export function encodeSafetensors(
     }
     requireWellFormed(argument, key);
     requireWellFormed(argument, value);
-    if (key !== CHECKSUM_KEY && key !== HEADER_CHECKSUM_KEY) given.push([key, value]);
+    if (!CHECKSUM_KEYS.has(key)) given.push([key, value]);
   }
 
   const layout: Layout[] = [];
@@ -160,9 +163,13 @@ export function encodeSafetensors(
   }
 
   const encoder = new TextEncoder();
-  const header = (dataChecksum: string, headerChecksum: string) =>
-    headerJson([...given, [CHECKSUM_KEY, dataChecksum], [HEADER_CHECKSUM_KEY, headerChecksum]], layout);
-  const draftLength = encoder.encode(header(PLACEHOLDER, PLACEHOLDER)).length;
+  const checksum = contentsChecksum(
+    given,
+    layout.map((entry, i) => ({ ...entry, bytes: views[i] })),
+    LITTLE_ENDIAN_HOST,
+  );
+  const header = headerJson([...given, [CONTENTS_CHECKSUM_KEY, checksum]], layout);
+  const draftLength = encoder.encode(header).length;
   if (draftLength > MAX_HEADER_BYTES) {
     throw new ReinmaxInputError(
       "metadata",
@@ -183,11 +190,61 @@ export function encodeSafetensors(
     out.set(views[i], dataStart + begin);
     if (!LITTLE_ENDIAN_HOST) swapBytes(out.subarray(dataStart + begin, dataStart + end), WIDTHS[dtype]);
   }
-  const dataChecksum = checksumOf(out.subarray(dataStart));
-  const headerChecksum = checksumOf(encoder.encode(header(dataChecksum, PLACEHOLDER)));
-  const { written } = encoder.encodeInto(header(dataChecksum, headerChecksum), out.subarray(8, dataStart));
+  const { written } = encoder.encodeInto(header, out.subarray(8, dataStart));
   out.fill(0x20, 8 + written, dataStart);
   return out;
+}
+
+const CHECKSUM_KEYS: ReadonlySet<string> = new Set([
+  CONTENTS_CHECKSUM_KEY,
+  LEGACY_CHECKSUM_KEYS.data,
+  LEGACY_CHECKSUM_KEYS.header,
+]);
+
+/** Orders strings by their UTF-8 bytes (as Python's sorted() orders str, by code point). */
+function byCodePoint(a: string, b: string): number {
+  const x = [...a], y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}
+
+/**
+ * The checksum of {@link CONTENTS_CHECKSUM_KEY} over `metadata` (without the checksum keys) and the tensors'
+ * elements (`bytes` in host order; `littleEndianBytes` says whether that is the file's order).
+ */
+function contentsChecksum(
+  metadata: readonly [string, string][],
+  tensors: readonly { name: string; dtype: SafetensorsDtype; shape: readonly number[]; bytes: Uint8Array }[],
+  littleEndianBytes: boolean,
+): string {
+  const encoder = new TextEncoder();
+  const zero = new Uint8Array(1);
+  let crc = 0;
+  const add = (bytes: Uint8Array) => crc = crc32(bytes, crc);
+  const addText = (text: string) => {
+    add(encoder.encode(text));
+    add(zero);
+  };
+  for (const t of [...tensors].sort((a, b) => byCodePoint(a.name, b.name))) {
+    addText(t.name);
+    addText(t.dtype);
+    addText(t.shape.join(","));
+    if (littleEndianBytes) add(t.bytes);
+    else {
+      const swapped = t.bytes.slice();
+      swapBytes(swapped, WIDTHS[t.dtype]);
+      add(swapped);
+    }
+  }
+  for (const [key, value] of [...metadata].sort(([a], [b]) => byCodePoint(a, b))) {
+    if (CHECKSUM_KEYS.has(key)) continue;
+    addText(key);
+    addText(value);
+  }
+  return `crc32:${crc.toString(16).padStart(8, "0")}`;
 }
 
 /** Where a tensor lies in the data section, with what the header says of it. */
@@ -288,11 +345,17 @@ function checkTensor(
  * Reads safetensors bytes written by {@link encodeSafetensors} or by the reference implementation (with the
  * dtypes of {@link SafetensorsDtype}). Everything in the header is checked against the bytes present before
  * anything sized by it is allocated: the header length, the JSON, each entry's dtype, shape and byte range,
- * that the ranges tile the data section exactly, and the checksums in the metadata when it has them. Any
- * failure throws a {@link CheckpointError} naming `source` and what was expected; nothing of the file is
- * returned then. Each tensor's data is a copy, so `bytes` may be reused.
+ * that the ranges tile the data section exactly, and the checksums in the metadata when it has them. With
+ * `requireChecksum`, a file without {@link CONTENTS_CHECKSUM_KEY} is refused too (a flipped byte in the
+ * key's own name would otherwise switch its check off). Any failure throws a {@link CheckpointError} naming
+ * `source` and what was expected; nothing of the file is returned then. Each tensor's data is a copy, so
+ * `bytes` may be reused.
  */
-export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSafetensors {
+export function decodeSafetensors(
+  bytes: Uint8Array,
+  source: string,
+  { requireChecksum = false }: { readonly requireChecksum?: boolean } = {},
+): DecodedSafetensors {
   if (!(bytes instanceof Uint8Array)) {
     throw new ReinmaxInputError("bytes", `expected a Uint8Array, got ${describe(bytes)}`);
   }
@@ -302,7 +365,8 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSaf
   if (bytes.length < 8) {
     throw new CheckpointError(
       source,
-      `truncated safetensors file: expected at least 8 bytes (the header length), found ${bytes.length}`,
+      `not a safetensors file, or a truncated one: it has ${bytes.length} bytes, fewer than the 8 of the ` +
+        `header length`,
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -314,9 +378,8 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSaf
     const declared = (BigInt(high) << 32n) | BigInt(low);
     throw new CheckpointError(
       source,
-      `expected a header length of at most ${Math.min(available, MAX_HEADER_BYTES)} bytes ` +
-        `(${available} bytes follow the length, and at most ${MAX_HEADER_BYTES} are allowed), ` +
-        `found ${declared}: the file is truncated or not safetensors`,
+      `not a safetensors file, or a truncated one: its first 8 bytes declare a header of ${declared} bytes, ` +
+        `but ${available} bytes follow them (and a header may have at most ${MAX_HEADER_BYTES})`,
     );
   }
   const headerLength = low;
@@ -412,6 +475,13 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): DecodedSaf
   }
 
   const data = bytes.subarray(dataStart);
+  if (requireChecksum && !Object.hasOwn(metadata, CONTENTS_CHECKSUM_KEY)) {
+    throw new CheckpointError(
+      source,
+      `corrupt checkpoint, or one written without its checksum: expected metadata "${CONTENTS_CHECKSUM_KEY}" ` +
+        `(docs/checkpoints.md says how to compute it), found none`,
+    );
+  }
   verifyChecksums(metadata, entries, data, source);
 
   const tensors = new Map<string, DecodedTensor>();
@@ -428,56 +498,80 @@ interface DecodedLayout extends Layout {
   shape: number[];
 }
 
-// Both or neither: encodeSafetensors writes both, and a file from another writer has neither. One without
-// the other means a flipped byte renamed a key, which would otherwise switch its check off unnoticed. The
-// header's is checked first, so that a corrupt header is reported as such rather than as corrupt data.
+/**
+ * Checks the file's checksum: the contents checksum where the metadata has one; else the two legacy
+ * checksums (both or neither: a file with one only had a key renamed by a flipped byte, which would
+ * otherwise switch its check off unnoticed); a file with none (another writer's) is not checked. A
+ * contents checksum beside a legacy one is a legacy file's metadata carried into a rewrite; the contents
+ * checksum, written last, decides.
+ */
 function verifyChecksums(
   metadata: Record<string, string>,
   entries: readonly Layout[],
   data: Uint8Array,
   source: string,
 ): void {
-  const hasData = Object.hasOwn(metadata, CHECKSUM_KEY);
-  const hasHeader = Object.hasOwn(metadata, HEADER_CHECKSUM_KEY);
-  if (!hasData && !hasHeader) return;
-  if (hasData !== hasHeader) {
-    const [present, absent] = hasData
-      ? [CHECKSUM_KEY, HEADER_CHECKSUM_KEY]
-      : [HEADER_CHECKSUM_KEY, CHECKSUM_KEY];
-    throw new CheckpointError(
-      source,
-      `corrupt checkpoint: expected the metadata to hold both "${CHECKSUM_KEY}" and ` +
-        `"${HEADER_CHECKSUM_KEY}" ` +
-        `or neither, found "${present}" without "${absent}"`,
-    );
-  }
-  for (const key of [HEADER_CHECKSUM_KEY, CHECKSUM_KEY]) {
+  const present = [CONTENTS_CHECKSUM_KEY, LEGACY_CHECKSUM_KEYS.header, LEGACY_CHECKSUM_KEYS.data].filter((
+    key,
+  ) => Object.hasOwn(metadata, key));
+  for (const key of present) {
     if (!CHECKSUM_PATTERN.test(metadata[key])) {
       throw new CheckpointError(
         source,
-        `expected "${key}" to be "crc32:" and 8 lowercase hex digits, found ${JSON.stringify(metadata[key])}`,
+        `corrupt checkpoint: expected "${key}" to be "crc32:" and 8 lowercase hex digits, found ` +
+          `${JSON.stringify(metadata[key])}`,
       );
     }
+  }
+  const mismatch = (key: string, what: string, actual: string) =>
+    new CheckpointError(
+      source,
+      `corrupt checkpoint: the ${what} checksum is ${actual}, but "${key}" in the metadata says ` +
+        `${metadata[key]} (the file was damaged after it was written)`,
+    );
+  if (Object.hasOwn(metadata, CONTENTS_CHECKSUM_KEY)) {
+    const actual = contentsChecksum(
+      Object.entries(metadata),
+      entries.map((e) => ({ ...e, bytes: data.subarray(e.begin, e.end) })),
+      true,
+    );
+    if (actual !== metadata[CONTENTS_CHECKSUM_KEY]) {
+      throw mismatch(CONTENTS_CHECKSUM_KEY, "contents'", actual);
+    }
+    return;
+  }
+  const hasData = Object.hasOwn(metadata, LEGACY_CHECKSUM_KEYS.data);
+  const hasHeader = Object.hasOwn(metadata, LEGACY_CHECKSUM_KEYS.header);
+  if (!hasData && !hasHeader) return;
+  if (hasData !== hasHeader) {
+    const [there, absent] = hasData
+      ? [LEGACY_CHECKSUM_KEYS.data, LEGACY_CHECKSUM_KEYS.header]
+      : [LEGACY_CHECKSUM_KEYS.header, LEGACY_CHECKSUM_KEYS.data];
+    throw new CheckpointError(
+      source,
+      `corrupt checkpoint: expected the metadata to hold both "${LEGACY_CHECKSUM_KEYS.data}" and ` +
+        `"${LEGACY_CHECKSUM_KEYS.header}" or neither, found "${there}" without "${absent}"`,
+    );
   }
   const canonical = headerJson(
     Object.entries(metadata).map((
       [k, v],
-    ): [string, string] => [k, k === HEADER_CHECKSUM_KEY ? PLACEHOLDER : v]),
+    ): [string, string] => [k, k === LEGACY_CHECKSUM_KEYS.header ? LEGACY_PLACEHOLDER : v]),
     entries,
   );
-  const checks = [
-    [HEADER_CHECKSUM_KEY, "header", () => checksumOf(new TextEncoder().encode(canonical))],
-    [CHECKSUM_KEY, "data", () => checksumOf(data)],
-  ] as const;
-  for (const [key, what, compute] of checks) {
-    const actual = compute();
-    if (actual !== metadata[key]) {
-      throw new CheckpointError(
-        source,
-        `corrupt checkpoint: "${key}" in the metadata is ${metadata[key]}, the ${what}'s checksum is ` +
-          `${actual} (the file was damaged, or rewritten by a tool that kept the old metadata)`,
-      );
-    }
+  const header = checksumOf(new TextEncoder().encode(canonical));
+  if (header !== metadata[LEGACY_CHECKSUM_KEYS.header]) {
+    throw new CheckpointError(
+      source,
+      `corrupt checkpoint: the header's checksum is ${header}, but "${LEGACY_CHECKSUM_KEYS.header}" says ` +
+        `${metadata[LEGACY_CHECKSUM_KEYS.header]}: the file was damaged, or it was written before ` +
+        `checkpoints carried "${CONTENTS_CHECKSUM_KEY}" and another tool rewrote it (load and save it with ` +
+        `the version of reinmax that wrote it)`,
+    );
+  }
+  const dataChecksum = checksumOf(data);
+  if (dataChecksum !== metadata[LEGACY_CHECKSUM_KEYS.data]) {
+    throw mismatch(LEGACY_CHECKSUM_KEYS.data, "data section's", dataChecksum);
   }
 }
 
