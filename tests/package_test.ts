@@ -1,5 +1,5 @@
 // What `deno publish` would upload, from a dry run (no network needed; CI runs the full dry run with its type
-// check): mod.ts and every module it imports, the fixture files the loaders read, README, LICENSE, the docs
+// check): every entry point of deno.json's exports (mod.ts, the TF.js adapter) and every module they import, the fixture files the loaders read, README, LICENSE, the docs
 // (the guides and the figures they show) and deno.json, and nothing else: no tests, benchmarks, tools,
 // examples, CI or kernel sources.
 import { assert, assertEquals } from "@std/assert";
@@ -33,11 +33,18 @@ async function publishedFiles(): Promise<string[]> {
   return files.sort();
 }
 
-/** Repository-relative paths of mod.ts and every local module it imports. */
+/** Repository-relative paths of every entry point of the package's exports and every local module they import. */
 async function libraryModules(): Promise<string[]> {
-  const info = JSON.parse(await deno(["info", "--json", "mod.ts"])) as { modules: { specifier: string }[] };
-  return info.modules.map((m) => m.specifier).filter((s) => s.startsWith(ROOT_URL))
-    .map((s) => s.slice(ROOT_URL.length)).sort();
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  const entries = typeof config.exports === "string" ? [config.exports] : Object.values(config.exports);
+  const modules = new Set<string>();
+  for (const entry of entries as string[]) {
+    const info = JSON.parse(await deno(["info", "--json", entry])) as { modules: { specifier: string }[] };
+    for (const m of info.modules) {
+      if (m.specifier.startsWith(ROOT_URL)) modules.add(m.specifier.slice(ROOT_URL.length));
+    }
+  }
+  return [...modules].sort();
 }
 
 Deno.test("the published package is the library, its fixtures, docs, README and LICENSE", async () => {
