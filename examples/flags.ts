@@ -1,14 +1,15 @@
-// The example programs' flags: every flag is declared, values are checked, and any mistake is a
-// ReinmaxInputError naming the flag.
+// The example programs' flags: every flag is declared with its type and range, values are checked, and any
+// mistake is a ReinmaxInputError naming the flag (an unknown flag with the nearest known one).
 import {
   BackendFailureError,
   BackendMemoryError,
   BackendUnavailableError,
   CheckpointError,
   DatasetError,
+  DivergenceError,
   NonFiniteError,
   ReinmaxInputError,
-} from "../src/errors.ts";
+} from "../mod.ts";
 
 /** One declared flag. */
 export interface FlagSpec {
@@ -18,6 +19,12 @@ export interface FlagSpec {
   readonly choices?: readonly string[];
   /** The flag may be left out even without a default (the program then chooses, e.g. per estimator). */
   readonly optional?: boolean;
+  /** A number flag must be a whole number. */
+  readonly integer?: boolean;
+  /** The smallest value of a number flag (inclusive). */
+  readonly min?: number;
+  /** The largest value of a number flag (inclusive). */
+  readonly max?: number;
 }
 
 type FlagValue<F extends FlagSpec> = F["type"] extends "number" ? number
@@ -49,9 +56,12 @@ export function parseFlags<S extends Record<string, FlagSpec>>(
     const [, name, inline] = match;
     const s = spec[name];
     if (!s) {
+      const near = nearest(name, Object.keys(spec));
       throw new ReinmaxInputError(
         `--${name}`,
-        `unknown flag; known flags: ${Object.keys(spec).map((k) => `--${k}`).join(", ")}`,
+        `unknown flag${near ? `; did you mean --${near}?` : ""} (known flags: ${
+          Object.keys(spec).map((k) => `--${k}`).join(", ")
+        })`,
       );
     }
     if (s.type === "boolean") {
@@ -70,7 +80,7 @@ export function parseFlags<S extends Record<string, FlagSpec>>(
       if (raw.trim() === "" || !Number.isFinite(v)) {
         throw new ReinmaxInputError(`--${name}`, `expected a number, got ${JSON.stringify(raw)}`);
       }
-      values[name] = v;
+      values[name] = checkRange(name, s, v);
     } else {
       if (s.choices && !s.choices.includes(raw)) {
         throw new ReinmaxInputError(
@@ -87,6 +97,51 @@ export function parseFlags<S extends Record<string, FlagSpec>>(
     }
   }
   return values as Flags<S>;
+}
+
+/** A number flag's value within its declared kind and range. */
+function checkRange(name: string, s: FlagSpec, v: number): number {
+  const kind = s.integer ? "a whole number" : "a number";
+  const range = s.min !== undefined && s.max !== undefined
+    ? ` from ${s.min} to ${s.max}`
+    : s.min !== undefined
+    ? ` >= ${s.min}`
+    : s.max !== undefined
+    ? ` <= ${s.max}`
+    : "";
+  if (
+    (s.integer && !Number.isInteger(v)) || (s.min !== undefined && v < s.min) ||
+    (s.max !== undefined && v > s.max)
+  ) {
+    throw new ReinmaxInputError(`--${name}`, `expected ${kind}${range}, got ${v}`);
+  }
+  return v;
+}
+
+/** The known flag a mistyped one most likely meant: a prefix either way, or one or two edits away. */
+function nearest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined, bestDistance = 3;
+  for (const k of known) {
+    const d = k.startsWith(name) || name.startsWith(k) ? 1 : editDistance(name, k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }
 
 function helpText(spec: Record<string, FlagSpec>, usage: string): string {
@@ -125,7 +180,9 @@ export async function runCli(
     }
     if (
       e instanceof DatasetError || e instanceof NonFiniteError || e instanceof BackendFailureError ||
-      e instanceof BackendUnavailableError || e instanceof BackendMemoryError || e instanceof CheckpointError
+      e instanceof BackendUnavailableError || e instanceof BackendMemoryError ||
+      e instanceof CheckpointError ||
+      e instanceof DivergenceError
     ) {
       console.error(`error: ${e.name}: ${e.message}`);
       Deno.exit(1);

@@ -5,8 +5,8 @@
  * the mean, and the cosine to the exact gradient. On a freshly initialised model, one trained first, or one
  * from a checkpoint.
  *
- *   deno run --allow-read examples/gradient_quality.ts
- *   deno run --allow-read examples/gradient_quality.ts --train-epochs 5 --draws 1024 --tau 0.5,1,1.3,2 --json
+ *   deno run --allow-read examples/gradient_quality.ts --train-epochs 5 --draws 1024   # the README's table
+ *   deno run --allow-read examples/gradient_quality.ts --draws 256 --tau 0.5,1,1.3,2 --json
  *   deno run --allow-read examples/gradient_quality.ts --checkpoint run.safetensors
  */
 import {
@@ -16,6 +16,7 @@ import {
   estimator,
   ESTIMATOR_NAMES,
   type EstimatorName,
+  ESTIMATORS,
   formatReport,
   type GradientQuality,
   gradientQuality,
@@ -24,10 +25,10 @@ import {
   selectBackend,
   trainVae,
 } from "../mod.ts";
-import { requireInteger, requirePositive } from "../src/validate.ts";
 import { readCheckpointFile } from "./checkpoint_file.ts";
 import { openDataset } from "./data_source.ts";
 import { parseFlags, runCli } from "./flags.ts";
+import { ProgressBar } from "./progress.ts";
 
 const FLAGS = {
   estimators: {
@@ -36,13 +37,36 @@ const FLAGS = {
     default: "reinmax,st,stgs,gst,grmck",
   },
   tau: { type: "string", help: "comma-separated temperatures", default: "0.5,1,1.3,2" },
-  k: { type: "number", help: "Gumbel-Rao draws per backward", default: 10 },
-  draws: { type: "number", help: "M, draws of each estimator", default: 1024 },
-  images: { type: "number", help: "test images the gradient is taken on", default: 10 },
+  k: {
+    type: "number",
+    help: "Gumbel-Rao draws per backward",
+    default: ESTIMATORS.grmck.k.default,
+    integer: true,
+    min: 1,
+    max: ESTIMATORS.grmck.k.max,
+  },
+  draws: {
+    type: "number",
+    help: "M, draws of each estimator",
+    default: 1024,
+    integer: true,
+    min: 2,
+    max: 1 << 20,
+  },
+  images: {
+    type: "number",
+    help: "test images the gradient is taken on",
+    default: 10,
+    integer: true,
+    min: 1,
+    max: 100,
+  },
   "train-epochs": {
     type: "number",
-    help: "train the model this many epochs first (ReinMax, Adam 5e-4)",
+    help: "train the model this many epochs first (ReinMax, Adam 5e-4); 0 analyses the untrained model",
     default: 0,
+    integer: true,
+    min: 0,
   },
   checkpoint: { type: "string", help: "analyse the 8×4 model of this checkpoint instead", optional: true },
   data: {
@@ -50,7 +74,14 @@ const FLAGS = {
     help: "fixture, digits, or a directory or URL of MNIST-like files",
     default: "fixture",
   },
-  seed: { type: "number", help: "random seed", default: 0 },
+  seed: {
+    type: "number",
+    help: "random seed",
+    default: 0,
+    integer: true,
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+  },
   backend: { type: "string", help: "compute backend", default: "auto", choices: ["auto", "webgpu", "wasm"] },
   json: { type: "boolean", help: "print the table as JSON lines", default: false },
 } as const;
@@ -75,12 +106,16 @@ await runCli(FLAGS, async () => {
       throw new ReinmaxInputError("estimators", `unknown estimator ${JSON.stringify(name)}`);
     }
   }
-  const taus = list("tau", flags.tau).map((t) => requirePositive("tau", Number(t)));
-  const draws = requireInteger("draws", flags.draws, 2, 1 << 20);
-  const count = requireInteger("images", flags.images, 1, 100);
-  const trainEpochs = requireInteger("trainEpochs", flags["train-epochs"], 0);
-  requireInteger("k", flags.k, 1, 1 << 20);
-  // Every (estimator, τ) pair; ReinMax is defined for τ ≥ 1 only, so smaller τ are skipped for it.
+  const taus = list("tau", flags.tau).map((t) => {
+    const tau = Number(t);
+    if (!Number.isFinite(tau)) {
+      throw new ReinmaxInputError("tau", `expected numbers, got ${JSON.stringify(t)}`);
+    }
+    return tau;
+  });
+  const draws = flags.draws, count = flags.images, trainEpochs = flags["train-epochs"];
+  // Every (estimator, τ) pair; a τ below an estimator's own minimum (ReinMax's 1) is skipped for it, any
+  // other bad τ is an error naming --tau.
   const skipped: string[] = [];
   const estimators: (Estimator | "reinforce")[] = [];
   for (const name of names) {
@@ -88,8 +123,9 @@ await runCli(FLAGS, async () => {
       estimators.push("reinforce");
       continue;
     }
+    const row = ESTIMATORS[name as EstimatorName];
     for (const tau of taus) {
-      if (name === "reinmax" && tau < 1) skipped.push(`reinmax τ=${tau}`);
+      if (tau < row.tau.min) skipped.push(`${name} τ=${tau} (${row.title} requires τ ≥ ${row.tau.min})`);
       else estimators.push(estimator(name as EstimatorName, { tau, k: flags.k }));
     }
   }
@@ -114,9 +150,27 @@ await runCli(FLAGS, async () => {
     log(
       `${model.categories}×${model.latents} VAE at step ${model.steps}; ${count} test images of ${data.name}; ` +
         `M = ${draws} draws per estimator` +
-        (skipped.length ? `; skipped ${skipped.join(", ")} (ReinMax needs τ ≥ 1)` : ""),
+        (skipped.length ? `; skipped ${skipped.join(", ")}` : ""),
     );
-    const rows: GradientQuality[] = await gradientQuality(model, images, count, estimators, draws);
+    if (trainEpochs === 0 && checkpoint === undefined) {
+      log("note: the model is untrained (the README's table is of a model trained with --train-epochs 5)");
+    }
+    // The exact gradient, then M backward passes per estimator: minutes, so progress is shown as it goes.
+    const bar = new ProgressBar(estimators.length, Deno.stderr.isTerminal(), 30, Deno.stderr);
+    bar.update(0, "exact gradient by enumeration…");
+    const rows: GradientQuality[] = await gradientQuality(
+      model,
+      images,
+      count,
+      estimators,
+      draws,
+      (row, done) => {
+        const what = `${row.estimator}${Number.isNaN(row.tau) ? "" : ` τ=${row.tau}`}`;
+        if (Deno.stderr.isTerminal()) bar.update(done, `${what} done`);
+        else console.error(`${done}/${estimators.length}: ${what} done`);
+      },
+    );
+    bar.clear();
     if (flags.json) { for (const row of rows) console.log(JSON.stringify(row)); }
     else {
       console.log("| estimator | τ | ‖exact − mean‖/‖exact‖ | ‖std‖/‖mean‖ | cos(exact, mean) |");

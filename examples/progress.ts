@@ -16,16 +16,23 @@ export class ProgressBar {
   readonly #total: number;
   readonly #width: number;
   readonly #enabled: boolean;
+  readonly #out: { writeSync(bytes: Uint8Array): number };
   readonly #encoder = new TextEncoder();
   #start = performance.now();
   #startDone = 0;
   #drawn = false;
 
-  /** A bar for `total` steps, drawn only when `enabled` (e.g. stdout is a terminal). */
-  constructor(total: number, enabled: boolean, width = 30) {
+  /** A bar for `total` steps on `out` (stdout by default), drawn only when `enabled` (e.g. it is a terminal). */
+  constructor(
+    total: number,
+    enabled: boolean,
+    width = 30,
+    out: { writeSync(bytes: Uint8Array): number } = Deno.stdout,
+  ) {
     this.#total = total;
     this.#enabled = enabled;
     this.#width = width;
+    this.#out = out;
   }
 
   /** Measures the rate from now on, counting from `done` steps (e.g. after loading, or when resuming). */
@@ -46,13 +53,13 @@ export class ProgressBar {
       `${rate > 0 ? rate.toFixed(rate < 10 ? 1 : 0) : "?"} steps/s  ETA ${formatDuration(eta)}` +
       (note ? `  ${note}` : "");
     // \x1b[K clears what a longer previous line left behind.
-    Deno.stdout.writeSync(this.#encoder.encode(`\r${line}\x1b[K`));
+    this.#out.writeSync(this.#encoder.encode(`\r${line}\x1b[K`));
     this.#drawn = true;
   }
 
   /** Ends the bar's line, so the next output starts on a fresh one. */
   clear(): void {
-    if (this.#drawn) Deno.stdout.writeSync(this.#encoder.encode("\r\x1b[K"));
+    if (this.#drawn) this.#out.writeSync(this.#encoder.encode("\r\x1b[K"));
     this.#drawn = false;
   }
 }

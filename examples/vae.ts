@@ -12,6 +12,7 @@
 import {
   adam,
   BackendFailureError,
+  BERNOULLI_VAE_SETTINGS,
   BernoulliVae,
   type Binarization,
   BINARIZATIONS,
@@ -21,12 +22,14 @@ import {
   type Checkpoint,
   CheckpointError,
   decodeCheckpoint,
+  defaultTau,
   encodeCheckpoint,
   encodePng,
   type Estimator,
   estimator,
   ESTIMATOR_NAMES,
   type EstimatorName,
+  ESTIMATORS,
   formatReport,
   imageGrid,
   loadCheckpoint,
@@ -38,11 +41,10 @@ import {
   type Vae,
   type VaeEpoch,
 } from "../mod.ts";
-import { requireInteger } from "../src/validate.ts";
-import { seedKey } from "../src/random.ts";
-import { readCheckpointFile, writeAtomically } from "./checkpoint_file.ts";
+import { readCheckpointFile } from "./checkpoint_file.ts";
 import { openDataset } from "./data_source.ts";
 import { givenFlags, parseFlags, runCli } from "./flags.ts";
+import { prepareOutput, writeAtomically } from "./output_file.ts";
 import { ProgressBar } from "./progress.ts";
 
 const FLAGS = {
@@ -53,7 +55,14 @@ const FLAGS = {
     choices: Object.keys(CATEGORICAL_CONFIGS),
     optional: true,
   },
-  evaluations: { type: "number", help: "bernoulli: K codes per image, averaged before a step", default: 1 },
+  evaluations: {
+    type: "number",
+    help: "bernoulli: K codes per image, averaged before a step",
+    default: 1,
+    integer: true,
+    min: 1,
+    max: 64,
+  },
   binarize: {
     type: "string",
     help: "bernoulli: how images become binary",
@@ -63,10 +72,22 @@ const FLAGS = {
   estimator: { type: "string", help: "gradient estimator", default: "reinmax", choices: ESTIMATOR_NAMES },
   tau: {
     type: "number",
-    help: "temperature τ [default: the model's for reinmax and st, 0.5 for stgs and grmck, 0.7 for gst]",
+    help: `temperature τ [default: ${
+      ESTIMATOR_NAMES.map((name) => {
+        const d = ESTIMATORS[name].tau.default;
+        return `${name} ${d === "model" ? "the model's" : d}`;
+      }).join(", ")
+    }]`,
     optional: true,
   },
-  k: { type: "number", help: "Gumbel-Rao draws per backward (grmck only)", default: 10 },
+  k: {
+    type: "number",
+    help: "Gumbel-Rao draws per backward (grmck only)",
+    default: ESTIMATORS.grmck.k.default,
+    integer: true,
+    min: 1,
+    max: ESTIMATORS.grmck.k.max,
+  },
   optimizer: {
     type: "string",
     help: "optimiser [default: the model's]",
@@ -74,17 +95,37 @@ const FLAGS = {
     optional: true,
   },
   lr: { type: "number", help: "learning rate [default: the model's]", optional: true },
-  epochs: { type: "number", help: "train until this many epochs in total", default: 10 },
-  batch: { type: "number", help: "images per step", default: 100 },
+  epochs: {
+    type: "number",
+    help: "train until this many epochs in total",
+    default: 10,
+    integer: true,
+    min: 1,
+  },
+  batch: { type: "number", help: "images per step", default: 100, integer: true, min: 1, max: 1 << 20 },
   data: {
     type: "string",
     help: "fixture (bundled Fashion-MNIST 10k/2k), digits (bundled 8×8), or a directory or http(s) URL " +
       "holding the four MNIST-like IDX files",
     default: "fixture",
   },
-  seed: { type: "number", help: "random seed", default: 0 },
+  seed: {
+    type: "number",
+    help: "random seed",
+    default: 0,
+    integer: true,
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+  },
   backend: { type: "string", help: "compute backend", default: "auto", choices: ["auto", "webgpu", "wasm"] },
-  "read-every": { type: "number", help: "read losses back every N steps", default: 50 },
+  "read-every": {
+    type: "number",
+    help: "read losses back every N steps",
+    default: 50,
+    integer: true,
+    min: 1,
+    max: 1 << 16,
+  },
   checkpoint: {
     type: "string",
     help: "write a checkpoint (safetensors) here after every epoch, atomically",
@@ -106,6 +147,16 @@ const FLAGS = {
 /** Pictures per band of the PNG. */
 const PICTURES = 16;
 
+/** Why training stopped when the user pressed Ctrl-C. */
+class Interrupted extends Error {
+  override name = "Interrupted";
+}
+
+/** "1 epoch", "2 epochs". */
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 /** What a run trains, from the flags or, when resuming, from the checkpoint. */
 interface Settings {
   readonly model: "categorical" | "bernoulli";
@@ -119,27 +170,22 @@ interface Settings {
   readonly data: string;
 }
 
-/** τ of each estimator when --tau is not given: the paper's ranges (docs/math.md §6.2, §6.3). */
-function defaultTau(name: EstimatorName, modelTau: number): number {
-  return name === "stgs" || name === "grmck" ? 0.5 : name === "gst" ? 0.7 : modelTau;
-}
-
 /** The settings the flags ask for, every one checked. */
 function fromFlags(flags: ReturnType<typeof parse>): Settings {
   const model = flags.model as Settings["model"];
   const config = model === "categorical" ? (flags.config ?? "10x30") as CategoricalConfig : undefined;
-  const defaults = config ? CATEGORICAL_CONFIGS[config] : { optimizer: "radam", lr: 3e-4, tau: 1.1 };
+  const defaults = config ? CATEGORICAL_CONFIGS[config] : BERNOULLI_VAE_SETTINGS;
   const name = flags.estimator as EstimatorName;
   return {
     model,
     config,
-    evaluations: requireInteger("evaluations", flags.evaluations, 1, 64),
+    evaluations: flags.evaluations,
     binarize: flags.binarize as Binarization,
     estimator: estimator(name, { tau: flags.tau ?? defaultTau(name, defaults.tau), k: flags.k }),
     optimizer: ((flags.optimizer ?? defaults.optimizer) === "radam" ? radam : adam)({
       lr: flags.lr ?? defaults.lr,
     }),
-    batch: requireInteger("batch", flags.batch, 1, 1 << 20),
+    batch: flags.batch,
     seed: flags.seed,
     data: flags.data,
   };
@@ -218,9 +264,11 @@ await runCli(FLAGS, async () => {
   const resumeBytes = flags.resume === undefined ? undefined : await readCheckpointFile(flags.resume);
   const resumed = resumeBytes ? decodeCheckpoint(resumeBytes, flags.resume!) : undefined;
   const settings = resumed ? fromCheckpoint(resumed, flags.resume!, flags, given) : fromFlags(flags);
-  const epochs = requireInteger("epochs", flags.epochs, 1);
-  const readEvery = requireInteger("readEvery", flags["read-every"], 1, 1 << 16);
-  seedKey(settings.seed);
+  const epochs = flags.epochs;
+  const readEvery = flags["read-every"];
+  // The files the run will write, checked now rather than after the training.
+  if (flags.checkpoint !== undefined) await prepareOutput("checkpoint", flags.checkpoint);
+  if (flags.png !== undefined) await prepareOutput("png", flags.png);
   const log = (line: string) => (flags.json ? console.error(line) : console.log(line));
 
   const data = await openDataset(settings.data);
@@ -288,9 +336,20 @@ await runCli(FLAGS, async () => {
     const bar = new ProgressBar(epochs * stepsPerEpoch, !flags.json && Deno.stdout.isTerminal());
     bar.restart(model.steps);
     let last: VaeEpoch | undefined;
+    // Ctrl-C stops training between steps (a checkpoint being written is finished first); a second one
+    // ends the process at once.
+    const interrupt = new AbortController();
+    const onInterrupt = () => {
+      if (interrupt.signal.aborted) Deno.exit(130);
+      interrupt.abort(new Interrupted());
+    };
+    Deno.addSignalListener("SIGINT", onInterrupt);
+    const resumeCommand = (path: string, backendFlag = "") =>
+      `deno run --allow-read --allow-write examples/vae.ts --resume ${path} --epochs ${epochs}${backendFlag}`;
     const epochsRun = trainVae(model, train, {
       epochs,
       test,
+      signal: interrupt.signal,
       onProgress: (p) => {
         const done = p.firstStep + p.losses.length - 1;
         bar.update(done, `epoch ${p.epoch}/${epochs}  −ELBO ${p.losses[p.losses.length - 1].toFixed(2)}`);
@@ -316,16 +375,29 @@ await runCli(FLAGS, async () => {
       }
     } catch (e) {
       bar.clear();
+      if (e instanceof Interrupted) {
+        console.error(`interrupted at step ${model.steps}.`);
+        console.error(
+          written
+            ? `the last checkpoint, after epoch ${written.epoch}, is ${written.path}; continue with\n  ` +
+              resumeCommand(written.path)
+            : flags.checkpoint === undefined
+            ? "no checkpoint was written: with --checkpoint FILE a run can be resumed after an interruption"
+            : `no epoch had ended, so no checkpoint was written yet to ${flags.checkpoint}`,
+        );
+        Deno.exit(130);
+      }
       if (e instanceof BackendFailureError && written) {
         console.error(`error: ${e.name}: ${e.message}`);
         console.error(
-          `the last checkpoint, after epoch ${written.epoch}, is ${written.path}; continue on the CPU with\n` +
-            `  deno run --allow-read --allow-write examples/vae.ts --resume ${written.path} --epochs ${epochs} ` +
-            `--backend wasm`,
+          `the last checkpoint, after epoch ${written.epoch}, is ${written.path}; continue on the CPU with\n  ` +
+            resumeCommand(written.path, " --backend wasm"),
         );
         Deno.exit(1);
       }
       throw e;
+    } finally {
+      Deno.removeSignalListener("SIGINT", onInterrupt);
     }
     if (!last) {
       log(`nothing to do: the model has trained ${epochs} epochs already`);
@@ -354,7 +426,9 @@ await runCli(FLAGS, async () => {
     if (flags.json) console.log(JSON.stringify(result));
     else {
       console.log(
-        `done: ${epochs} epochs, ${model.steps} steps; train −ELBO ${result.trainElbo.toFixed(2)}, ` +
+        `done: ${plural(epochs, "epoch")}, ${plural(model.steps, "step")}; train −ELBO ${
+          result.trainElbo.toFixed(2)
+        }, ` +
           `test −ELBO ${result.testElbo.toFixed(2)}; ${
             result.msPerStep.toFixed(1)
           } ms/step on ${backend.name}`,
@@ -369,7 +443,7 @@ await runCli(FLAGS, async () => {
       // Small images (the 8×8 digits) are drawn larger so that they can be seen.
       const scale = Math.max(2, Math.round(56 / test.height));
       const grid = imageGrid(bands, { count, height: test.height, width: test.width, columns: count, scale });
-      await Deno.writeFile(flags.png, encodePng(grid.pixels, grid.width, grid.height));
+      await writeAtomically(flags.png, encodePng(grid.pixels, grid.width, grid.height));
       const where = await Deno.realPath(flags.png);
       log(
         `wrote ${where}: top band test images, middle their reconstructions, bottom samples from the prior`,

@@ -54,8 +54,8 @@ function checkModel(model: CategoricalVae, images: unknown, count: number): void
  *
  * @example
  * ```ts
- * import { allImages, CategoricalVae, exactReconstructionGradient, loadFixture, selectBackend } from "@reinmax/reinmax";
- * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { allImages, CategoricalVae, exactReconstructionGradient, FIXTURES_URL, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
  * const images = allImages(data.test).subarray(0, 10 * 784);
  * const exact = await exactReconstructionGradient(model, images, 10); // 10 × 4 × 8 values, float64
@@ -105,8 +105,8 @@ export async function exactReconstructionGradient(
  *
  * @example
  * ```ts
- * import { allImages, CategoricalVae, estimator, estimatorGradientDraws, type GradientDraws, loadFixture, selectBackend } from "@reinmax/reinmax";
- * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { allImages, CategoricalVae, estimator, estimatorGradientDraws, FIXTURES_URL, type GradientDraws, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
  * const images = allImages(data.test).subarray(0, 10 * 784);
  * const draws: GradientDraws = await estimatorGradientDraws(model, images, 10, estimator("st", { tau: 1 }), 256);
@@ -129,8 +129,8 @@ export interface GradientDraws {
  *
  * @example
  * ```ts
- * import { allImages, CategoricalVae, estimator, estimatorGradientDraws, loadFixture, selectBackend } from "@reinmax/reinmax";
- * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { allImages, CategoricalVae, estimator, estimatorGradientDraws, FIXTURES_URL, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
  * const images = allImages(data.test).subarray(0, 10 * 784);
  * const reinmaxDraws = await estimatorGradientDraws(model, images, 10, estimator("reinmax", { tau: 1.3 }), 1024);
@@ -208,8 +208,8 @@ export interface GradientComparison {
  *
  * @example
  * ```ts
- * import { allImages, CategoricalVae, compareGradients, estimator, estimatorGradientDraws, exactReconstructionGradient, loadFixture, selectBackend } from "@reinmax/reinmax";
- * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { allImages, CategoricalVae, compareGradients, estimator, estimatorGradientDraws, exactReconstructionGradient, FIXTURES_URL, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
  * const images = allImages(data.test).subarray(0, 10 * 784);
  * const exact = await exactReconstructionGradient(model, images, 10);
@@ -238,8 +238,8 @@ export function compareGradients(exact: Float64Array, draws: GradientDraws): Gra
  *
  * @example
  * ```ts
- * import { allImages, CategoricalVae, estimator, type GradientQuality, gradientQuality, loadFixture, selectBackend } from "@reinmax/reinmax";
- * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { allImages, CategoricalVae, estimator, FIXTURES_URL, type GradientQuality, gradientQuality, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
  * const images = allImages(data.test).subarray(0, 10 * 784);
  * const rows: GradientQuality[] = await gradientQuality(model, images, 10, [estimator("st", { tau: 1 })], 256);
@@ -256,12 +256,13 @@ export interface GradientQuality extends GradientComparison {
 }
 
 /**
- * The table: each estimator's M draws against the exact gradient of the same images.
+ * The table: each estimator's M draws against the exact gradient of the same images. `onRow` is called as
+ * each row is done (the analysis takes minutes: M backward passes per estimator).
  *
  * @example
  * ```ts
- * import { allImages, CategoricalVae, estimator, gradientQuality, loadFixture, selectBackend } from "@reinmax/reinmax";
- * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { allImages, CategoricalVae, estimator, FIXTURES_URL, gradientQuality, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
  * const images = allImages(data.test).subarray(0, 10 * 784);
  * const table = await gradientQuality(model, images, 10, [
@@ -269,7 +270,7 @@ export interface GradientQuality extends GradientComparison {
  *   estimator("st", { tau: 1.3 }),
  *   estimator("stgs", { tau: 0.5 }),
  *   "reinforce",
- * ], 1024);
+ * ], 1024, (row, done, of) => console.log(`${done}/${of}: ${row.estimator} τ=${row.tau}`));
  * console.table(table); // estimator, τ, relative error, relative std, cosine
  * ```
  */
@@ -279,7 +280,11 @@ export async function gradientQuality(
   count: number,
   estimators: readonly (Estimator | "reinforce")[],
   draws: number,
+  onRow?: (row: GradientQuality, done: number, of: number) => void,
 ): Promise<GradientQuality[]> {
+  if (onRow !== undefined && typeof onRow !== "function") {
+    throw new ReinmaxInputError("onRow", `expected a function, got ${describe(onRow)}`);
+  }
   const exact = await exactReconstructionGradient(model, images, count);
   const rows: GradientQuality[] = [];
   for (const est of estimators) {
@@ -287,12 +292,14 @@ export async function gradientQuality(
       exact,
       await estimatorGradientDraws(model, images, count, est, draws),
     );
-    rows.push({
+    const row = {
       estimator: est === "reinforce" ? "reinforce" : est.name,
       tau: est === "reinforce" ? NaN : est.tau,
       draws,
       ...comparison,
-    });
+    };
+    rows.push(row);
+    onRow?.(row, rows.length, estimators.length);
   }
   return rows;
 }

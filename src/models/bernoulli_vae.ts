@@ -9,7 +9,7 @@
 import { type Backend, readF32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
 import { enqueueBackward, enqueueSample, type Estimator } from "../estimators.ts";
-import { type Optimizer, radam } from "../optim.ts";
+import { adam, type Optimizer, radam } from "../optim.ts";
 import { type RandomStream, TAG } from "../random.ts";
 import type { LossLog } from "./loss_log.ts";
 import { describe, requireInteger, requirePositive } from "../validate.ts";
@@ -76,6 +76,22 @@ export interface BernoulliVaeOptions {
   readonly readEvery?: number;
 }
 
+/**
+ * The paper's settings of the 2×200 model with ReinMax (docs/math.md §6.3): its optimiser, learning rate and
+ * τ, the defaults of {@link BernoulliVae}.
+ *
+ * @example
+ * ```ts
+ * import { BERNOULLI_VAE_SETTINGS } from "@reinmax/reinmax";
+ * console.log(BERNOULLI_VAE_SETTINGS); // { optimizer: "radam", lr: 0.0003, tau: 1.1 }
+ * ```
+ */
+export const BERNOULLI_VAE_SETTINGS: {
+  readonly optimizer: "adam" | "radam";
+  readonly lr: number;
+  readonly tau: number;
+} = { optimizer: "radam", lr: 3e-4, tau: 1.1 };
+
 /** Streams of the binarisation: fixed per image when static, fresh per step or evaluation pass when dynamic. */
 const EVALUATION_BINARIZATION = 2 ** 31;
 
@@ -84,8 +100,8 @@ const EVALUATION_BINARIZATION = 2 ** 31;
  *
  * @example
  * ```ts
- * import { BernoulliVae, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
- * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { BernoulliVae, FIXTURES_URL, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new BernoulliVae(await selectBackend(), { evaluations: 3 }); // 2×200, ReinMax τ 1.1, RAdam 3e-4
  * for await (const e of trainVae(model, data.train, { epochs: 2, test: data.test })) {
  *   console.log(e.epoch, e.trainElbo, e.testElbo);
@@ -130,7 +146,9 @@ export class BernoulliVae extends Vae {
   /** Plans the model on `backend` and initialises every layer from the seed (the prior at 0). */
   constructor(backend: Backend, options: BernoulliVaeOptions = {}) {
     const o = requireOptions(options) as BernoulliVaeOptions;
-    super(backend, o.optimizer ?? radam({ lr: 3e-4 }), o.seed ?? 0, o, 1.1);
+    const defaults = BERNOULLI_VAE_SETTINGS;
+    const optimizer = o.optimizer ?? (defaults.optimizer === "adam" ? adam : radam)({ lr: defaults.lr });
+    super(backend, optimizer, o.seed ?? 0, o, defaults.tau);
     this.latents = requireInteger("latents", o.latents ?? 200, 1, 1 << 16);
     this.hidden = requireLayerWidths("hidden", o.hidden ?? [200, 200]);
     this.evaluations = requireInteger("evaluations", o.evaluations ?? 1, 1, 64);
