@@ -82,8 +82,9 @@ export function gunzip(bytes: Uint8Array, source: string): Uint8Array {
   if (size > payload.length * MAX_DEFLATE_RATIO) {
     throw new DatasetError(
       source,
-      `truncated or corrupt gzip: the trailer declares ${size} uncompressed bytes, but ${payload.length} ` +
-        `bytes of deflate data can hold at most ${payload.length * MAX_DEFLATE_RATIO}`,
+      `truncated or corrupt gzip, or data appended after it: the file's last 8 bytes, read as the gzip ` +
+        `trailer, declare ${size} uncompressed bytes, but ${payload.length} bytes of deflate data can hold ` +
+        `at most ${payload.length * MAX_DEFLATE_RATIO}`,
     );
   }
 
@@ -95,7 +96,8 @@ export function gunzip(bytes: Uint8Array, source: string): Uint8Array {
     if (e instanceof DeflateError && e.kind === "overflow") {
       throw new DatasetError(
         source,
-        `corrupt gzip: the trailer declares ${size} uncompressed bytes, the deflate data holds more`,
+        `corrupt gzip, or data appended after it: the file's last 8 bytes, read as the gzip trailer, declare ` +
+          `${size} uncompressed bytes, the deflate data holds more`,
         { cause: e },
       );
     }
@@ -106,7 +108,8 @@ export function gunzip(bytes: Uint8Array, source: string): Uint8Array {
   if (end.produced !== size) {
     throw new DatasetError(
       source,
-      `corrupt gzip: the trailer declares ${size} uncompressed bytes, the deflate data holds ${end.produced}`,
+      `corrupt gzip, or data appended after it: the file's last 8 bytes, read as the gzip trailer, declare ` +
+        `${size} uncompressed bytes, the deflate data holds ${end.produced}`,
     );
   }
   const actualCrc = crc32(out);
@@ -122,8 +125,9 @@ export function gunzip(bytes: Uint8Array, source: string): Uint8Array {
   if (end.consumed !== payload.length) {
     throw new DatasetError(
       source,
-      `expected the trailer right after the deflate stream, found ${payload.length - end.consumed} extra ` +
-        `bytes between them (a multi-member gzip, which is not supported, or trailing data)`,
+      `expected the file to end with the gzip trailer right after the deflate stream, found ` +
+        `${payload.length - end.consumed} more bytes after the stream (a second gzip member, which is not ` +
+        `supported, or data appended to the file)`,
     );
   }
   return out;

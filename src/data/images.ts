@@ -3,7 +3,7 @@
  * batch is gathered, so a 60,000-image set costs 47 MB rather than four times that as floats.
  * @module
  */
-import { ReinmaxInputError } from "../errors.ts";
+import { DatasetError, ReinmaxInputError } from "../errors.ts";
 import { describe, requireInteger } from "../validate.ts";
 
 /**
@@ -38,8 +38,8 @@ export interface ImageSetOptions {
  *
  * @example
  * ```ts
- * import { type ImageDataset, loadFixture } from "@reinmax/reinmax";
- * const data: ImageDataset = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { FIXTURES_URL, type ImageDataset, loadFixture } from "@reinmax/reinmax";
+ * const data: ImageDataset = await loadFixture("digits", (name) => fetch(new URL(name, FIXTURES_URL)));
  * console.log(data.name, data.train.count, data.test.count, data.train.size); // "digits" 1500 297 64
  * ```
  */
@@ -147,7 +147,8 @@ export class ImageSet {
    * `out[0]`, each pixel as `value / maxValue` in [0, 1]. Called once per training step, so it allocates
    * nothing.
    * Throws a {@link ReinmaxInputError} for an index outside [0, this.count) or an `out` shorter than
-   * `count·size`.
+   * `count·size`, and a {@link DatasetError} naming the set when its pixels changed after it was built (the
+   * buffer detached, e.g. transferred to a worker, or a value above `maxValue` written into it).
    */
   gather(
     indices: ArrayLike<number>,
@@ -177,6 +178,16 @@ export class ImageSet {
       );
     }
     const { pixels, size } = this;
+    if (pixels.length !== this.count * size) {
+      throw new DatasetError(
+        this.name,
+        `its pixel buffer holds ${pixels.length} bytes, not the ${
+          this.count * size
+        } it was built with: it was ` +
+          `detached (e.g. transferred to a worker) or resized after the set was made; keep the bytes alive or ` +
+          `copy them into the set`,
+      );
+    }
     const scale = this.#scale;
     for (let k = 0; k < count; k++) {
       const index = indices[start + k];
@@ -192,6 +203,15 @@ export class ImageSet {
       const from = index * size;
       const to = k * size;
       for (let p = 0; p < size; p++) out[to + p] = scale[pixels[from + p]];
+      const above = firstPixelAbove(pixels.subarray(from, from + size), this.maxValue);
+      if (above >= 0) {
+        throw new DatasetError(
+          this.name,
+          `pixel ${pixels[from + above]} above maxValue ${this.maxValue} at ${
+            pixelPlace(from + above, size, this.width)
+          }: the bytes were changed after the set was built`,
+        );
+      }
     }
   }
 

@@ -97,10 +97,14 @@ export async function loadMnistLike(read: FileReader, options: MnistLikeOptions)
       `expected a function (name) => Promise<bytes>, got ${describe(read)}`,
     );
   }
-  const { name, maxValue = 255, location = "the data source" } = requireOptions(options);
+  const { name, maxValue = 255, location } = requireOptions(options);
   // One file at a time: the largest set (60,000 images) is already 47 MB decompressed.
   const files = [];
-  for (const base of Object.values(MNIST_FILES)) files.push(await readEither(read, base, location));
+  for (const base of Object.values(MNIST_FILES)) {
+    const file = await readEither(read, base, location ?? "the data source");
+    // Errors about a file's bytes name it where it was found, so two data sets' files are not confused.
+    files.push(location === undefined ? file : { ...file, source: within(location, file.source) });
+  }
   const [trainImages, trainLabels, testImages, testLabels] = files;
   const train = imageSetFromIdx(trainImages.bytes, trainLabels.bytes, {
     name: `${name} train`,
@@ -229,6 +233,11 @@ async function readEither(
     if (bytes !== undefined) return { bytes, source };
   }
   throw new DatasetError(base, `not found in ${location}: tried ${base}.gz and ${base}`);
+}
+
+/** `name` inside the directory or base URL `location`. */
+function within(location: string, name: string): string {
+  return /[\\/]$/.test(location) ? `${location}${name}` : `${location}/${name}`;
 }
 
 function requireOptions<T extends { name: string; maxValue?: number }>(options: T): T {

@@ -61,6 +61,7 @@ export const BUFFER_ROLES: readonly BufferRole[] = [
  */
 export class PlannedBuffer {
   #buffer: DeviceBuffer | null = null;
+  #freed = false;
   /** @internal Created by {@link MemoryPlan.declare}. */
   constructor(
     /** The buffer's name, unique in its plan, e.g. `"encoder.fc1.weight"`. */
@@ -73,14 +74,24 @@ export class PlannedBuffer {
     readonly size: BufferSize,
   ) {}
 
-  /** The backend buffer. Throws before the plan is allocated and after it is freed. */
+  /**
+   * The backend buffer. Throws before the plan is allocated, and after it is freed a ReinmaxInputError
+   * (argument "model"): the model that planned it was destroyed.
+   */
   get buffer(): DeviceBuffer {
-    if (!this.#buffer) throw new Error(`buffer "${this.label}" is not allocated`);
-    return this.#buffer;
+    if (this.#buffer) return this.#buffer;
+    if (this.#freed) {
+      throw new ReinmaxInputError(
+        "model",
+        `the model was destroyed (model.destroy()), and its buffer "${this.label}" with it; create a new model`,
+      );
+    }
+    throw new Error(`buffer "${this.label}" is not allocated`);
   }
 
   /** @internal */
   bind(buffer: DeviceBuffer | null): void {
+    this.#freed = buffer === null && this.#buffer !== null;
     this.#buffer = buffer;
   }
 }

@@ -17,8 +17,8 @@ import { type StepProgress, train } from "./trainer.ts";
  *
  * @example
  * ```ts
- * import { CategoricalVae, loadFixture, selectBackend, trainVae, type VaeEpoch } from "@reinmax/reinmax";
- * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { CategoricalVae, FIXTURES_URL, loadFixture, selectBackend, trainVae, type VaeEpoch } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new CategoricalVae(await selectBackend(), { config: "8x4", inputSize: 64 });
  * let last: VaeEpoch | undefined;
  * for await (const e of trainVae(model, data.train, { epochs: 3, test: data.test })) last = e;
@@ -53,8 +53,8 @@ export interface VaeEpoch {
  *
  * @example
  * ```ts
- * import { CategoricalVae, loadFixture, type ModelState, selectBackend, trainVae, type TrainVaeOptions } from "@reinmax/reinmax";
- * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { CategoricalVae, FIXTURES_URL, loadFixture, type ModelState, selectBackend, trainVae, type TrainVaeOptions } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new CategoricalVae(await selectBackend(), { config: "8x4", inputSize: 64 });
  * let saved: ModelState | undefined;
  * const options: TrainVaeOptions = { epochs: 5, test: data.test, onCheckpoint: (s) => void (saved = s) };
@@ -81,8 +81,8 @@ export interface TrainVaeOptions {
  *
  * @example
  * ```ts
- * import { allImages, CategoricalVae, loadFixture, selectBackend } from "@reinmax/reinmax";
- * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { allImages, CategoricalVae, FIXTURES_URL, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const images = allImages(data.test); // 297 × 64 values in [0, 1]
  * const model = new CategoricalVae(await selectBackend(), { config: "8x4", inputSize: 64 });
  * console.log(await model.evaluate(images, data.test.count));
@@ -103,8 +103,8 @@ export function allImages(set: ImageSet): Float32Array {
  *
  * @example
  * ```ts
- * import { CategoricalVae, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
- * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { CategoricalVae, FIXTURES_URL, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new CategoricalVae(await selectBackend(), { config: "10x30" });
  * for await (const e of trainVae(model, data.train, { epochs: 10, test: data.test })) {
  *   console.log(e.epoch, e.trainElbo.toFixed(2), e.testElbo.toFixed(2)); // −ELBO, nats per image
@@ -134,6 +134,13 @@ export async function* trainVae(
         `${set.name} has images of ${set.size} pixels; the model takes ${model.inputSize}`,
       );
     }
+  }
+  if (model.batch > trainSet.count) {
+    throw new ReinmaxInputError(
+      "batch",
+      `the model takes ${model.batch} images per step, but ${trainSet.name} has ${trainSet.count}: its memory ` +
+        `plan holds rows no step would fill; build it with batch <= ${trainSet.count}`,
+    );
   }
   const batch = new Float32Array(model.batch * model.inputSize);
   // The test set is converted a batch at a time, like the training set: as floats it would be four times

@@ -116,11 +116,15 @@ export class WasmBackend implements Backend {
     }
   }
 
-  submit(): void {}
+  submit(): void {
+    // Nothing is queued on WASM; a destroyed backend still says so, as it does on WebGPU.
+    this.#checkAlive();
+  }
 
   read(buffer: DeviceBuffer): Promise<ArrayBuffer> {
     const b = this.#own(buffer);
-    return Promise.resolve(this.#memory.buffer.slice(b.offset, b.offset + b.length * 4));
+    // The memory is not shared (created without `shared`), so its buffer is an ArrayBuffer.
+    return Promise.resolve((this.#memory.buffer as ArrayBuffer).slice(b.offset, b.offset + b.length * 4));
   }
 
   /** A live view of a buffer (invalidated when memory grows); for tests and zero-copy reads on WASM. */

@@ -349,7 +349,11 @@ export class WebGpuBackend implements Backend {
     if (data.length === 0) return;
     // Launches already recorded that bind this buffer must see the old contents.
     if (this.#recorded.has(b)) this.#flush();
-    this.#device.queue.writeBuffer(b.gpu, offset * 4, data.buffer, data.byteOffset, data.byteLength);
+    // writeBuffer takes no SharedArrayBuffer; a copy of a shared array's elements is what it would write.
+    const bytes = data.buffer instanceof ArrayBuffer
+      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      : new Uint8Array(data.slice().buffer);
+    this.#device.queue.writeBuffer(b.gpu, offset * 4, bytes);
   }
 
   run(kernel: KernelName, buffers: readonly DeviceBuffer[], params: readonly number[]): void {
