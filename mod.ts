@@ -96,6 +96,7 @@ export {
   type CategoricalVaeOptions,
 } from "./src/models/categorical_vae.ts";
 export {
+  BERNOULLI_VAE_SETTINGS,
   BernoulliVae,
   type BernoulliVaeOptions,
   type Binarization,
@@ -129,7 +130,7 @@ export { allImages, trainVae, type TrainVaeOptions, type VaeEpoch } from "./src/
 export { type ImageDataset, ImageSet, type ImageSetOptions } from "./src/data/images.ts";
 export { encodeIdx, type IdxArray, type IdxArrays, type IdxType, parseIdx } from "./src/data/idx.ts";
 export { type ByteSource, type FileReader, loadMnistLike, type MnistLikeOptions } from "./src/data/mnist.ts";
-export { type FixtureName, FIXTURES, loadFixture } from "./src/data/fixtures.ts";
+export { type FixtureName, FIXTURES, FIXTURES_URL, loadFixture } from "./src/data/fixtures.ts";
 export { encodePng, type GreyImage, imageGrid, type ImageGridOptions } from "./src/data/png.ts";
 export {
   type Checkpoint,

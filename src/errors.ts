@@ -161,8 +161,8 @@ export class DatasetError extends Error {
  *
  * @example
  * ```ts
- * import { adam, CategoricalVae, loadFixture, NonFiniteError, selectBackend, trainVae } from "@reinmax/reinmax";
- * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { adam, CategoricalVae, FIXTURES_URL, loadFixture, NonFiniteError, selectBackend, trainVae } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const backend = await selectBackend();
  * const model = new CategoricalVae(backend, { config: "8x4", inputSize: 64, optimizer: adam({ lr: 1e9 }) });
  * try {
@@ -201,8 +201,8 @@ export class NonFiniteError extends Error {
  *
  * @example
  * ```ts
- * import { adam, CategoricalVae, DivergenceError, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
- * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { adam, CategoricalVae, DivergenceError, FIXTURES_URL, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new CategoricalVae(await selectBackend(), { config: "8x4", inputSize: 64, optimizer: adam({ lr: 1e6 }) });
  * try {
  *   for await (const _ of trainVae(model, data.train, { epochs: 1 })) {}

@@ -20,14 +20,15 @@ import {
 } from "./safetensors.ts";
 
 /**
- * The format this module writes; a file of another is refused.
+ * The format this module writes; files of format 1 (before the metadata named the weight layout) are read
+ * too, a file of any other is refused.
  *
  * @example
  * ```ts
- * import { CHECKPOINT_FORMAT, decodeCheckpoint, PolyProgramming, selectBackend } from "@reinmax/reinmax";
+ * import { CHECKPOINT_FORMAT, decodeCheckpoint, PolyProgramming, saveCheckpoint, selectBackend } from "@reinmax/reinmax";
  * const task = new PolyProgramming(await selectBackend());
- * console.log(CHECKPOINT_FORMAT); // "reinmax.checkpoint/1", in the file's metadata as "format"
- * const { description } = decodeCheckpoint(await task.save(), "poly");
+ * console.log(CHECKPOINT_FORMAT); // "reinmax.checkpoint/2", in the file's metadata as "format"
+ * const { description } = decodeCheckpoint(await saveCheckpoint(task), "poly");
  * ```
  */
 export const CHECKPOINT_FORMAT = "reinmax.checkpoint/2";

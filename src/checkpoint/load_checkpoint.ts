@@ -35,9 +35,9 @@ export interface LoadedCheckpoint {
  *
  * @example
  * ```ts
- * import { CategoricalVae, loadCheckpoint, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
+ * import { CategoricalVae, FIXTURES_URL, loadCheckpoint, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
  * const { model } = loadCheckpoint(await Deno.readFile("run.safetensors"), await selectBackend(), "run.safetensors");
- * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * const data = await loadFixture("fashion-mnist-10k", (name) => fetch(new URL(name, FIXTURES_URL)));
  * if (model instanceof CategoricalVae) {
  *   for await (const e of trainVae(model, data.train, { epochs: 20 })) console.log(e.epoch, e.trainElbo);
  * }

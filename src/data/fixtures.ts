@@ -15,14 +15,28 @@ import { type FileReader, loadMnistLike, MNIST_FILES, readOptional } from "./mni
  *
  * @example
  * ```ts
- * import { FIXTURES, loadFixture } from "@reinmax/reinmax";
+ * import { FIXTURES, FIXTURES_URL, loadFixture } from "@reinmax/reinmax";
  * for (const name of FIXTURES) {
- *   const data = await loadFixture(name, (file) => Deno.readFile(`fixtures/${file}`));
+ *   const data = await loadFixture(name, (file) => fetch(new URL(file, FIXTURES_URL)));
  *   console.log(name, data.train.count, data.train.size); // fashion-mnist-10k 10000 784, digits 1500 64
  * }
  * ```
  */
 export const FIXTURES = ["fashion-mnist-10k", "digits"] as const;
+
+/**
+ * The `fixtures/` directory of this copy of the SDK, wherever mod.ts was imported from: a checkout (a
+ * `file:` URL), deno.land/x or JSR (an `https:` URL). Reading from it is the caller's I/O, e.g.
+ * `(name) => fetch(new URL(name, FIXTURES_URL))`, which needs read permission for a checkout and net
+ * permission for a host. (Inside a bundle it points next to the bundle, where the fixtures are not.)
+ *
+ * @example
+ * ```ts
+ * import { FIXTURES_URL, loadFixture } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => fetch(new URL(name, FIXTURES_URL)));
+ * ```
+ */
+export const FIXTURES_URL: URL = new URL("../../fixtures/", import.meta.url);
 
 /**
  * The name of a committed data set.
@@ -54,9 +68,9 @@ interface ManifestFile {
  *
  * @example
  * ```ts
- * import { loadFixture } from "@reinmax/reinmax";
+ * import { FIXTURES_URL, loadFixture } from "@reinmax/reinmax";
  * // From a checkout: files under fixtures/. In a page: fetch them from wherever you serve that directory.
- * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * const data = await loadFixture("fashion-mnist-10k", (name) => fetch(new URL(name, FIXTURES_URL)));
  * console.log(data.train.count, data.test.count); // 10000 2000
  * ```
  */

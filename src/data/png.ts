@@ -67,8 +67,8 @@ const PNG_MAX_DIMENSION = 2 ** 31 - 1;
  *
  * @example
  * ```ts
- * import { allImages, CategoricalVae, encodePng, imageGrid, loadFixture, selectBackend } from "@reinmax/reinmax";
- * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { allImages, CategoricalVae, encodePng, FIXTURES_URL, imageGrid, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new CategoricalVae(await selectBackend(), { config: "10x30" });
  * const originals = allImages(data.test).subarray(0, 16 * 784);
  * const grid = imageGrid([originals, await model.reconstruct(originals, 16), await model.samplePrior(16)], {

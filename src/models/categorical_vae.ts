@@ -122,8 +122,8 @@ export interface CategoricalVaeOptions {
  *
  * @example
  * ```ts
- * import { allImages, CategoricalVae, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
- * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { allImages, CategoricalVae, FIXTURES_URL, loadFixture, selectBackend, trainVae } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new CategoricalVae(await selectBackend(), { config: "10x30" }); // ReinMax τ 1.3, RAdam 5e-4
  * for await (const e of trainVae(model, data.train, { epochs: 2, test: data.test })) {
  *   console.log(e.epoch, e.trainElbo, e.testElbo);

@@ -99,11 +99,11 @@ export interface ModelDescription {
  *
  * @example
  * ```ts
- * import { loadCheckpoint, selectBackend, type TrainableModel } from "@reinmax/reinmax";
+ * import { loadCheckpoint, saveCheckpoint, selectBackend, type TrainableModel } from "@reinmax/reinmax";
  * const bytes = await Deno.readFile("run.safetensors");
  * const model: TrainableModel = loadCheckpoint(bytes, await selectBackend(), "run.safetensors").model;
- * console.log(model.steps, model.formatMemory()); // every model has a step count, a memory plan, save/load
- * await Deno.writeFile("copy.safetensors", await model.save());
+ * console.log(model.steps, model.formatMemory()); // every model has a step count, a memory plan, a state
+ * await Deno.writeFile("copy.safetensors", await saveCheckpoint(model));
  * ```
  */
 export abstract class TrainableModel {

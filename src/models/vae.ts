@@ -20,8 +20,8 @@ import type { PlannedBuffer } from "./plan.ts";
  *
  * @example
  * ```ts
- * import { allImages, CategoricalVae, type ElboTerms, loadFixture, selectBackend } from "@reinmax/reinmax";
- * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { allImages, CategoricalVae, type ElboTerms, FIXTURES_URL, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new CategoricalVae(await selectBackend(), { config: "8x4", inputSize: 64 });
  * const terms: ElboTerms = await model.evaluate(allImages(data.test), data.test.count);
  * console.log(terms.elbo === terms.reconstruction + terms.kl); // up to rounding
@@ -43,8 +43,8 @@ export interface ElboTerms {
  *
  * @example
  * ```ts
- * import { CategoricalVae, type ImageBatches, loadFixture, selectBackend } from "@reinmax/reinmax";
- * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { CategoricalVae, FIXTURES_URL, type ImageBatches, loadFixture, selectBackend } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new CategoricalVae(await selectBackend(), { config: "8x4", inputSize: 64 });
  * const order = Uint32Array.from({ length: data.test.count }, (_, i) => i);
  * const batches: ImageBatches = (start, count, out) => data.test.gather(order, out, start, count);
@@ -109,8 +109,8 @@ export interface ForwardContext {
  *
  * @example
  * ```ts
- * import { allImages, BernoulliVae, CategoricalVae, loadFixture, selectBackend, type Vae } from "@reinmax/reinmax";
- * const data = await loadFixture("fashion-mnist-10k", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { allImages, BernoulliVae, CategoricalVae, FIXTURES_URL, loadFixture, selectBackend, type Vae } from "@reinmax/reinmax";
+ * const data = await loadFixture("fashion-mnist-10k", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const backend = await selectBackend();
  * const models: Vae[] = [new CategoricalVae(backend, { config: "8x4" }), new BernoulliVae(backend)];
  * for (const model of models) {

@@ -57,8 +57,8 @@ export interface TrainingTask {
  *
  * @example
  * ```ts
- * import { CategoricalVae, loadFixture, selectBackend, type StepProgress, trainVae } from "@reinmax/reinmax";
- * const data = await loadFixture("digits", (name) => Deno.readFile(`fixtures/${name}`));
+ * import { CategoricalVae, FIXTURES_URL, loadFixture, selectBackend, type StepProgress, trainVae } from "@reinmax/reinmax";
+ * const data = await loadFixture("digits", (name) => fetch(new URL(name, FIXTURES_URL)));
  * const model = new CategoricalVae(await selectBackend(), { config: "8x4", inputSize: 64, readEvery: 5 });
  * const onProgress = (p: StepProgress) => console.log(`step ${p.firstStep + p.losses.length - 1}/${p.lastStep}`);
  * for await (const _ of trainVae(model, data.train, { epochs: 1, onProgress })) {}
