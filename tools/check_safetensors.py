@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Opens a safetensors file with the reference implementation and prints what it holds.
 
-For checking by hand that a checkpoint written by reinmax (src/train/safetensors.ts) loads in Python:
+For checking by hand that a checkpoint written by reinmax (src/checkpoint/safetensors.ts) loads in Python:
 
     pip install safetensors numpy          # torch is used instead of numpy when it is importable
     python3 tools/check_safetensors.py model.safetensors
 
-Prints the metadata, then each tensor's name, dtype, shape and sum, and whether the CRC-32 of the data
-section matches the metadata's "reinmax.checksum" (the same CRC as zlib's). Exits 1 when the file does not
-load or the checksum does not match.
+Prints the metadata, then each tensor's name, dtype, shape and sum, and whether the checksum matches: the
+CRC-32 of the contents under "reinmax.contents_checksum" (docs/checkpoints.md defines it; the same CRC as
+zlib's), or, in a file of format 1, the CRC-32 of the data section under "reinmax.checksum". Exits 1 when the
+file does not load or the checksum does not match.
 """
 
 import json
@@ -25,6 +26,28 @@ def data_section_crc(path):
         crc = 0
         while chunk := f.read(1 << 20):
             crc = zlib.crc32(chunk, crc)
+    return f"crc32:{crc:08x}"
+
+
+def contents_crc(path, metadata):
+    """The contents checksum from the raw file: tensors in name order (name, dtype, shape, little-endian bytes),
+    then the metadata but the checksum itself, in key order, each text followed by a 0 byte."""
+    with open(path, "rb") as f:
+        (header_length,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(header_length))
+        data = f.read()
+    header.pop("__metadata__", None)
+    crc = 0
+    # Python orders str by code point, as the definition does.
+    for name in sorted(header):
+        entry = header[name]
+        for text in (name, entry["dtype"], ",".join(str(d) for d in entry["shape"])):
+            crc = zlib.crc32(text.encode() + b"\0", crc)
+        begin, end = entry["data_offsets"]
+        crc = zlib.crc32(data[begin:end], crc)
+    for key in sorted(metadata):
+        if key not in ("reinmax.contents_checksum", "reinmax.checksum", "reinmax.header_checksum"):
+            crc = zlib.crc32(key.encode() + b"\0" + metadata[key].encode() + b"\0", crc)
     return f"crc32:{crc:08x}"
 
 
@@ -63,15 +86,17 @@ def main(argv):
             total = tensor.sum(dtype="float64" if tensor.dtype.kind == "f" else "int64").item()
         print(f"{name}\t{tensor.dtype}\t{list(tensor.shape)}\tsum={total}")
 
-    expected = metadata.get("reinmax.checksum")
-    if expected is None:
-        print("no reinmax.checksum in the metadata: the data is not checked")
+    if "reinmax.contents_checksum" in metadata:
+        key, what, actual = "reinmax.contents_checksum", "contents", contents_crc(path, metadata)
+    elif "reinmax.checksum" in metadata:
+        key, what, actual = "reinmax.checksum", "data section", data_section_crc(path)
+    else:
+        print("no reinmax checksum in the metadata: the file is not checked")
         return 0
-    actual = data_section_crc(path)
-    if actual != expected:
-        print(f"checksum mismatch: the metadata says {expected}, the data's is {actual}", file=sys.stderr)
+    if actual != metadata[key]:
+        print(f"checksum mismatch: {key} says {metadata[key]}, the {what} checksum is {actual}", file=sys.stderr)
         return 1
-    print(f"reinmax.checksum matches the data section ({actual})")
+    print(f"{key} matches the {what} ({actual})")
     return 0
 
 

@@ -49,11 +49,11 @@ const FORMAT_1 = "reinmax.checkpoint/1";
 export const LAYOUT_KEY = "layout";
 
 /**
- * How every matrix of a checkpoint is stored: row-major, rows = inputs, so a linear layer computes x·W + b.
- * torch.nn.Linear keeps the transpose: write `linear.weight.T`, read `W.T`.
+ * How every matrix of a checkpoint is stored: `weight[in][out]`, row-major with a row per input, so a linear
+ * layer computes x·W + b; Adam's moments have the shape of their parameter. torch.nn.Linear keeps the
+ * transpose, `weight[out][in]`: write `linear.weight.T` (and the moments' `.T`), read `W.T`.
  */
-export const WEIGHT_LAYOUT = "in×out: a linear weight has shape [inputs, outputs] and computes x @ W + b " +
-  "(torch.nn.Linear.weight is its transpose); Adam's moments have the shape of their parameter";
+export const WEIGHT_LAYOUT = "weight[in][out]";
 
 /**
  * What a checkpoint holds, on the host.
