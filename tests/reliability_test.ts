@@ -15,15 +15,20 @@ import {
   type Backend,
   BackendFailureError,
   BackendMemoryError,
+  CategoricalVae,
   estimator,
+  ImageSet,
+  loadInto,
   type ModelState,
   NonFiniteError,
   type PolyEpoch,
   PolyProgramming,
   reinmax,
   ReinmaxInputError,
+  saveCheckpoint,
   trainPoly,
   type TrainPolyOptions,
+  trainVae,
 } from "../mod.ts";
 import { readF32, WasmBackend, WebGpuBackend } from "./internals.ts";
 
@@ -280,3 +285,125 @@ forEachBackend("writeState checks every tensor before writing any", async (backe
     task.destroy();
   }
 });
+
+/** A small categorical VAE of six-pixel images with several parameters, so order of writes can show. */
+const smallVae = (backend: Backend) =>
+  new CategoricalVae(backend, { categories: 3, latents: 2, inputSize: 6, hidden: [5, 4], batch: 3, seed: 1 });
+
+forEachBackend("a destroyed model answers every use with a typed error naming the model", async (backend) => {
+  const model = smallVae(backend);
+  const images = new Float32Array(18).fill(0.5);
+  model.step(images);
+  model.destroy();
+  const named = (e: unknown) => {
+    assertInstanceOf(e, ReinmaxInputError);
+    assertEquals((e as ReinmaxInputError).argument, "model");
+    assertStringIncludes((e as ReinmaxInputError).message, "destroyed");
+  };
+  named(assertThrows(() => model.step(images)));
+  named(await assertRejects(() => model.readState()));
+  named(await assertRejects(() => model.evaluate(images, 3)));
+  named(await assertRejects(() => model.samplePrior(2)));
+  const set = new ImageSet({ name: "six", count: 3, height: 2, width: 3, pixels: new Uint8Array(18) });
+  named(
+    await assertRejects(async () => {
+      for await (const _ of trainVae(model, set)) { /* nothing */ }
+    }),
+  );
+  assertEquals(model.bytesAllocated > 0, true, "the plan still reports what it held");
+});
+
+Deno.test({
+  name: "loading a good file into a model on a destroyed backend blames the backend, not the file",
+  ignore: typeof BACKENDS.get("wasm") !== "object",
+  fn: async () => {
+    const backend = await WasmBackend.create();
+    const model = smallVae(backend);
+    const file = await saveCheckpoint(model);
+    backend.destroy();
+    const error = assertThrows(() => loadInto(model, file, "good.safetensors"));
+    assertInstanceOf(error, BackendFailureError, (error as Error).message);
+  },
+});
+
+forEachBackend(
+  "a state held in SharedArrayBuffers is written on every backend, all or nothing",
+  async (backend) => {
+    const model = smallVae(backend);
+    try {
+      model.step(new Float32Array(18).fill(0.25));
+      const state = await model.readState();
+      const shared = new Map<string, Float32Array>();
+      for (const [label, values] of state.tensors) {
+        const copy = new Float32Array(new SharedArrayBuffer(values.byteLength));
+        copy.set(values.map((v) => v * 2));
+        shared.set(label, copy);
+      }
+      model.writeState({ step: 5, tensors: shared });
+      const written = await model.readState();
+      for (const [label, values] of shared) {
+        assertEquals(
+          written.tensors.get(label),
+          new Float32Array(values),
+          label,
+        );
+      }
+
+      // A bad tensor late in the parameter order: the ones before it are not written either.
+      const labels = [...shared.keys()];
+      const late = new Map(shared);
+      late.set(
+        labels[labels.length - 1],
+        new Float32Array(shared.get(labels[labels.length - 1])!.length).fill(NaN),
+      );
+      assertThrows(() => model.writeState({ step: 9, tensors: late }), ReinmaxInputError);
+      const after = await model.readState();
+      for (const [label, values] of written.tensors) assertEquals(after.tensors.get(label), values, label);
+      assertEquals(model.steps, 5);
+    } finally {
+      model.destroy();
+    }
+  },
+);
+
+Deno.test("τ is checked against what float32 carries and each estimator's own domain, naming tau", () => {
+  for (
+    const [name, tau] of [["st", 1e-45], ["stgs", 1e-30], ["gst", 1e30], ["grmck", 0.005], [
+      "st",
+      101,
+    ]] as const
+  ) {
+    const error = assertThrows(() => estimator(name, { tau }), ReinmaxInputError);
+    assertEquals(error.argument, "tau");
+    assertStringIncludes(error.message, "expected a number in [0.01, 100]");
+  }
+  const reinmaxError = assertThrows(() => estimator("reinmax", { tau: 0.9 }), ReinmaxInputError);
+  assertStringIncludes(reinmaxError.message, "ReinMax requires tau >= 1");
+  for (const tau of [0, -1]) {
+    assertStringIncludes(assertThrows(() => estimator("st", { tau })).message, "[0.01, 100]");
+  }
+  // The bounds themselves are fine, and the table's defaults are inside them.
+  for (const name of ["st", "stgs", "gst", "grmck"] as const) {
+    estimator(name, { tau: 0.01 });
+    estimator(name, { tau: 100 });
+  }
+  assertEquals([estimator("stgs").tau, estimator("gst").tau, estimator("grmck").tau], [0.5, 0.7, 0.5]);
+});
+
+forEachBackend(
+  "a batch larger than the training set is refused before any step, naming batch",
+  async (backend) => {
+    const model = smallVae(backend);
+    try {
+      const two = new ImageSet({ name: "two", count: 2, height: 2, width: 3, pixels: new Uint8Array(12) });
+      const error = await assertRejects(async () => {
+        for await (const _ of trainVae(model, two)) { /* nothing */ }
+      }, ReinmaxInputError) as ReinmaxInputError;
+      assertEquals(error.argument, "batch");
+      assertStringIncludes(error.message, "batch <= 2");
+      assertEquals(model.steps, 0);
+    } finally {
+      model.destroy();
+    }
+  },
+);

@@ -3,15 +3,19 @@
 import { assert, assertEquals, assertNotEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { forEachBackend } from "./backends.ts";
 import { streamWord } from "./reference/philox.ts";
-import { testRandom } from "./util.ts";
+import { assertClose, testRandom } from "./util.ts";
 import {
   adam,
   type Backend,
   CategoricalVae,
+  DivergenceError,
   estimator,
+  FIXTURES_URL,
   ImageSet,
+  loadFixture,
   NonFiniteError,
   PolyProgramming,
+  ReinmaxInputError,
   train,
   type TrainingTask,
   trainPoly,
@@ -274,5 +278,71 @@ forEachBackend(
     }, DOMException);
     assertEquals((error as DOMException).name, "TimeoutError");
     assert(performance.now() - started < 20_000, "stopped soon after the signal");
+  },
+);
+
+/** The 8×4 VAE on the digits with Adam at `lr`: at 1e6 its loss runs away, finite, within a few steps. */
+function digitsVae(backend: Backend, lr: number): CategoricalVae {
+  return new CategoricalVae(backend, {
+    config: "8x4",
+    inputSize: 64,
+    hidden: [64, 32],
+    optimizer: adam({ lr }),
+  });
+}
+
+forEachBackend(
+  "a finite blow-up stops with a DivergenceError naming its step, the model at the state before it",
+  async (backend) => {
+    const data = await loadFixture("digits", (name) => fetch(new URL(name, FIXTURES_URL)));
+    const model = digitsVae(backend, 1e6);
+    try {
+      const error = await assertRejects(async () => {
+        for await (const _ of trainVae(model, data.train, { epochs: 3 })) { /* train */ }
+      }, DivergenceError) as DivergenceError;
+      assert(Number.isFinite(error.loss) && error.loss > error.limit, error.message);
+      assert(error.step >= 2 && error.lastGoodStep === error.step - 1, error.message);
+      assertEquals(model.steps, error.lastGoodStep);
+      // The limit is divergenceFactor (100) times the first step's loss.
+      const fresh = digitsVae(backend, 1e6);
+      let first = NaN;
+      try {
+        for await (
+          const _ of trainVae(fresh, data.train, {
+            steps: 1,
+            onProgress: (p) => first = p.losses[0],
+          })
+        ) {
+          // one step
+        }
+      } finally {
+        fresh.destroy();
+      }
+      assertClose([error.limit], [100 * first], { rtol: 1e-6, label: "limit" });
+    } finally {
+      model.destroy();
+    }
+  },
+);
+
+forEachBackend(
+  "a model trains in one loop at a time; a second loop is refused, the first goes on",
+  async (backend) => {
+    const model = tinyVae(backend, 1e-3);
+    try {
+      const first = trainVae(model, tinySet(), { epochs: 3 });
+      assertEquals((await first.next()).value?.epoch, 1);
+      const second = trainVae(model, tinySet(), { epochs: 3 });
+      const error = await assertRejects(() => second.next(), ReinmaxInputError) as ReinmaxInputError;
+      assertEquals(error.argument, "model");
+      assertStringIncludes(error.message, "already being trained");
+      for await (const _ of first) { /* the first loop finishes undisturbed */ }
+      assertEquals(model.steps, 3 * 2);
+      // Once it has finished, the model can be trained again.
+      for await (const _ of trainVae(model, tinySet(), { epochs: 4 })) { /* one more epoch */ }
+      assertEquals(model.steps, 4 * 2);
+    } finally {
+      model.destroy();
+    }
   },
 );
