@@ -40,12 +40,8 @@ export function poly_expected_loss(out: usize, theta: usize, c: usize, latents: 
 // exponentials of the sampler and the gradient of each possible sample are computed once per latent; a row then
 // costs its Philox word, one comparison and a select. Four latents are one vector.
 
-// @ts-ignore: decorator
-@inline const EST_REINMAX: u32 = 0;
-// @ts-ignore: decorator
-@inline const EST_ST: u32 = 1;
-// @ts-ignore: decorator
-@inline const EST_GST: u32 = 2;
+// The estimator codes POLY_STEP_REINMAX, POLY_STEP_ST, POLY_STEP_GST, POLY_STEP_STGS and POLY_STEP_GRMCK are
+// defined by the build from the estimator table (src/estimators.ts), as the WGSL assembly defines them.
 
 // Scratch of one row of two categories as the estimators' row functions read it: logits, gHard, gSoft (kept
 // zero: the loss ignores the soft output), the gradient, and the Gumbel family's perturbed logits.
@@ -103,9 +99,9 @@ const GROUP: usize = memory.data(192, 16);
 
 /** The estimator's gradient of a row of latent `l`'s logits with sample s into ROW + ROW_OUT. */
 function rowGradient(s: i32, estimator: u32, invTau: f32, gap: f32): void {
-  if (estimator == EST_REINMAX) reinmaxRow(ROW + ROW_OUT, ROW, s, ROW + ROW_G, ROW + ROW_H, 2, invTau);
-  else if (estimator == EST_ST) stRow(ROW + ROW_OUT, ROW, ROW + ROW_G, ROW + ROW_H, 2, invTau);
-  else gstRow(ROW + ROW_OUT, ROW, s, ROW + ROW_G, ROW + ROW_H, 2, invTau, gap);
+  if (estimator == POLY_STEP_REINMAX) reinmaxRow(ROW + ROW_OUT, ROW, s, ROW + ROW_G, ROW + ROW_H, 2, invTau);
+  else if (estimator == POLY_STEP_ST) stRow(ROW + ROW_OUT, ROW, ROW + ROW_G, ROW + ROW_H, 2, invTau);
+  else if (estimator == POLY_STEP_GST) gstRow(ROW + ROW_OUT, ROW, s, ROW + ROW_G, ROW + ROW_H, 2, invTau, gap);
 }
 
 // The Gumbel family on four rows of four latents at once (lane l: row r + l), lane for lane the arithmetic of
@@ -174,7 +170,7 @@ function gumbelRows4(
  * One whole step of the task for `batch` samples: sample[b·L + i] ~ Cat(softmax(θ_i)) exactly as
  * categorical_sample draws row b·L + i of the tiled logits; loss[i] = (1/B)·Σ_b |X_bi − c_i|^p (X = D[0]);
  * dTheta = (1/B)·Σ_b of the estimator's gradient of each row (written), as poly_loss, the estimator's backward
- * and sum_tiles compute it. estimator: 0 ReinMax, 1 ST, 2 Gapped ST, 3 the Gumbel family (k draws).
+ * and sum_tiles compute it. estimator: a POLY_STEP_* code of the estimator table (the Gumbel family draws k).
  */
 export function poly_step(
   sample: usize, loss: usize, dTheta: usize, theta: usize, c: usize, batch: u32, latents: u32, p: f32,
@@ -183,7 +179,7 @@ export function poly_step(
   const invL: f32 = 1 / <f32>latents;
   const invB: f32 = 1 / <f32>batch;
   const invTau: f32 = 1 / tau;
-  const gumbel = estimator > EST_GST;
+  const gumbel = estimator == POLY_STEP_STGS || estimator == POLY_STEP_GRMCK;
   const scale: f32 = invTau / <f32>k;
   memory.fill(ROW, 0, 40);
   for (let i0: u32 = 0; i0 < latents; i0 += 4) {

@@ -40,10 +40,10 @@ const FLAGS = {
   k: {
     type: "number",
     help: "Gumbel-Rao draws per backward",
-    default: ESTIMATORS.grmck.k.default,
+    default: ESTIMATORS.grmck.k!.default,
     integer: true,
     min: 1,
-    max: ESTIMATORS.grmck.k.max,
+    max: ESTIMATORS.grmck.k!.max,
   },
   draws: {
     type: "number",

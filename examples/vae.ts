@@ -83,10 +83,10 @@ const FLAGS = {
   k: {
     type: "number",
     help: "Gumbel-Rao draws per backward (grmck only)",
-    default: ESTIMATORS.grmck.k.default,
+    default: ESTIMATORS.grmck.k!.default,
     integer: true,
     min: 1,
-    max: ESTIMATORS.grmck.k.max,
+    max: ESTIMATORS.grmck.k!.max,
   },
   optimizer: {
     type: "string",
@@ -244,7 +244,7 @@ function parse() {
 
 function describeModel(model: Vae, settings: Settings): string {
   const est = settings.estimator, opt = settings.optimizer;
-  const training = `${est.name} τ=${est.tau}${est.name === "grmck" ? ` k=${est.k}` : ""}, ${opt.name} ` +
+  const training = `${est.name} τ=${est.tau}${ESTIMATORS[est.name].k ? ` k=${est.k}` : ""}, ${opt.name} ` +
     `lr=${opt.lr}, batch ${settings.batch}, seed ${settings.seed}`;
   if (model instanceof BernoulliVae) {
     return `Bernoulli VAE 2×${model.latents} (${model.inputSize}-${

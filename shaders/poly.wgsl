@@ -185,8 +185,7 @@ fn poly_expected_loss(@builtin(local_invocation_index) lane: u32) {
 //! kernel poly_step
 // One whole step, one thread per latent i looping over the batch: the row b·L + i is drawn as categorical_sample
 // draws it, its loss and gHard are poly_loss's, its gradient the estimator's (computed once per possible sample
-// but for the Gumbel family), added in b order as sum_tiles adds them. estimator: 0 ReinMax, 1 ST, 2 Gapped ST,
-// 3 the Gumbel family.
+// but for the Gumbel family), added in b order as sum_tiles adds them. estimator: a POLY_STEP_* code.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn poly_step(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
@@ -210,16 +209,18 @@ fn poly_step(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) 
   }
   var grad0: vec2f;
   var grad1: vec2f;
+  // The POLY_STEP_* codes are declared by the shader assembly from the estimator table (src/estimators.ts).
+  let gumbel = params.estimator == POLY_STEP_STGS || params.estimator == POLY_STEP_GRMCK;
   switch params.estimator {
-    case 0u: {
+    case POLY_STEP_REINMAX: {
       grad0 = reinmax_row2(t, 0u, term_grad[0], inv_tau);
       grad1 = reinmax_row2(t, 1u, term_grad[1], inv_tau);
     }
-    case 1u: {
+    case POLY_STEP_ST: {
       grad0 = st_row2(t, term_grad[0], inv_tau);
       grad1 = st_row2(t, term_grad[1], inv_tau);
     }
-    case 2u: {
+    case POLY_STEP_GST: {
       grad0 = gst_row2(t, 0u, term_grad[0], inv_tau, params.gap);
       grad1 = gst_row2(t, 1u, term_grad[1], inv_tau, params.gap);
     }
@@ -238,7 +239,7 @@ fn poly_step(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) 
     let s = select(1u, 0u, first);
     sample[r] = i32(s);
     loss_sum += term_loss[s];
-    if (params.estimator > 2u) {
+    if (gumbel) {
       sum += gumbel_row2(t, s, term_grad[s], inv_tau, params.k, &stream);
     } else {
       sum += select(grad1, grad0, first);

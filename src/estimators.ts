@@ -132,18 +132,8 @@ const gstBackward: EstimatorRow["enqueueBackward"] = (k, b, { rows, n }, est) =>
 const LIU_2023 =
   "Liu et al., Bridging Discrete and Backpropagation: Straight-Through and Beyond (NeurIPS 2023)";
 
-/**
- * The estimators, in the order the paper compares them. See the module comment.
- *
- * @example
- * ```ts
- * import { ESTIMATORS } from "@reinmax/reinmax";
- * for (const [name, row] of Object.entries(ESTIMATORS)) {
- *   console.log(`${name} (${row.title}): τ ≥ ${row.tau.min}, tuned ${row.tau.tuned}; ${row.summary}`);
- * }
- * ```
- */
-export const ESTIMATORS = {
+// The rows, typed literally so that their keys are the estimator names.
+const TABLE = {
   reinmax: {
     title: "ReinMax",
     summary: "second-order accurate: 2·J(½(softmax(θ/τ) + D))g − ½·J(π)g, at the cost of ST",
@@ -194,12 +184,6 @@ export const ESTIMATORS = {
   },
 } as const satisfies Readonly<Record<string, EstimatorRow>>;
 
-function estimatorInputs(
-  b: EstimatorBuffers,
-): { logits: DeviceBuffer; sample: DeviceBuffer; gHard: DeviceBuffer; gSoft: DeviceBuffer } {
-  return { logits: b.logits, sample: b.sample, gHard: b.gHard, gSoft: b.gSoft };
-}
-
 /**
  * The name of an estimator: a key of {@link ESTIMATORS}.
  *
@@ -210,7 +194,27 @@ function estimatorInputs(
  * const est = estimator(name, { tau: 0.5 });
  * ```
  */
-export type EstimatorName = keyof typeof ESTIMATORS;
+export type EstimatorName = keyof typeof TABLE;
+
+/**
+ * The estimators, in the order the paper compares them: one {@link EstimatorRow} each. See the module comment.
+ *
+ * @example
+ * ```ts
+ * import { ESTIMATORS } from "@reinmax/reinmax";
+ * for (const [name, row] of Object.entries(ESTIMATORS)) {
+ *   console.log(`${name} (${row.title}): τ ≥ ${row.tau.min}, tuned ${row.tau.tuned}; ${row.summary}`);
+ * }
+ * ```
+ */
+export const ESTIMATORS: Readonly<Record<EstimatorName, EstimatorRow>> = TABLE;
+
+function estimatorInputs(
+  b: EstimatorBuffers,
+): { logits: DeviceBuffer; sample: DeviceBuffer; gHard: DeviceBuffer; gSoft: DeviceBuffer } {
+  return { logits: b.logits, sample: b.sample, gHard: b.gHard, gSoft: b.gSoft };
+}
+
 
 /**
  * Every estimator name, in the order the paper compares them.
@@ -382,6 +386,20 @@ export function modelEstimator(given: Estimator | undefined, modelTau: number): 
   return given === undefined
     ? estimator("reinmax", { tau: defaultTau("reinmax", modelTau) })
     : checkEstimator(given);
+}
+
+/**
+ * The fused polynomial step's estimator codes as named constants, `POLY_STEP_<NAME>` = its row's `polyStep`,
+ * for every estimator that has one: the build hands them to the AssemblyScript compiler and the shader
+ * assembly declares them in WGSL, so both backends' poly_step read their codes from this table.
+ */
+export function polyStepConstants(): Record<string, number> {
+  const constants: Record<string, number> = {};
+  for (const name of ESTIMATOR_NAMES) {
+    const code = ESTIMATORS[name].polyStep;
+    if (code !== null) constants[`POLY_STEP_${name.toUpperCase()}`] = code;
+  }
+  return constants;
 }
 
 /** Enqueues the categorical sample of every row (independent of τ). */

@@ -304,8 +304,9 @@ export const KERNEL_TABLE = {
    * One whole step of the task from θ (L×2): sample[b·L + i] as categorical_sample draws row b·L + i of θ
    * tiled batch times; loss[i] = (1/B)·Σ_b |X_bi − c_i|^p, so the step's mean loss is the mean of loss; dTheta
    * (L×2, written) = (1/B)·Σ_b of the estimator's backward of each row with gHard from poly_loss and gSoft = 0,
-   * as poly_loss, the estimator's backward and sum_tiles compute it. estimator: 0 ReinMax, 1 ST, 2 Gapped ST,
-   * 3 the Gumbel family (k draws; k = 1 is STGS), the random draws from the (key, stream, tag) stream.
+   * as poly_loss, the estimator's backward and sum_tiles compute it. estimator: the `polyStep` code of the
+   * estimator's row in ESTIMATORS (src/estimators.ts); the Gumbel family draws k times (k = 1 is STGS) from
+   * the (key, stream, tag) stream.
    */
   poly_step: [
     "sample:i32 loss dTheta",

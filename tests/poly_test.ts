@@ -404,3 +404,38 @@ forEachBackend(
     }
   },
 );
+
+forEachBackend(
+  "PolyProgramming runs the unfused kernels when asked (fused: false) and trains as the fused step does",
+  async (backend) => {
+    for (
+      const est of [
+        estimator("reinmax", { tau: 1.3 }),
+        estimator("gst", { tau: 0.7, gap: 0.6 }),
+        estimator("grmck", { tau: 0.7, k: 3 }),
+      ]
+    ) {
+      const options = { latents: 9, batch: 6, p: 1.5, target: "linear" as const, seed: 4, estimator: est };
+      const fused = new PolyProgramming(backend, options);
+      const unfused = new PolyProgramming(backend, { ...options, fused: false });
+      try {
+        assertEquals([fused.fused, unfused.fused], [true, false]);
+        assert(unfused.bytesAllocated > fused.bytesAllocated, "the unfused step plans its rows' buffers");
+        for (let i = 0; i < 12; i++) {
+          fused.step();
+          unfused.step();
+        }
+        const [a, b] = [await fused.readLosses(), await unfused.readLosses()];
+        assertClose(b, a, { atol: 1e-7, rtol: 1e-5, label: `${est.name}: losses` });
+        assertClose(await unfused.readTheta(), await fused.readTheta(), {
+          atol: 1e-7,
+          rtol: 1e-5,
+          label: `${est.name}: θ`,
+        });
+      } finally {
+        fused.destroy();
+        unfused.destroy();
+      }
+    }
+  },
+);

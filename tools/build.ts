@@ -6,6 +6,7 @@
  *   deno task build:check    # exit 1 if src/gen differs from what the sources build
  */
 import asc from "assemblyscript/asc";
+import { polyStepConstants } from "../src/estimators.ts";
 import { assembleKernelSources } from "../src/webgpu/shaders.ts";
 
 const root = new URL("../", import.meta.url);
@@ -22,6 +23,8 @@ const COMMON_FLAGS = [
   "abort=",
   "--enable",
   "simd",
+  // The fused poly step's estimator codes, from the estimator table (src/estimators.ts).
+  ...Object.entries(polyStepConstants()).flatMap(([name, code]) => ["--use", `${name}=${code}`]),
 ];
 
 const VARIANTS = [

@@ -22,6 +22,7 @@ import {
   estimator,
   ESTIMATOR_NAMES,
   type EstimatorName,
+  ESTIMATORS,
   polyOptimum,
   polyTargets,
   ReinmaxInputError,
@@ -317,8 +318,14 @@ function parseMode(args: readonly string[]): Mode {
     },
     vae: { data: flags["vae-data"], config: "8x4", epochs: vaeEpochs, runs: VAE_RUNS },
   };
-  if (estimators.includes("reinmax") && !taus.some((t) => t >= 1)) {
-    throw new ReinmaxInputError("--tau", "ReinMax is defined for τ ≥ 1 and the grid has no such τ");
+  for (const name of estimators) {
+    const row = ESTIMATORS[name as EstimatorName];
+    if (!taus.some((t) => t >= row.tau.min)) {
+      throw new ReinmaxInputError(
+        "--tau",
+        `${row.title} requires τ ≥ ${row.tau.min} and the grid has no such τ`,
+      );
+    }
   }
   return shard === null
     ? { kind: "run", settings, out: flags.out }
@@ -336,7 +343,7 @@ function jobsOf(s: Settings): Job[] {
   for (const p of s.poly.ps) {
     for (const name of s.poly.estimators) {
       for (const tau of s.poly.taus) {
-        if (name === "reinmax" && tau < 1) continue; // ReinMax is defined for τ ≥ 1.
+        if (tau < ESTIMATORS[name].tau.min) continue; // below the estimator's own domain (ReinMax: τ ≥ 1)
         jobs.push({ id: `poly p=${p} ${name} τ=${tau}`, kind: "poly", estimator: name, tau, p });
       }
     }

@@ -18,6 +18,7 @@
  *                       FILE.NAME takes the snippet NAME of shaders/FILE.wgsl
  * @module
  */
+import { polyStepConstants } from "../estimators.ts";
 import { KERNELS, type KernelSignature } from "../kernels.ts";
 
 /** The WGSL of one kernel, ready for createShaderModule. */
@@ -141,12 +142,16 @@ const HAND_WRITTEN_ABI = /@binding\s*\(|\bstruct\s+Params\b/;
 
 /**
  * Every kernel defined by `files` (WGSL sources by file name), each as a self-contained module with the
- * bindings of its signature in `signatures` (by default the kernel ABI).
+ * bindings of its signature in `signatures` (by default the kernel ABI) and `constants` declared as u32
+ * (by default the estimator table's poly-step codes).
  */
 export function assembleKernelSources(
   files: Readonly<Record<string, string>>,
   signatures: Readonly<Record<string, KernelSignature>> = KERNELS,
+  constants: Readonly<Record<string, number>> = polyStepConstants(),
 ): Map<string, KernelSource> {
+  // u32 constants every module may use, generated like the bindings (the estimator codes of poly_step).
+  const declared = Object.entries(constants).map(([name, value]) => `const ${name}: u32 = ${value}u;`);
   for (const [file, text] of Object.entries(files)) {
     if (HAND_WRITTEN_ABI.test(text.replace(/\/\/.*$/gm, ""))) {
       throw new Error(
@@ -202,7 +207,7 @@ export function assembleKernelSources(
       kernels.set(section.name, {
         kernel: section.name,
         file,
-        code: [...shared, ...included, directive, bindings, ...body].join("\n"),
+        code: [...declared, ...shared, ...included, directive, bindings, ...body].join("\n"),
       });
     }
   }

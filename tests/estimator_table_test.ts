@@ -1,0 +1,74 @@
+// The estimator table is the one place an estimator's defaults live: the guide's table says what it says, every
+// model and example takes its τ from it, and the fused poly step's codes are its codes on both backends.
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import {
+  type Backend,
+  BERNOULLI_VAE_SETTINGS,
+  BernoulliVae,
+  CATEGORICAL_CONFIGS,
+  CategoricalVae,
+  defaultTau,
+  estimator,
+  ESTIMATOR_NAMES,
+  ESTIMATORS,
+  PolyProgramming,
+  TAU_RANGE,
+} from "../mod.ts";
+import { BACKENDS } from "./backends.ts";
+import { runExample } from "./util.ts";
+
+Deno.test("docs/estimators.md's table states each row of ESTIMATORS: τ domain, default, tuned range", async () => {
+  const guide = await Deno.readTextFile(new URL("../docs/estimators.md", import.meta.url));
+  for (const name of ESTIMATOR_NAMES) {
+    const row = ESTIMATORS[name];
+    const line = guide.split("\n").find((l) => l.includes(`\`"${name}"\``));
+    assert(line !== undefined, `no row for ${name}`);
+    const low = Math.max(row.tau.min, TAU_RANGE.min);
+    const stated = row.tau.default === "model" ? "the model's" : String(row.tau.default);
+    assertStringIncludes(
+      line,
+      `[${low}, ${TAU_RANGE.max}], default: ${stated} (tuned ${row.tau.tuned})`,
+      name,
+    );
+    assertStringIncludes(line, `| ${row.title} `, name);
+  }
+});
+
+Deno.test("defaults come from the table: estimator(), defaultTau and the models' own τ", () => {
+  for (const name of ESTIMATOR_NAMES) {
+    const d = ESTIMATORS[name].tau.default;
+    assertEquals(estimator(name).tau, d === "model" ? 1 : d, name);
+    assertEquals(defaultTau(name, 1.7), d === "model" ? 1.7 : d, name);
+  }
+});
+
+Deno.test({
+  name: "each model's default estimator is ReinMax at the τ the model is tuned for",
+  ignore: typeof BACKENDS.get("wasm") !== "object",
+  fn: () => {
+    const backend = BACKENDS.get("wasm") as Backend;
+    const models = [
+      [
+        new CategoricalVae(backend, { config: "16x12", inputSize: 4, hidden: [3] }),
+        CATEGORICAL_CONFIGS["16x12"].tau,
+      ],
+      [new BernoulliVae(backend, { latents: 2, inputSize: 4, hidden: [3] }), BERNOULLI_VAE_SETTINGS.tau],
+      [new PolyProgramming(backend, { latents: 2 }), 1],
+    ] as const;
+    for (const [model, tau] of models) {
+      try {
+        assertEquals([model.estimator.name, model.estimator.tau], ["reinmax", tau]);
+      } finally {
+        model.destroy();
+      }
+    }
+  },
+});
+
+Deno.test("the command line's τ default per estimator is the table's, and --help says so", async () => {
+  const { stdout } = await runExample("vae.ts", ["--help"]);
+  for (const name of ESTIMATOR_NAMES) {
+    const d = ESTIMATORS[name].tau.default;
+    assertStringIncludes(stdout, `${name} ${d === "model" ? "the model's" : d}`);
+  }
+});
