@@ -8,10 +8,14 @@
  *   const data = await openDataset("https://example.org/mnist/");
  * @module
  */
-import { DatasetError, ReinmaxInputError } from "../src/errors.ts";
-import { loadFixture } from "../src/data/fixtures.ts";
-import type { ImageDataset } from "../src/data/images.ts";
-import { type FileReader, loadMnistLike } from "../src/data/mnist.ts";
+import {
+  DatasetError,
+  type FileReader,
+  type ImageDataset,
+  loadFixture,
+  loadMnistLike,
+  ReinmaxInputError,
+} from "../mod.ts";
 
 const FIXTURES_DIR = new URL("../fixtures/", import.meta.url);
 const SPECS = "fixture, digits, a directory or an http(s) URL";

@@ -1,6 +1,6 @@
 // The shape of the library, checked on its sources: src/ does no file or network I/O and uses no bare
-// specifier (deno.land/x users do not get our import map), and the layers above the core — data, models,
-// train — never import a backend.
+// specifier (deno.land/x users do not get our import map); its layers import only downwards, with no circle;
+// nothing above the backends launches kernels positionally; examples and tests use the public API.
 import { assert, assertEquals } from "@std/assert";
 
 const SRC = new URL("../src/", import.meta.url);
@@ -42,11 +42,112 @@ Deno.test("src/ does no I/O and imports only relative modules and pinned npm: sp
   assertEquals(config.imports.fflate, "npm:fflate@0.8.3", "src/data pins this version");
 });
 
-Deno.test("data, models and train never import a backend", async () => {
+/**
+ * The layers of src/, lowest first: a module imports only from its own folder and the layers below it. The
+ * core (the ABI table, the backends and their registry, estimators, optimisers, random streams, errors) is
+ * the root of src/ with wasm/, webgpu/ and gen/.
+ */
+const LAYERS: readonly (readonly string[])[] = [
+  ["", "wasm", "webgpu", "gen"],
+  ["data"],
+  ["layers"],
+  ["models"],
+  ["train", "analysis"],
+  ["checkpoint"],
+];
+
+function folderOf(path: string): string {
+  return path.includes("/") ? path.slice(0, path.indexOf("/")) : "";
+}
+
+function rankOf(folder: string): number {
+  const rank = LAYERS.findIndex((layer) => layer.includes(folder));
+  assert(rank >= 0, `src/${folder}/ is in no layer of tests/layering_test.ts`);
+  return rank;
+}
+
+/** The src-relative path an import specifier of src/`from` names. */
+function resolved(from: string, specifier: string): string {
+  return new URL(specifier, new URL(from, "file:///src/")).pathname.slice("/src/".length);
+}
+
+Deno.test("every import in src/ points down a layer (or within its folder), and none is a circle", async () => {
+  const graph = new Map<string, string[]>();
   for await (const { path, code } of sources(SRC)) {
-    if (!/^(data|models|train)\//.test(path)) continue;
-    for (const specifier of imports(code)) {
-      assert(!/\/(wasm|webgpu)\/|registry\.ts$/.test(specifier), `src/${path} imports ${specifier}`);
+    const local = imports(code).filter((s) => s.startsWith("./") || s.startsWith("../"));
+    graph.set(path, local.map((s) => resolved(path, s)));
+  }
+  for (const [path, targets] of graph) {
+    const here = folderOf(path);
+    for (const target of targets) {
+      const there = folderOf(target);
+      // The core's folders are one layer; above it a folder is a layer of its own.
+      if (there === here || (rankOf(here) === 0 && rankOf(there) === 0)) continue;
+      assert(
+        rankOf(there) < rankOf(here),
+        `src/${path} imports src/${target}: ${here || "the core"} may not import ${there || "the core"}`,
+      );
+      // Above the core, the backends are reached only through the Backend interface and the registry.
+      if (here !== "" && !["wasm", "webgpu", "gen"].includes(here)) {
+        assert(
+          !["wasm", "webgpu"].includes(there) && target !== "registry.ts",
+          `src/${path} imports ${target}`,
+        );
+      }
+    }
+  }
+  // No circle, even inside a folder: a depth-first search that meets a module on its own path has found one.
+  const state = new Map<string, "open" | "done">();
+  const visit = (path: string, trail: string[]) => {
+    if (state.get(path) === "done") return;
+    assert(state.get(path) !== "open", `import circle: ${[...trail, path].join(" → ")}`);
+    state.set(path, "open");
+    for (const target of graph.get(path) ?? []) visit(target, [...trail, path]);
+    state.set(path, "done");
+  };
+  for (const path of graph.keys()) visit(path, []);
+});
+
+Deno.test("no code above the backends launches a kernel positionally: launches are named (src/launcher.ts)", async () => {
+  for await (const { path, code } of sources(SRC)) {
+    if (/^(wasm|webgpu)\//.test(path) || path === "launcher.ts") continue;
+    assert(!/\.run\(\s*"/.test(code), `src/${path} calls run() with a kernel name`);
+  }
+});
+
+async function* files(dir: URL, path = ""): AsyncGenerator<{ path: string; code: string }> {
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isDirectory && !["dist", "reference"].includes(entry.name)) {
+      yield* files(new URL(`${entry.name}/`, dir), `${path}${entry.name}/`);
+    } else if (entry.isFile && entry.name.endsWith(".ts")) {
+      const text = await Deno.readTextFile(new URL(entry.name, dir));
+      yield {
+        path: `${path}${entry.name}`,
+        code: text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, ""),
+      };
+    }
+  }
+}
+
+Deno.test("examples and tests use the public API: mod.ts, the TF.js entry, their own helpers, std", async () => {
+  for (const top of ["examples", "tests"]) {
+    for await (const { path, code } of files(new URL(`../${top}/`, import.meta.url))) {
+      for (const specifier of imports(code)) {
+        const where = `${top}/${path}`;
+        if (!specifier.startsWith(".")) continue; // std, npm: and node: specifiers
+        const target = new URL(specifier, new URL(where, "file:///")).pathname.slice(1);
+        // tests/internals.ts is the one door to internals, for white-box tests of the backends and codecs.
+        if (target.startsWith("src/")) {
+          assertEquals(where, "tests/internals.ts", `${where} imports ${target}`);
+        } else {
+          assert(
+            target === "mod.ts" || target === "adapters/tfjs.ts" || target.startsWith(`${top}/`) ||
+              // A test may run the programs it tests: the examples and the tools.
+              (top === "tests" && (target.startsWith("examples/") || target.startsWith("tools/"))),
+            `${where} imports ${target}`,
+          );
+        }
+      }
     }
   }
 });
