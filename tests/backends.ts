@@ -47,3 +47,11 @@ export function forEachBackend(
     Deno.test({ name: `${name} [${backendName}]`, fn: () => body(backend) });
   }
 }
+
+/**
+ * Whether `backend` is WebGPU on a software (fallback) adapter such as llvmpipe: the CPU emulating a GPU, about
+ * ten times slower than WASM. Training tests take fewer steps there; the kernels are the same.
+ */
+export function onSoftwareGpu(backend: Backend): boolean {
+  return backend.name === "webgpu" && backend.details.includes("fallback adapter");
+}
