@@ -1,11 +1,26 @@
 // The studio page: reads the settings, starts the training worker (worker.ts), sends it pause, resume, save
-// and load, and draws what it reports — loss curves of every run on one chart, test images with each run's
-// live reconstructions, samples from the prior, the runs' figures and the backend report. The worker does all
-// the training; this thread only draws, so the page stays responsive.
+// and load, and draws what it reports — loss curves of every run on one chart (chart.ts), test images with
+// each run's live reconstructions, samples from the prior, the runs' figures and the backend report. The
+// worker does all the training; this thread only draws, so the page stays responsive. Everything on screen
+// is drawn from `state`, so clearing the state (Reset, an error, a failed load) clears the screen.
+import {
+  adam,
+  CATEGORICAL_CONFIGS,
+  defaultTau,
+  estimator,
+  ESTIMATOR_NAMES,
+  type EstimatorName,
+  ESTIMATORS,
+  radam,
+  ReinmaxInputError,
+  TAU_RANGE,
+} from "../../mod.ts";
+import { drawChart, NO_AXES } from "./chart.ts";
 import {
   type Phase,
+  type RunSettings,
+  type RunState,
   type StudioCommand,
-  type StudioEstimator,
   type StudioSettings,
   type StudioState,
   type TaskName,
@@ -19,6 +34,8 @@ const state: StudioState = {
   backend: null,
   report: "",
   runs: [],
+  msLeft: NaN,
+  axes: NO_AXES,
   error: null,
   saved: null,
   loaded: null,
@@ -28,6 +45,8 @@ const state: StudioState = {
 let shown: { images: Float32Array; height: number; width: number } | null = null;
 /** The latest pictures of each run. */
 const pictures = new Map<number, { reconstructions: Float32Array; samples: Float32Array }>();
+/** What the page is waiting for in the "starting" phase, for the status line. */
+let awaiting = "";
 
 function element<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -37,6 +56,12 @@ function element<T extends HTMLElement>(id: string): T {
 
 const form = element<HTMLFormElement>("settings");
 const taskSelect = element<HTMLSelectElement>("task");
+const optimizerSelect = element<HTMLSelectElement>("optimizer");
+const fields = {
+  lr: element<HTMLInputElement>("lr"),
+  batch: element<HTMLInputElement>("batch"),
+  steps: element<HTMLInputElement>("steps"),
+};
 const buttons = {
   start: element<HTMLButtonElement>("start"),
   pause: element<HTMLButtonElement>("pause"),
@@ -45,79 +70,166 @@ const buttons = {
 };
 const loadInput = element<HTMLInputElement>("load");
 const statusLine = element<HTMLDivElement>("status");
+const failureList = element<HTMLUListElement>("failures");
 const reportBox = element<HTMLPreElement>("report");
 const chart = element<HTMLCanvasElement>("chart");
+const logScale = element<HTMLInputElement>("log-scale");
+const scaleNote = element<HTMLSpanElement>("scale-note");
 const reconCanvas = element<HTMLCanvasElement>("reconstructions");
 const samplesCanvas = element<HTMLCanvasElement>("samples");
 const runsBody = element<HTMLTableSectionElement>("runs");
 const pictureSection = element<HTMLElement>("pictures");
-const settingInputs = [...form.querySelectorAll<HTMLInputElement | HTMLSelectElement>("input, select")];
 
 for (const [value, label] of Object.entries(TASKS)) taskSelect.add(new Option(label, value));
 
-/** The paper's settings for each task: ReinMax's τ, the optimiser and its learning rate, batch and steps. */
-const DEFAULTS: Record<
-  TaskName,
-  { tau: number; optimizer: string; lr: number; batch: number; steps: number }
-> = {
-  "8x4": { tau: 1.3, optimizer: "adam", lr: 5e-4, batch: 100, steps: 3000 },
-  "10x30": { tau: 1.3, optimizer: "radam", lr: 5e-4, batch: 100, steps: 3000 },
-  "bernoulli": { tau: 1.1, optimizer: "radam", lr: 3e-4, batch: 100, steps: 3000 },
-  "poly": { tau: 1, optimizer: "adam", lr: 1e-3, batch: 64, steps: 4000 },
-};
+/** The estimators ticked when the page opens. */
+const FIRST_CHOICE: readonly EstimatorName[] = ["reinmax", "st"];
 
-function applyDefaults(task: TaskName): void {
-  const d = DEFAULTS[task];
-  element<HTMLInputElement>("tau").value = String(d.tau);
-  element<HTMLSelectElement>("optimizer").value = d.optimizer;
-  element<HTMLInputElement>("lr").value = String(d.lr);
-  element<HTMLInputElement>("batch").value = String(d.batch);
-  element<HTMLInputElement>("steps").value = String(d.steps);
+/** One run to choose: an estimator's checkbox and its own τ. */
+const choices = ESTIMATOR_NAMES.map((name) => {
+  const row = ESTIMATORS[name];
+  const use = Object.assign(document.createElement("input"), {
+    type: "checkbox",
+    name: "estimator",
+    value: name,
+    checked: FIRST_CHOICE.includes(name),
+  });
+  const tau = Object.assign(document.createElement("input"), {
+    type: "number",
+    id: `tau-${name}`,
+    step: "0.1",
+    min: String(Math.max(row.tau.min, TAU_RANGE.min)),
+    max: String(TAU_RANGE.max),
+    title: `τ of ${row.title}; the paper tunes it in ${row.tau.tuned}`,
+  });
+  tau.setAttribute("aria-label", `${row.title} τ`);
+  // A τ the user typed stays when the task changes; the others follow the task's defaults.
+  tau.addEventListener("input", () => tau.dataset.edited = "true");
+  const useLabel = document.createElement("label"), tauLabel = document.createElement("label");
+  useLabel.append(use, ` ${row.title}`);
+  tauLabel.append("τ ", tau);
+  const group = Object.assign(document.createElement("span"), { className: "run-choice" });
+  group.title = `${row.title}: ${row.summary}`;
+  group.append(useLabel, tauLabel);
+  element("run-choices").append(group);
+  return { name, use, tau };
+});
+const settingInputs = [...form.querySelectorAll<HTMLInputElement | HTMLSelectElement>("input, select")];
+
+interface TaskDefaults {
+  /** The τ the model is tuned for: defaultTau's default for the estimators that follow the model. */
+  readonly modelTau: number;
+  readonly optimizer: "adam" | "radam";
+  readonly lr: number;
+  readonly batch: number;
+  readonly steps: number;
 }
 
-let worker: Worker | null = null;
+function categoricalDefaults(config: "8x4" | "10x30"): TaskDefaults {
+  const { tau, optimizer, lr } = CATEGORICAL_CONFIGS[config];
+  return { modelTau: tau, optimizer, lr, batch: 100, steps: 3000 };
+}
+
+/** The paper's settings for each task. */
+const TASK_DEFAULTS: Readonly<Record<TaskName, TaskDefaults>> = {
+  "8x4": categoricalDefaults("8x4"),
+  "10x30": categoricalDefaults("10x30"),
+  // What BernoulliVae and PolyProgramming default to when given no estimator or optimiser.
+  "bernoulli": { modelTau: 1.1, optimizer: "radam", lr: 3e-4, batch: 100, steps: 3000 },
+  "poly": { modelTau: 1, optimizer: "adam", lr: 1e-3, batch: 64, steps: 4000 },
+};
+
+function applyTaskDefaults(task: TaskName): void {
+  const d = TASK_DEFAULTS[task];
+  for (const { name, tau } of choices) {
+    if (!tau.dataset.edited) tau.value = String(defaultTau(name, d.modelTau));
+  }
+  optimizerSelect.value = d.optimizer;
+  fields.lr.value = String(d.lr);
+  fields.batch.value = String(d.batch);
+  fields.steps.value = String(d.steps);
+}
+
+/** A setting the studio cannot run with; `field` is the input to correct. */
+class SettingError extends Error {
+  override name = "SettingError";
+  constructor(readonly field: HTMLInputElement, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * The number in `field`, checked by `check` (an SDK call that validates it): its ReinmaxInputError becomes a
+ * SettingError about the field, so the page states the SDK's own rule.
+ */
+function checkedNumber(field: HTMLInputElement, what: string, check: (value: number) => unknown): number {
+  if (field.value.trim() === "") {
+    throw new SettingError(field, `${what}: expected a number, the field is empty`);
+  }
+  const value = field.valueAsNumber;
+  try {
+    check(value);
+    return value;
+  } catch (e) {
+    if (!(e instanceof ReinmaxInputError)) throw e;
+    // The SDK's message begins with its argument's name; the field's own name replaces it.
+    const prefix = `${e.argument}: `;
+    throw new SettingError(
+      field,
+      `${what}: ${e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message}`,
+    );
+  }
+}
+
+function wholeNumber(field: HTMLInputElement, what: string): number {
+  if (field.value.trim() === "") {
+    throw new SettingError(field, `${what}: expected a number, the field is empty`);
+  }
+  const value = Number(field.value);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new SettingError(field, `${what}: expected a whole number ≥ 1, got ${JSON.stringify(field.value)}`);
+  }
+  return value;
+}
+
+function readRuns(): RunSettings[] {
+  const runs = choices.filter((c) => c.use.checked).map(({ name, tau }) => ({
+    estimator: name,
+    tau: checkedNumber(tau, `${ESTIMATORS[name].title} τ`, (value) => estimator(name, { tau: value })),
+  }));
+  if (runs.length === 0) throw new SettingError(choices[0].use, "choose at least one estimator");
+  return runs;
+}
 
 function readSettings(): StudioSettings {
-  const num = (id: string, min: number, integer = false): number => {
-    const input = element<HTMLInputElement>(id);
-    const value = Number(input.value);
-    if (
-      input.value.trim() === "" || !Number.isFinite(value) || value < min ||
-      (integer && !Number.isInteger(value))
-    ) {
-      throw new Error(`${id} must be ${integer ? "an integer" : "a number"} ≥ ${min}, got "${input.value}"`);
-    }
-    return value;
-  };
-  const estimators = [...form.querySelectorAll<HTMLInputElement>("input[name=estimator]:checked")]
-    .map((box) => box.value as StudioEstimator);
-  if (estimators.length === 0) throw new Error("choose at least one estimator");
+  const runs = readRuns();
+  const optimizer = optimizerSelect.value as StudioSettings["optimizer"];
+  const lr = checkedNumber(fields.lr, "learning rate", (lr) => (optimizer === "adam" ? adam : radam)({ lr }));
   return {
     task: taskSelect.value as TaskName,
-    estimators,
-    tau: num("tau", Number.MIN_VALUE),
-    lr: num("lr", 0),
-    optimizer: element<HTMLSelectElement>("optimizer").value as StudioSettings["optimizer"],
-    batch: num("batch", 1, true),
-    steps: num("steps", 1, true),
+    runs,
+    lr,
+    optimizer,
+    batch: wholeNumber(fields.batch, "batch"),
+    steps: wholeNumber(fields.steps, "steps"),
     backend: element<HTMLSelectElement>("backend").value as StudioSettings["backend"],
     seed: 0,
   };
 }
 
-function setPhase(phase: Phase, status: string): void {
+let worker: Worker | null = null;
+
+function setPhase(phase: Phase): void {
   state.phase = phase;
-  statusLine.dataset.state = phase;
   document.body.dataset.state = phase;
-  statusLine.textContent = status;
   const busy = phase === "starting" || phase === "running";
   buttons.start.disabled = busy;
   buttons.pause.disabled = phase !== "running";
   buttons.resume.disabled = phase !== "paused";
   buttons.reset.disabled = phase === "idle";
-  loadInput.disabled = busy;
-  for (const input of settingInputs) if (input !== loadInput) input.disabled = busy;
-  for (const b of runsBody.querySelectorAll("button")) b.disabled = phase === "starting" || phase === "error";
+  for (const input of settingInputs) input.disabled = busy;
+  for (const b of runsBody.querySelectorAll("button")) b.disabled = phase === "starting";
+  render();
 }
 
 function send(command: StudioCommand, transfer: Transferable[] = []): void {
@@ -138,13 +250,27 @@ function newWorker(): void {
   };
 }
 
-function clearSession(settings: StudioSettings | null): void {
-  Object.assign(state, { settings, backend: null, report: "", runs: [], error: null });
+/** Ends the session (its worker and everything it trained) and clears all of it from the page. */
+function endSession(): void {
+  worker?.terminate();
+  worker = null;
+  Object.assign(state, { settings: null, backend: null, report: "", runs: [], msLeft: NaN, error: null });
+  state.saved = state.loaded = null;
   shown = null;
   pictures.clear();
-  reportBox.textContent = "";
   renderRuns();
-  redraw();
+}
+
+/** Ends the session with `message` on the status line; `field` is the setting to correct, if one is at fault. */
+function fail(message: string, field: HTMLInputElement | null = null): void {
+  endSession();
+  state.error = message;
+  setPhase("error");
+  for (const marked of form.querySelectorAll("[aria-invalid]")) marked.removeAttribute("aria-invalid");
+  if (field) {
+    field.setAttribute("aria-invalid", "true");
+    field.focus();
+  }
 }
 
 function start(): void {
@@ -152,40 +278,40 @@ function start(): void {
   try {
     settings = readSettings();
   } catch (e) {
-    setPhase("error", `Error: ${(e as Error).message}`);
-    return;
+    if (!(e instanceof SettingError)) throw e;
+    return fail(e.message, e.field);
   }
+  endSession();
+  state.settings = settings;
   newWorker();
-  clearSession(settings);
-  setPhase("starting", `Starting ${settings.estimators.join(", ")} on ${TASKS[settings.task]}…`);
+  const runs = settings.runs.map((r) => `${ESTIMATORS[r.estimator].title} τ ${r.tau}`).join(", ");
+  awaiting = `Starting ${runs} on ${TASKS[settings.task]}…`;
+  setPhase("starting");
   send({ type: "start", settings });
 }
 
 function reset(): void {
-  worker?.terminate();
-  worker = null;
-  clearSession(null);
-  state.saved = state.loaded = null;
-  setPhase("idle", "Idle — choose settings and press Start, or load a checkpoint.");
+  endSession();
+  setPhase("idle");
 }
 
 async function loadFile(file: File): Promise<void> {
-  // The phase changes before the file is read, so that nothing (a click, a test) sees the previous run's end.
-  setPhase("starting", `Loading ${file.name}…`);
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  let settings: StudioSettings | null = null;
+  // Only the backend and how far to train come from the form: the checkpoint brings everything else.
+  let steps: number;
   try {
-    settings = readSettings();
-  } catch { /* the checkpoint brings its own settings; only backend and steps are read from the form */ }
+    steps = wholeNumber(fields.steps, "steps");
+  } catch (e) {
+    if (!(e instanceof SettingError)) throw e;
+    return fail(e.message, e.field);
+  }
+  endSession();
   newWorker();
-  clearSession(null);
-  send({
-    type: "load",
-    bytes,
-    name: file.name,
-    backend: settings?.backend ?? "auto",
-    steps: settings?.steps ?? 3000,
-  }, [bytes.buffer]);
+  // The phase changes before the file is read, so that nothing (a click, a test) sees the previous run's end.
+  awaiting = `Loading ${file.name}…`;
+  setPhase("starting");
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const backend = element<HTMLSelectElement>("backend").value as StudioSettings["backend"];
+  send({ type: "load", bytes, name: file.name, backend, steps }, [bytes.buffer]);
 }
 
 function download(name: string, bytes: Uint8Array<ArrayBuffer>): void {
@@ -199,21 +325,12 @@ function download(name: string, bytes: Uint8Array<ArrayBuffer>): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-function fmt(x: number, digits = 2): string {
-  return Number.isFinite(x) ? x.toFixed(digits) : "—";
-}
-
-function runSummary(): string {
-  return state.runs.map((r) => `${r.info.label} step ${r.step}/${r.info.steps}`).join(", ");
-}
-
 function receive(message: WorkerMessage): void {
   const run = "run" in message && typeof message.run === "number" ? state.runs[message.run] : undefined;
   switch (message.type) {
     case "report":
       state.backend = message.backend;
       state.report = message.text;
-      reportBox.textContent = message.text;
       break;
     case "runs":
       state.runs = message.runs.map((info) => ({
@@ -222,11 +339,12 @@ function receive(message: WorkerMessage): void {
         losses: [],
         epochs: [],
         msPerStep: NaN,
+        wallMsPerStep: NaN,
+        failure: null,
         quality: null,
         imagesStep: -1,
       }));
       shown = message.images && { images: message.images, height: message.height, width: message.width };
-      pictureSection.hidden = shown === null;
       renderRuns();
       break;
     case "losses":
@@ -235,7 +353,9 @@ function receive(message: WorkerMessage): void {
       run.step = Math.max(run.step, message.firstStep + message.losses.length);
       break;
     case "speed":
-      if (run) run.msPerStep = message.msPerStep;
+      if (!run) break;
+      run.msPerStep = message.msPerStep;
+      run.wallMsPerStep = message.wallMsPerStep;
       break;
     case "epoch":
       if (!run) break;
@@ -245,18 +365,24 @@ function receive(message: WorkerMessage): void {
     case "images":
       if (!run) break;
       run.imagesStep = message.step;
-      pictures.set(message.run as number, message);
+      pictures.set(message.run, message);
       drawPictures();
       break;
     case "quality":
       if (run) run.quality = { ...message };
       break;
+    case "stopped":
+      if (!run) break;
+      run.step = message.step;
+      run.failure = message.message;
+      // Its last pictures are of a state it has left; the row says why it stopped instead.
+      pictures.delete(message.run);
+      run.imagesStep = -1;
+      drawPictures();
+      break;
     case "phase":
       message.steps.forEach((step, i) => state.runs[i] && (state.runs[i].step = step));
-      if (message.phase === "running") setPhase("running", `Training on ${state.backend}: ${runSummary()}`);
-      else if (message.phase === "paused") {
-        setPhase("paused", `Paused on ${state.backend}: ${runSummary()}. Resume continues from here.`);
-      } else setPhase("done", `Done on ${state.backend}: ${runSummary()}.`);
+      setPhase(message.phase);
       break;
     case "checkpoint":
       state.saved = {
@@ -272,48 +398,106 @@ function receive(message: WorkerMessage): void {
       state.loaded = { name: message.name, step: message.step, check: message.check };
       break;
     case "error": {
-      worker?.terminate();
-      worker = null;
       const who = message.run ? `${message.run}: ` : "";
       // A lost device takes the models with it; what a person can do next is in the message.
       const next = message.name === "BackendFailureError"
         ? " — the backend is gone: Start again, or Load a downloaded checkpoint to continue (backend wasm " +
           "works on every machine)."
         : "";
-      state.error = `${who}${message.name}: ${message.message}${next}`;
-      setPhase("error", `Error: ${state.error}`);
-      break;
+      return fail(`${who}${message.name}: ${message.message}${next}`);
     }
   }
-  if (state.phase === "running" && message.type !== "phase") {
-    statusLine.textContent = `Training on ${state.backend}: ${runSummary()}`;
+  render();
+}
+
+// ---- the status line, the time left and the runs table ----
+
+/** "about 3 min 20 s left", from milliseconds. */
+function timeLeft(ms: number): string {
+  if (!Number.isFinite(ms)) return "measuring the time left…";
+  const s = Math.ceil(ms / 1000);
+  if (s < 60) return `about ${s} s left`;
+  if (s < 3600) return `about ${Math.floor(s / 60)} min ${s % 60} s left`;
+  return `about ${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min left`;
+}
+
+function runSummary(): string {
+  return state.runs.map((r) =>
+    r.failure
+      ? `${r.info.label} stopped after step ${r.step}`
+      : `${r.info.label} step ${r.step}/${r.info.steps}`
+  ).join(", ");
+}
+
+function statusText(): string {
+  switch (state.phase) {
+    case "idle":
+      return "Idle — choose settings and press Start, or load a checkpoint.";
+    case "starting":
+      return awaiting;
+    case "running":
+      return `Training on ${state.backend}: ${runSummary()} — ${timeLeft(state.msLeft)}`;
+    case "paused": {
+      const loaded = state.loaded, first = state.runs[0];
+      if (loaded && first?.step === loaded.step) {
+        return `Loaded ${loaded.name}: ${
+          TASKS[first.info.task]
+        }, ${first.info.label}, at step ${loaded.step}. ` +
+          "Press Resume to continue training.";
+      }
+      return `Paused on ${state.backend}: ${runSummary()}. Resume continues from here.`;
+    }
+    case "done": {
+      const finished = state.runs.some((r) => r.failure === null);
+      return `${finished ? "Done" : "No run finished"} on ${state.backend}: ${runSummary()}.`;
+    }
+    case "error":
+      return `Error: ${state.error}`;
   }
-  if (message.type === "loaded") {
-    const r = state.runs[0];
-    statusLine.textContent = `Loaded ${message.name}: ${TASKS[r.info.task]}, ${r.info.label}, at step ` +
-      `${message.step}. Press Resume to continue training.`;
-  }
+}
+
+/** Brings everything but the pictures (drawn as they come) up to date with `state`. */
+function render(): void {
+  // The runs train one after another in the worker, so the time left is the sum of theirs.
+  const live = state.runs.filter((r) => r.failure === null && r.step < r.info.steps);
+  state.msLeft = state.phase === "running"
+    ? live.reduce((sum, r) => sum + (r.info.steps - r.step) * r.wallMsPerStep, 0)
+    : NaN;
+  statusLine.dataset.state = state.phase;
+  statusLine.textContent = statusText();
+  failureList.replaceChildren(
+    ...state.runs.filter((r) => r.failure !== null).map((r) =>
+      Object.assign(document.createElement("li"), { textContent: `${r.info.label}: ${r.failure}` })
+    ),
+  );
+  reportBox.textContent = state.report;
   renderRunFigures();
   redraw();
 }
 
-// ---- the runs table ----
-
 const COLORS = ["#2f6fdb", "#e0662b", "#2a9d5c", "#9b51e0", "#c2185b"];
-const AXIS = "#8a929c", GRID = "#eceef1", OPTIMUM = "#5b6470";
 
+function colorOf(run: RunState): string {
+  return COLORS[run.info.id % COLORS.length];
+}
+
+function fmt(x: number, digits = 2): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : "—";
+}
+
+/** The runs table's rows (one per run) and the picture panels, for a new set of runs. */
 function renderRuns(): void {
   runsBody.replaceChildren();
   for (const r of state.runs) {
     const row = runsBody.insertRow();
     row.dataset.run = String(r.info.id);
-    const swatch = `<span class="swatch" style="background:${COLORS[r.info.id % COLORS.length]}"></span>`;
+    const swatch = `<span class="swatch" style="background:${colorOf(r)}"></span>`;
     row.innerHTML = `<td>${swatch}${r.info.label}</td><td data-f="step"></td><td data-f="train"></td>` +
       `<td data-f="test"></td><td data-f="ms"></td><td data-f="quality"></td>` +
       `<td><button type="button" id="download-${r.info.id}">Download</button></td>`;
     row.querySelector("button")!.addEventListener("click", () => send({ type: "save", run: r.info.id }));
   }
-  renderRunFigures();
+  drawPictures();
 }
 
 function renderRunFigures(): void {
@@ -325,7 +509,7 @@ function renderRunFigures(): void {
     if (!row) continue;
     const cell = (f: string, text: string) => row.querySelector(`[data-f=${f}]`)!.textContent = text;
     const last = r.epochs[r.epochs.length - 1];
-    cell("step", `${r.step} / ${r.info.steps}`);
+    cell("step", `${r.step} / ${r.info.steps}${r.failure ? " (stopped)" : ""}`);
     cell("train", last ? fmt(last[1], poly ? 4 : 2) : "—");
     cell("test", last ? fmt(last[2], poly ? 4 : 2) : "—");
     cell("ms", fmt(r.msPerStep, 1));
@@ -334,7 +518,11 @@ function renderRunFigures(): void {
       "quality",
       q
         ? `error ${fmt(q.relativeError, 3)} · spread ${fmt(q.relativeStd, 2)} · cos ${fmt(q.cosine, 3)}`
-        : (r.info.task === "8x4" ? "at the first epoch's end" : "8×4 only"),
+        : r.info.task !== "8x4"
+        ? "8×4 only"
+        : r.failure
+        ? "—"
+        : "at the first epoch's end",
     );
   }
 }
@@ -343,10 +531,25 @@ function renderRunFigures(): void {
 
 const CELL = 1.5; // screen pixels per image pixel: eight 28×28 images fit half the page
 
+/** An empty canvas: no picture of an earlier run stays behind. */
+function blank(canvas: HTMLCanvasElement): void {
+  canvas.width = canvas.height = 1;
+  canvas.dataset.rows = "0";
+}
+
 function drawPictures(): void {
-  if (!shown) return;
+  pictureSection.hidden = shown === null;
+  if (!shown) {
+    blank(reconCanvas);
+    blank(samplesCanvas);
+    return;
+  }
   const { height: h, width: w } = shown;
-  const labelWidth = 84, gap = 3, columns = 8;
+  const font = "11px system-ui, sans-serif", gap = 3, columns = 8;
+  const measure = reconCanvas.getContext("2d")!;
+  measure.font = font;
+  const labelWidth = 12 +
+    Math.max(...["test", ...state.runs.map((r) => r.info.label)].map((t) => measure.measureText(t).width));
   const rowHeight = h * CELL + gap;
   const scratch = document.createElement("canvas");
   scratch.width = w;
@@ -369,13 +572,13 @@ function drawPictures(): void {
     const ctx = canvas.getContext("2d")!;
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
-    ctx.font = "11px system-ui, sans-serif";
+    ctx.font = font;
     ctx.textBaseline = "middle";
     return ctx;
   };
-  const label = (ctx: CanvasRenderingContext2D, text: string, color: string, row: number) => {
+  const label = (ctx: CanvasRenderingContext2D, text: string, color: string, row: number, x = 4) => {
     ctx.fillStyle = color;
-    ctx.fillText(text, 4, row * rowHeight + (h * CELL) / 2);
+    ctx.fillText(text, x, row * rowHeight + (h * CELL) / 2);
   };
 
   const recon = prepare(reconCanvas, 1 + state.runs.length);
@@ -383,9 +586,12 @@ function drawPictures(): void {
   for (let i = 0; i < columns; i++) put(recon, shown.images, i, labelWidth + i * (w * CELL + gap), 0);
   const samples = prepare(samplesCanvas, Math.max(1, state.runs.length));
   state.runs.forEach((r, k) => {
-    const color = COLORS[r.info.id % COLORS.length];
-    label(recon, r.info.label, color, k + 1);
-    label(samples, r.info.label, color, k);
+    label(recon, r.info.label, colorOf(r), k + 1);
+    label(samples, r.info.label, colorOf(r), k);
+    if (r.failure) {
+      label(recon, `stopped after step ${r.step}`, "#b3261e", k + 1, labelWidth);
+      label(samples, `stopped after step ${r.step}`, "#b3261e", k, labelWidth);
+    }
     const p = pictures.get(r.info.id);
     if (!p) return;
     for (let i = 0; i < columns; i++) {
@@ -403,177 +609,55 @@ function redraw(): void {
   if (frame === 0) frame = requestAnimationFrame(() => (frame = 0, draw()));
 }
 
-/** About `count` round tick values covering [lo, hi]. */
-function ticks(lo: number, hi: number, count: number): number[] {
-  const raw = (hi - lo) / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
-  const out: number[] = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(t);
-  return out;
-}
-
-/** Means of `points` over windows of `width` steps, so the noisy per-step loss reads as a curve. */
-function smooth(points: readonly [number, number][], width: number): [number, number][] {
-  const out: [number, number][] = [];
-  for (let i = 0; i < points.length; i += width) {
-    const window = points.slice(i, i + width);
-    out.push([window[window.length - 1][0], window.reduce((a, p) => a + p[1], 0) / window.length]);
-  }
-  return out;
+/** The step the chart's axis ends at: the runs', or before any, what the form would train. */
+function plannedSteps(): number | null {
+  if (state.runs.length > 0) return Math.max(...state.runs.map((r) => r.info.steps));
+  const steps = fields.steps.valueAsNumber;
+  return Number.isInteger(steps) && steps >= 1 ? steps : null;
 }
 
 function draw(): void {
-  const dpr = globalThis.devicePixelRatio || 1;
-  const width = chart.clientWidth, height = chart.clientHeight;
-  if (chart.width !== Math.round(width * dpr) || chart.height !== Math.round(height * dpr)) {
-    chart.width = Math.round(width * dpr);
-    chart.height = Math.round(height * dpr);
-  }
-  const ctx = chart.getContext("2d")!;
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, width, height);
-  ctx.font = "12px system-ui, sans-serif";
-
-  const poly = state.runs[0]?.info.task === "poly";
-  const optimum = state.runs[0]?.info.optimum ?? NaN;
-  const left = 64, right = 16, top = 34, bottom = 38;
-  const plotW = width - left - right, plotH = height - top - bottom;
-  const steps = Math.max(1, ...state.runs.map((r) => r.info.steps));
-  const curves = state.runs.map((r) => ({
-    color: COLORS[r.info.id % COLORS.length],
-    train: smooth(r.losses, Math.max(1, Math.round(r.losses.length / 400))),
-    test: r.epochs.map(([s, , t]) => [s, t] as [number, number]).filter(([, t]) => Number.isFinite(t)),
-  }));
-  let lo = Infinity, hi = -Infinity;
-  for (const c of curves) {
-    for (const [, v] of [...c.train, ...c.test]) {
-      if (Number.isFinite(v)) (lo = Math.min(lo, v), hi = Math.max(hi, v));
-    }
-  }
-  if (Number.isFinite(optimum)) (lo = Math.min(lo, optimum), hi = Math.max(hi, optimum));
-  if (!Number.isFinite(lo)) (lo = poly ? 0.2 : 200, hi = poly ? 0.26 : 550);
-  if (hi - lo < 1e-4) (lo -= 0.005, hi += 0.005);
-  const pad = (hi - lo) * 0.06;
-  lo -= pad;
-  hi += pad;
-  const x = (step: number) => left + (step / steps) * plotW;
-  const y = (loss: number) => top + (1 - (loss - lo) / (hi - lo)) * plotH;
-
-  ctx.lineWidth = 1;
-  ctx.textBaseline = "middle";
-  ctx.textAlign = "right";
-  const digits = hi - lo < 0.1 ? 3 : hi - lo < 10 ? 1 : 0;
-  for (const t of ticks(lo, hi, 5)) {
-    ctx.strokeStyle = GRID;
-    ctx.beginPath();
-    ctx.moveTo(left, Math.round(y(t)) + 0.5);
-    ctx.lineTo(left + plotW, Math.round(y(t)) + 0.5);
-    ctx.stroke();
-    ctx.fillStyle = AXIS;
-    ctx.fillText(t.toFixed(digits), left - 8, y(t));
-  }
-  ctx.textAlign = "center";
-  ctx.textBaseline = "top";
-  for (const t of ticks(0, steps, 8)) ctx.fillText(String(Math.round(t)), x(t), top + plotH + 8);
-  ctx.fillText("step", left + plotW / 2, top + plotH + 22);
-  ctx.save();
-  ctx.translate(14, top + plotH / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.textBaseline = "middle";
-  ctx.fillText(poly ? "loss" : "−ELBO (nats per image)", 0, 0);
-  ctx.restore();
-  ctx.strokeStyle = AXIS;
-  ctx.strokeRect(left + 0.5, top + 0.5, plotW - 1, plotH - 1);
-
-  ctx.save();
-  ctx.beginPath();
-  ctx.rect(left, top, plotW, plotH);
-  ctx.clip();
-  if (Number.isFinite(optimum)) {
-    ctx.strokeStyle = OPTIMUM;
-    ctx.lineWidth = 1.5;
-    ctx.setLineDash([6, 5]);
-    ctx.beginPath();
-    ctx.moveTo(left, y(optimum));
-    ctx.lineTo(left + plotW, y(optimum));
-    ctx.stroke();
-    ctx.setLineDash([]);
-  }
-  for (const c of curves) {
-    ctx.globalAlpha = 0.45;
-    polyline(ctx, c.train, x, y, c.color, 1.2);
-    ctx.globalAlpha = 1;
-    polyline(ctx, c.test, x, y, c.color, 2.2);
-    ctx.fillStyle = c.color;
-    for (const [s, l] of c.test) {
-      ctx.beginPath();
-      ctx.arc(x(s), y(l), 3, 0, 2 * Math.PI);
-      ctx.fill();
-    }
-  }
-  ctx.restore();
-
-  // Legend: each run's colour, then what the two line styles mean.
-  const legend: [string, string, "thin" | "thick" | "dashed"][] = state.runs.map((r) => [
-    r.info.label,
-    COLORS[r.info.id % COLORS.length],
-    "thick",
-  ]);
-  legend.push([poly ? "sampled loss per step" : "train −ELBO per step", AXIS, "thin"]);
-  legend.push([poly ? "exact expected loss per epoch" : "test −ELBO per epoch", AXIS, "thick"]);
-  if (Number.isFinite(optimum)) legend.push(["optimum", OPTIMUM, "dashed"]);
-  ctx.textAlign = "left";
-  ctx.textBaseline = "middle";
-  let lx = left;
-  for (const [text, color, style] of legend) {
-    ctx.strokeStyle = color;
-    ctx.lineWidth = style === "thin" ? 1.2 : 2.2;
-    ctx.setLineDash(style === "dashed" ? [5, 4] : []);
-    ctx.beginPath();
-    ctx.moveTo(lx, 16);
-    ctx.lineTo(lx + 20, 16);
-    ctx.stroke();
-    ctx.setLineDash([]);
-    ctx.fillStyle = "#1d232b";
-    ctx.fillText(text, lx + 25, 16);
-    lx += 25 + ctx.measureText(text).width + 18;
-  }
-}
-
-function polyline(
-  ctx: CanvasRenderingContext2D,
-  points: readonly [number, number][],
-  x: (step: number) => number,
-  y: (loss: number) => number,
-  color: string,
-  width: number,
-): void {
-  if (points.length === 0) return;
-  ctx.strokeStyle = color;
-  ctx.lineWidth = width;
-  ctx.lineJoin = "round";
-  ctx.beginPath();
-  points.forEach(([s, l], i) => (i === 0 ? ctx.moveTo(x(s), y(l)) : ctx.lineTo(x(s), y(l))));
-  ctx.stroke();
+  const task = state.runs[0]?.info.task ?? taskSelect.value;
+  const poly = task === "poly";
+  state.axes = drawChart(chart, {
+    steps: plannedSteps(),
+    series: state.runs.map((r) => ({
+      label: r.info.label,
+      color: colorOf(r),
+      perStep: r.losses,
+      perEpoch: r.epochs.map(([s, , test]) => [s, test] as const),
+    })),
+    optimum: state.runs[0]?.info.optimum ?? NaN,
+    yTitle: poly ? "loss" : "−ELBO (nats per image)",
+    perStepLegend: poly ? "sampled loss per step" : "train −ELBO per step",
+    perEpochLegend: poly ? "exact expected loss per epoch" : "test −ELBO per epoch",
+    log: logScale.checked,
+  });
+  scaleNote.textContent = logScale.checked && state.axes.scale === "linear"
+    ? "linear for now: a value ≤ 0 has no logarithm"
+    : "";
 }
 
 form.addEventListener("submit", (event) => {
   event.preventDefault();
   start();
 });
-taskSelect.addEventListener("change", () => applyDefaults(taskSelect.value as TaskName));
+form.addEventListener("input", (event) => {
+  (event.target as HTMLElement).removeAttribute("aria-invalid");
+  if (state.runs.length === 0) redraw(); // the empty chart's step axis follows the form
+});
+taskSelect.addEventListener("change", () => applyTaskDefaults(taskSelect.value as TaskName));
+logScale.addEventListener("change", redraw);
 buttons.pause.addEventListener("click", () => send({ type: "pause" }));
 buttons.resume.addEventListener("click", () => send({ type: "resume" }));
 buttons.reset.addEventListener("click", reset);
 loadInput.addEventListener("change", () => {
   const file = loadInput.files?.[0];
   loadInput.value = "";
-  if (file) loadFile(file).catch((e) => setPhase("error", `Error: ${(e as Error).message}`));
+  if (file) loadFile(file).catch((e) => fail(`${(e as Error).name}: ${(e as Error).message}`));
 });
 globalThis.addEventListener("resize", redraw);
 
 taskSelect.value = "8x4";
-applyDefaults("8x4");
+applyTaskDefaults("8x4");
 reset();
-redraw();

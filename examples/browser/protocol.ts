@@ -1,4 +1,6 @@
 // The messages between the studio page (main.ts) and its training worker (worker.ts), and the page's state.
+import type { EstimatorName } from "../../mod.ts";
+import type { ChartAxes } from "./chart.ts";
 
 /** What the studio trains: polynomial programming, a categorical VAE C×L, or the Bernoulli VAE 2×200. */
 export type TaskName = "poly" | "8x4" | "10x30" | "bernoulli";
@@ -11,14 +13,16 @@ export const TASKS: Readonly<Record<TaskName, string>> = {
   "poly": "Polynomial programming (L = 128, p = 2)",
 };
 
-/** An estimator the studio offers (the SDK's EstimatorName). */
-export type StudioEstimator = "reinmax" | "st" | "stgs" | "gst" | "grmck";
+/** One run of a session: an estimator at its own τ. */
+export interface RunSettings {
+  readonly estimator: EstimatorName;
+  readonly tau: number;
+}
 
-/** What the page asks the worker to train: one run per estimator, side by side on one backend. */
+/** What the page asks the worker to train: its runs side by side on one backend. */
 export interface StudioSettings {
   readonly task: TaskName;
-  readonly estimators: readonly StudioEstimator[];
-  readonly tau: number;
+  readonly runs: readonly RunSettings[];
   readonly lr: number;
   readonly optimizer: "adam" | "radam";
   readonly batch: number;
@@ -47,10 +51,10 @@ export type StudioCommand =
 /** How the worker describes a run when it starts. */
 export interface RunInfo {
   readonly id: number;
-  /** e.g. "reinmax τ 1.3". */
+  /** e.g. "ReinMax τ 1.3". */
   readonly label: string;
   readonly task: TaskName;
-  readonly estimator: string;
+  readonly estimator: EstimatorName;
   readonly tau: number;
   /** Steps per epoch: the test −ELBO (VAE) or the exact expected loss (poly) is measured at each end. */
   readonly stepsPerEpoch: number;
@@ -86,8 +90,17 @@ export type WorkerMessage =
     readonly firstStep: number;
     readonly losses: Float32Array;
   }
-  /** Milliseconds per training step of a run so far (read-backs included, evaluation and pictures not). */
-  | { readonly type: "speed"; readonly run: number; readonly msPerStep: number }
+  /**
+   * Milliseconds per step of a run so far: `msPerStep` of training (read-backs included, evaluation and
+   * pictures not), `wallMsPerStep` of everything the worker spends on the run, which is what the time left
+   * depends on.
+   */
+  | {
+    readonly type: "speed";
+    readonly run: number;
+    readonly msPerStep: number;
+    readonly wallMsPerStep: number;
+  }
   /** An epoch's end: its mean train loss, and the test −ELBO (poly: the exact expected loss). */
   | {
     readonly type: "epoch";
@@ -115,6 +128,11 @@ export type WorkerMessage =
     readonly relativeStd: number;
     readonly cosine: number;
   }
+  /**
+   * A run stopped by its own training (a DivergenceError or NonFiniteError: `message` names the step and the
+   * loss or quantity); the model holds the state after `step`, and the other runs go on.
+   */
+  | { readonly type: "stopped"; readonly run: number; readonly step: number; readonly message: string }
   | { readonly type: "phase"; readonly phase: "running" | "paused" | "done"; readonly steps: number[] }
   /**
    * A saved checkpoint; `check` is the test −ELBO of a fixed evaluation (poly: the exact expected loss) of
@@ -145,6 +163,9 @@ export interface RunState {
   /** Each epoch's end as [step, mean train loss, test −ELBO or exact loss]. */
   epochs: [number, number, number][];
   msPerStep: number;
+  wallMsPerStep: number;
+  /** Why the run stopped before its last step, e.g. "training diverged at step 12: …"; null while it is well. */
+  failure: string | null;
   quality: { step: number; draws: number; relativeError: number; relativeStd: number; cosine: number } | null;
   /** The step of the pictures shown (−1 before any). */
   imagesStep: number;
@@ -157,6 +178,11 @@ export interface StudioState {
   backend: string | null;
   report: string;
   runs: RunState[];
+  /** The time the runs left need to finish, in milliseconds (NaN before it is measured, or when not running). */
+  msLeft: number;
+  /** What the chart's axes show. */
+  axes: ChartAxes;
+  /** What ended the session (a bad setting, a failed load, a lost backend); null while there is none. */
   error: string | null;
   /** The last checkpoint downloaded. */
   saved: { run: number; step: number; name: string; bytes: number; check: number } | null;

@@ -1,7 +1,8 @@
-// The studio's training worker. It picks a backend, builds one model per estimator and trains them side by
-// side, a short chunk of steps each in turn, so that between chunks it can pause, save or load a checkpoint,
-// and draw reconstructions and prior samples; everything it measures goes to the page as messages (see
-// protocol.ts), pictures as transferred Float32Arrays. Training runs here, off the page's main thread.
+// The studio's training worker. It picks a backend, builds one model per run (an estimator at its τ) and
+// trains them side by side, a short chunk of steps each in turn, so that between chunks it can pause, save or
+// load a checkpoint, and draw reconstructions and prior samples; everything it measures goes to the page as
+// messages (see protocol.ts), pictures as transferred Float32Arrays. A run whose training diverges or goes
+// non-finite stops alone; any other error ends the session. Training runs here, off the page's main thread.
 // It uses only the SDK's public entry point, mod.ts, as a user's page would.
 import {
   adam,
@@ -9,12 +10,15 @@ import {
   type Backend,
   BernoulliVae,
   CategoricalVae,
+  DivergenceError,
   estimator,
+  ESTIMATORS,
   formatReport,
   gradientQuality,
   type ImageDataset,
   loadCheckpoint,
   loadFixture,
+  NonFiniteError,
   polyOptimum,
   PolyProgramming,
   radam,
@@ -25,7 +29,14 @@ import {
   trainVae,
   type Vae,
 } from "../../mod.ts";
-import type { RunInfo, StudioCommand, StudioSettings, TaskName, WorkerMessage } from "./protocol.ts";
+import type {
+  RunInfo,
+  RunSettings,
+  StudioCommand,
+  StudioSettings,
+  TaskName,
+  WorkerMessage,
+} from "./protocol.ts";
 
 // The dedicated-worker scope, typed by hand so this file checks with the project's DOM lib.
 const scope = globalThis as unknown as {
@@ -56,8 +67,9 @@ interface Run {
   /** Losses of the current epoch's steps so far, for its mean. */
   epochSum: number;
   epochCount: number;
-  /** Milliseconds and steps trained, for ms/step. */
+  /** Milliseconds training and all told (evaluation and pictures too), and steps trained, for ms/step. */
   ms: number;
+  wallMs: number;
   timedSteps: number;
   /** When the pictures are next due (performance.now()). */
   nextImages: number;
@@ -103,13 +115,9 @@ function taskOf(model: TrainableModel): TaskName {
   throw new Error(`the studio does not show ${model.describe().model} models of these options`);
 }
 
-function buildModel(
-  b: Backend,
-  s: StudioSettings,
-  name: StudioSettings["estimators"][number],
-): TrainableModel {
+function buildModel(b: Backend, s: StudioSettings, run: RunSettings): TrainableModel {
   const options = {
-    estimator: estimator(name, { tau: s.tau }),
+    estimator: estimator(run.estimator, { tau: run.tau }),
     optimizer: (s.optimizer === "adam" ? adam : radam)({ lr: s.lr }),
     batch: s.batch,
     seed: s.seed,
@@ -122,11 +130,11 @@ function buildModel(
 
 function describeRun(id: number, model: TrainableModel, steps: number, trainCount: number): RunInfo {
   const task = taskOf(model);
-  const est = (model as TrainableModel & { estimator: { name: string; tau: number } }).estimator;
+  const est = model.describe().estimator!;
   const batch = (model as TrainableModel & { batch: number }).batch;
   return {
     id,
-    label: `${est.name} τ ${est.tau}`,
+    label: `${ESTIMATORS[est.name].title} τ ${est.tau}`,
     task,
     estimator: est.name,
     tau: est.tau,
@@ -138,7 +146,17 @@ function describeRun(id: number, model: TrainableModel, steps: number, trainCoun
 }
 
 function newRun(info: RunInfo, model: TrainableModel): Run {
-  return { info, model, epochSum: 0, epochCount: 0, ms: 0, timedSteps: 0, nextImages: 0, failed: false };
+  return {
+    info,
+    model,
+    epochSum: 0,
+    epochCount: 0,
+    ms: 0,
+    wallMs: 0,
+    timedSteps: 0,
+    nextImages: 0,
+    failed: false,
+  };
 }
 
 async function announce(): Promise<void> {
@@ -163,8 +181,8 @@ async function start(s: StudioSettings): Promise<void> {
   const b = await useBackend(s.backend);
   const trainCount = s.task === "poly" ? 0 : (await dataset()).train.count;
   dropRuns();
-  for (const name of s.estimators) {
-    const model = buildModel(b, s, name);
+  for (const settings of s.runs) {
+    const model = buildModel(b, s, settings);
     runs.push(newRun(describeRun(runs.length, model, s.steps, trainCount), model));
   }
   await announce();
@@ -207,6 +225,8 @@ async function load(bytes: Uint8Array, name: string, prefer: StudioSettings["bac
   }
   await announce();
   const value = await check(model);
+  // After the check: the pictures' draws would move the evaluation the check must reproduce.
+  await postPictures(runs[0]);
   setPhase("paused");
   post({ type: "loaded", name, step: model.steps, check: value });
 }
@@ -273,7 +293,6 @@ async function advance(run: Run): Promise<void> {
   }
   run.ms += Number.isFinite(trainedMs) ? trainedMs : performance.now() - started;
   run.timedSteps += model.steps - first;
-  post({ type: "speed", run: info.id, msPerStep: run.ms / run.timedSteps });
   if (atEpochEnd) {
     post({
       type: "epoch",
@@ -286,26 +305,31 @@ async function advance(run: Run): Promise<void> {
     run.epochSum = run.epochCount = 0;
   }
   const done = atEpochEnd || model.steps === info.steps;
-  if (isVae(model) && (done || performance.now() >= run.nextImages)) {
-    const drawing = performance.now();
-    const shown = allImages((await dataset()).test.slice(0, SHOWN));
-    const reconstructions = await model.reconstruct(shown, SHOWN);
-    const samples = await model.samplePrior(SHOWN);
-    // At most a quarter of the time goes to pictures, however slow the backend.
-    const now = performance.now();
-    run.nextImages = now + Math.max(IMAGES_EVERY_MS, 3 * (now - drawing));
-    post({ type: "images", run: info.id, step: model.steps, reconstructions, samples }, [
-      reconstructions.buffer,
-      samples.buffer,
-    ]);
-  }
+  if (done || performance.now() >= run.nextImages) await postPictures(run);
   if (atEpochEnd && model instanceof CategoricalVae && info.task === "8x4") {
     const images = allImages((await dataset()).test.slice(0, QUALITY_IMAGES));
-    const est = estimator(info.estimator as StudioSettings["estimators"][number], { tau: info.tau });
+    const est = estimator(info.estimator, { tau: info.tau });
     const [row] = await gradientQuality(model, images, QUALITY_IMAGES, [est], QUALITY_DRAWS);
     const { draws, relativeError, relativeStd, cosine } = row;
     post({ type: "quality", run: info.id, step: model.steps, draws, relativeError, relativeStd, cosine });
   }
+}
+
+/** Posts a VAE run's reconstructions of the shown test images and samples from its prior. */
+async function postPictures(run: Run): Promise<void> {
+  const { model, info } = run;
+  if (!isVae(model)) return;
+  const drawing = performance.now();
+  const shown = allImages((await dataset()).test.slice(0, SHOWN));
+  const reconstructions = await model.reconstruct(shown, SHOWN);
+  const samples = await model.samplePrior(SHOWN);
+  // At most a quarter of the time goes to pictures, however slow the backend.
+  const now = performance.now();
+  run.nextImages = now + Math.max(IMAGES_EVERY_MS, 3 * (now - drawing));
+  post({ type: "images", run: info.id, step: model.steps, reconstructions, samples }, [
+    reconstructions.buffer,
+    samples.buffer,
+  ]);
 }
 
 /** Lets a message in: WASM read-backs resolve at once, so a loop of them would never yield otherwise. */
@@ -327,12 +351,22 @@ async function loop(): Promise<void> {
       continue;
     }
     const run = live[next++ % live.length];
+    const started = performance.now();
     try {
       await advance(run);
     } catch (e) {
+      if (!(e instanceof DivergenceError || e instanceof NonFiniteError)) {
+        throw Object.assign(e as Error, { run: run.info.label });
+      }
+      // The run's own training went wrong, not the backend: it stops at its last good state (its message
+      // names the step and what ran away), and the other runs go on.
       run.failed = true;
-      throw Object.assign(e as Error, { run: run.info.label });
+      post({ type: "stopped", run: run.info.id, step: run.model.steps, message: e.message });
+      continue;
     }
+    run.wallMs += performance.now() - started;
+    const msPerStep = run.ms / run.timedSteps, wallMsPerStep = run.wallMs / run.timedSteps;
+    post({ type: "speed", run: run.info.id, msPerStep, wallMsPerStep });
   }
 }
 

@@ -1,15 +1,37 @@
 // The browser studio end to end in headless Chromium (playwright-core): builds examples/browser/ into a
-// temporary site, serves it on an ephemeral port, and drives the page as a person would — the polynomial task
-// on backend "wasm", "auto" and (when the browser has a WebGPU adapter) "webgpu"; the 8×4 categorical VAE on
-// Fashion-MNIST with ReinMax and ST side by side on WASM, then on WebGPU; a checkpoint downloaded and loaded
-// again; pause, resume and reset; and the errors a bad setting or a divergence give. Not part of
-// `deno task test` (the file name has no _test suffix); run it with `deno task test:browser`.
+// temporary site, serves it on an ephemeral port, and drives the page as a person would. On every backend the
+// page offers ("wasm", "auto" and, when the browser has a WebGPU adapter, "webgpu"): ReinMax at τ 1.3 beside
+// STGS at τ 0.5 on the polynomial task, and the chart's axes on a linear and a log scale. On WASM and WebGPU:
+// the 8×4 categorical VAE on Fashion-MNIST with its pictures, a file that is not a checkpoint (its
+// CheckpointError shown, the previous run's pictures, curves and figures gone), and a diverging run (its
+// message names its step). On WASM also: ReinMax and STGS side by side on the VAE, a checkpoint downloaded and
+// loaded again, the 10×30 and Bernoulli VAEs, a non-finite run, pause, resume, the time left, and Reset
+// clearing everything (after every run). Before any run: the form's τ defaults against the SDK's table, and
+// bad settings refused with the SDK's own messages; without a page, the chart's tick labels on any range.
+// Not part of `deno task test` (the file name has no _test suffix); run it with `deno task test:browser`.
 //
 // CHROMIUM_PATH overrides /usr/bin/chromium. REINMAX_REQUIRE_BACKENDS=webgpu makes a skipped webgpu run fail.
 // A screenshot of the studio after the VAE runs is written under a temporary directory; its path is printed.
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
+import {
+  adam,
+  type Backend,
+  BernoulliVae,
+  CATEGORICAL_CONFIGS,
+  decodeCheckpoint,
+  defaultTau,
+  estimator,
+  ESTIMATOR_NAMES,
+  type EstimatorName,
+  ESTIMATORS,
+  PolyProgramming,
+  ReinmaxInputError,
+  selectBackend,
+  type TrainableModel,
+} from "../../mod.ts";
+import { type ChartAxes, logTicks, niceTicks, tickLabels } from "../../examples/browser/chart.ts";
 import type { RunState, StudioState } from "../../examples/browser/protocol.ts";
 import { serveDemo } from "../../examples/browser/serve.ts";
 import { bundleDemo } from "../../tools/bundle_demo.ts";
@@ -30,12 +52,40 @@ const CHROMIUM_ARGS = [
  * Polynomial steps per run; 8×4 VAE steps on WASM (3 epochs of 100) and on WebGPU, where SwiftShader takes
  * seconds per step on two cores (enough for the −ELBO to fall, not for an epoch's test −ELBO).
  */
-const POLY_STEPS = 400, VAE_STEPS = 300, VAE_WEBGPU_STEPS = 20;
+const POLY_STEPS = 400, VAE_STEPS = 300, VAE_WEBGPU_STEPS = 10;
 /** The first step's −ELBO of an untrained VAE: 784 pixels of ≈ ln 2 nats each. */
 const UNTRAINED_ELBO = 784 * Math.LN2;
+/** Two runs side by side at the τ each is defined for: ReinMax needs τ ≥ 1, STGS is tuned around 0.5. */
+const SIDE_BY_SIDE = { reinmax: "1.3", stgs: "0.5" } as const;
+const SIDE_BY_SIDE_LABELS = Object.entries(SIDE_BY_SIDE).map(([name, tau]) =>
+  `${ESTIMATORS[name as EstimatorName].title} τ ${tau}`
+);
 
 const chromiumMissing = await Deno.stat(CHROMIUM).then(() => null, () => `${CHROMIUM} does not exist`);
 if (chromiumMissing) console.log(`SKIPPED: browser studio test: ${chromiumMissing} (set CHROMIUM_PATH)`);
+
+Deno.test("studio chart: tick labels are distinct and compact on any range", () => {
+  const cases: [string, number[]][] = [
+    ["steps of an empty chart", niceTicks(0, 1, 8, 1)],
+    ["a few steps", niceTicks(0, 3, 8, 1)],
+    ["3000 steps", niceTicks(0, 3000, 8, 1)],
+    ["a VAE's −ELBO", niceTicks(250, 560, 5)],
+    ["a flat polynomial loss", niceTicks(0.2311, 0.2313, 5)],
+    ["huge losses, linear", niceTicks(9.97e25, 1.0e26, 5)],
+    ["huge losses, log", logTicks(300, 1e27, 5)],
+    ["a few decades, log", logTicks(0.2, 600, 5)],
+    ["within a decade, log", logTicks(250, 560, 5)],
+  ];
+  for (const [what, ticks] of cases) {
+    const labels = tickLabels(ticks);
+    assert(ticks.length >= 2, `${what}: ${ticks}`);
+    assertEquals(new Set(labels).size, labels.length, `${what}: ${labels}`);
+    for (const label of labels) assert(label.length <= 8, `${what}: "${label}" is too wide`);
+  }
+  for (const ticks of [niceTicks(0, 1, 8, 1), niceTicks(0, 3, 8, 1), niceTicks(0, 7, 8, 1)]) {
+    assert(ticks.every(Number.isInteger), `steps are whole numbers: ${ticks}`);
+  }
+});
 
 Deno.test({
   name: chromiumMissing ? `browser studio [skipped: ${chromiumMissing}]` : "browser studio",
@@ -45,6 +95,8 @@ Deno.test({
   fn: async (t) => {
     const temp = await Deno.makeTempDir({ prefix: "reinmax-studio-" });
     const dist = join(temp, "site"), profile = join(temp, "profile");
+    const garbage = join(temp, "not-a-checkpoint.safetensors");
+    await Deno.writeTextFile(garbage, "this is not a safetensors file");
     const abort = new AbortController();
     let context: BrowserContext | null = null;
     try {
@@ -85,7 +137,9 @@ Deno.test({
       await page.goto(server.url);
       assertEquals(await page.textContent("h1"), "ReinMax in the browser");
       const { unavailable: webgpuSkip, softwareAdapter } = await browserWebgpu(page);
-      const skipOrFail = async (name: string) => {
+      /** Runs `fn` as a step on `backend`, or reports the step skipped (or failed, if required). */
+      const onBackend = async (backend: string, name: string, fn: () => Promise<void>) => {
+        if (backend !== "webgpu" || webgpuSkip === null) return void await t.step(name, fn);
         const required = REQUIRED.includes("webgpu");
         console.log(`${required ? "FAILED" : "SKIPPED"}: ${name}: ${webgpuSkip}`);
         await t.step({
@@ -97,50 +151,126 @@ Deno.test({
         });
       };
 
-      for (const backend of ["wasm", "auto", "webgpu"] as const) {
-        const name = `polynomial task, reinmax, backend ${backend}`;
-        if (backend === "webgpu" && webgpuSkip !== null) {
-          await skipOrFail(name);
-          continue;
-        }
-        await t.step(name, async () => {
-          const state = await train(page, {
-            task: "poly",
-            estimators: ["reinmax"],
-            tau: "1",
-            lr: "0.01",
-            steps: POLY_STEPS,
-            backend,
-          });
-          const expected = checkBackend(state, backend, webgpuSkip === null && !softwareAdapter);
-          const status = (await page.textContent("#status"))!;
-          assert(status.startsWith(`Done on ${expected}:`), `status: ${status}`);
-          console.log(`  ${backend}: ${status}`);
-          const [run] = state.runs;
-          assertEquals(run.losses.map(([s]) => s), Array.from({ length: POLY_STEPS }, (_, i) => i + 1));
-          for (const [s, loss] of run.losses) {
-            assert(Number.isFinite(loss) && loss > 0, `loss ${loss} at ${s}`);
+      await t.step(
+        "each estimator's τ defaults from the SDK's table for the task, and the empty chart",
+        async () => {
+          for (const task of ["8x4", "bernoulli", "poly", "10x30"] as const) {
+            await page.selectOption("#task", task);
+            const modelTau = await modelTauOf(task);
+            for (const name of ESTIMATOR_NAMES) {
+              assertEquals(await page.inputValue(`#tau-${name}`), String(defaultTau(name, modelTau)), task);
+            }
           }
-          const exact = run.epochs.map(([, , e]) => e);
-          assertEquals(run.epochs.map(([s]) => s), [100, 200, 300, 400]);
-          assert(exact[3] < exact[0] - 1e-3, `the exact loss did not decrease: ${exact}`);
-          assert(exact[3] > run.info.optimum, `exact loss ${exact[3]} below the optimum ${run.info.optimum}`);
+          // A τ the user typed stays when the task changes.
+          await page.fill("#tau-stgs", "0.45");
+          await page.selectOption("#task", "poly");
+          assertEquals(await page.inputValue("#tau-stgs"), "0.45");
+          assertEquals(await page.inputValue("#tau-reinmax"), String(defaultTau("reinmax", 1)));
+          // Each estimator's title on the page, its summary as the tooltip.
+          for (const name of ESTIMATOR_NAMES) {
+            const tooltip = await page.getAttribute(`.run-choice:has(#tau-${name})`, "title");
+            assertEquals(tooltip, `${ESTIMATORS[name].title}: ${ESTIMATORS[name].summary}`);
+          }
+          // The empty chart's step axis runs to the steps the form would train, in whole distinct steps.
+          for (const steps of ["3000", "3", "1"]) {
+            await page.fill("#steps", steps);
+            const axes = await chartAxes(page);
+            checkAxes(axes, steps);
+            assertEquals(axes.y, [], "an empty chart has no loss ticks");
+          }
           await noProblems();
-        });
+        },
+      );
+
+      await t.step("a bad setting is refused before the run with the SDK's own rule", async () => {
+        await page.selectOption("#task", "8x4");
+        await page.fill("#steps", "100");
+        await setEstimators(page, ["reinmax", "stgs"]);
+        const cases: [string, string, string, () => unknown][] = [
+          ["#tau-reinmax", "0.5", "ReinMax τ", () => estimator("reinmax", { tau: 0.5 })],
+          ["#tau-stgs", "0", "STGS τ", () => estimator("stgs", { tau: 0 })],
+          ["#tau-stgs", "200", "STGS τ", () => estimator("stgs", { tau: 200 })],
+          ["#lr", "0", "learning rate", () => adam({ lr: 0 })],
+        ];
+        for (const [field, value, what, sdkCall] of cases) {
+          const before = await page.inputValue(field);
+          await page.fill(field, value);
+          await page.click("#start");
+          const state = await page.evaluate(studio);
+          assertEquals([state.phase, state.runs.length], ["error", 0], field);
+          assertEquals(await page.textContent("#status"), `Error: ${what}: ${sdkRule(sdkCall)}`);
+          assertEquals(await page.getAttribute(field, "aria-invalid"), "true", field);
+          assert(await page.isEnabled("#start"), "Start is enabled after an error");
+          await page.fill(field, before);
+          assertEquals(
+            await page.getAttribute(field, "aria-invalid"),
+            null,
+            "editing the field clears its mark",
+          );
+        }
+        await page.fill("#tau-reinmax", "");
+        await page.click("#start");
+        assertEquals(
+          await page.textContent("#status"),
+          "Error: ReinMax τ: expected a number, the field is empty",
+        );
+        await page.fill("#tau-reinmax", SIDE_BY_SIDE.reinmax);
+        await noProblems();
+      });
+
+      for (const backend of ["wasm", "auto", "webgpu"] as const) {
+        await onBackend(
+          backend,
+          `polynomial task, ReinMax τ 1.3 beside STGS τ 0.5, backend ${backend}`,
+          async () => {
+            const state = await train(page, {
+              task: "poly",
+              tau: SIDE_BY_SIDE,
+              lr: "0.01",
+              steps: POLY_STEPS,
+              backend,
+            });
+            const expected = checkBackend(state, backend, webgpuSkip === null && !softwareAdapter);
+            const status = (await page.textContent("#status"))!;
+            assert(status.startsWith(`Done on ${expected}:`), `status: ${status}`);
+            console.log(`  ${backend}: ${status}`);
+            assertEquals(state.runs.map((r) => r.info.label), SIDE_BY_SIDE_LABELS);
+            for (const run of state.runs) {
+              const label = run.info.label;
+              assertEquals(run.failure, null, label);
+              assertEquals(run.losses.map(([s]) => s), Array.from({ length: POLY_STEPS }, (_, i) => i + 1));
+              for (const [s, loss] of run.losses) {
+                assert(Number.isFinite(loss) && loss > 0, `${label}: loss ${loss} at ${s}`);
+              }
+              const exact = run.epochs.map(([, , e]) => e);
+              assertEquals(run.epochs.map(([s]) => s), [100, 200, 300, 400]);
+              assert(exact[3] > run.info.optimum, `${label}: exact loss ${exact[3]} below the optimum`);
+            }
+            // ReinMax keeps improving here; STGS at τ 0.5 settles within the first epoch (its bias).
+            const reinmaxExact = state.runs[0].epochs.map(([, , e]) => e);
+            assert(
+              reinmaxExact[3] < reinmaxExact[0] - 1e-3,
+              `the exact loss did not decrease: ${reinmaxExact}`,
+            );
+            await checkBothScales(page, POLY_STEPS);
+            await noProblems();
+          },
+        );
       }
 
       let wasmVae: RunState[] = [];
-      await t.step("8×4 VAE, ReinMax and ST side by side on WASM", async () => {
+      await t.step("8×4 VAE, ReinMax τ 1.3 and STGS τ 0.5 side by side on WASM", async () => {
         const state = await train(page, {
           task: "8x4",
-          estimators: ["reinmax", "st"],
+          tau: SIDE_BY_SIDE,
           steps: VAE_STEPS,
           backend: "wasm",
         });
         assertEquals(state.backend, "wasm");
-        assertEquals(state.runs.map((r) => r.info.label), ["reinmax τ 1.3", "st τ 1.3"]);
+        assertEquals(state.runs.map((r) => r.info.label), SIDE_BY_SIDE_LABELS);
         for (const run of state.runs) checkVaeRun(run, VAE_STEPS);
         await checkPictures(page, 3);
+        await checkBothScales(page, VAE_STEPS);
         wasmVae = state.runs;
         const shot = join(await Deno.makeTempDir({ prefix: "reinmax-studio-shot-" }), "studio.png");
         await page.screenshot({ path: shot, fullPage: true });
@@ -148,171 +278,225 @@ Deno.test({
         await noProblems();
       });
 
-      await t.step("a downloaded checkpoint loads and training continues from it", async () => {
-        assert(wasmVae.length > 0, "needs the WASM VAE run");
-        await page.fill("#steps", String(VAE_STEPS + 100)); // how far the loaded run trains
-        const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-0")]);
-        const file = join(temp, download.suggestedFilename());
-        await download.saveAs(file);
-        await page.waitForFunction(() => studio().saved !== null, null, { timeout: 60_000 });
-        const saved = (await page.evaluate(() => studio().saved))!;
-        assertEquals(download.suggestedFilename(), `reinmax-8x4-reinmax-step${VAE_STEPS}.safetensors`);
-        assertEquals((await Deno.stat(file)).size, saved.bytes);
-        assertEquals(saved.step, VAE_STEPS);
+      await t.step(
+        "a downloaded checkpoint loads, shows its pictures, and training continues from it",
+        async () => {
+          assert(wasmVae.length > 0, "needs the WASM VAE run");
+          await page.fill("#steps", String(VAE_STEPS + 100)); // how far the loaded run trains
+          const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-0")]);
+          const file = join(temp, download.suggestedFilename());
+          await download.saveAs(file);
+          await page.waitForFunction(() => studio().saved !== null, null, { timeout: 60_000 });
+          const saved = (await page.evaluate(() => studio().saved))!;
+          assertEquals(download.suggestedFilename(), `reinmax-8x4-reinmax-step${VAE_STEPS}.safetensors`);
+          assertEquals((await Deno.stat(file)).size, saved.bytes);
+          assertEquals(saved.step, VAE_STEPS);
 
-        await page.setInputFiles("#load", file);
-        await page.waitForFunction(() => studio().loaded !== null || studio().phase === "error", null, {
-          timeout: 60_000,
-        });
-        let state = await page.evaluate(studio);
-        assertEquals(state.error, null);
-        // The loaded model evaluates exactly as the saved one did: same weights, same evaluation draws.
-        assertEquals(state.loaded, {
-          name: download.suggestedFilename(),
-          step: VAE_STEPS,
-          check: saved.check,
-        });
-        assertEquals(state.phase, "paused");
-        assert((await page.textContent("#status"))!.includes(`at step ${VAE_STEPS}`));
-
-        await page.click("#resume");
-        // The page stays "paused" until the worker answers the resume; only then does waiting for the end mean
-        // anything.
-        await page.waitForFunction(() => studio().phase !== "paused", null, { timeout: 60_000 });
-        state = await waitForEnd(page, 180_000);
-        assertEquals(state.phase, "done", `the run ended in ${state.phase}: ${state.error}`);
-        const [run] = state.runs;
-        assertEquals(run.step, VAE_STEPS + 100);
-        assertEquals(
-          run.losses[0][0],
-          VAE_STEPS + 1,
-          "training continues at the step after the checkpoint's",
-        );
-        // A trained model goes on from where it was, not from scratch: its first steps are as good as the end
-        // of the run it came from.
-        const before = mean(wasmVae[0].losses.slice(-50).map(([, l]) => l));
-        const after = mean(run.losses.slice(0, 20).map(([, l]) => l));
-        assert(after < before + 15, `after loading: ${after}, before saving: ${before}`);
-        assert(after < UNTRAINED_ELBO - 100, `after loading: ${after}`);
-        await noProblems();
-      });
-
-      await t.step("the 10×30 and Bernoulli 2×200 VAEs train an epoch on WASM", async () => {
-        // RAdam, the paper's optimiser for both, warms up: the −ELBO falls from about step 40 on.
-        for (const task of ["10x30", "bernoulli"]) {
-          const state = await train(page, { task, estimators: ["reinmax"], steps: 100, backend: "wasm" });
-          const [run] = state.runs;
-          const losses = run.losses.map(([, l]) => l);
-          assertEquals(losses.length, 100, task);
-          assert(losses.every((l) => Number.isFinite(l) && l > 0), `${task}: ${losses}`);
-          const first = mean(losses.slice(0, 5)), last = mean(losses.slice(-5));
-          assert(last < first - 40, `${task}: the train −ELBO did not fall: ${first} → ${last}`);
-          assertEquals(run.epochs.length, 1, task);
-          assert(run.epochs[0][2] < first, `${task}: test −ELBO ${run.epochs[0][2]} after an epoch`);
-          assertEquals(run.imagesStep, 100, task);
+          await page.setInputFiles("#load", file);
+          await page.waitForFunction(() => studio().loaded !== null || studio().phase === "error", null, {
+            timeout: 60_000,
+          });
+          let state = await page.evaluate(studio);
+          assertEquals(state.error, null);
+          // The loaded model evaluates exactly as the saved one did: same weights, same evaluation draws.
+          assertEquals(state.loaded, {
+            name: download.suggestedFilename(),
+            step: VAE_STEPS,
+            check: saved.check,
+          });
+          assertEquals(state.phase, "paused");
+          assert((await page.textContent("#status"))!.includes(`at step ${VAE_STEPS}`));
+          assertEquals(state.runs.map((r) => r.imagesStep), [VAE_STEPS], "the loaded model's pictures");
           await checkPictures(page, 2);
-        }
-        await noProblems();
-      });
 
-      const webgpuVae = "8×4 VAE, ReinMax on WebGPU";
-      if (webgpuSkip !== null) await skipOrFail(webgpuVae);
-      else {
-        await t.step(webgpuVae, async () => {
+          await page.click("#resume");
+          // The page stays "paused" until the worker answers the resume; only then does waiting for the end mean
+          // anything.
+          await page.waitForFunction(() => studio().phase !== "paused", null, { timeout: 60_000 });
+          state = await waitForEnd(page, 180_000);
+          assertEquals(state.phase, "done", `the run ended in ${state.phase}: ${state.error}`);
+          const [run] = state.runs;
+          assertEquals(run.step, VAE_STEPS + 100);
+          assertEquals(
+            run.losses[0][0],
+            VAE_STEPS + 1,
+            "training continues at the step after the checkpoint's",
+          );
+          // A trained model goes on from where it was, not from scratch: its first steps are as good as the end
+          // of the run it came from.
+          const before = mean(wasmVae[0].losses.slice(-50).map(([, l]) => l));
+          const after = mean(run.losses.slice(0, 20).map(([, l]) => l));
+          assert(after < before + 15, `after loading: ${after}, before saving: ${before}`);
+          assert(after < UNTRAINED_ELBO - 100, `after loading: ${after}`);
+          await noProblems();
+        },
+      );
+
+      await t.step(
+        "on WASM, a file that is not a checkpoint is refused and the last run's pictures go",
+        async () => {
+          await loadGarbage(page, garbage, "wasm");
+          await noProblems();
+        },
+      );
+
+      await t.step(
+        "the 10×30 and Bernoulli 2×200 VAEs train an epoch on WASM; Reset clears them",
+        async () => {
+          // After the failed load: the studio is usable. RAdam, the paper's optimiser for both, warms up: the
+          // −ELBO falls from about step 40 on.
+          for (const task of ["10x30", "bernoulli"]) {
+            const state = await train(page, {
+              task,
+              tau: { reinmax: undefined },
+              steps: 100,
+              backend: "wasm",
+            });
+            const [run] = state.runs;
+            const losses = run.losses.map(([, l]) => l);
+            assertEquals(losses.length, 100, task);
+            assert(losses.every((l) => Number.isFinite(l) && l > 0), `${task}: ${losses}`);
+            const first = mean(losses.slice(0, 5)), last = mean(losses.slice(-5));
+            assert(last < first - 40, `${task}: the train −ELBO did not fall: ${first} → ${last}`);
+            assertEquals(run.epochs.length, 1, task);
+            assert(run.epochs[0][2] < first, `${task}: test −ELBO ${run.epochs[0][2]} after an epoch`);
+            assertEquals(run.imagesStep, 100, task);
+            await checkPictures(page, 2);
+            await page.click("#reset");
+            await checkCleared(page, "idle");
+          }
+          await noProblems();
+        },
+      );
+
+      await onBackend(
+        "webgpu",
+        "8×4 VAE, ReinMax on WebGPU; a file that is not a checkpoint then clears it",
+        async () => {
           const state = await train(page, {
             task: "8x4",
-            estimators: ["reinmax"],
+            tau: { reinmax: SIDE_BY_SIDE.reinmax },
             steps: VAE_WEBGPU_STEPS,
             backend: "webgpu",
           });
           assertEquals(state.backend, "webgpu");
           checkVaeRun(state.runs[0], VAE_WEBGPU_STEPS);
           await checkPictures(page, 2);
+          await checkBothScales(page, VAE_WEBGPU_STEPS);
           console.log(`  webgpu: ${(await page.textContent("#status"))!}`);
+          await loadGarbage(page, garbage, "webgpu");
           await noProblems();
-        });
+        },
+      );
+
+      for (const backend of ["wasm", "webgpu"] as const) {
+        await onBackend(
+          backend,
+          `a diverging run on ${backend} stops with a message naming its step`,
+          async () => {
+            // Adam's first step moves every weight by about lr, so the second step's −ELBO is far beyond 100 times
+            // the first (the trainer's divergence bound). Small batches keep a software GPU quick.
+            const runs = backend === "wasm" ? ["reinmax", "st"] : ["reinmax"];
+            const state = await train(page, {
+              task: "8x4",
+              tau: Object.fromEntries(runs.map((name) => [name, undefined])),
+              lr: "1e6",
+              batch: "10",
+              steps: 3,
+              backend,
+            });
+            const failures = (await page.textContent("#failures"))!;
+            for (const run of state.runs) {
+              const label = run.info.label;
+              const failure = run.failure ?? "";
+              const step = Number(failure.match(/diverged at step (\d+)/)?.[1]);
+              assert(step >= 1, `${label}: ${failure}`);
+              assertMatch(failure, /its loss \S+ exceeds/);
+              assertEquals(run.step, step - 1, `${label} holds the state before the step that diverged`);
+              assert(failures.includes(`${label}: ${failure}`), failures);
+            }
+            // Each run stopped on its own: the first to diverge did not end the session before the others did.
+            const status = (await page.textContent("#status"))!;
+            assertEquals(
+              status,
+              `No run finished on ${backend}: ${
+                state.runs.map((r) => `${r.info.label} stopped after step ${r.step}`).join(", ")
+              }.`,
+            );
+            await checkPictures(page, 1 + state.runs.length, { runImages: false });
+            await noProblems();
+          },
+        );
       }
 
-      await t.step("pause stops training, resume continues, reset clears the page", async () => {
-        await page.click("#reset");
-        await page.selectOption("#task", "poly");
-        await setEstimators(page, ["reinmax", "st"]);
-        await page.selectOption("#backend", "wasm");
-        await page.fill("#steps", "1000000");
-        await page.click("#start");
-        await page.waitForFunction(() => studio().runs.every((r) => r.step >= 200), null, {
-          timeout: 60_000,
+      await t.step("a non-finite run stops with the step and the quantity", async () => {
+        // An absurd learning rate: Adam's first step is then beyond float32 (docs/math.md §5.3).
+        const state = await train(page, {
+          task: "poly",
+          tau: { reinmax: undefined },
+          lr: "1e38",
+          steps: 100,
+          backend: "wasm",
         });
-        // Training runs in the worker: the page's own thread answers timers at once while it draws the runs.
-        const lag = await page.evaluate(async () => {
-          let worst = 0;
-          for (const end = performance.now() + 1000; performance.now() < end;) {
-            const asked = performance.now();
-            await new Promise((resolve) => setTimeout(resolve, 0));
-            worst = Math.max(worst, performance.now() - asked);
-          }
-          return worst;
-        });
-        assert(lag < 250, `a timer waited ${lag.toFixed(0)} ms on the page's thread during training`);
-        assertEquals((await page.evaluate(studio)).phase, "running");
-        await page.click("#pause");
-        await page.waitForFunction(() => studio().phase === "paused", null, { timeout: 30_000 });
-        const paused = (await page.evaluate(studio)).runs.map((r) => r.step);
-        await page.waitForTimeout(1000);
-        assertEquals(
-          (await page.evaluate(studio)).runs.map((r) => r.step),
-          paused,
-          "steps moved while paused",
-        );
-        assert(await page.isEnabled("#resume") && await page.isDisabled("#pause"));
-        await page.click("#resume");
-        await page.waitForFunction(
-          (steps) => studio().runs.every((r, i) => r.step > steps[i]),
-          paused,
-          { timeout: 30_000 },
-        );
-        await page.click("#reset");
-        const state = await page.evaluate(studio);
-        assertEquals([state.phase, state.runs.length], ["idle", 0]);
-        assert(await page.isEnabled("#start"), "Start is enabled after Reset");
+        const [run] = state.runs;
+        assertMatch(run.failure ?? "", /theta .*non-finite at step 1\b/);
+        assertEquals(run.step, 0);
+        assert((await page.textContent("#failures"))!.includes(`${run.info.label}: ${run.failure}`));
         await noProblems();
       });
 
-      await t.step("a bad setting ends the run with the library's error on the status line", async () => {
-        await setEstimators(page, ["reinmax"]);
-        await page.fill("#tau", "0.5"); // ReinMax needs τ ≥ 1
-        await page.fill("#steps", "100");
-        await page.click("#start");
-        await waitForEnd(page, 60_000);
-        const status = (await page.textContent("#status"))!;
-        assert(status.startsWith("Error: ReinmaxInputError:") && status.includes("tau"), status);
-        assert(await page.isEnabled("#start"), "Start is enabled after an error");
-        await noProblems();
-        await page.fill("#tau", "1");
-      });
-
-      await t.step("a diverging learning rate ends the run with the step and the quantity", async () => {
-        await page.fill("#lr", "1e38"); // Adam's first step is then beyond f32 (docs/math.md §5.3)
-        await page.click("#start");
-        await waitForEnd(page, 60_000);
-        const status = (await page.textContent("#status"))!;
-        assert(
-          status.startsWith("Error: reinmax τ 1: NonFiniteError:") && status.includes("theta") &&
-            status.includes("step 1"),
-          status,
-        );
-        await noProblems();
-      });
-
-      await t.step("a file that is not a checkpoint is refused with an error naming it", async () => {
-        const file = join(temp, "not-a-checkpoint.safetensors");
-        await Deno.writeTextFile(file, "this is not a safetensors file");
-        await page.setInputFiles("#load", file);
-        await waitForEnd(page, 60_000);
-        const status = (await page.textContent("#status"))!;
-        assert(status.startsWith("Error: CheckpointError:") && status.includes("not-a-checkpoint"), status);
-        await noProblems();
-      });
+      await t.step(
+        "pause stops training, resume continues, the time left shows, reset clears the page",
+        async () => {
+          await page.click("#reset");
+          await page.selectOption("#task", "poly");
+          await setEstimators(page, ["reinmax", "st"]);
+          await page.fill("#lr", "0.001");
+          await page.selectOption("#backend", "wasm");
+          await page.fill("#steps", "1000000");
+          await page.click("#start");
+          await page.waitForFunction(() => studio().runs.every((r) => r.step >= 200), null, {
+            timeout: 60_000,
+          });
+          // Training runs in the worker: the page's own thread answers timers at once while it draws the runs.
+          const lag = await page.evaluate(async () => {
+            let worst = 0;
+            for (const end = performance.now() + 1000; performance.now() < end;) {
+              const asked = performance.now();
+              await new Promise((resolve) => setTimeout(resolve, 0));
+              worst = Math.max(worst, performance.now() - asked);
+            }
+            return worst;
+          });
+          assert(lag < 250, `a timer waited ${lag.toFixed(0)} ms on the page's thread during training`);
+          let state = await page.evaluate(studio);
+          assertEquals(state.phase, "running");
+          assert(Number.isFinite(state.msLeft) && state.msLeft > 0, `time left: ${state.msLeft}`);
+          assertMatch((await page.textContent("#status"))!, / — about (\d+ h )?(\d+ min )?\d+ s left$/);
+          await page.click("#pause");
+          await page.waitForFunction(() => studio().phase === "paused", null, { timeout: 30_000 });
+          state = await page.evaluate(studio);
+          assert(Number.isNaN(state.msLeft), "no time left is shown while paused");
+          const paused = state.runs.map((r) => r.step);
+          await page.waitForTimeout(1000);
+          assertEquals(
+            (await page.evaluate(studio)).runs.map((r) => r.step),
+            paused,
+            "steps moved while paused",
+          );
+          assert(await page.isEnabled("#resume") && await page.isDisabled("#pause"));
+          await page.click("#resume");
+          await page.waitForFunction(
+            (steps) => studio().runs.every((r, i) => r.step > steps[i]),
+            paused,
+            { timeout: 30_000 },
+          );
+          await page.click("#reset");
+          await checkCleared(page, "idle");
+          assert(await page.isEnabled("#start"), "Start is enabled after Reset");
+          await noProblems();
+        },
+      );
     } finally {
       await context?.close();
       abort.abort();
@@ -375,27 +559,129 @@ function checkVaeRun(run: RunState, steps: number): void {
   assert(q.relativeError >= 0 && q.relativeStd > 0 && Math.abs(q.cosine) <= 1, JSON.stringify(q));
 }
 
+/** What a picture canvas shows: its rows, its grey levels (a blank or one-colour canvas has one or two), the
+ * share of dark pixels, and whether every pixel is transparent (a canvas cleared and holding nothing). */
+async function readCanvas(
+  page: Page,
+  id: string,
+): Promise<{ rows: number; levels: number; dark: number; empty: boolean }> {
+  return await page.evaluate((id) => {
+    const canvas = document.getElementById(id) as HTMLCanvasElement;
+    const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+    const seen = new Set<number>();
+    let dark = 0, empty = true;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i + 3] !== 0) empty = false;
+      if (data[i] === data[i + 1] && data[i] === data[i + 2]) seen.add(data[i]);
+      if (data[i] < 128) dark++;
+    }
+    return { rows: Number(canvas.dataset.rows), levels: seen.size, dark: dark / (data.length / 4), empty };
+  }, id);
+}
+
 /**
- * The picture canvases hold images: read back, each has `rows` rows of pictures with many grey levels (a blank
- * or one-colour canvas has one or two).
+ * The picture canvases hold `rows` rows (the test images, then one per run; the samples one fewer) and, unless
+ * `runImages` is false (every run stopped before drawing), pictures: many grey levels and dark pixels.
  */
-async function checkPictures(page: Page, rows: number): Promise<void> {
+async function checkPictures(page: Page, rows: number, { runImages = true } = {}): Promise<void> {
+  assert(await page.isVisible("#pictures"), "the pictures are shown");
   for (const id of ["reconstructions", "samples"]) {
-    const { rows: drawn, levels, dark } = await page.evaluate((id) => {
-      const canvas = document.getElementById(id) as HTMLCanvasElement;
-      const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
-      const seen = new Set<number>();
-      let dark = 0;
-      for (let i = 0; i < data.length; i += 4) {
-        if (data[i] === data[i + 1] && data[i] === data[i + 2]) seen.add(data[i]);
-        if (data[i] < 128) dark++;
-      }
-      return { rows: Number(canvas.dataset.rows), levels: seen.size, dark: dark / (data.length / 4) };
-    }, id);
-    const expectedRows = id === "samples" ? rows - 1 : rows;
-    assertEquals(drawn, expectedRows, `#${id} rows`);
-    assert(levels > 64, `#${id} shows ${levels} grey levels`);
-    assert(dark > 0.02, `#${id}: ${(dark * 100).toFixed(1)}% of its pixels are dark`);
+    const { rows: drawn, levels, dark } = await readCanvas(page, id);
+    assertEquals(drawn, id === "samples" ? rows - 1 : rows, `#${id} rows`);
+    if (runImages || id === "reconstructions") {
+      assert(levels > 64, `#${id} shows ${levels} grey levels`);
+      assert(dark > 0.02, `#${id}: ${(dark * 100).toFixed(1)}% of its pixels are dark`);
+    } else {
+      assert(levels < 8, `#${id} shows ${levels} grey levels, but no run has pictures`);
+    }
+  }
+}
+
+/** Nothing of an earlier session is on the page: no runs, pictures, curves, failures or backend report. */
+async function checkCleared(page: Page, phase: "idle" | "error"): Promise<void> {
+  const state = await page.evaluate(studio);
+  assertEquals([state.phase, state.runs.length, state.backend, state.report], [phase, 0, null, ""]);
+  assertEquals([state.saved, state.loaded], [null, null]);
+  assertEquals(await page.locator("#runs tr").count(), 0, "rows of the runs table");
+  assertEquals(await page.textContent("#failures"), "");
+  assertEquals(await page.textContent("#report"), "");
+  assert(await page.isHidden("#pictures"), "the picture panels are hidden");
+  for (const id of ["reconstructions", "samples"]) {
+    const canvas = await readCanvas(page, id);
+    assert(canvas.rows === 0 && canvas.empty, `#${id} still shows ${JSON.stringify(canvas)}`);
+  }
+  assertEquals((await chartAxes(page)).y, [], "the chart has no curves left");
+}
+
+/** The chart's axes once the page has drawn its next frame. */
+async function chartAxes(page: Page): Promise<ChartAxes> {
+  return await page.evaluate(() =>
+    new Promise<ChartAxes>((resolve) =>
+      requestAnimationFrame(() => requestAnimationFrame(() => resolve(studio().axes)))
+    )
+  );
+}
+
+/** Tick labels read sensibly: distinct, whole steps from 0 (to `lastStep`), clear of the y axis's title. */
+function checkAxes(axes: ChartAxes, lastStep?: string): void {
+  assertEquals(new Set(axes.x).size, axes.x.length, `step ticks: ${axes.x}`);
+  assertEquals(new Set(axes.y).size, axes.y.length, `loss ticks: ${axes.y}`);
+  assert(axes.x.every((label) => /^\d+$/.test(label)), `steps are whole numbers: ${axes.x}`);
+  if (lastStep) assertEquals([axes.x[0], axes.x[axes.x.length - 1]], ["0", lastStep]);
+  assert(axes.yTitleRight < axes.yLabelsLeft, `the y labels overlap the title: ${JSON.stringify(axes)}`);
+}
+
+/** The chart of a finished run of `steps` steps, on a linear and a log loss axis. */
+async function checkBothScales(page: Page, steps: number): Promise<void> {
+  for (const log of [true, false]) {
+    await page.setChecked("#log-scale", log);
+    const axes = await chartAxes(page);
+    assertEquals(axes.scale, log ? "log" : "linear");
+    assert(axes.y.length >= 2, `loss ticks: ${axes.y}`);
+    checkAxes(axes, String(steps));
+  }
+}
+
+/** Loads a file that is not a checkpoint on `backend`: the CheckpointError's message, nothing else left. */
+async function loadGarbage(page: Page, file: string, backend: string): Promise<void> {
+  await page.selectOption("#backend", backend);
+  await page.setInputFiles("#load", file);
+  await waitForEnd(page, 60_000);
+  const name = file.split("/").pop()!;
+  const expected = thrownBy(() => decodeCheckpoint(Deno.readFileSync(file), name));
+  assertEquals(await page.textContent("#status"), `Error: CheckpointError: ${expected.message}`);
+  await checkCleared(page, "error");
+  assert(await page.isEnabled("#start") && await page.isEnabled("#load"), "the studio stays usable");
+}
+
+/** What `call` throws. */
+function thrownBy(call: () => unknown): Error {
+  try {
+    call();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error(`${call} threw nothing`);
+}
+
+/** The rule a ReinmaxInputError states, without the argument's name it begins with. */
+function sdkRule(call: () => unknown): string {
+  const e = thrownBy(call);
+  if (!(e instanceof ReinmaxInputError)) throw new Error(`${call} threw ${e}`);
+  return e.message.slice(`${e.argument}: `.length);
+}
+
+let deno: Promise<Backend> | null = null;
+
+/** The τ a task's model is tuned for: the τ of ReinMax, its default estimator. */
+async function modelTauOf(task: "8x4" | "10x30" | "bernoulli" | "poly"): Promise<number> {
+  if (task === "8x4" || task === "10x30") return CATEGORICAL_CONFIGS[task].tau;
+  const backend = await (deno ??= selectBackend({ prefer: "wasm" }));
+  const model: TrainableModel = task === "poly" ? new PolyProgramming(backend) : new BernoulliVae(backend);
+  try {
+    return model.describe().estimator!.tau;
+  } finally {
+    model.destroy();
   }
 }
 
@@ -436,20 +722,30 @@ async function setEstimators(page: Page, names: readonly string[]): Promise<void
   }
 }
 
-/** Fills the form (the task first: choosing it fills in the paper's defaults), starts, waits for the end. */
+/**
+ * Resets (checking that nothing of the last session stays), fills the form (the task first: choosing it fills
+ * in the paper's defaults), starts, and waits for the end, which must be "done". `tau` ticks its estimators,
+ * each at the τ given or, when undefined, at the one the page shows.
+ */
 async function train(page: Page, settings: {
   task: string;
-  estimators: readonly string[];
-  tau?: string;
+  tau: Readonly<Record<string, string | undefined>>;
   lr?: string;
+  batch?: string;
   steps: number;
   backend: string;
 }): Promise<StudioState> {
-  if (await page.isEnabled("#reset")) await page.click("#reset");
+  if (await page.isEnabled("#reset")) {
+    await page.click("#reset");
+    await checkCleared(page, "idle");
+  }
   await page.selectOption("#task", settings.task);
-  await setEstimators(page, settings.estimators);
-  if (settings.tau) await page.fill("#tau", settings.tau);
+  await setEstimators(page, Object.keys(settings.tau));
+  for (const [name, tau] of Object.entries(settings.tau)) {
+    if (tau !== undefined) await page.fill(`#tau-${name}`, tau);
+  }
   if (settings.lr) await page.fill("#lr", settings.lr);
+  if (settings.batch) await page.fill("#batch", settings.batch);
   await page.fill("#steps", String(settings.steps));
   await page.selectOption("#backend", settings.backend);
   await page.click("#start");
