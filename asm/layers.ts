@@ -3,10 +3,10 @@
 // Linear weights are W[in×out] row-major, so the forward is the plain product x[B×in]·W[in×out].
 //
 // Elementwise kernels run on f32x4 with the tail (count % 4) computed by the same vector code on a splat,
-// so every element gets bit-identical arithmetic. exp, log, log1p and σ come from asm/vmath.ts (docs/math.md §4.12),
-// in the row-wise kernels (softmax family, categorical KL) too.
+// so every element gets bit-identical arithmetic. exp, log, log1p, σ and tanh come from asm/vmath.ts (docs/math.md
+// §4.12), in the row-wise kernels (softmax family, cross-entropy, categorical KL) too.
 import { gemmSparseA, matmul, matmul_bt, zeroCount } from "./matmul";
-import { expShiftedRow, logf, ROW_CHUNK, ROW_EXP, sigmoidV, softplusTailV } from "./vmath";
+import { expShiftedRow, log1pV, logf, ROW_CHUNK, ROW_EXP, sigmoidV, softplusTailV, tanhV } from "./vmath";
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: u32): usize {
@@ -231,6 +231,35 @@ export function sigmoid_backward(dx: usize, dy: usize, y: usize, count: u32): vo
   }
 }
 
+/** out = tanh(x). */
+export function tanh_forward(out: usize, x: usize, count: u32): void {
+  let i: u32 = 0;
+  for (; i + 4 <= count; i += 4) v128.store(at(out, i), tanhV(v128.load(at(x, i))));
+  for (; i < count; i++) store<f32>(at(out, i), f32x4.extract_lane(tanhV(f32x4.splat(load<f32>(at(x, i)))), 0));
+}
+
+// 1 − y² as (1 − y)(1 + y): for |y| ≥ ½, 1 − |y| is exact (Sterbenz), so a saturated unit keeps the relative
+// accuracy of its small derivative, which y·y, rounded near 1, would lose.
+// @ts-ignore: decorator
+@inline function tanhBackV(dx: v128, dy: v128, y: v128): v128 {
+  const one = f32x4.splat(1);
+  return f32x4.add(dx, f32x4.mul(dy, f32x4.mul(f32x4.sub(one, y), f32x4.add(one, y))));
+}
+
+/** dx += dy·(1 − y²), y = tanh(x) the forward output. */
+export function tanh_backward(dx: usize, dy: usize, y: usize, count: u32): void {
+  let i: u32 = 0;
+  for (; i + 4 <= count; i += 4) {
+    v128.store(at(dx, i), tanhBackV(v128.load(at(dx, i)), v128.load(at(dy, i)), v128.load(at(y, i))));
+  }
+  for (; i < count; i++) {
+    const v = tanhBackV(
+      f32x4.splat(load<f32>(at(dx, i))), f32x4.splat(load<f32>(at(dy, i))), f32x4.splat(load<f32>(at(y, i))),
+    );
+    store<f32>(at(dx, i), f32x4.extract_lane(v, 0));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Bernoulli reconstruction loss on logits.
 
@@ -275,6 +304,70 @@ export function bce_logits_backward(dLogits: usize, logits: usize, target: usize
       f32x4.splat(load<f32>(at(target, i))), s,
     );
     store<f32>(at(dLogits, i), f32x4.extract_lane(v, 0));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Gaussian negative log-likelihood with a fixed σ.
+
+// ½·log 2π.
+// @ts-ignore: decorator
+@inline const HALF_LOG_2PI: f32 = 0.918938533204672742;
+
+// ((mean − target)/σ)², through 1/σ so that no σ² is formed: it would overflow or underflow for |log σ| > 44.
+// @ts-ignore: decorator
+@inline function squaredResidualV(m: v128, t: v128, invSigma: v128): v128 {
+  const r = f32x4.mul(f32x4.sub(m, t), invSigma);
+  return f32x4.mul(r, r);
+}
+
+/** loss[b] = ½·Σ_j ((mean − target)/σ)² + dim·(log σ + ½·log 2π) over row b; written. */
+export function gaussian_nll_forward(loss: usize, mean: usize, target: usize, batch: u32, dim: u32, sigma: f32): void {
+  const inv: f32 = 1 / sigma;
+  const iv = f32x4.splat(inv);
+  const constant: f32 = <f32>dim * (logf(sigma) + HALF_LOG_2PI);
+  for (let b: u32 = 0; b < batch; b++) {
+    const m = mean + ((<usize>b * dim) << 2);
+    const t = target + ((<usize>b * dim) << 2);
+    let acc = f32x4.splat(0);
+    let j: u32 = 0;
+    for (; j + 4 <= dim; j += 4) acc = f32x4.add(acc, squaredResidualV(v128.load(at(m, j)), v128.load(at(t, j)), iv));
+    let s: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) +
+      (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+    for (; j < dim; j++) {
+      s += f32x4.extract_lane(
+        squaredResidualV(f32x4.splat(load<f32>(at(m, j))), f32x4.splat(load<f32>(at(t, j))), iv), 0,
+      );
+    }
+    store<f32>(at(loss, b), <f32>0.5 * s + constant);
+  }
+}
+
+// scale·(mean − target)/σ² as ((mean − target)·(1/σ))·(scale/σ), again with no σ² to overflow or underflow.
+// @ts-ignore: decorator
+@inline function gaussianBackV(d: v128, m: v128, t: v128, invSigma: v128, scaleOverSigma: v128): v128 {
+  return f32x4.add(d, f32x4.mul(f32x4.mul(f32x4.sub(m, t), invSigma), scaleOverSigma));
+}
+
+/** dMean += scale·(mean − target)/σ². */
+export function gaussian_nll_backward(
+  dMean: usize, mean: usize, target: usize, count: u32, scale: f32, sigma: f32,
+): void {
+  const inv: f32 = 1 / sigma;
+  const iv = f32x4.splat(inv);
+  const k = f32x4.splat(scale * inv);
+  let i: u32 = 0;
+  for (; i + 4 <= count; i += 4) {
+    v128.store(
+      at(dMean, i), gaussianBackV(v128.load(at(dMean, i)), v128.load(at(mean, i)), v128.load(at(target, i)), iv, k),
+    );
+  }
+  for (; i < count; i++) {
+    const v = gaussianBackV(
+      f32x4.splat(load<f32>(at(dMean, i))), f32x4.splat(load<f32>(at(mean, i))),
+      f32x4.splat(load<f32>(at(target, i))), iv, k,
+    );
+    store<f32>(at(dMean, i), f32x4.extract_lane(v, 0));
   }
 }
 
@@ -351,6 +444,89 @@ export function log_softmax_backward(dx: usize, dy: usize, y: usize, rows: u32, 
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Softmax cross-entropy with integer labels, and accuracy.
+
+/** The index of the first largest entry of a row (n ≥ 1): a later equal entry does not replace it. */
+function rowArgmax(p: usize, n: u32): u32 {
+  let k: u32 = 0;
+  let best = load<f32>(p);
+  for (let j: u32 = 1; j < n; j++) {
+    const v = load<f32>(at(p, j));
+    if (v > best) {
+      best = v;
+      k = j;
+    }
+  }
+  return k;
+}
+
+/**
+ * Σ_{j ≠ k} e^{x_j − x_k} over a row, k = its first argmax: the softmax denominator less the 1 of the maximum,
+ * kept apart so that a confident row's loss log(1 + rest) and its label gradient −rest/(1 + rest) are relative
+ * to rest, not rounded against 1.
+ */
+function rowRest(p: usize, n: u32, k: u32): f32 {
+  const m = load<f32>(at(p, k));
+  let rest: f32 = 0;
+  for (let c0: u32 = 0; c0 < n; c0 += <u32>ROW_CHUNK) {
+    const len = min<u32>(<u32>ROW_CHUNK, n - c0);
+    expShiftedRow(ROW_EXP, at(p, c0), <i32>len, m, 1);
+    for (let i: u32 = 0; i < len; i++) {
+      if (c0 + i != k) rest += load<f32>(at(ROW_EXP, i));
+    }
+  }
+  return rest;
+}
+
+/** loss[b] = log Σ_j e^{z_bj} − z_b,labels[b] = (max z_b − z_b,label) + log1p(rest); written. */
+export function softmax_cross_entropy_forward(loss: usize, logits: usize, labels: usize, batch: u32, classes: u32): void {
+  for (let b: u32 = 0; b < batch; b++) {
+    const p = logits + ((<usize>b * classes) << 2);
+    const k = rowArgmax(p, classes);
+    const rest = rowRest(p, classes, k);
+    const margin = load<f32>(at(p, k)) - load<f32>(at(p, load<u32>(at(labels, b))));
+    store<f32>(at(loss, b), margin + f32x4.extract_lane(log1pV(f32x4.splat(rest)), 0));
+  }
+}
+
+/**
+ * dLogits[b, j] += scale·(softmax(z_b)_j − [j = labels[b]]) row-wise. At j = label the difference is −(1 − q),
+ * taken as −rest/(1 + rest) when the label is the row's first argmax (q near 1), else as q − 1 (q ≤ ½ there).
+ */
+export function softmax_cross_entropy_backward(
+  dLogits: usize, logits: usize, labels: usize, batch: u32, classes: u32, scale: f32,
+): void {
+  for (let b: u32 = 0; b < batch; b++) {
+    const o = (<usize>b * classes) << 2;
+    const p = logits + o;
+    const k = rowArgmax(p, classes);
+    const m = load<f32>(at(p, k));
+    const rest = rowRest(p, classes, k);
+    const inv: f32 = 1 / (1 + rest);
+    const label = load<u32>(at(labels, b));
+    for (let c0: u32 = 0; c0 < classes; c0 += <u32>ROW_CHUNK) {
+      const len = min<u32>(<u32>ROW_CHUNK, classes - c0);
+      expShiftedRow(ROW_EXP, at(p, c0), <i32>len, m, 1);
+      for (let i: u32 = 0; i < len; i++) {
+        const j = c0 + i;
+        let g = load<f32>(at(ROW_EXP, i)) * inv;
+        if (j == label) g = label == k ? -rest * inv : g - 1;
+        const d = at(dLogits + o, j);
+        store<f32>(d, load<f32>(d) + scale * g);
+      }
+    }
+  }
+}
+
+/** out[b] = 1 when the first largest logit of row b is at labels[b], else 0; written. */
+export function argmax_equals(out: usize, logits: usize, labels: usize, batch: u32, classes: u32): void {
+  for (let b: u32 = 0; b < batch; b++) {
+    const hit = classes > 0 && rowArgmax(logits + ((<usize>b * classes) << 2), classes) == load<u32>(at(labels, b));
+    store<f32>(at(out, b), hit ? 1 : 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // KL terms.
 
 // Row statistics of softmax(x[0..n)): max, log Σ e^{x − max} and H = Σ q log q (q·log q = 0 where q = 0).
@@ -413,6 +589,114 @@ export function kl_categorical_backward(dLogits: usize, logits: usize, rows: u32
         if (q > 0) {
           const p = at(dLogits + o, j);
           store<f32>(p, load<f32>(p) + scale * q * (lq - statNegEntropy));
+        }
+      }
+    }
+  }
+}
+
+// KL to a learned categorical prior: q = softmax of a posterior row, p = softmax of the latent's prior row, both
+// from (x − max) − log Σ e^{x − max}. The terms are q·(log q − log p) taken one by one, not Σ q log q − Σ q log p,
+// so q = p gives exactly 0 and a small KL is not the difference of two large sums.
+
+// Scratch for a chunk of p, beside ROW_EXP's chunk of q.
+const PRIOR_EXP: usize = memory.data(ROW_CHUNK << 2, 16);
+
+/** log Σ_j e^{x_j − m} over a row of n, m its maximum. */
+function rowLogSum(p: usize, n: u32, m: f32): f32 {
+  let s: f32 = 0;
+  for (let c0: u32 = 0; c0 < n; c0 += <u32>ROW_CHUNK) {
+    const len = min<u32>(<u32>ROW_CHUNK, n - c0);
+    expShiftedRow(ROW_EXP, at(p, c0), <i32>len, m, 1);
+    for (let k: u32 = 0; k < len; k++) s += load<f32>(at(ROW_EXP, k));
+  }
+  return logf(s);
+}
+
+// log q = (x − qMax) − qLogSum into ROW_EXP[0..len), then q in place.
+// @ts-ignore: decorator
+@inline function chunkOfQ(pq: usize, c0: u32, len: u32, qMax: f32, qLogSum: f32): void {
+  for (let k: u32 = 0; k < len; k++) store<f32>(at(ROW_EXP, k), (load<f32>(at(pq, c0 + k)) - qMax) - qLogSum);
+  expShiftedRow(ROW_EXP, ROW_EXP, <i32>len, 0, 1);
+}
+
+/** Σ_c q_c·(log q_c − log p_c) over one row; terms with q_c = 0 are 0 (also where log p_c = −∞). */
+function rowPriorKl(pq: usize, pp: usize, n: u32, qMax: f32, qLogSum: f32, pMax: f32, pLogSum: f32): f32 {
+  let kl: f32 = 0;
+  for (let c0: u32 = 0; c0 < n; c0 += <u32>ROW_CHUNK) {
+    const len = min<u32>(<u32>ROW_CHUNK, n - c0);
+    chunkOfQ(pq, c0, len, qMax, qLogSum);
+    for (let k: u32 = 0; k < len; k++) {
+      const q = load<f32>(at(ROW_EXP, k));
+      if (q > 0) {
+        const lq = (load<f32>(at(pq, c0 + k)) - qMax) - qLogSum;
+        const lp = (load<f32>(at(pp, c0 + k)) - pMax) - pLogSum;
+        kl += q * (lq - lp);
+      }
+    }
+  }
+  return kl;
+}
+
+/**
+ * kl[b] = Σ_l Σ_c q (log q − log p), q = softmax of logits row (b, l), p = softmax of priorLogits row l. Written;
+ * latent by latent, so each prior row's statistics are computed once, and each kl[b] still adds its latents in
+ * order of l.
+ */
+export function kl_categorical_prior_forward(
+  kl: usize, logits: usize, priorLogits: usize, batch: u32, latents: u32, categories: u32,
+): void {
+  memory.fill(kl, 0, <usize>batch << 2);
+  for (let l: u32 = 0; l < latents; l++) {
+    const pp = priorLogits + ((<usize>l * categories) << 2);
+    const pMax = rowMax(pp, categories);
+    const pLogSum = rowLogSum(pp, categories, pMax);
+    for (let b: u32 = 0; b < batch; b++) {
+      const pq = logits + ((<usize>(b * latents + l) * categories) << 2);
+      const qMax = rowMax(pq, categories);
+      const term = rowPriorKl(pq, pp, categories, qMax, rowLogSum(pq, categories, qMax), pMax, pLogSum);
+      store<f32>(at(kl, b), load<f32>(at(kl, b)) + term);
+    }
+  }
+}
+
+/**
+ * Backward of kl_categorical_prior_forward times scale, accumulating: dLogits[b, l] += scale·q ⊙ (d − ⟨q, d⟩)
+ * with d = log q − log p (nothing where q = 0), and dPrior[l, c] += scale·(p_c − q_c) for b = 0, 1, … in order.
+ */
+export function kl_categorical_prior_backward(
+  dLogits: usize, dPrior: usize, logits: usize, priorLogits: usize, batch: u32, latents: u32, categories: u32,
+  scale: f32,
+): void {
+  for (let l: u32 = 0; l < latents; l++) {
+    const pp = priorLogits + ((<usize>l * categories) << 2);
+    const dp = dPrior + ((<usize>l * categories) << 2);
+    const pMax = rowMax(pp, categories);
+    const pLogSum = rowLogSum(pp, categories, pMax);
+    for (let b: u32 = 0; b < batch; b++) {
+      const o = (<usize>(b * latents + l) * categories) << 2;
+      const pq = logits + o;
+      const qMax = rowMax(pq, categories);
+      const qLogSum = rowLogSum(pq, categories, qMax);
+      const mean = rowPriorKl(pq, pp, categories, qMax, qLogSum, pMax, pLogSum); // ⟨q, d⟩
+      for (let c0: u32 = 0; c0 < categories; c0 += <u32>ROW_CHUNK) {
+        const len = min<u32>(<u32>ROW_CHUNK, categories - c0);
+        chunkOfQ(pq, c0, len, qMax, qLogSum);
+        for (let k: u32 = 0; k < len; k++) {
+          store<f32>(at(PRIOR_EXP, k), (load<f32>(at(pp, c0 + k)) - pMax) - pLogSum);
+        }
+        expShiftedRow(PRIOR_EXP, PRIOR_EXP, <i32>len, 0, 1);
+        for (let k: u32 = 0; k < len; k++) {
+          const j = c0 + k;
+          const q = load<f32>(at(ROW_EXP, k));
+          if (q > 0) {
+            const lq = (load<f32>(at(pq, j)) - qMax) - qLogSum;
+            const lp = (load<f32>(at(pp, j)) - pMax) - pLogSum;
+            const d = at(dLogits + o, j);
+            store<f32>(d, load<f32>(d) + scale * q * ((lq - lp) - mean));
+          }
+          const g = at(dp, j);
+          store<f32>(g, load<f32>(g) + scale * (load<f32>(at(PRIOR_EXP, k)) - q));
         }
       }
     }

@@ -1,4 +1,4 @@
-// Vector maths (docs/math.md §4.12): exp, log, log1p and σ on four f32 lanes, the only transcendental functions
+// Vector maths (docs/math.md §4.12): exp, log, log1p, σ and tanh on four f32 lanes, the only transcendental functions
 // the kernels use. Each is a fixed sequence of f32 operations (no table, no branch), so a scalar is computed by
 // the same code on a splat and every element gets bit-identical arithmetic wherever it sits in a row;
 // shaders/math.wgsl evaluates exp by the same operations, so the samples drawn from exp agree across backends.
@@ -9,6 +9,7 @@
 //   logV     ≤ 1.5 ulp for every positive x, subnormals included (0.80); −∞ at 0, +∞ at +∞, NaN below 0.
 //   log1pV   ≤ 2 ulp for u > −1 (1.22), u itself when 1 + u rounds to 1; −∞ at −1.
 //   sigmoidV ≤ 3 ulp for every x (2.51); never overflows.
+//   tanhV    ≤ 1.5 ulp for every x (1.06, over every f32 in [0, 10]; ±1 beyond); odd; ±1 at ±∞; NaN only for NaN.
 
 // @ts-ignore: decorator
 @inline const LOG2E: f32 = 1.44269504088896341;
@@ -113,6 +114,38 @@ export function sigmoidV(x: v128): v128 {
   return v128.bitselect(inv, f32x4.mul(e, inv), f32x4.ge(x, f32x4.splat(0)));
 }
 
+// Where tanh switches from its polynomial to exp: at 0.75, 2/(1 + e^{2|x|}) ≤ 0.37, so the final subtraction
+// from 1 loses at most about one bit, while the polynomial still needs only six coefficients.
+// @ts-ignore: decorator
+@inline const TANH_POLY_MAX: f32 = 0.75;
+// tanh(10) rounds to 1 in f32 (1 − 2e^{−20} is within 2^−25 of 1): clamping there keeps e^{2|x|} finite.
+// @ts-ignore: decorator
+@inline const TANH_SATURATED: f32 = 10;
+
+/**
+ * tanh x lane-wise on a = |x|, with the sign of x put back (so tanh is odd bit for bit and tanh(−0) = −0).
+ * For a < 0.75: a + a·(a²·P(a²)), P the degree-5 polynomial minimising the relative error of tanh on [0, 0.75]
+ * (fitted for this file), so small a keep their relative accuracy where 1 − 2/(e^{2a} + 1) would cancel. For
+ * a ≥ 0.75: 1 − 2/(1 + e^{2·min(a, 10)}) (doubling is exact), whose quotient is ≤ 0.37 and is rounded, not
+ * cancelled. Both branches are computed and one is selected, as in the other functions of this file.
+ */
+export function tanhV(x: v128): v128 {
+  const a = f32x4.abs(x);
+  const z = f32x4.mul(a, a);
+  let p = f32x4.add(f32x4.mul(f32x4.splat(1.7369359266e-3), z), f32x4.splat(-7.6572555117e-3));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.1452033892e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.3892724216e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.3332694769e-1));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.3333316445e-1));
+  const small = f32x4.add(a, f32x4.mul(a, f32x4.mul(z, p)));
+  // pmin keeps a NaN a (the comparison with NaN is false), so NaN comes out of expV and the large branch.
+  const ac = f32x4.pmin(a, f32x4.splat(TANH_SATURATED));
+  const e = expV(f32x4.add(ac, ac));
+  const large = f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(f32x4.splat(1), e)));
+  const r = v128.bitselect(small, large, f32x4.lt(a, f32x4.splat(TANH_POLY_MAX)));
+  return v128.or(r, v128.and(x, i32x4.splat(0x80000000)));
+}
+
 /** log(1 + e^{−|x|}) lane-wise: the non-linear part of softplus and log σ. */
 // @ts-ignore: decorator
 @inline export function softplusTailV(x: v128): v128 {
@@ -209,13 +242,18 @@ export const ROW_EXP: usize = memory.data(ROW_CHUNK << 2, 16);
 @inline const FN_LOG: u32 = 1;
 // @ts-ignore: decorator
 @inline const FN_LOG1P: u32 = 2;
+// @ts-ignore: decorator
+@inline const FN_SIGMOID: u32 = 3;
 
 // @ts-ignore: decorator
 @inline function apply(which: u32, x: v128): v128 {
-  return which == FN_EXP ? expV(x) : which == FN_LOG ? logV(x) : which == FN_LOG1P ? log1pV(x) : sigmoidV(x);
+  if (which == FN_EXP) return expV(x);
+  if (which == FN_LOG) return logV(x);
+  if (which == FN_LOG1P) return log1pV(x);
+  return which == FN_SIGMOID ? sigmoidV(x) : tanhV(x);
 }
 
-/** out[i] = f(x[i]) for f = exp, log, log1p, σ (which = 0, 1, 2, 3). */
+/** out[i] = f(x[i]) for f = exp, log, log1p, σ, tanh (which = 0, 1, 2, 3, 4). */
 export function vmath_apply(out: usize, x: usize, count: u32, which: u32): void {
   let i: u32 = 0;
   for (; i + 4 <= count; i += 4) {

@@ -1,7 +1,8 @@
 // The layers of the VAEs (docs/math.md §4, §6.2, §6.3), as asm/layers.ts: forward kernels write, backward kernels
 // accumulate (+=). Elementwise kernels run one thread per element, row kernels one per row. The vector maths
-// (sigmoid_v, softplus_tail; docs/math.md §4.12) is in shaders/math.wgsl; the softmax family uses WGSL's exp
-// and log where WASM uses the scalar exp and log of asm/vmath.ts.
+// (sigmoid_v, tanh_v, softplus_tail, exp_f32, log_f32, log1p_v; docs/math.md §4.12) is in shaders/math.wgsl; the
+// softmax family and kl_categorical_forward/backward use WGSL's exp and log where WASM uses the scalar exp and
+// log of asm/vmath.ts, while the Gaussian NLL, the cross-entropy and the learned-prior KL use the shared ones.
 //! use common
 //! use gemm
 //! use math
@@ -210,6 +211,26 @@ fn sigmoid_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workg
   }
 }
 
+//! kernel tanh_forward
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn tanh_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i < params.count) {
+    out[i] = tanh_v(vec4f(x[i])).x;
+  }
+}
+
+//! kernel tanh_backward
+// 1 − y² as (1 − y)(1 + y), whose 1 − y is exact for |y| ≥ ½ (asm/layers.ts says why).
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn tanh_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i < params.count) {
+    let v = y[i];
+    dx[i] = dx[i] + dy[i] * ((1.0 - v) * (1.0 + v));
+  }
+}
+
 //! kernel bce_logits_forward
 // loss[b] = Σ_j max(z, 0) − z·t + log(1 + e^{−|z|}), one thread per row, summed in four lanes then
 // (l0 + l1) + (l2 + l3) then the tail in order, as the WASM kernel does.
@@ -247,6 +268,47 @@ fn bce_logits_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_wo
   let i = thread_index(id, groups);
   if (i < params.count) {
     dLogits[i] = dLogits[i] + params.scale * (sigmoid_v(vec4f(logits[i])).x - target_[i]);
+  }
+}
+
+//! kernel gaussian_nll_forward
+// loss[b] = ½·Σ_j ((mean − target)/σ)² + dim·(log σ + ½·log 2π), one thread per row, through 1/σ (no σ² to
+// overflow), summed in four lanes then (l0 + l1) + (l2 + l3) then the tail, as the WASM kernel does.
+const HALF_LOG_2PI: f32 = 0.918938533204672742;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn gaussian_nll_forward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let b = thread_index(id, groups);
+  if (b >= params.batch) {
+    return;
+  }
+  let dim = params.dim;
+  let inv = 1.0 / params.sigma;
+  let base = b * dim;
+  var acc = vec4f(0.0);
+  var j = 0u;
+  for (; j + 4u <= dim; j += 4u) {
+    let o = base + j;
+    let r = (vec4f(mean[o], mean[o + 1u], mean[o + 2u], mean[o + 3u]) -
+      vec4f(target_[o], target_[o + 1u], target_[o + 2u], target_[o + 3u])) * inv;
+    acc += r * r;
+  }
+  var s = (acc.x + acc.y) + (acc.z + acc.w);
+  for (; j < dim; j++) {
+    let r = (mean[base + j] - target_[base + j]) * inv;
+    s += r * r;
+  }
+  loss[b] = 0.5 * s + f32(dim) * (log_f32(params.sigma) + HALF_LOG_2PI);
+}
+
+//! kernel gaussian_nll_backward
+// dMean += scale·(mean − target)/σ² as ((mean − target)·(1/σ))·(scale/σ): no σ², as in the forward.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn gaussian_nll_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i < params.count) {
+    let inv = 1.0 / params.sigma;
+    dMean[i] = dMean[i] + ((mean[i] - target_[i]) * inv) * (params.scale * inv);
   }
 }
 
@@ -338,6 +400,100 @@ fn log_softmax_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_w
   }
 }
 
+//! snippet first_argmax
+// The index of the first largest logit of row (base, n), n ≥ 1: a later equal logit does not replace it.
+fn first_argmax(base: u32, n: u32) -> u32 {
+  var k = 0u;
+  var best = logits[base];
+  for (var j = 1u; j < n; j++) {
+    let v = logits[base + j];
+    if (v > best) {
+      best = v;
+      k = j;
+    }
+  }
+  return k;
+}
+
+// Σ_{j ≠ k} e^{z_j − z_k}, k the first argmax: the softmax denominator less the 1 of the maximum, kept apart so
+// that a confident row's loss log1p(rest) and label gradient −rest/(1 + rest) stay relative to rest.
+fn rest_of_row(base: u32, n: u32, k: u32) -> f32 {
+  let m = logits[base + k];
+  var rest = 0.0;
+  for (var j = 0u; j < n; j++) {
+    if (j != k) {
+      rest += exp_f32(logits[base + j] - m);
+    }
+  }
+  return rest;
+}
+
+//! kernel softmax_cross_entropy_forward
+// loss[b] = (max z_b − z_b,label) + log1p(rest), one thread per row.
+//! include first_argmax
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn softmax_cross_entropy_forward(
+  @builtin(global_invocation_id) id: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+) {
+  let b = thread_index(id, groups);
+  if (b >= params.batch) {
+    return;
+  }
+  let n = params.classes;
+  let base = b * n;
+  let k = first_argmax(base, n);
+  let rest = rest_of_row(base, n, k);
+  let margin = logits[base + k] - logits[base + u32(labels[b])];
+  loss[b] = margin + log1p_v(vec4f(rest)).x;
+}
+
+//! kernel softmax_cross_entropy_backward
+// dLogits[b, j] += scale·(q_j − [j = label]), one thread per row; at the label −rest/(1 + rest) when it is the
+// first argmax, else q − 1 (q ≤ ½ there), as on WASM.
+//! include first_argmax
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn softmax_cross_entropy_backward(
+  @builtin(global_invocation_id) id: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+) {
+  let b = thread_index(id, groups);
+  if (b >= params.batch) {
+    return;
+  }
+  let n = params.classes;
+  let base = b * n;
+  let k = first_argmax(base, n);
+  let m = logits[base + k];
+  let rest = rest_of_row(base, n, k);
+  let inv = 1.0 / (1.0 + rest);
+  let label = u32(labels[b]);
+  for (var j = 0u; j < n; j++) {
+    var g = exp_f32(logits[base + j] - m) * inv;
+    if (j == label) {
+      g = select(g - 1.0, -rest * inv, label == k);
+    }
+    dLogits[base + j] = dLogits[base + j] + params.scale * g;
+  }
+}
+
+//! kernel argmax_equals
+// out[b] = 1 when the first largest logit of row b is at labels[b], else 0; one thread per row.
+//! include first_argmax
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn argmax_equals(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let b = thread_index(id, groups);
+  if (b >= params.batch) {
+    return;
+  }
+  let n = params.classes;
+  var hit = false;
+  if (n > 0u) {
+    hit = first_argmax(b * n, n) == u32(labels[b]);
+  }
+  out[b] = select(0.0, 1.0, hit);
+}
+
 //! snippet entropy_stats
 // Row statistics of softmax(logits[base..base + n)): max, log Σ e^{x − max} and Σ q log q (q·log q = 0
 // where q = 0, so masked −∞ logits drop out). A kernel that includes it includes math.row_max too.
@@ -406,6 +562,121 @@ fn kl_categorical_backward(@builtin(global_invocation_id) id: vec3u, @builtin(nu
       dLogits[base + j] = dLogits[base + j] + params.scale * q * (lq - stats.neg_entropy);
     }
   }
+}
+
+//! snippet categorical_prior
+// The rows of kl_categorical_prior_*: posterior rows of logits and prior rows of priorLogits, each reduced to
+// its maximum and log Σ e^{x − max}, so log q = (θ − max) − log_sum and log p likewise. The KL is summed term by
+// term, q·(log q − log p), as on WASM: exactly 0 where q = p, and no difference of two large sums.
+struct SoftmaxStats {
+  maximum: f32,
+  log_sum: f32,
+}
+
+fn logits_stats(base: u32, n: u32) -> SoftmaxStats {
+  var m = logits[base];
+  for (var j = 1u; j < n; j++) {
+    m = max(m, logits[base + j]);
+  }
+  var s = 0.0;
+  for (var j = 0u; j < n; j++) {
+    s += exp_f32(logits[base + j] - m);
+  }
+  return SoftmaxStats(m, log_f32(s));
+}
+
+fn prior_stats(base: u32, n: u32) -> SoftmaxStats {
+  var m = priorLogits[base];
+  for (var j = 1u; j < n; j++) {
+    m = max(m, priorLogits[base + j]);
+  }
+  var s = 0.0;
+  for (var j = 0u; j < n; j++) {
+    s += exp_f32(priorLogits[base + j] - m);
+  }
+  return SoftmaxStats(m, log_f32(s));
+}
+
+// Σ_c q_c·(log q_c − log p_c) of posterior row `base` and prior row `prior_base`; terms with q_c = 0 are 0.
+fn row_prior_kl(base: u32, prior_base: u32, n: u32, qs: SoftmaxStats, ps: SoftmaxStats) -> f32 {
+  var kl = 0.0;
+  for (var j = 0u; j < n; j++) {
+    let lq = (logits[base + j] - qs.maximum) - qs.log_sum;
+    let q = exp_f32(lq);
+    if (q > 0.0) {
+      let lp = (priorLogits[prior_base + j] - ps.maximum) - ps.log_sum;
+      kl += q * (lq - lp);
+    }
+  }
+  return kl;
+}
+
+//! kernel kl_categorical_prior_forward
+// kl[b] = Σ_l Σ_c q (log q − log p), one thread per sample b, adding its latents in order of l.
+//! include categorical_prior
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn kl_categorical_prior_forward(
+  @builtin(global_invocation_id) id: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+) {
+  let b = thread_index(id, groups);
+  if (b >= params.batch) {
+    return;
+  }
+  let n = params.categories;
+  var total = 0.0;
+  for (var l = 0u; l < params.latents; l++) {
+    let base = (b * params.latents + l) * n;
+    total += row_prior_kl(base, l * n, n, logits_stats(base, n), prior_stats(l * n, n));
+  }
+  kl[b] = total;
+}
+
+//! kernel kl_categorical_prior_backward
+// dLogits[b, l] += scale·q ⊙ (d − ⟨q, d⟩), d = log q − log p: one thread per row (b, l). Then one thread per
+// (latent l, category c), after the batch·latents row threads, owns dPrior[l, c] and adds scale·(p_c − q_c) for
+// b = 0, 1, … in order (recomputing each row's statistics), so no two threads write one element.
+//! include categorical_prior
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn kl_categorical_prior_backward(
+  @builtin(global_invocation_id) id: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+) {
+  let t = thread_index(id, groups);
+  let n = params.categories;
+  let latents = params.latents;
+  let rows = params.batch * latents;
+  if (t < rows) {
+    let l = t % latents;
+    let base = t * n;
+    let qs = logits_stats(base, n);
+    let ps = prior_stats(l * n, n);
+    let mean = row_prior_kl(base, l * n, n, qs, ps); // ⟨q, d⟩
+    for (var j = 0u; j < n; j++) {
+      let lq = (logits[base + j] - qs.maximum) - qs.log_sum;
+      let q = exp_f32(lq);
+      if (q > 0.0) {
+        let lp = (priorLogits[l * n + j] - ps.maximum) - ps.log_sum;
+        dLogits[base + j] = dLogits[base + j] + params.scale * q * ((lq - lp) - mean);
+      }
+    }
+    return;
+  }
+  let u = t - rows;
+  if (u >= latents * n) {
+    return;
+  }
+  let l = u / n;
+  let c = u - l * n;
+  let ps = prior_stats(l * n, n);
+  let p = exp_f32((priorLogits[u] - ps.maximum) - ps.log_sum);
+  var total = dPrior[u];
+  for (var b = 0u; b < params.batch; b++) {
+    let base = (b * latents + l) * n;
+    let qs = logits_stats(base, n);
+    total += params.scale * (p - exp_f32((logits[base + c] - qs.maximum) - qs.log_sum));
+  }
+  dPrior[u] = total;
 }
 
 //! kernel kl_bernoulli_forward

@@ -4,12 +4,12 @@
 // function).
 //! use common
 
-// ---- Vector maths: exp, log, log1p, σ by the operations of asm/vmath.ts (docs/math.md §4.12) --------------------
+// ---- Vector maths: exp, log, log1p, σ, tanh by the operations of asm/vmath.ts (docs/math.md §4.12) --------------
 // Same constants, same polynomials, same order of f32 operations. A shader compiler may fuse a product and a sum
 // into one fused multiply-add and may reassociate (it does on Mesa), which changes the last bit and undoes the
 // compensated steps; every product and rounded sum that matters therefore passes through `opaque`, an exclusive
 // or with a word the compiler cannot see is 0 (it is 0 but for NaN inputs, whose results are NaN anyway). So
-// the four functions give the WASM kernels' bits (tests/vmath_test.ts), exp above all, on which the samplers'
+// the five functions give the WASM kernels' bits (tests/vmath_test.ts), exp above all, on which the samplers'
 // comparisons rest.
 
 const LOG2E: f32 = 1.44269504088896341;
@@ -120,6 +120,27 @@ fn sigmoid_v(x: vec4f) -> vec4f {
   return select(e * inv, inv, x >= vec4f(0.0));
 }
 
+// tanh x lane-wise as asm/vmath.ts's tanhV: on a = |x|, a + a·(a²·P(a²)) below 0.75, else
+// 1 − 2/(1 + e^{2·min(a, 10)}); then the sign bit of x. NaN is passed through from the bits, since min() of a
+// NaN may give 10 here where WASM's pmin keeps the NaN.
+fn tanh_v(x: vec4f) -> vec4f {
+  let g = vm_guard(x);
+  let a = abs(x);
+  let z = a * a;
+  var p = opaque(1.7369359266e-3 * z, g) + -7.6572555117e-3;
+  p = opaque(p * z, g) + 2.1452033892e-2;
+  p = opaque(p * z, g) + -5.3892724216e-2;
+  p = opaque(p * z, g) + 1.3332694769e-1;
+  p = opaque(p * z, g) + -3.3333316445e-1;
+  let small = a + opaque(a * opaque(z * p, g), g);
+  let ac = min(a, vec4f(10.0));
+  let e = exp_v(ac + ac);
+  let large = 1.0 - opaque(2.0 / opaque(1.0 + e, g), g);
+  let r = select(large, small, a < vec4f(0.75));
+  let signed = bitcast<vec4f>(bitcast<vec4u>(r) | (bitcast<vec4u>(x) & vec4u(0x80000000u)));
+  return select(signed, x, vm_is_nan(x));
+}
+
 //! snippet row_max
 // max over row_value(base .. base + n) (n ≥ 1); −∞ entries (masked logits) are fine.
 fn row_max(base: u32, n: u32) -> f32 {
@@ -131,7 +152,7 @@ fn row_max(base: u32, n: u32) -> f32 {
 }
 
 //! kernel vmath_apply
-// out[i] = f(x[i]) for f = exp, log, log1p, σ (which = 0, 1, 2, 3).
+// out[i] = f(x[i]) for f = exp, log, log1p, σ, tanh (which = 0, 1, 2, 3, 4).
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn vmath_apply(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
@@ -145,7 +166,8 @@ fn vmath_apply(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups
     case 0u: { y = exp_v(v); }
     case 1u: { y = log_v(v); }
     case 2u: { y = log1p_v(v); }
-    default: { y = sigmoid_v(v); }
+    case 3u: { y = sigmoid_v(v); }
+    default: { y = tanh_v(v); }
   }
   out[i] = y.x;
 }

@@ -225,10 +225,27 @@ export const KERNEL_TABLE = {
   sigmoid_forward: ["out", "x", "count"],
   /** dx += dy·y·(1 − y), with y = σ(x) the output of `sigmoid_forward`. */
   sigmoid_backward: ["dx", "dy y", "count"],
+  /** out = tanh(x). */
+  tanh_forward: ["out", "x", "count"],
+  /** dx += dy·(1 − y²), with y = tanh(x) the output of `tanh_forward`. */
+  tanh_backward: ["dx", "dy y", "count"],
   /** loss[b] = Σ_j max(z, 0) − z·t + log(1 + e^{−|z|}) over row b of batch×dim logits z, targets t (written). */
   bce_logits_forward: ["loss", "logits target", "batch dim"],
   /** dLogits += scale·(σ(z) − t): scale × the gradient of the summed BCE-with-logits. */
   bce_logits_backward: ["dLogits", "logits target", "count scale:f32"],
+  /**
+   * loss[b] = Σ_j (mean − target)²/(2σ²) + dim·(log σ + ½·log 2π) over row b of batch×dim: the negative
+   * log-likelihood of the targets under independent Gaussians N(mean, σ²) (written).
+   */
+  gaussian_nll_forward: ["loss", "mean target", "batch dim sigma:f32"],
+  /** dMean += scale·(mean − target)/σ²: scale × the gradient of the summed Gaussian NLL. */
+  gaussian_nll_backward: ["dMean", "mean target", "count scale:f32 sigma:f32"],
+  /** loss[b] = log Σ_j e^{z_bj} − z_b,labels[b] over row b of batch×classes logits z (written). */
+  softmax_cross_entropy_forward: ["loss", "logits labels:i32", "batch classes"],
+  /** dLogits += scale·(softmax(z_b) − onehot(labels[b])) row-wise: scale × the gradient of the summed loss. */
+  softmax_cross_entropy_backward: ["dLogits", "logits labels:i32", "batch classes scale:f32"],
+  /** out[b] = 1 when the first largest logit of row b is labels[b], else 0 (written): for accuracy. */
+  argmax_equals: ["out", "logits labels:i32", "batch classes"],
   /** out = softmax(x) over each of rows rows of n. */
   softmax_forward: ["out", "x", "rows n"],
   /** dx += y ⊙ (dy − ⟨y, dy⟩) row-wise, y the output of `softmax_forward`. */
@@ -244,6 +261,20 @@ export const KERNEL_TABLE = {
   kl_categorical_forward: ["kl", "logits", "batch latents categories"],
   /** dLogits += scale·q ⊙ (log q − Σ q log q) for each of rows rows: scale × ∂KL/∂logits. */
   kl_categorical_backward: ["dLogits", "logits", "rows categories scale:f32"],
+  /**
+   * kl[b] = Σ_l Σ_c q (log q − log p), q = softmax of logits row (b, l), p = softmax of priorLogits row l: KL
+   * to a learned categorical prior, logits batch×latents×categories, priorLogits latents×categories (written).
+   */
+  kl_categorical_prior_forward: ["kl", "logits priorLogits", "batch latents categories"],
+  /**
+   * Backward of `kl_categorical_prior_forward` times scale, accumulating: dLogits[b, l] += scale·q ⊙ (d − ⟨q, d⟩)
+   * with d = log q − log p, and dPrior[l] += scale·Σ_b (p − q).
+   */
+  kl_categorical_prior_backward: [
+    "dLogits dPrior",
+    "logits priorLogits",
+    "batch latents categories scale:f32",
+  ],
   /**
    * kl[b] = Σ_l q log(q/p) + (1 − q) log((1 − q)/(1 − p)), q = σ(2a[b, l] − 1) (logit pair (a, 1 − a)),
    * p = σ(priorLogits[l]): KL to the learned Bernoulli prior (docs/math.md §4.8), a batch×latents (written).
@@ -294,8 +325,8 @@ export const KERNEL_TABLE = {
 
   // --- vector maths (asm/vmath.ts, shaders/math.wgsl) --------------------------------------------------
   /**
-   * out[i] = f(x[i]) with f = exp, log, log1p, σ for which = 0, 1, 2, 3: the approximations every kernel uses
-   * (docs/math.md §4.12), exposed so that tests measure them against float64 on each backend.
+   * out[i] = f(x[i]) with f = exp, log, log1p, σ, tanh for which = 0, 1, 2, 3, 4: the approximations every
+   * kernel uses (docs/math.md §4.12), exposed so that tests measure them against float64 on each backend.
    */
   vmath_apply: ["out", "x", "count which"],
 

@@ -1,7 +1,7 @@
 // The layer kernels (asm/layers.ts, asm/bernoulli.ts) on every backend: each forward and backward against the
 // float64 oracle (tests/reference/layers.ts) on seeded random inputs with tails, and each oracle backward
 // against central differences of the oracle forward. Backward kernels accumulate, so their gradient buffers
-// start random; binarisation is compared bit for bit.
+// start random; written outputs start random too; binarisation and argmax_equals are compared exactly.
 import { assert, assertEquals } from "@std/assert";
 import { forEachBackend } from "./backends.ts";
 import * as ref from "./reference/layers.ts";
@@ -391,6 +391,82 @@ forEachBuild("sigmoid forward/backward match the oracle, also at extreme logits"
   }
 });
 
+forEachBuild(
+  "tanh forward matches the oracle to 1.5 ulp, odd bit for bit, at every magnitude",
+  async (backend) => {
+    const random = testRandom(24);
+    // Both sides of the switch to exp at 0.75, saturation (tanh rounds to 1 from about 9.01), ±0, ±∞.
+    const extremes = [
+      -1e30,
+      -200,
+      -9.1,
+      -0.75,
+      -0.7499999,
+      -1e-8,
+      -0,
+      0,
+      1e-30,
+      1e-4,
+      0.5,
+      0.75,
+      0.7592115,
+      3,
+      10,
+      44.4,
+      89,
+      1e30,
+      Infinity,
+      -Infinity,
+    ];
+    for (const count of [...COUNTS, extremes.length]) {
+      const x = uniformArray(random, count, -6, 6);
+      extremes.slice(0, count).forEach((v, i) => (x[i] = v));
+      // 1.5 ulp (docs/math.md §4.12) is at most a relative 1.5·2⁻²³ of the exact value.
+      await checkKernel(backend, "tanh_forward", [uniformArray(random, count), x], [count], {
+        atol: 0,
+        rtol: 1.5 * 2 ** -23,
+      });
+      const [y] = await runKernel(backend, "tanh_forward", [new Float32Array(count), x], [count]);
+      const [yNeg] = await runKernel(backend, "tanh_forward", [new Float32Array(count), x.map((v) => -v)], [
+        count,
+      ]);
+      y.forEach((v, i) =>
+        assert(Object.is(yNeg[i], -v), `tanh(${-x[i]}) = ${yNeg[i]}, not −tanh(${x[i]}) = ${-v}`)
+      );
+      assert(y.every((v) => Math.abs(v) <= 1), `|tanh| ≤ 1 and never NaN: ${y}`);
+    }
+  },
+);
+
+forEachBuild(
+  "tanh backward matches the oracle and keeps saturated units' derivatives relative",
+  async (backend) => {
+    const random = testRandom(25);
+    for (const count of COUNTS) {
+      // Accumulating into random dx, from outputs of the forward, so y ∈ (−1, 1).
+      const y = uniformArray(random, count, -1, 1);
+      await checkKernel(
+        backend,
+        "tanh_backward",
+        [uniformArray(random, count), uniformArray(random, count), y],
+        [count],
+        ELEMENTWISE,
+      );
+    }
+    // Near |y| = 1, 1 − y² is small: y = ±(1 − k·2⁻²⁴) gives 1 − y² ≈ k·2⁻²³, which f32 y·y rounded near 1
+    // would get wrong by up to k·2⁻²⁵ of itself. From dx = 0, each entry is dy·(1 − y²) alone.
+    const y = Float32Array.from(
+      [1, 3, 100, 1000, 3000, 40000, 1 << 22].flatMap((k) => [1 - k * 2 ** -24, k * 2 ** -24 - 1]),
+    );
+    const count = y.length;
+    const dy = uniformArray(random, count, 0.5, 2);
+    await checkKernel(backend, "tanh_backward", [new Float32Array(count), dy, y], [count], {
+      atol: 0,
+      rtol: 1e-6,
+    });
+  },
+);
+
 Deno.test("activation oracle backwards equal central differences", () => {
   const random = testRandom(23);
   const n = 9;
@@ -430,6 +506,18 @@ Deno.test("activation oracle backwards equal central differences", () => {
       const y = zeros(n), d = zeros(n);
       ref.sigmoid_forward(y, v, n);
       ref.sigmoid_backward(d, dy, y, n);
+      return [d];
+    },
+    [x],
+    dOut,
+  );
+  checkGradient(
+    "tanh",
+    unary((o, v) => ref.tanh_forward(o, v, n)),
+    ([v], dy) => {
+      const y = zeros(n), d = zeros(n);
+      ref.tanh_forward(y, v, n);
+      ref.tanh_backward(d, dy, y, n);
       return [d];
     },
     [x],
@@ -511,6 +599,107 @@ Deno.test("bce_logits oracle backward equals central differences", () => {
 });
 
 // ------------------------------------------------------------------------------------------------------
+// Gaussian negative log-likelihood
+
+const GAUSSIAN_SHAPES = [[1, 1], [3, 7], [2, 13], [4, 64], [2, 785]];
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+
+forEachBuild(
+  "gaussian_nll forward/backward match the oracle for σ = 1, σ ≠ 1 and σ² beyond f32",
+  async (backend) => {
+    const random = testRandom(34);
+    for (const [batch, dim] of GAUSSIAN_SHAPES) {
+      const count = batch * dim;
+      for (const sigma of [1, 0.3, 2.5, 1e-3, 40]) {
+        const mean = uniformArray(random, count, -2, 2), target = uniformArray(random, count, -2, 2);
+        // A row sums dim terms of size ≤ (4/σ)²/2 + |log σ + ½ log 2π|: f32 accumulation error ~ ε per term.
+        const term = 8 / (sigma * sigma) + Math.abs(Math.log(sigma) + HALF_LOG_2PI);
+        await checkKernel(backend, "gaussian_nll_forward", [uniformArray(random, batch), mean, target], [
+          batch,
+          dim,
+          sigma,
+        ], { atol: 2e-7 * dim * term, rtol: 1e-6 });
+        for (const scale of [1, 0.01]) {
+          await checkKernel(
+            backend,
+            "gaussian_nll_backward",
+            [uniformArray(random, count), mean, target],
+            [count, scale, sigma],
+            { atol: 1e-7, rtol: 2e-6 },
+          );
+        }
+      }
+      // σ² out of the f32 range (σ below about 10⁻¹⁹ or above 10¹⁹) with residuals of the size of σ: both kernels
+      // must scale by 1/σ without forming σ².
+      for (const sigma of [1e-25, 1e25]) {
+        const mean = uniformArray(random, count, -2, 2).map((v) => v * sigma);
+        const target = uniformArray(random, count, -2, 2).map((v) => v * sigma);
+        const term = 8 + Math.abs(Math.log(sigma) + HALF_LOG_2PI);
+        await checkKernel(backend, "gaussian_nll_forward", [uniformArray(random, batch), mean, target], [
+          batch,
+          dim,
+          sigma,
+        ], { atol: 2e-7 * dim * term, rtol: 1e-6 });
+        await checkKernel(
+          backend,
+          "gaussian_nll_backward",
+          [new Float32Array(count), mean, target],
+          [count, 0.5, sigma],
+          { atol: 0, rtol: 2e-6 },
+        );
+      }
+    }
+  },
+);
+
+forEachBuild(
+  "gaussian_nll at mean = target is dim·(log σ + ½ log 2π), and its gradient 0",
+  async (backend) => {
+    const random = testRandom(35);
+    for (const [batch, dim] of GAUSSIAN_SHAPES) {
+      const count = batch * dim;
+      const x = uniformArray(random, count, -3, 3);
+      for (const sigma of [1, 0.3, 2.5, 1e-3, 40]) {
+        const [loss] = await runKernel(backend, "gaussian_nll_forward", [uniformArray(random, batch), x, x], [
+          batch,
+          dim,
+          sigma,
+        ]);
+        const want = new Float64Array(batch).fill(dim * (Math.log(Math.fround(sigma)) + HALF_LOG_2PI));
+        assertClose(loss, want, { atol: 1e-6 * dim, rtol: 1e-6, label: `loss at the mean, σ = ${sigma}` });
+        const dMean = uniformArray(random, count);
+        const [d] = await runKernel(backend, "gaussian_nll_backward", [dMean, x, x], [count, 1, sigma]);
+        assertEquals(d, dMean, "no gradient at the mean");
+      }
+    }
+  },
+);
+
+Deno.test("gaussian_nll oracle backward equals central differences", () => {
+  const random = testRandom(36);
+  const [batch, dim] = [3, 5];
+  const target = f64(uniformArray(random, batch * dim, -2, 2));
+  for (const sigma of [1, 0.4]) {
+    const scale = 0.7;
+    checkGradient(
+      `gaussian_nll σ = ${sigma}`,
+      ([m]) => {
+        const loss = zeros(batch);
+        ref.gaussian_nll_forward(loss, m, target, batch, dim, sigma);
+        return loss;
+      },
+      ([m]) => {
+        const d = zeros(batch * dim);
+        ref.gaussian_nll_backward(d, m, target, batch * dim, scale, sigma);
+        return [d];
+      },
+      [f64(uniformArray(random, batch * dim, -2, 2))],
+      new Float64Array(batch).fill(scale),
+    );
+  }
+});
+
+// ------------------------------------------------------------------------------------------------------
 // softmax and log-softmax
 
 const ROW_SHAPES = [[1, 1], [3, 2], [5, 10], [4, 64], [2, 7], [30, 3]];
@@ -587,6 +776,155 @@ Deno.test("softmax and log_softmax oracle backwards equal central differences", 
 });
 
 // ------------------------------------------------------------------------------------------------------
+// softmax cross-entropy with integer labels, and accuracy
+
+/** (batch, classes): one class, pairs, f32x4 tails, a row longer than the WASM kernels' exp chunk (1024). */
+const CE_SHAPES = [[1, 1], [3, 2], [5, 10], [4, 64], [2, 7], [30, 3], [3, 1029]];
+
+/** Random labels, with the first two rows at 0 and classes − 1. */
+function labelsFor(random: () => number, batch: number, classes: number): Int32Array {
+  const labels = Int32Array.from(
+    { length: batch },
+    () => Math.min(classes - 1, Math.floor(random() * classes)),
+  );
+  labels[0] = 0;
+  if (batch > 1) labels[1] = classes - 1;
+  return labels;
+}
+
+forEachBuild(
+  "softmax_cross_entropy forward/backward match the oracle, labels at 0 and classes − 1, large logits",
+  async (backend) => {
+    const random = testRandom(43);
+    for (const [batch, classes] of CE_SHAPES) {
+      const count = batch * classes;
+      const labels = labelsFor(random, batch, classes);
+      // Logits near 5·10⁴ overflow e^z unless the row maximum is subtracted first.
+      for (const [spread, shift] of [[1, 0], [8, 0], [40, 0], [8, 5e4], [8, -5e4]]) {
+        const logits = uniformArray(random, count, shift - spread, shift + spread);
+        await checkKernel(backend, "softmax_cross_entropy_forward", [
+          uniformArray(random, batch),
+          logits,
+          labels,
+        ], [
+          batch,
+          classes,
+        ], { atol: 1e-6, rtol: 1e-5 });
+        for (const scale of [1, 0.01]) {
+          await checkKernel(
+            backend,
+            "softmax_cross_entropy_backward",
+            [uniformArray(random, count), logits, labels],
+            [batch, classes, scale],
+            { atol: 1e-7, rtol: 1e-5 },
+          );
+        }
+        // softmax − onehot sums to 0 over each row.
+        const [d] = await runKernel(backend, "softmax_cross_entropy_backward", [
+          new Float32Array(count),
+          logits,
+          labels,
+        ], [batch, classes, 1]);
+        for (let b = 0; b < batch; b++) {
+          const sum = d.subarray(b * classes, (b + 1) * classes).reduce((a, v) => a + v, 0);
+          // Each of the classes entries is rounded once, by at most 2⁻²⁴ of its size ≤ 1.
+          assert(
+            Math.abs(sum) <= classes * 2 ** -23,
+            `row ${b} of ${batch}×${classes}: gradient sums to ${sum}`,
+          );
+        }
+      }
+    }
+  },
+);
+
+forEachBuild(
+  "softmax_cross_entropy keeps relative accuracy for confident correct predictions",
+  async (backend) => {
+    // The label's logit 12 to 60 above the rest: the loss is about Σ e^{−gap}, far below 1 ulp of 1, and so are
+    // the gradient's entries, the label's −Σ_{j ≠ label} softmax_j included.
+    const random = testRandom(44);
+    const [batch, classes] = [9, 7];
+    const labels = labelsFor(random, batch, classes);
+    const logits = uniformArray(random, batch * classes);
+    for (let b = 0; b < batch; b++) logits[b * classes + labels[b]] = 1 + 12 + 48 * random();
+    await checkKernel(backend, "softmax_cross_entropy_forward", [new Float32Array(batch), logits, labels], [
+      batch,
+      classes,
+    ], { atol: 0, rtol: 1e-5 });
+    await checkKernel(
+      backend,
+      "softmax_cross_entropy_backward",
+      [new Float32Array(batch * classes), logits, labels],
+      [batch, classes, 1],
+      { atol: 0, rtol: 1e-5 },
+    );
+  },
+);
+
+Deno.test("softmax_cross_entropy oracle backward equals central differences", () => {
+  const random = testRandom(45);
+  const [batch, classes] = [3, 5];
+  const labels = Float64Array.from(labelsFor(random, batch, classes));
+  const scale = 0.6;
+  checkGradient(
+    "softmax_cross_entropy",
+    ([z]) => {
+      const loss = zeros(batch);
+      ref.softmax_cross_entropy_forward(loss, z, labels, batch, classes);
+      return loss;
+    },
+    ([z]) => {
+      const d = zeros(batch * classes);
+      ref.softmax_cross_entropy_backward(d, z, labels, batch, classes, scale);
+      return [d];
+    },
+    [f64(uniformArray(random, batch * classes, -3, 3))],
+    new Float64Array(batch).fill(scale),
+  );
+});
+
+forEachBuild("argmax_equals takes the first largest logit: ties go to the lowest index", async (backend) => {
+  const random = testRandom(46);
+  for (const [batch, classes] of [[1, 1], [3, 2], [7, 5], [9, 10], [5, 64], [3, 1030]]) {
+    // Logits from {0, 1, 2}: most rows have a tied maximum. Labels: the first maximum, a later tied one, 0,
+    // classes − 1 or a random class, in turn.
+    const logits = Float32Array.from({ length: batch * classes }, () => Math.floor(random() * 3));
+    const labels = Int32Array.from({ length: batch }, (_, b) => {
+      const row = logits.subarray(b * classes, (b + 1) * classes);
+      const top = Math.max(...row);
+      const tied = [...row.keys()].filter((j) => row[j] === top);
+      return [tied[0], tied.at(-1) as number, 0, classes - 1, Math.floor(random() * classes)][b % 5];
+    });
+    const arrays = [uniformArray(random, batch), logits, labels];
+    const [out] = await runKernel(backend, "argmax_equals", arrays, [batch, classes]);
+    assertEquals(
+      out,
+      Float32Array.from(runOracle("argmax_equals", arrays, [batch, classes])[0]),
+      `${batch}×${classes}`,
+    );
+  }
+  // Written out: −0 and +0 tie, a tie at the maximum after a smaller entry, −∞ rows, a large logit at the end.
+  const rows: [number[], number, number][] = [
+    [[-0, 0], 0, 1],
+    [[-0, 0], 1, 0],
+    [[1, 5, 5], 1, 1],
+    [[1, 5, 5], 2, 0],
+    [[-Infinity, -Infinity], 0, 1],
+    [[3e38, -3e38, 3.1e38], 2, 1],
+    [[2, 1, 0], 0, 1],
+  ];
+  for (const [row, label, hit] of rows) {
+    const [out] = await runKernel(backend, "argmax_equals", [
+      Float32Array.of(0.5),
+      Float32Array.from(row),
+      Int32Array.of(label),
+    ], [1, row.length]);
+    assertEquals(out[0], hit, `row ${row}, label ${label}`);
+  }
+});
+
+// ------------------------------------------------------------------------------------------------------
 // KL terms
 
 const CATEGORICAL_SHAPES = [[1, 1, 2], [3, 4, 8], [2, 30, 10], [5, 3, 64], [2, 5, 3]];
@@ -654,6 +992,179 @@ Deno.test("kl_categorical oracle backward equals central differences", () => {
       return [d];
     },
     [f64(uniformArray(random, batch * latents * categories, -2, 2))],
+    new Float64Array(batch).fill(scale),
+  );
+});
+
+/** (batch, latents, categories) of the learned-prior KL: CATEGORICAL_SHAPES and a row longer than 1024. */
+const PRIOR_SHAPES = [...CATEGORICAL_SHAPES, [2, 2, 1030]];
+
+forEachBuild("kl_categorical_prior forward/backward match the oracle; KL ≥ 0", async (backend) => {
+  const random = testRandom(53);
+  for (const [batch, latents, categories] of PRIOR_SHAPES) {
+    const rows = batch * latents, count = rows * categories, priorCount = latents * categories;
+    // Spreads of the logits up to 30: posteriors and priors with entries that underflow in f32.
+    for (const spread of [0.5, 6, 30]) {
+      const logits = uniformArray(random, count, -spread, spread);
+      const prior = uniformArray(random, priorCount, -spread, spread);
+      // A row's terms q·(log q − log p) have |log q − log p| ≲ 4·spread + log C, each rounded to f32.
+      const size = latents * (4 * spread + Math.log(categories + 1));
+      await checkKernel(
+        backend,
+        "kl_categorical_prior_forward",
+        [uniformArray(random, batch), logits, prior],
+        [
+          batch,
+          latents,
+          categories,
+        ],
+        { atol: 1e-6 * size, rtol: 1e-5 },
+      );
+      const [kl] = await runKernel(backend, "kl_categorical_prior_forward", [
+        new Float32Array(batch),
+        logits,
+        prior,
+      ], [
+        batch,
+        latents,
+        categories,
+      ]);
+      assert(kl.every((v) => v >= -1e-5), `KL ≥ 0: ${kl}`);
+      for (const scale of [1, 0.01]) {
+        await checkKernel(
+          backend,
+          "kl_categorical_prior_backward",
+          [uniformArray(random, count), uniformArray(random, priorCount), logits, prior],
+          [batch, latents, categories, scale],
+          { atol: 1e-6 * (batch + 4 * spread), rtol: 1e-5 },
+        );
+      }
+      // Each row of dLogits (⟨q, d − ⟨q, d⟩⟩ = 0) and each latent's dPrior (Σ (p − q) = 0) sums to 0.
+      const [dLogits, dPrior] = await runKernel(backend, "kl_categorical_prior_backward", [
+        new Float32Array(count),
+        new Float32Array(priorCount),
+        logits,
+        prior,
+      ], [batch, latents, categories, 1]);
+      const rowSums = (a: Float32Array) =>
+        Array.from(
+          { length: a.length / categories },
+          (_, r) => a.subarray(r * categories, (r + 1) * categories).reduce((x, v) => x + v, 0),
+        );
+      rowSums(dLogits).forEach((v, r) =>
+        assert(Math.abs(v) < 1e-5 * (1 + spread), `dLogits row ${r} sums to ${v}`)
+      );
+      rowSums(dPrior).forEach((v, l) => assert(Math.abs(v) < 1e-5 * batch, `dPrior row ${l} sums to ${v}`));
+    }
+  }
+});
+
+forEachBuild(
+  "kl_categorical_prior is 0 where q = p, and kl_categorical's KL and gradient at a uniform prior",
+  async (backend) => {
+    const random = testRandom(54);
+    for (const [batch, latents, categories] of PRIOR_SHAPES) {
+      const rows = batch * latents, count = rows * categories, priorCount = latents * categories;
+      const shape = [batch, latents, categories];
+      // Every posterior row equal to its latent's prior row.
+      const prior = uniformArray(random, priorCount, -5, 5);
+      const same = Float32Array.from({ length: count }, (_, i) => prior[i % priorCount]);
+      const [kl] = await runKernel(backend, "kl_categorical_prior_forward", [
+        uniformArray(random, batch),
+        same,
+        prior,
+      ], shape);
+      assertClose(kl, new Float64Array(batch), { atol: 1e-6 * latents, rtol: 0, label: "KL(p ‖ p)" });
+      const [dLogits, dPrior] = await runKernel(backend, "kl_categorical_prior_backward", [
+        new Float32Array(count),
+        new Float32Array(priorCount),
+        same,
+        prior,
+      ], [...shape, 1]);
+      assertClose(dLogits, new Float64Array(count), { atol: 1e-6, rtol: 0, label: "∂KL/∂logits at q = p" });
+      assertClose(dPrior, new Float64Array(priorCount), {
+        atol: 1e-6 * batch,
+        rtol: 0,
+        label: "∂KL/∂prior at q = p",
+      });
+
+      // A constant prior row is the uniform prior: the kernels of docs/math.md §4.7 give the same values.
+      const logits = uniformArray(random, count, -6, 6);
+      const flat = new Float32Array(priorCount).fill(0.7);
+      const [klPrior] = await runKernel(backend, "kl_categorical_prior_forward", [
+        new Float32Array(batch),
+        logits,
+        flat,
+      ], shape);
+      const [klUniform] = await runKernel(backend, "kl_categorical_forward", [
+        new Float32Array(batch),
+        logits,
+      ], shape);
+      assertClose(klPrior, klUniform, {
+        atol: 2e-6 * latents * Math.log(categories + 1),
+        rtol: 1e-5,
+        label: "uniform prior",
+      });
+      const start = uniformArray(random, count);
+      const [dPriorKl] = await runKernel(backend, "kl_categorical_prior_backward", [
+        start,
+        new Float32Array(priorCount),
+        logits,
+        flat,
+      ], [...shape, 0.5]);
+      const [dUniform] = await runKernel(backend, "kl_categorical_backward", [start, logits], [
+        rows,
+        categories,
+        0.5,
+      ]);
+      assertClose(dPriorKl, dUniform, { atol: 1e-6, rtol: 1e-5, label: "uniform prior: dLogits" });
+    }
+  },
+);
+
+forEachBuild("kl_categorical_prior ignores masked (−∞) posterior categories", async (backend) => {
+  const logits = Float32Array.from([0, -Infinity, 1, -Infinity, 0.5, 0.5]);
+  const prior = Float32Array.from([0.2, -1, 0.4]);
+  const [kl] = await runKernel(
+    backend,
+    "kl_categorical_prior_forward",
+    [new Float32Array(2), logits, prior],
+    [2, 1, 3],
+  );
+  assertClose(kl, runOracle("kl_categorical_prior_forward", [kl, logits, prior], [2, 1, 3])[0], {
+    atol: 1e-6,
+    rtol: 1e-6,
+  });
+  const arrays = [new Float32Array(6), new Float32Array(3), logits, prior];
+  const [d, dPrior] = await runKernel(backend, "kl_categorical_prior_backward", arrays, [2, 1, 3, 1]);
+  assert([...d, ...dPrior].every(Number.isFinite), `finite gradients: ${d} ${dPrior}`);
+  assertEquals([d[1], d[3]], [0, 0]);
+  await checkKernel(backend, "kl_categorical_prior_backward", arrays, [2, 1, 3, 1], {
+    atol: 1e-6,
+    rtol: 1e-5,
+  });
+});
+
+Deno.test("kl_categorical_prior oracle backward equals central differences in logits and prior", () => {
+  const random = testRandom(55);
+  const [batch, latents, categories] = [3, 2, 4];
+  const scale = 0.8;
+  checkGradient(
+    "kl_categorical_prior",
+    ([v, prior]) => {
+      const kl = zeros(batch);
+      ref.kl_categorical_prior_forward(kl, v, prior, batch, latents, categories);
+      return kl;
+    },
+    ([v, prior]) => {
+      const d = zeros(v.length), dPrior = zeros(prior.length);
+      ref.kl_categorical_prior_backward(d, dPrior, v, prior, batch, latents, categories, scale);
+      return [d, dPrior];
+    },
+    [
+      f64(uniformArray(random, batch * latents * categories, -2, 2)),
+      f64(uniformArray(random, latents * categories, -2, 2)),
+    ],
     new Float64Array(batch).fill(scale),
   );
 });
@@ -921,14 +1432,23 @@ const LAYER_KERNELS: readonly KernelName[] = [
   "leaky_relu_backward",
   "sigmoid_forward",
   "sigmoid_backward",
+  "tanh_forward",
+  "tanh_backward",
   "bce_logits_forward",
   "bce_logits_backward",
+  "gaussian_nll_forward",
+  "gaussian_nll_backward",
+  "softmax_cross_entropy_forward",
+  "softmax_cross_entropy_backward",
+  "argmax_equals",
   "softmax_forward",
   "softmax_backward",
   "log_softmax_forward",
   "log_softmax_backward",
   "kl_categorical_forward",
   "kl_categorical_backward",
+  "kl_categorical_prior_forward",
+  "kl_categorical_prior_backward",
   "kl_bernoulli_forward",
   "kl_bernoulli_backward",
   "bernoulli_logits",

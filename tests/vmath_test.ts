@@ -1,13 +1,14 @@
 // The vector maths (asm/vmath.ts, shaders/math.wgsl; docs/math.md §4.12) against float64 over the whole f32 range
 // each function is used on, through the vmath_apply kernel on every backend: the error bounds the docs state,
-// the special values, and (WASM against WebGPU) exp bit for bit, on which the samplers' agreement rests.
+// the special values, and (WASM against WebGPU) every function bit for bit, exp above all, on which the samplers'
+// agreement rests.
 import { assert, assertEquals } from "@std/assert";
 import { BACKENDS, forEachBackend } from "./backends.ts";
 import { testRandom } from "./util.ts";
 import type { Backend } from "../mod.ts";
 import { readF32 } from "./internals.ts";
 
-const EXP = 0, LOG = 1, LOG1P = 2, SIGMOID = 3;
+const EXP = 0, LOG = 1, LOG1P = 2, SIGMOID = 3, TANH = 4;
 
 async function apply(backend: Backend, which: number, x: Float32Array): Promise<Float32Array> {
   const [inBuf, outBuf] = [backend.alloc(x.length, "x"), backend.alloc(x.length, "out")];
@@ -121,6 +122,30 @@ forEachBackend("vmath sigmoid: within 3 ulp of float64 for every finite x, never
   assertEquals([...await apply(backend, SIGMOID, special)], [0.5, 1, 0, 1, 0]);
 });
 
+forEachBackend(
+  "vmath tanh: within 1.5 ulp of float64 for every x, odd, ±1 when saturated, never NaN",
+  async (backend) => {
+    // Everywhere up to saturation, densely around the switch to exp at 0.75, and every binade of small |x|
+    // (subnormals included), where tanh x ≈ x must keep its relative accuracy.
+    const positive = [
+      ...grid(0, 10, 40000, 17),
+      ...grid(0.7, 0.8, 10000, 18),
+      ...binades(16, 19).filter((v) => v < 1),
+    ];
+    const x = Float32Array.from([...positive, ...positive.map((v) => -v)]);
+    const got = await apply(backend, TANH, x);
+    const [err, at] = maxUlpError(x, got, Math.tanh);
+    assert(err <= 1.5, `tanh: ${err.toFixed(2)} ulp at ${at}`);
+    got.forEach((v, i) => {
+      if (i < positive.length) {
+        assert(Object.is(got[i + positive.length], -v), `tanh(−${x[i]}) = −tanh(${x[i]})`);
+      }
+    });
+    const special = Float32Array.from([0, -0, 9.1, 44.4, 89, 1e30, -1e30, Infinity, -Infinity, NaN]);
+    assertEquals([...await apply(backend, TANH, special)], [0, -0, 1, 1, 1, 1, -1, 1, -1, NaN]);
+  },
+);
+
 const wasm = BACKENDS.get("wasm"), gpu = BACKENDS.get("webgpu");
 Deno.test({
   name: "vmath on WASM: the scalar exp and log (a kernel's tail, the row kernels) equal the vector lanes",
@@ -144,7 +169,8 @@ Deno.test({
   },
 });
 Deno.test({
-  name: "vmath: WASM and WebGPU give the same bits for exp (the samplers compare its sums), log, log1p, σ",
+  name:
+    "vmath: WASM and WebGPU give the same bits for exp (the samplers compare its sums), log, log1p, σ, tanh",
   ignore: typeof wasm !== "object" || typeof gpu !== "object",
   fn: async () => {
     const cases: [number, string, Float32Array][] = [
@@ -152,6 +178,11 @@ Deno.test({
       [LOG, "log", binades(64, 12)],
       [LOG1P, "log1p", grid(-0.999, 10, 20000, 13)],
       [SIGMOID, "sigmoid", grid(-60, 60, 20000, 14)],
+      [
+        TANH,
+        "tanh",
+        Float32Array.from([...grid(-12, 12, 20000, 20), ...binades(8, 21).map((v, i) => i % 2 ? -v : v)]),
+      ],
     ];
     for (const [which, name, x] of cases) {
       const a = await apply(wasm as Backend, which, x), b = await apply(gpu as Backend, which, x);

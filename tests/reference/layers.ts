@@ -140,6 +140,15 @@ export function sigmoid_backward(dx: F64, dy: F64, y: F64, count: number): void 
   for (let i = 0; i < count; i++) dx[i] += dy[i] * y[i] * (1 - y[i]);
 }
 
+export function tanh_forward(out: F64, x: F64, count: number): void {
+  for (let i = 0; i < count; i++) out[i] = Math.tanh(x[i]);
+}
+
+/** tanh′ = 1 − tanh², from the forward output y. */
+export function tanh_backward(dx: F64, dy: F64, y: F64, count: number): void {
+  for (let i = 0; i < count; i++) dx[i] += dy[i] * (1 - y[i] * y[i]);
+}
+
 /** loss[b] = Σ_j −t log σ(z) − (1 − t) log(1 − σ(z)), with 1 − σ(z) = σ(−z). */
 export function bce_logits_forward(loss: F64, logits: F64, target: F64, batch: number, dim: number): void {
   for (let b = 0; b < batch; b++) {
@@ -163,6 +172,100 @@ export function bce_logits_backward(
   for (let i = 0; i < count; i++) {
     const s = sigmoid(logits[i]), t = target[i];
     dLogits[i] += scale * (-t * (1 - s) + (1 - t) * s);
+  }
+}
+
+/**
+ * loss[b] = Σ_j −log N(target | mean, σ²) over row b, the density of a Gaussian:
+ * −log N(t | μ, σ²) = (t − μ)²/(2σ²) + log σ + ½·log 2π.
+ */
+export function gaussian_nll_forward(
+  loss: F64,
+  mean: F64,
+  target: F64,
+  batch: number,
+  dim: number,
+  sigma: number,
+): void {
+  for (let b = 0; b < batch; b++) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) {
+      const r = (target[b * dim + j] - mean[b * dim + j]) / sigma;
+      s += 0.5 * r * r + Math.log(sigma) + 0.5 * Math.log(2 * Math.PI);
+    }
+    loss[b] = s;
+  }
+}
+
+/** ∂/∂μ of (t − μ)²/(2σ²) is (μ − t)/σ². */
+export function gaussian_nll_backward(
+  dMean: F64,
+  mean: F64,
+  target: F64,
+  count: number,
+  scale: number,
+  sigma: number,
+): void {
+  for (let i = 0; i < count; i++) dMean[i] += scale * (mean[i] - target[i]) / (sigma * sigma);
+}
+
+/**
+ * −log softmax(z)_label = log Σ_j e^{z_j − z_label}. Where the label holds the maximum this is log1p of the other
+ * terms, so a confident correct row keeps its relative accuracy; elsewhere it is computed from the row maximum.
+ */
+function crossEntropyRow(z: F64, o: number, n: number, label: number): number {
+  let m = -Infinity;
+  for (let j = 0; j < n; j++) m = Math.max(m, z[o + j]);
+  const zl = z[o + label];
+  if (zl === m) {
+    let others = 0;
+    for (let j = 0; j < n; j++) if (j !== label) others += Math.exp(z[o + j] - zl);
+    return Math.log1p(others);
+  }
+  let s = 0;
+  for (let j = 0; j < n; j++) s += Math.exp(z[o + j] - m);
+  return m - zl + Math.log(s);
+}
+
+export function softmax_cross_entropy_forward(
+  loss: F64,
+  logits: F64,
+  labels: F64,
+  batch: number,
+  classes: number,
+): void {
+  for (let b = 0; b < batch; b++) loss[b] = crossEntropyRow(logits, b * classes, classes, labels[b]);
+}
+
+/**
+ * ∂/∂z_j of log Σ_i e^{z_i} − z_label is softmax_j − [j = label]; at the label, −(1 − softmax_label) is taken as
+ * −Σ_{i ≠ label} softmax_i, which does not cancel when softmax_label is near 1.
+ */
+export function softmax_cross_entropy_backward(
+  dLogits: F64,
+  logits: F64,
+  labels: F64,
+  batch: number,
+  classes: number,
+  scale: number,
+): void {
+  for (let b = 0; b < batch; b++) {
+    const o = b * classes;
+    const q = softmaxRow(logits, o, classes);
+    const label = labels[b];
+    for (let j = 0; j < classes; j++) {
+      const g = j === label ? -q.reduce((s, v, i) => (i === label ? s : s + v), 0) : q[j];
+      dLogits[o + j] += scale * g;
+    }
+  }
+}
+
+/** out[b] = 1 if the first index of the largest logit of row b is labels[b], else 0. */
+export function argmax_equals(out: F64, logits: F64, labels: F64, batch: number, classes: number): void {
+  for (let b = 0; b < batch; b++) {
+    let k = 0;
+    for (let j = 1; j < classes; j++) if (logits[b * classes + j] > logits[b * classes + k]) k = j;
+    out[b] = classes > 0 && k === labels[b] ? 1 : 0;
   }
 }
 
@@ -241,6 +344,73 @@ export function kl_categorical_backward(
         if (q[c] > 0) s += (Math.log(q[c]) + 1) * q[c] * ((c === j ? 1 : 0) - q[j]);
       }
       dLogits[r * categories + j] += scale * s;
+    }
+  }
+}
+
+/** log softmax of a row, x − max − log Σ e^{x − max}. */
+function logSoftmaxRow(x: F64, offset: number, n: number): number[] {
+  let m = -Infinity;
+  for (let j = 0; j < n; j++) m = Math.max(m, x[offset + j]);
+  let s = 0;
+  for (let j = 0; j < n; j++) s += Math.exp(x[offset + j] - m);
+  const ls = Math.log(s);
+  return Array.from({ length: n }, (_, j) => x[offset + j] - m - ls);
+}
+
+/** kl[b] = Σ_l KL(softmax(logits row (b, l)) ‖ softmax(priorLogits row l)) = Σ_l Σ_c q_c (log q_c − log p_c). */
+export function kl_categorical_prior_forward(
+  kl: F64,
+  logits: F64,
+  priorLogits: F64,
+  batch: number,
+  latents: number,
+  categories: number,
+): void {
+  for (let b = 0; b < batch; b++) {
+    let s = 0;
+    for (let l = 0; l < latents; l++) {
+      const lq = logSoftmaxRow(logits, (b * latents + l) * categories, categories);
+      const lp = logSoftmaxRow(priorLogits, l * categories, categories);
+      for (let c = 0; c < categories; c++) {
+        const q = Math.exp(lq[c]);
+        if (q > 0) s += q * (lq[c] - lp[c]);
+      }
+    }
+    kl[b] = s;
+  }
+}
+
+/**
+ * Chain rule through q = softmax(θ) and p = softmax(ρ): ∂KL/∂q_c = log q_c − log p_c + 1 with
+ * ∂q_c/∂θ_j = q_c(δ_cj − q_j), and ∂KL/∂log p_c = −q_c with ∂log p_c/∂ρ_j = δ_cj − p_j, summed over the batch.
+ */
+export function kl_categorical_prior_backward(
+  dLogits: F64,
+  dPrior: F64,
+  logits: F64,
+  priorLogits: F64,
+  batch: number,
+  latents: number,
+  categories: number,
+  scale: number,
+): void {
+  for (let b = 0; b < batch; b++) {
+    for (let l = 0; l < latents; l++) {
+      const o = (b * latents + l) * categories;
+      const lq = logSoftmaxRow(logits, o, categories);
+      const lp = logSoftmaxRow(priorLogits, l * categories, categories);
+      const q = lq.map(Math.exp), p = lp.map(Math.exp);
+      for (let j = 0; j < categories; j++) {
+        let dTheta = 0, dRho = 0;
+        for (let c = 0; c < categories; c++) {
+          const delta = c === j ? 1 : 0;
+          if (q[c] > 0) dTheta += (lq[c] - lp[c] + 1) * q[c] * (delta - q[j]);
+          dRho += -q[c] * (delta - p[j]);
+        }
+        dLogits[o + j] += scale * dTheta;
+        dPrior[l * categories + j] += scale * dRho;
+      }
     }
   }
 }
