@@ -1,7 +1,11 @@
-// The VAE command line (examples/vae.ts) as a user runs it, in a subprocess: every flag is checked and named
-// before any data or backend work, a short run prints the metrics as JSON, and --png writes a picture.
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { runExample } from "./util.ts";
+// The command-line examples as a user runs them, in a subprocess: every flag of examples/vae.ts is checked and
+// named before any data or backend work (the files it will write too), a short run prints the metrics as JSON and
+// --png writes a picture, Ctrl-C says how to resume, --resume refuses flags that contradict the checkpoint, and
+// examples/poly.ts and examples/gradient_quality.ts report their progress and errors.
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { runExample, spawnExample } from "./util.ts";
+import { decodeCheckpoint } from "../mod.ts";
+import { decodeSafetensors, encodeSafetensors } from "./internals.ts";
 
 const run = (args: string[], permissions?: string[]) => runExample("vae.ts", args, permissions);
 
@@ -131,4 +135,265 @@ Deno.test("poly CLI: a model too large for the backend names --batch; a divergin
   assertEquals(diverged.code, 1, diverged.stderr);
   assertStringIncludes(diverged.stderr, "NonFiniteError");
   assertStringIncludes(diverged.stderr, "at step 1");
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The files a run writes: checked before the work, written whole
+
+/** The flags of a quick run: the 8×8 digits, the small 8×4 model, 3 steps per epoch, on WASM. */
+const QUICK = ["--data", "digits", "--config", "8x4", "--batch", "500", "--backend", "wasm"];
+
+/** Runs `body` with a fresh temporary directory, removed afterwards. */
+async function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "reinmax-cli-" });
+  try {
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The names in `dir`, sorted. */
+async function listing(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  return names.sort();
+}
+
+/** Asserts that the run stopped before loading data, choosing a backend or training: it printed none of them. */
+function assertNoWorkDone(out: { stdout: string; stderr: string }, what: string): void {
+  const lines = `${out.stdout}\n${out.stderr}`.split("\n");
+  const work = lines.find((line) => /^(data|backend|model): |^epoch /.test(line));
+  assertEquals(work, undefined, `${what}: work was done before the error: ${out.stderr}`);
+}
+
+// Without these checks a missing permission or directory was found only when the first file was written:
+// after the first epoch for a checkpoint, after the whole training for the PNG.
+Deno.test("vae CLI: an output without --allow-write exits 2 naming its flag and --allow-write, before training", async () => {
+  await inTempDir(async (dir) => {
+    for (const flag of ["--png", "--checkpoint"]) {
+      const path = `${dir}/out.file`;
+      const out = await run([...QUICK, "--epochs", "1", flag, path], ["--allow-read"]);
+      assertEquals(out.code, 2, `${flag}: ${out.stderr}`);
+      assert(out.stderr.startsWith(`error: ${flag}: cannot write ${path}`), out.stderr);
+      assertStringIncludes(out.stderr, "--allow-write");
+      assertNoWorkDone(out, flag);
+    }
+    assertEquals(await listing(dir), []);
+  });
+});
+
+Deno.test("vae CLI: --checkpoint in a missing directory exits 2 naming it, before training", async () => {
+  await inTempDir(async (dir) => {
+    const permissions = ["--allow-read", `--allow-write=${dir}`];
+    const missing = await run(
+      [...QUICK, "--epochs", "1", "--checkpoint", `${dir}/missing/run.safetensors`],
+      permissions,
+    );
+    assertEquals(missing.code, 2, missing.stderr);
+    assert(missing.stderr.startsWith("error: --checkpoint:"), missing.stderr);
+    assertStringIncludes(missing.stderr, `the directory ${dir}/missing does not exist`);
+    assertNoWorkDone(missing, "missing directory");
+    // A directory where a file is expected is named too.
+    const directory = await run([...QUICK, "--epochs", "1", "--png", dir], permissions);
+    assertEquals(directory.code, 2, directory.stderr);
+    assert(directory.stderr.startsWith(`error: --png: ${dir} is a directory`), directory.stderr);
+    assertNoWorkDone(directory, "a directory");
+    assertEquals(await listing(dir), []);
+  });
+});
+
+// A run killed between writing its temporary file and renaming it leaves `.NAME.PID.tmp` beside the target; the
+// next run that writes the same target removes it (and only the temporary files of that target).
+Deno.test('vae CLI: a 1-epoch run says "1 epoch" and removes the temporary file a killed run left', async () => {
+  await inTempDir(async (dir) => {
+    // A process id above Linux's largest (2^22), so it is never this run's own.
+    const stale = ".run.safetensors.99999999.tmp", unrelated = ".other.safetensors.99999999.tmp";
+    await Deno.writeTextFile(`${dir}/${stale}`, "half a checkpoint");
+    await Deno.writeTextFile(`${dir}/${unrelated}`, "another target's");
+    const out = await run(
+      [...QUICK, "--epochs", "1", "--checkpoint", `${dir}/run.safetensors`],
+      ["--allow-read", `--allow-write=${dir}`],
+    );
+    assertEquals(out.code, 0, out.stderr);
+    assertMatch(out.stdout, /^done: 1 epoch, 3 steps; train −ELBO /m);
+    assert(!out.stdout.includes("1 epochs"), out.stdout);
+    assertEquals(await listing(dir), [unrelated, "run.safetensors"]);
+    assertEquals(decodeCheckpoint(await Deno.readFile(`${dir}/run.safetensors`), "run").state.step, 3);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Mistakes and failures: named, with the right exit code
+
+Deno.test("vae CLI: a mistyped flag suggests the nearest known one", async () => {
+  const mistakes = [["--epoch", "--epochs"], ["--estimater", "--estimator"], ["--checkpont", "--checkpoint"]];
+  for (const [typed, meant] of mistakes) {
+    const out = await run([typed, "3"]);
+    assertEquals(out.code, 2, out.stderr);
+    assert(out.stderr.startsWith(`error: ${typed}: unknown flag; did you mean ${meant}?`), out.stderr);
+  }
+});
+
+// lr 1e6 sends step 1's update far enough that step 2's loss is beyond divergenceFactor × step 1's but still
+// finite: a DivergenceError, which the command line reports as one line with exit code 1, not a stack trace.
+Deno.test("vae CLI: a diverging learning rate exits 1 with a DivergenceError naming the step", async () => {
+  const out = await run([...QUICK, "--lr", "1e6", "--epochs", "1"]);
+  assertEquals(out.code, 1, out.stderr);
+  assertMatch(out.stderr, /^error: DivergenceError: training diverged at step \d+: /m);
+  assert(!out.stderr.includes("Uncaught"), out.stderr);
+  assert(!out.stdout.includes("done:"), out.stdout);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Interrupting and resuming
+
+/**
+ * Reads `stream` until a whole line satisfies `accept` and returns that line (undefined if the stream ended
+ * first), and `drained`, which reads the rest so that the process never blocks on a full pipe.
+ */
+async function waitForLine(
+  stream: ReadableStream<Uint8Array>,
+  accept: (line: string) => boolean,
+): Promise<{ line: string | undefined; drained: Promise<void> }> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return { line: undefined, drained: Promise.resolve() };
+    text += decoder.decode(value, { stream: true });
+    const line = text.split("\n").slice(0, -1).find(accept);
+    if (line !== undefined) {
+      const drained = (async () => {
+        while (!(await reader.read()).done) { /* discard */ }
+      })();
+      return { line, drained };
+    }
+  }
+}
+
+Deno.test("vae CLI: Ctrl-C exits 130 naming the last checkpoint and the --resume command that continues it", async () => {
+  await inTempDir(async (dir) => {
+    const checkpoint = `${dir}/run.safetensors`;
+    const permissions = ["--allow-read", `--allow-write=${dir}`];
+    const args = [...QUICK, "--epochs", "1000", "--json", "--checkpoint", checkpoint];
+    const child = spawnExample("vae.ts", args, permissions);
+    const stderr = new Response(child.stderr).text();
+    // The first epoch's line comes after its checkpoint is written, so there is a checkpoint to name.
+    const first = await waitForLine(
+      child.stdout,
+      (line) => line.startsWith("{") && "epoch" in JSON.parse(line),
+    );
+    if (first.line === undefined) {
+      await child.status;
+      throw new Error(`the run ended before its first epoch: ${await stderr}`);
+    }
+    child.kill("SIGINT");
+    const [status, errors] = [await child.status, await stderr];
+    await first.drained;
+    assertEquals(status.code, 130, errors);
+    assertMatch(errors, /^interrupted at step \d+\./m);
+    assertMatch(errors, new RegExp(`the last checkpoint, after epoch \\d+, is ${checkpoint}; continue with`));
+    assertStringIncludes(errors, `--resume ${checkpoint} --epochs 1000`);
+    // The checkpoint named is whole: it decodes, at the end of an epoch.
+    const { state } = decodeCheckpoint(await Deno.readFile(checkpoint), checkpoint);
+    assert(state.step > 0 && state.step % 3 === 0, `step ${state.step}`);
+    assertEquals(await listing(dir), ["run.safetensors"], "no temporary file is left");
+  });
+});
+
+/** A 1-epoch run's checkpoint (digits, 8×4, ReinMax τ 1.3, Adam 5e-4, batch 500, seed 0) at `path`. */
+async function trainedCheckpoint(path: string, dir: string): Promise<void> {
+  const permissions = ["--allow-read", `--allow-write=${dir}`];
+  const out = await run([...QUICK, "--epochs", "1", "--checkpoint", path], permissions);
+  assertEquals(out.code, 0, out.stderr);
+}
+
+// Every flag that sets what the checkpoint already fixes must agree with it: a contradicting one silently
+// ignored would train a run other than the one asked for.
+Deno.test("vae CLI: --resume refuses every flag that contradicts the checkpoint, naming it", async () => {
+  await inTempDir(async (dir) => {
+    const checkpoint = `${dir}/a.safetensors`;
+    await trainedCheckpoint(checkpoint, dir);
+    const contradicting = [
+      ["--model", "bernoulli"],
+      ["--config", "10x30"],
+      ["--evaluations", "3"],
+      ["--binarize", "static"],
+      ["--estimator", "st"],
+      ["--tau", "1.5"],
+      ["--k", "2"],
+      ["--optimizer", "radam"],
+      ["--lr", "0.1"],
+      ["--batch", "100"],
+      ["--seed", "9"],
+      ["--data", "fixture"],
+    ];
+    // Each run stops before any data or backend work, so they can run side by side.
+    const runs = await Promise.all(
+      contradicting.map(([flag, value]) =>
+        run(["--resume", checkpoint, "--epochs", "2", "--backend", "wasm", flag, value])
+      ),
+    );
+    runs.forEach((out, i) => {
+      const [flag, value] = contradicting[i];
+      assertEquals(out.code, 2, `${flag} ${value}: ${out.stderr}`);
+      assert(out.stderr.startsWith(`error: ${flag}: `), `${flag} ${value}: ${out.stderr}`);
+      assertStringIncludes(out.stderr, "contradicts the checkpoint");
+      assertStringIncludes(out.stderr, checkpoint);
+      assertNoWorkDone(out, flag);
+    });
+    // The same flags with the checkpoint's own values are accepted (the run has its epoch already).
+    const agreeing = await run([
+      "--resume",
+      checkpoint,
+      "--epochs",
+      "1",
+      ...["--model", "categorical", "--config", "8x4", "--evaluations", "1", "--binarize", "dynamic"],
+      ...["--estimator", "reinmax", "--tau", "1.3", "--k", "1", "--optimizer", "adam", "--lr", "0.0005"],
+      ...["--batch", "500", "--seed", "0", "--data", "digits", "--backend", "wasm"],
+    ]);
+    assertEquals(agreeing.code, 0, agreeing.stderr);
+    assertStringIncludes(agreeing.stdout, "nothing to do");
+  });
+});
+
+// A checkpoint with a tensor this model does not have was written for another model (or edited): loading only
+// the tensors the model knows would continue a run that is not the one saved.
+Deno.test("vae CLI: --resume of a checkpoint holding a tensor the model lacks is a CheckpointError", async () => {
+  await inTempDir(async (dir) => {
+    const original = `${dir}/a.safetensors`, extended = `${dir}/b.safetensors`;
+    await trainedCheckpoint(original, dir);
+    const file = decodeSafetensors(await Deno.readFile(original), original);
+    file.tensors.set("encoder.fc9.weight", { dtype: "F32", shape: [2], data: Float32Array.of(1, 2) });
+    // encodeSafetensors recomputes the contents checksum, so the file is valid and only the tensor is wrong.
+    await Deno.writeFile(extended, encodeSafetensors(file.tensors, file.metadata));
+    const out = await run(["--resume", extended, "--epochs", "2", "--backend", "wasm"]);
+    assertEquals(out.code, 1, out.stderr);
+    assertStringIncludes(out.stderr, `error: CheckpointError: ${extended}`);
+    assertStringIncludes(out.stderr, `"encoder.fc9.weight"`);
+    assert(!out.stdout.includes("epoch"), out.stdout);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// examples/gradient_quality.ts
+
+// The analysis takes minutes at its defaults, so it reports each estimator as it finishes; off a terminal (here
+// stderr is a pipe) as plain lines. An untrained model is analysed by default, which the output says.
+Deno.test("gradient_quality CLI: progress per estimator on stderr, and a note that the model is untrained", async () => {
+  const out = await runExample("gradient_quality.ts", [
+    ...["--draws", "4", "--images", "2", "--estimators", "st,gst", "--tau", "1"],
+    ...["--data", "digits", "--backend", "wasm"],
+  ]);
+  assertEquals(out.code, 0, out.stderr);
+  const progress = out.stderr.split("\n").filter((line) => / done$/.test(line));
+  assertEquals(progress, ["1/2: st τ=1 done", "2/2: gst τ=1 done"]);
+  assertStringIncludes(out.stdout, "note: the model is untrained");
+  assertEquals(
+    out.stdout.split("\n").filter((line) => /^\| (st|gst) \| 1 \|/.test(line)).length,
+    2,
+    out.stdout,
+  );
 });

@@ -1,6 +1,7 @@
 // The gradient-quality analysis (docs/math.md §6.4): the enumerated gradient is the derivative of the exact
-// objective (central differences), the decoder's losses it enumerates are the oracle's, and REINFORCE — which
-// is unbiased — approaches it as the number of draws grows, while ST keeps its bias.
+// objective (central differences), the decoder's losses it enumerates are the oracle's, REINFORCE — which is
+// unbiased — approaches it as the number of draws grows while ST keeps its bias, and the table's measures are
+// those of the draws.
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { forEachBackend } from "./backends.ts";
 import * as oracle from "./reference/vae.ts";
@@ -12,6 +13,7 @@ import {
   estimator,
   estimatorGradientDraws,
   exactReconstructionGradient,
+  gradientQuality,
   ReinmaxInputError,
 } from "../mod.ts";
 import { readF32, seedKey, TAG } from "./internals.ts";
@@ -125,6 +127,62 @@ forEachBackend(
       ];
       assert(stErrors[1] > stErrors[0] / 2, `ST's bias does not average away: ${stErrors}`);
       assertEquals(many.draws, 256);
+    } finally {
+      model.destroy();
+    }
+  },
+);
+
+/** ‖v‖₂. */
+const norm = (v: ArrayLike<number>) => Math.sqrt(Array.from(v).reduce((s, x) => s + x * x, 0));
+
+// The table's three measures, recomputed here from the M draws taken one by one (draw m is stream m of the
+// analysis tag, as estimatorGradientDraws documents) with a two-pass mean and sample standard deviation, rather
+// than the analysis's running (Welford) sums. The spread is relative to the mean of the draws, not to the exact
+// gradient, and uses M − 1: with M = 8 either mistake moves it by several per cent.
+forEachBackend(
+  "gradientQuality's relative spread, error and cosine equal those recomputed from each draw",
+  async (backend) => {
+    const model = tiny(backend);
+    try {
+      const count = 2, draws = 8;
+      const x = uniformArray(testRandom(9), count * SHAPE.inputSize, 0, 1);
+      const st = estimator("st", { tau: 1 });
+      const each: Float64Array[] = [];
+      for (let m = 0; m < draws; m++) {
+        const { gradient } = await model.reconstructionGradient(x, count, { estimator: st, stream: m });
+        each.push(Float64Array.from(gradient));
+      }
+      const size = each[0].length;
+      const mean = new Float64Array(size), std = new Float64Array(size);
+      for (let j = 0; j < size; j++) {
+        mean[j] = each.reduce((s, g) => s + g[j], 0) / draws;
+        std[j] = Math.sqrt(each.reduce((s, g) => s + (g[j] - mean[j]) ** 2, 0) / (draws - 1));
+      }
+      const exact = await exactReconstructionGradient(model, x, count);
+      const dot = exact.reduce((s, e, j) => s + e * mean[j], 0);
+      const expected = {
+        relativeError: norm(exact.map((e, j) => e - mean[j])) / norm(exact),
+        relativeStd: norm(std) / norm(mean),
+        cosine: dot / (norm(exact) * norm(mean)),
+      };
+      // ST is biased, so ‖mean‖ and ‖exact‖ differ: a spread taken relative to the wrong one would show.
+      assert(Math.abs(norm(mean) / norm(exact) - 1) > 0.01, `‖mean‖ ${norm(mean)}, ‖exact‖ ${norm(exact)}`);
+      assert(expected.relativeStd > 0.01, `the draws differ: ${expected.relativeStd}`);
+
+      const drawn = await estimatorGradientDraws(model, x, count, st, draws);
+      assertClose(drawn.mean, mean, { atol: 1e-12, rtol: 1e-9, label: "mean" });
+      assertClose(drawn.std, std, { atol: 1e-12, rtol: 1e-9, label: "std" });
+      const [row] = await gradientQuality(model, x, count, [st], draws);
+      assertEquals([row.estimator, row.tau, row.draws], ["st", 1, draws]);
+      for (const key of ["relativeStd", "relativeError", "cosine"] as const) {
+        assertClose([row[key]], [expected[key]], { atol: 0, rtol: 1e-9, label: key });
+        assertClose([compareGradients(exact, drawn)[key]], [expected[key]], {
+          atol: 0,
+          rtol: 1e-9,
+          label: key,
+        });
+      }
     } finally {
       model.destroy();
     }

@@ -24,6 +24,7 @@ export { checkLaunch } from "../src/kernels.ts";
 export { launcher } from "../src/launcher.ts";
 export { enqueueUpdate } from "../src/optim.ts";
 export { seedKey, TAG } from "../src/random.ts";
+export { philoxBlock as hostPhiloxBlock } from "../src/random.ts";
 export { backendNames, registerBackend } from "../src/registry.ts";
 export { RunGuard } from "../src/train/run_guard.ts";
 export { WasmBackend } from "../src/wasm/backend.ts";

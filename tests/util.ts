@@ -97,3 +97,27 @@ export function assertTensorClose(
   const scale = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   assertClose(actual, expected, { rtol, atol: rtol * scale + 1e-9, label });
 }
+
+/**
+ * Starts examples/`program` as {@link runExample} runs it, but returns the process while it runs, with stdout and
+ * stderr piped: for tests that act on it mid-run (e.g. send SIGINT once it has printed something).
+ */
+export function spawnExample(
+  program: string,
+  args: readonly string[],
+  permissions: readonly string[] = ["--allow-read"],
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      ...permissions,
+      new URL(`../examples/${program}`, import.meta.url).pathname,
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+}
