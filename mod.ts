@@ -75,7 +75,7 @@ export {
   st,
   stgs,
 } from "./src/logit_estimators.ts";
-export type { LaunchBuffers, Launcher, LaunchParams } from "./src/launcher.ts";
+export type { ItemNames, LaunchBuffers, Launcher, LaunchParams } from "./src/launcher.ts";
 export { adam, type Optimizer, type OptimizerOptions, radam } from "./src/optim.ts";
 export type { RandomStream } from "./src/random.ts";
 export {
@@ -99,16 +99,31 @@ export {
   BERNOULLI_VAE_SETTINGS,
   BernoulliVae,
   type BernoulliVaeOptions,
+} from "./src/models/bernoulli_vae.ts";
+export { type ElboTerms, type ImageBatches, type StepInputOptions, Vae } from "./src/models/vae.ts";
+export {
+  type ActivationLayer,
+  type BernoulliLayer,
+  type BernoulliLayerOptions,
+  type CategoricalLayer,
+  type CategoricalLayerOptions,
+  type LatentOptions,
+  type LayerDeclaration,
+  layers,
+  type LikelihoodDeclaration,
+  type LinearLayer,
+  type Named,
+  type Prior,
+} from "./src/layers/declarations.ts";
+export {
   type Binarization,
   BINARIZATIONS,
-} from "./src/models/bernoulli_vae.ts";
-export {
-  type ElboTerms,
-  type ForwardContext,
-  type ImageBatches,
-  type StepInputOptions,
-  Vae,
-} from "./src/models/vae.ts";
+  DiscreteModel,
+  type DiscreteModelOptions,
+  type Evaluation,
+  type InputBatches,
+  type StepOptions,
+} from "./src/models/discrete_model.ts";
 export {
   type ModelDescription,
   type ModelState,
@@ -116,8 +131,7 @@ export {
   TrainableModel,
 } from "./src/models/model.ts";
 export type { BufferSize } from "./src/allocation.ts";
-export { type BufferRole, MemoryPlan, type MemoryReport, type PlannedBuffer } from "./src/models/plan.ts";
-export type { MlpDeclarer } from "./src/models/mlp.ts";
+export { type BufferRole, MemoryPlan, type MemoryReport, type PlannedBuffer } from "./src/memory_plan.ts";
 export { LossLog, type LossRead } from "./src/models/loss_log.ts";
 export {
   type EpochReport,
@@ -127,6 +141,20 @@ export {
   type TrainOptions,
 } from "./src/train/trainer.ts";
 export { allImages, trainVae, type TrainVaeOptions, type VaeEpoch } from "./src/train/train_vae.ts";
+export {
+  type ExampleSet,
+  type ModelEpoch,
+  trainModel,
+  type TrainModelOptions,
+} from "./src/train/train_model.ts";
+export { VectorSet, type VectorSetOptions } from "./src/data/vectors.ts";
+export {
+  imageSetFromPictures,
+  imageSetFromSources,
+  type PictureSetOptions,
+  type PictureSource,
+  type RgbaPicture,
+} from "./src/data/pictures.ts";
 export { type ImageDataset, ImageSet, type ImageSetOptions } from "./src/data/images.ts";
 export { encodeIdx, type IdxArray, type IdxArrays, type IdxType, parseIdx } from "./src/data/idx.ts";
 export { type ByteSource, type FileReader, loadMnistLike, type MnistLikeOptions } from "./src/data/mnist.ts";

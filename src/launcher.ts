@@ -12,8 +12,12 @@
 import type { Backend, DeviceBuffer } from "./backend.ts";
 import { type KERNEL_TABLE, type KernelName, KERNELS } from "./kernels.ts";
 
-/** The space-separated items of one column of the table, as a union of their names (the part before `:`). */
-type ItemNames<S extends string> = S extends `${infer Head} ${infer Rest}` ? ItemNames<Head> | ItemNames<Rest>
+/**
+ * The space-separated items of one column of the kernel table, as a union of their names (the part before
+ * `:`): `ItemNames<"out:f32 n:u32">` is `"out" | "n"`.
+ */
+export type ItemNames<S extends string> = S extends `${infer Head} ${infer Rest}`
+  ? ItemNames<Head> | ItemNames<Rest>
   : S extends "" ? never
   : S extends `${infer Name}:${string}` ? Name
   : S;

@@ -4,9 +4,9 @@
  * snapshots and health checks, checkpoints and the tests all walk this one table.
  * @module
  */
-import { allocateAll, type BufferSize } from "../allocation.ts";
-import type { Backend, DeviceBuffer } from "../backend.ts";
-import { ReinmaxInputError } from "../errors.ts";
+import { allocateAll, type BufferSize } from "./allocation.ts";
+import type { Backend, DeviceBuffer } from "./backend.ts";
+import { ReinmaxInputError } from "./errors.ts";
 
 export type { BufferSize };
 
@@ -97,6 +97,39 @@ export class PlannedBuffer {
 }
 
 /**
+ * A parameter tensor with everything the optimiser and the trainer keep for it: its value, its gradient, Adam's
+ * two moments and the run guard's copies of those three, all rows of the plan.
+ *
+ * @example
+ * ```ts
+ * import { CategoricalVae, type Parameter, selectBackend } from "@reinmax/reinmax";
+ * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
+ * const parameters: readonly Parameter[] = model.parameters;
+ * for (const p of parameters) console.log(p.label, p.shape); // encoder.fc1.weight [784, 512] …
+ * ```
+ */
+export interface Parameter {
+  /** The parameter's label, e.g. `"decoder.fc3.bias"`. */
+  readonly label: string;
+  /** Number of elements. */
+  readonly length: number;
+  /** Its shape, row-major (a linear layer's weight is in × out). */
+  readonly shape: readonly number[];
+  /** Initial values are drawn from U(−initBound, initBound). */
+  readonly initBound: number;
+  /** The values. */
+  readonly value: PlannedBuffer;
+  /** ∂loss/∂value of the current step (`${label}.grad`). */
+  readonly grad: PlannedBuffer;
+  /** Adam's first moment (PyTorch's exp_avg). */
+  readonly expAvg: PlannedBuffer;
+  /** Adam's second moment (PyTorch's exp_avg_sq). */
+  readonly expAvgSq: PlannedBuffer;
+  /** The run guard's copies of value, expAvg and expAvgSq. */
+  readonly snapshot: readonly [PlannedBuffer, PlannedBuffer, PlannedBuffer];
+}
+
+/**
  * Bytes per role, and in total.
  *
  * @example
@@ -129,6 +162,7 @@ export class MemoryPlan {
   defaultSize: BufferSize = { formula: "the model's sizes", argument: "options" };
   readonly #entries: PlannedBuffer[] = [];
   readonly #byLabel = new Map<string, PlannedBuffer>();
+  readonly #parameters: Parameter[] = [];
   #backend: Backend | null = null;
 
   /**
@@ -150,6 +184,36 @@ export class MemoryPlan {
     this.#entries.push(entry);
     this.#byLabel.set(label, entry);
     return entry;
+  }
+
+  /**
+   * Declares a parameter of `shape` with its gradient, moments and snapshot copies (`size` says how its length
+   * follows from the user's options); parameters are initialised in the order they are declared.
+   */
+  declareParameter(label: string, shape: readonly number[], initBound: number, size?: BufferSize): Parameter {
+    const length = shape.reduce((a, b) => a * b, 1);
+    const parameter: Parameter = {
+      label,
+      length,
+      shape: [...shape],
+      initBound,
+      value: this.declare(label, length, "parameter", size),
+      grad: this.declare(`${label}.grad`, length, "gradient", size),
+      expAvg: this.declare(`${label}.exp_avg`, length, "optimizer", size),
+      expAvgSq: this.declare(`${label}.exp_avg_sq`, length, "optimizer", size),
+      snapshot: [
+        this.declare(`${label}.snapshot`, length, "snapshot", size),
+        this.declare(`${label}.exp_avg.snapshot`, length, "snapshot", size),
+        this.declare(`${label}.exp_avg_sq.snapshot`, length, "snapshot", size),
+      ],
+    };
+    this.#parameters.push(parameter);
+    return parameter;
+  }
+
+  /** The parameters, in declaration order. */
+  get parameters(): readonly Parameter[] {
+    return this.#parameters;
   }
 
   /** Every buffer, in declaration order. */

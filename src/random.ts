@@ -19,6 +19,15 @@ export const TAG = {
 } as const;
 
 /**
+ * The stream of a model's stochastic layer number `layer` (counting only stochastic layers, from 0): the pass's
+ * own for the first, and for each later one the same stream under tag + 256·layer, so that no two layers
+ * share a word (tags below 256 are the purposes of {@link TAG}; docs/math.md §3.2).
+ */
+export function layerStream(rng: RandomStream, layer: number): RandomStream {
+  return layer === 0 ? rng : { ...rng, tag: rng.tag + 256 * layer };
+}
+
+/**
  * A Philox key and stream: the scalar arguments `key0 key1 stream tag` of the sampling kernels.
  *
  * @example

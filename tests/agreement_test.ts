@@ -233,6 +233,10 @@ agreementTest(
     // on each backend.
     assertEquals(b.sample, a.sample, `step ${steps}'s samples`);
     assertClose(b.losses, a.losses, { atol: 0, rtol: 2e-5, label: "−ELBO of each step" });
-    assertClose(b.weight, a.weight, { atol: 1e-6, rtol: 1e-4, label: `decoder.fc3.weight after ${steps} steps` });
+    assertClose(b.weight, a.weight, {
+      atol: 1e-6,
+      rtol: 1e-4,
+      label: `decoder.fc3.weight after ${steps} steps`,
+    });
   },
 );

@@ -531,7 +531,7 @@ forEachBackend(
   },
 );
 
-forEachBackend("a checkpoint's load errors say what is wrong with the file first", async (backend) => {
+forEachBackend("a checkpoint's load errors say what is wrong with the file first", (backend) => {
   const model = tinyPoly(backend);
   try {
     const refused = (bytes: Uint8Array) =>

@@ -142,6 +142,7 @@ Deno.test("examples and tests use the public API: mod.ts, the TF.js entry, their
         } else {
           assert(
             target === "mod.ts" || target === "adapters/tfjs.ts" || target.startsWith(`${top}/`) ||
+              (top === "tests" && target.startsWith("adapters/")) ||
               // A test may run the programs it tests: the examples, the tools and the benchmarks.
               (top === "tests" && /^(examples|tools|bench)\//.test(target)),
             `${where} imports ${target}`,

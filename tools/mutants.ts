@@ -8,8 +8,8 @@
  * and the build back (also on Ctrl-C or an error), checking the bytes and `git diff --quiet -- <file>`. It
  * prints a table and exits 1 if any bug was not caught (or could not be applied).
  *
- * It edits src/, asm/ and shaders/ while it runs, so run it on a private copy of the working tree, never on
- * a tree someone is editing:
+ * It edits src/, asm/, shaders/ and examples/ while it runs, so run it on a private copy of the working tree,
+ * never on a tree someone is editing:
  *
  *   cp -a /path/to/reinmax /tmp/mutants-tree
  *   deno run -A tools/mutants.ts --root /tmp/mutants-tree              # every bug against the whole suite
@@ -61,14 +61,14 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     file: "asm/poly.ts",
-    find: "invL * p * adP1",
-    replace: "invL * adP1",
+    find: "store<f32>(gHard + at, invL * p * adP1",
+    replace: "store<f32>(gHard + at, invL * adP1",
     why: "WASM poly_loss gradient drops the factor p",
   },
   {
     file: "shaders/poly.wgsl",
-    find: "inv_l * p * ad_p1",
-    replace: "inv_l * ad_p1",
+    find: "gHard[at] = inv_l * p * ad_p1",
+    replace: "gHard[at] = inv_l * ad_p1",
     why: "WGSL poly_loss gradient drops the factor p",
   },
   {
@@ -104,8 +104,8 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     file: "src/optim.ts",
-    find: "opt.eps, opt.weightDecay,",
-    replace: "opt.eps, 0,",
+    find: "weightDecay: opt.weightDecay,",
+    replace: "weightDecay: 0,",
     why: "the optimiser ignores the weight decay",
   },
   // --- elementwise kernels and reductions (docs/math.md §4.9) -----------------------------------------
@@ -154,8 +154,8 @@ export const MUTANTS: readonly Mutant[] = [
   // --- Gapped ST (docs/math.md §2.4) -------------------------------------------------------------------
   {
     file: "src/estimators.ts",
-    find: "[rows, n, est.tau, est.gap]",
-    replace: "[rows, n, est.tau, 1]",
+    find: "{ rows, n, tau: est.tau, gap: est.gap }",
+    replace: "{ rows, n, tau: est.tau, gap: 1 }",
     why: "Gapped ST receives gap 1 whatever the user asked",
   },
   {
@@ -228,9 +228,13 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     file: "asm/poly.ts",
-    find: "invL * p * adP1",
-    replace: "invL * adP1",
-    also: [{ file: "shaders/poly.wgsl", find: "inv_l * p * ad_p1", replace: "inv_l * ad_p1" }],
+    find: "store<f32>(gHard + at, invL * p * adP1",
+    replace: "store<f32>(gHard + at, invL * adP1",
+    also: [{
+      file: "shaders/poly.wgsl",
+      find: "gHard[at] = inv_l * p * ad_p1",
+      replace: "gHard[at] = inv_l * ad_p1",
+    }],
     why: "both backends: poly_loss gradient drops the factor p",
   },
   {
@@ -307,18 +311,26 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     file: "asm/estimators.ts",
-    find: "uniformFromWord(streamWord(0, r, key0, key1, stream, tag))",
-    replace: "uniformFromWord(streamWord(1, r, key0, key1, stream, tag))",
-    also: [{
-      file: "shaders/estimators.wgsl",
-      find: "uniform_from_word(stream_word(&stream, 0u))",
-      replace: "uniform_from_word(stream_word(&stream, 1u))",
-    }],
+    find: "v128.store(UNIFORMS, uniformsFromWords(firstWords4(r, key0, key1, stream, tag)));",
+    replace:
+      "firstWords4(r, key0, key1, stream, tag);\n    v128.store(UNIFORMS, uniformsFromWords(blockWord1));",
+    also: [
+      {
+        file: "asm/estimators.ts",
+        find: "import { exponentialFromWord, firstWords4,",
+        replace: "import { blockWord1, exponentialFromWord, firstWords4,",
+      },
+      {
+        file: "shaders/estimators.wgsl",
+        find: "uniform_from_word(stream_word(&stream, 0u))",
+        replace: "uniform_from_word(stream_word(&stream, 1u))",
+      },
+    ],
     why: "both backends: categorical_sample reads word 1 (a Gumbel draw's) instead of word 0",
   },
   // --- the loss log, the trainer and the models --------------------------------------------------------
   {
-    file: "src/train/loss_log.ts",
+    file: "src/models/loss_log.ts",
     find: "ring[c * this.capacity + ((this.#read + i) % this.capacity)]",
     replace: "ring[c * this.capacity + ((this.#read + count - 1 - i) % this.capacity)]",
     why: "the loss log returns losses newest first",
@@ -336,41 +348,183 @@ export const MUTANTS: readonly Mutant[] = [
     why: "the trainer adds every channel into the first channel's epoch mean",
   },
   {
-    file: "src/models/categorical_vae.ts",
-    find: '"kl_categorical_backward", [dLogits, logits], [rows, categories, 1 / count]',
-    replace: '"kl_categorical_backward", [dLogits, logits], [rows, categories, 1]',
-    why: "the VAE's KL gradient is not divided by the batch size",
+    file: "src/layers/latent.ts",
+    find: "      const scale = 1 / rows;\n      if (this.prior) {",
+    replace: "      const scale = 1;\n      if (this.prior) {",
+    why: "a categorical layer's KL gradient is not divided by the batch size",
   },
   {
     file: "src/models/poly.ts",
-    find: "      1 / batch,\n",
-    replace: "      1,\n",
+    find: "      scale: 1 / batch,\n",
+    replace: "      scale: 1,\n",
     why: "the polynomial task sums its per-sample gradients instead of averaging them",
   },
   // --- the Bernoulli VAE, checkpoints and the trainer's safety net ------------------------------------------
   {
-    file: "src/models/bernoulli_vae.ts",
-    find: 'if (this.binarize === "static") return ctx.training ? 0 : 1;',
-    replace: 'if (this.binarize === "static") return ctx.training ? this.steps : 1;',
+    file: "src/models/discrete_model.ts",
+    find: 'if (this.binarize === "static") return training ? 0 : 1;',
+    replace: 'if (this.binarize === "static") return training ? this.steps : 1;',
     why: "static binarisation draws afresh every step",
   },
   {
-    file: "src/models/bernoulli_vae.ts",
-    find: "[dA, this.#aTiledGrad.buffer], [count * L, K, 1]",
-    replace: "[dA, this.#aTiledGrad.buffer], [count * L, 1, 1]",
-    why: "the Bernoulli VAE keeps only the first of an image's K codes' gradients",
+    file: "src/layers/latent.ts",
+    find: "{ out: dA, x: this.#aTiledGrad.buffer }, { count: rows * L, times: K, scale: 1 }",
+    replace: "{ out: dA, x: this.#aTiledGrad.buffer }, { count: rows * L, times: 1, scale: 1 }",
+    why: "a Bernoulli layer keeps only the first of an example's K codes' gradients",
   },
   {
-    file: "src/models/vae.ts",
+    file: "src/models/discrete_model.ts",
     find: "this.#draws = counters.draws ?? 0;",
     replace: "this.#draws = 0;",
     why: "a loaded checkpoint restarts the draws made outside training",
   },
   {
     file: "src/train/trainer.ts",
-    find: "if (seen) await replay(task, seen, step);\n        model.snapshot();",
-    replace: "if (seen) await replay(task, seen, step);",
+    find: "        guard.snapshot();\n        read.channels.forEach((values, c) => {",
+    replace: "        read.channels.forEach((values, c) => {",
     why: "the trainer snapshots only at the start, so a replay redoes the whole run",
+  },
+  {
+    file: "src/train/trainer.ts",
+    find: '    if (bad.length > 0) {\n      throw new ReinmaxInputError(\n        "model",',
+    replace: '    if (bad.length < 0) {\n      throw new ReinmaxInputError(\n        "model",',
+    why: "the trainer starts training a model whose parameters already hold non-finite values",
+  },
+  {
+    file: "src/checkpoint/checkpoint.ts",
+    find: "  for (const name of checkpoint.state.tensors.keys()) {",
+    replace: "  for (const name of expected) {",
+    why: "a checkpoint holding a tensor the model does not have loads (the extra tensor is ignored)",
+  },
+  // --- random numbers across launches: the WASM module keeps the last Philox block between launches -------
+  {
+    file: "asm/philox.ts",
+    find: "    k0 != cachedK0 || k1 != cachedK1\n",
+    replace: "    false\n",
+    why:
+      "WASM streamWord's block cache ignores the key: a launch under another seed reuses the last one's words",
+  },
+  {
+    file: "asm/philox.ts",
+    find: "row != cachedRow || stream != cachedStream || tag",
+    replace: "row != cachedRow || tag",
+    why: "WASM streamWord's block cache ignores the stream: the next step reuses the last step's words",
+  },
+  // --- analyses -------------------------------------------------------------------------------------------
+  {
+    file: "src/analysis/gradient_quality.ts",
+    find: "relativeStd: Math.sqrt(s2 / m2),",
+    replace: "relativeStd: Math.sqrt(s2 / e2),",
+    why: "gradient quality's spread is taken relative to the exact gradient instead of the draws' mean",
+  },
+  {
+    file: "src/analysis/gradient_quality.ts",
+    find: "Math.sqrt(s / (draws - 1))",
+    replace: "Math.sqrt(s / draws)",
+    why: "gradient quality's standard deviation divides by M instead of M − 1",
+  },
+  // --- data: the fixtures' manifest, and what the command line's reader keeps --------------------------------
+  {
+    file: "src/data/fixtures.ts",
+    find: 'if (actual.join("×") !== recorded.join("×")) {',
+    replace: "if (actual.length !== recorded.length) {",
+    why: "the fixture manifest's recorded shapes are compared by rank only",
+  },
+  {
+    file: "examples/data_source.ts",
+    find:
+      "for (const bytes of reads) if (!kept.has(bytes.buffer)) (bytes.buffer as ArrayBuffer).transfer(0);",
+    replace: "for (const bytes of reads) (bytes.buffer as ArrayBuffer).transfer(0);",
+    why:
+      "openDataset frees the bytes of uncompressed IDX files, which the data set keeps as its pixels and labels",
+  },
+  {
+    file: "examples/data_source.ts",
+    find: "[data.train, data.test].flatMap((set) => [set.pixels.buffer, set.labels?.buffer])",
+    replace: "[data.train, data.test].flatMap((set) => [set.pixels.buffer])",
+    why: "openDataset frees the labels of an uncompressed IDX directory",
+  },
+  // --- the command line: atomic writes, --resume --------------------------------------------------------------
+  {
+    file: "examples/output_file.ts",
+    find: "    await Deno.writeFile(temporary, bytes);\n    await Deno.rename(temporary, path);\n",
+    replace: "    await Deno.writeFile(path, bytes);\n",
+    why: "checkpoints and PNGs are written straight to the target, so a failed write leaves half a file",
+  },
+  // One bug per flag that --resume compares with the checkpoint: each comparison must have its own test.
+  ...([
+    ["model", "model"],
+    ["config", "config"],
+    ["evaluations", "settings.evaluations"],
+    ["binarize", "settings.binarize"],
+    ["estimator", "est.name"],
+    ["tau", "est.tau"],
+    ["k", "est.k"],
+    ["optimizer", "checkpoint.optimizer.name"],
+    ["lr", "checkpoint.optimizer.lr"],
+    ["batch", "settings.batch"],
+    ["seed", "settings.seed"],
+    ["data", "settings.data"],
+  ] as const).map(([flag, stored]): Mutant => ({
+    file: "examples/vae.ts",
+    find: `  contradicts("${flag}", ${stored}, flags.${flag});\n`,
+    replace: "",
+    why: `--resume silently ignores a --${flag} that contradicts the checkpoint`,
+  })),
+  // --- declared models: the layer engine (docs/math.md §6.5) and its kernels (§4.13–§4.17) ------------------
+  {
+    file: "src/random.ts",
+    find: "return layer === 0 ? rng : { ...rng, tag: rng.tag + 256 * layer };",
+    replace: "return rng;",
+    why: "a model's second stochastic layer draws the same random words as its first",
+  },
+  {
+    file: "src/layers/latent.ts",
+    find:
+      "k.sum_tiles({ out: dLogits.buffer, x: tiled.grad.buffer }, { count: rows * code, times: K, scale: 1 });",
+    replace:
+      "k.sum_tiles({ out: dLogits.buffer, x: tiled.grad.buffer }, { count: rows * code, times: 1, scale: 1 });",
+    why: "a categorical layer keeps only the first of an example's K codes' gradients",
+  },
+  {
+    file: "src/layers/latent.ts",
+    find: "{ batch: rows, latents: L, scale: 1 / rows },",
+    replace: "{ batch: rows, latents: L, scale: 1 },",
+    why: "a Bernoulli layer's KL gradient is not divided by the batch size",
+  },
+  {
+    file: "asm/layers.ts",
+    find: "return f32x4.add(dx, f32x4.mul(dy, f32x4.mul(f32x4.sub(one, y), f32x4.add(one, y))));",
+    replace: "return f32x4.add(dx, f32x4.mul(dy, f32x4.sub(one, y)));",
+    why: "tanh's backward uses 1 − y instead of 1 − y² (both backends)",
+    also: [{
+      file: "shaders/layers.wgsl",
+      find: "dx[i] = dx[i] + dy[i] * ((1.0 - v) * (1.0 + v));",
+      replace: "dx[i] = dx[i] + dy[i] * (1.0 - v);",
+    }],
+  },
+  {
+    file: "asm/layers.ts",
+    find: "const constant: f32 = <f32>dim * (logf(sigma) + HALF_LOG_2PI);",
+    replace: "const constant: f32 = <f32>dim * HALF_LOG_2PI;",
+    why: "the Gaussian likelihood leaves out log σ (right only at σ = 1; both backends)",
+    also: [{
+      file: "shaders/layers.wgsl",
+      find: "loss[b] = 0.5 * s + f32(dim) * (log_f32(params.sigma) + HALF_LOG_2PI);",
+      replace: "loss[b] = 0.5 * s + f32(dim) * HALF_LOG_2PI;",
+    }],
+  },
+  {
+    file: "asm/layers.ts",
+    find: "const k = f32x4.splat(scale * inv);",
+    replace: "const k = f32x4.splat(scale);",
+    why: "the Gaussian likelihood's gradient divides by σ instead of σ² (right only at σ = 1; WASM)",
+  },
+  {
+    file: "asm/layers.ts",
+    find: "if (j == label) g = label == k ? -rest * inv : g - 1;",
+    replace: "if (j == label) g = g - 1;",
+    why: "softmax cross-entropy's gradient at a confident correct label cancels to 0 (WASM)",
   },
 ];
 

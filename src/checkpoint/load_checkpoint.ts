@@ -7,6 +7,7 @@ import type { Backend } from "../backend.ts";
 import { CheckpointError, cleanUp, ReinmaxInputError } from "../errors.ts";
 import { BernoulliVae } from "../models/bernoulli_vae.ts";
 import { CategoricalVae } from "../models/categorical_vae.ts";
+import { DiscreteModel, type DiscreteModelOptions } from "../models/discrete_model.ts";
 import type { TrainableModel } from "../models/model.ts";
 import { PolyProgramming } from "../models/poly.ts";
 import { describe, requireBackend } from "../validate.ts";
@@ -59,10 +60,14 @@ export function loadCheckpoint(bytes: Uint8Array, backend: Backend, source = "ch
     if (kind === "categorical") model = new CategoricalVae(backend, all);
     else if (kind === "bernoulli") model = new BernoulliVae(backend, all);
     else if (kind === "poly") model = new PolyProgramming(backend, all);
-    else {throw new CheckpointError(
+    // A declared model's options are its declaration: layers, likelihood, sizes.
+    else if (kind === "declared") model = new DiscreteModel(backend, all as unknown as DiscreteModelOptions);
+    else {
+      throw new CheckpointError(
         source,
-        `expected a categorical, bernoulli or poly model, found ${describe(kind)}`,
-      );}
+        `expected a categorical, bernoulli, poly or declared model, found ${describe(kind)}`,
+      );
+    }
   } catch (e) {
     if (e instanceof CheckpointError || !(e instanceof ReinmaxInputError)) throw e;
     throw new CheckpointError(source, `its options cannot build a ${kind} model: ${e.message}`, { cause: e });

@@ -1,6 +1,7 @@
 /**
- * Greyscale image sets in memory: bytes as stored (one per pixel, image-major), scaled to [0, 1] only when a
- * batch is gathered, so a 60,000-image set costs 47 MB rather than four times that as floats.
+ * Image sets in memory: bytes as stored (one per pixel and channel, image-major; grey, or RGB with the
+ * channels of a pixel together), scaled to [0, 1] only when a batch is gathered, so a 60,000-image set costs
+ * 47 MB rather than four times that as floats.
  * @module
  */
 import { DatasetError, ReinmaxInputError } from "../errors.ts";
@@ -25,7 +26,9 @@ export interface ImageSetOptions {
   readonly height: number;
   /** Columns per image. */
   readonly width: number;
-  /** `count·height·width` bytes: image after image, each row after row. */
+  /** Values per pixel: 1 (grey) or 3 (red, green, blue, together). Default 1. */
+  readonly channels?: number;
+  /** `count·height·width·channels` bytes: image after image, each row after row, each pixel's channels. */
   readonly pixels: Uint8Array;
   /** One label per image, if the set has labels. */
   readonly labels?: Uint8Array;
@@ -74,7 +77,9 @@ export class ImageSet {
   readonly height: number;
   /** Columns per image. */
   readonly width: number;
-  /** Pixels per image (`height·width`). */
+  /** Values per pixel: 1 (grey) or 3 (RGB). */
+  readonly channels: number;
+  /** Values per image (`height·width·channels`). */
   readonly size: number;
   /** `count·size` bytes, image-major. */
   readonly pixels: Uint8Array;
@@ -98,17 +103,21 @@ export class ImageSet {
     const count = requireInteger("count", options.count, 0);
     const height = requireInteger("height", options.height, 1);
     const width = requireInteger("width", options.width, 1);
+    const channels = options.channels ?? 1;
+    if (channels !== 1 && channels !== 3) {
+      throw new ReinmaxInputError("channels", `expected 1 (grey) or 3 (RGB), got ${describe(channels)}`);
+    }
     requireInteger("maxValue", maxValue, 1, 255);
-    const size = height * width;
+    const size = height * width * channels;
     if (!(pixels instanceof Uint8Array)) {
       throw new ReinmaxInputError("pixels", `expected a Uint8Array, got ${describe(pixels)}`);
     }
     if (pixels.length !== count * size) {
       throw new ReinmaxInputError(
         "pixels",
-        `expected count·height·width = ${count}·${height}·${width} = ${
-          count * size
-        } bytes, got ${pixels.length}`,
+        `expected count·height·width${channels > 1 ? "·channels" : ""} = ${count}·${height}·${width}${
+          channels > 1 ? `·${channels}` : ""
+        } = ${count * size} bytes, got ${pixels.length}`,
       );
     }
     if (labels !== undefined) {
@@ -127,13 +136,14 @@ export class ImageSet {
       throw new ReinmaxInputError(
         "pixels",
         `expected values in [0, ${maxValue}] (maxValue), found ${pixels[above]} at index ${above} ` +
-          `(${pixelPlace(above, size, width)})`,
+          `(${pixelPlace(above, size, width, channels)})`,
       );
     }
     this.name = name;
     this.count = count;
     this.height = height;
     this.width = width;
+    this.channels = channels;
     this.size = size;
     this.pixels = pixels;
     this.labels = labels;
@@ -208,7 +218,7 @@ export class ImageSet {
         throw new DatasetError(
           this.name,
           `pixel ${pixels[from + above]} above maxValue ${this.maxValue} at ${
-            pixelPlace(from + above, size, this.width)
+            pixelPlace(from + above, size, this.width, this.channels)
           }: the bytes were changed after the set was built`,
         );
       }
@@ -224,6 +234,7 @@ export class ImageSet {
       count: end - start,
       height: this.height,
       width: this.width,
+      channels: this.channels,
       pixels: this.pixels.subarray(start * this.size, end * this.size),
       labels: this.labels?.subarray(start, end),
       maxValue: this.maxValue,
@@ -239,7 +250,10 @@ export function firstPixelAbove(pixels: Uint8Array, maxValue: number): number {
 }
 
 /** Where flat pixel index `i` lies, in words: image, row and column. */
-export function pixelPlace(i: number, size: number, width: number): string {
-  const within = i % size;
-  return `image ${Math.floor(i / size)}, row ${Math.floor(within / width)}, column ${within % width}`;
+export function pixelPlace(i: number, size: number, width: number, channels = 1): string {
+  const within = Math.floor((i % size) / channels);
+  const channel = channels > 1 ? `, channel ${(i % size) % channels}` : "";
+  return `image ${Math.floor(i / size)}, row ${Math.floor(within / width)}, column ${
+    within % width
+  }${channel}`;
 }

@@ -25,6 +25,8 @@ export interface GreyImage {
   readonly width: number;
   /** Rows. */
   readonly height: number;
+  /** Values per pixel: 1 (grey) or 3 (RGB); 1 if omitted. */
+  readonly channels?: number;
 }
 
 /**
@@ -50,6 +52,8 @@ export interface ImageGridOptions {
   readonly padding?: number;
   /** Each image pixel becomes a scale×scale block (nearest neighbour), for small images; 1 if omitted. */
   readonly scale?: number;
+  /** Values per pixel of the images, together: 1 (grey) or 3 (RGB); 1 if omitted. */
+  readonly channels?: number;
 }
 
 /** The grey of the padding between images: distinct from both the black and the white of the images. */
@@ -89,15 +93,19 @@ export function imageGrid(rows: readonly Float32Array[], options: ImageGridOptio
   const columns = requireInteger("columns", options.columns ?? Math.min(count, 16), 1);
   const padding = requireInteger("padding", options.padding ?? 2, 0);
   const scale = requireInteger("scale", options.scale ?? 1, 1, 64);
+  const channels = options.channels ?? 1;
+  if (channels !== 1 && channels !== 3) {
+    throw new ReinmaxInputError("channels", `expected 1 (grey) or 3 (RGB), got ${describe(channels)}`);
+  }
   if (!Array.isArray(rows) || rows.length === 0) {
     throw new ReinmaxInputError("rows", `expected a non-empty array of Float32Arrays, got ${describe(rows)}`);
   }
-  const size = height * width;
+  const size = height * width * channels;
   rows.forEach((row, r) => {
     if (!(row instanceof Float32Array) || row.length !== count * size) {
       throw new ReinmaxInputError(
         `rows[${r}]`,
-        `expected a Float32Array of count·height·width = ${count * size} values, got ` +
+        `expected a Float32Array of count·height·width·channels = ${count * size} values, got ` +
           (row instanceof Float32Array ? `length ${row.length}` : describe(row)),
       );
     }
@@ -116,56 +124,69 @@ export function imageGrid(rows: readonly Float32Array[], options: ImageGridOptio
   if (outWidth > PNG_MAX_DIMENSION || outHeight > PNG_MAX_DIMENSION || outWidth * outHeight > 2 ** 32) {
     throw new ReinmaxInputError("options", `the grid would be ${outWidth}×${outHeight} pixels, too large`);
   }
-  const pixels = new Uint8Array(outWidth * outHeight).fill(GRID_BACKGROUND);
+  const pixels = new Uint8Array(outWidth * outHeight * channels).fill(GRID_BACKGROUND);
   rows.forEach((row, r) => {
     for (let n = 0; n < count; n++) {
       const gridRow = r * gridRowsPerBand + Math.floor(n / columns);
       const top = padding + gridRow * (cellHeight + padding);
       const left = padding + (n % columns) * (cellWidth + padding);
       for (let y = 0; y < cellHeight; y++) {
-        const to = (top + y) * outWidth + left;
-        const from = n * size + Math.floor(y / scale) * width;
+        const to = ((top + y) * outWidth + left) * channels;
+        const from = n * size + Math.floor(y / scale) * width * channels;
         for (let x = 0; x < cellWidth; x++) {
-          pixels[to + x] = Math.round(255 * row[from + Math.floor(x / scale)]);
+          for (let c = 0; c < channels; c++) {
+            pixels[to + x * channels + c] = Math.round(
+              255 * row[from + Math.floor(x / scale) * channels + c],
+            );
+          }
         }
       }
     }
   });
-  return { pixels, width: outWidth, height: outHeight };
+  return { pixels, width: outWidth, height: outHeight, channels };
 }
 
 /**
- * Encodes `gray` (`width·height` bytes, row-major) as an 8-bit greyscale PNG: IHDR, one zlib-compressed IDAT
- * whose scanlines all use filter 0 (none), and IEND. Bad arguments throw a {@link ReinmaxInputError}.
+ * Encodes `pixels` (`width·height·channels` bytes, row-major, a pixel's channels together) as an 8-bit PNG —
+ * greyscale for 1 channel, RGB for 3: IHDR, one zlib-compressed IDAT whose scanlines all use filter 0 (none),
+ * and IEND. Bad arguments throw a {@link ReinmaxInputError}.
  *
  * @example
  * ```ts
  * import { encodePng } from "@reinmax/reinmax";
  * const gradient = Uint8Array.from({ length: 256 * 16 }, (_, i) => i % 256); // 256×16, black to white
  * await Deno.writeFile("ramp.png", encodePng(gradient, 256, 16));
+ * const red = Uint8Array.from({ length: 4 * 4 * 3 }, (_, i) => (i % 3 === 0 ? 255 : 0));
+ * await Deno.writeFile("red.png", encodePng(red, 4, 4, 3));
  * ```
  */
-export function encodePng(gray: Uint8Array, width: number, height: number): Uint8Array {
+export function encodePng(pixels: Uint8Array, width: number, height: number, channels = 1): Uint8Array {
   requireInteger("width", width, 1, PNG_MAX_DIMENSION);
   requireInteger("height", height, 1, PNG_MAX_DIMENSION);
-  if (!(gray instanceof Uint8Array) || gray.length !== width * height) {
+  if (channels !== 1 && channels !== 3) {
+    throw new ReinmaxInputError("channels", `expected 1 (grey) or 3 (RGB), got ${describe(channels)}`);
+  }
+  const row = width * channels;
+  if (!(pixels instanceof Uint8Array) || pixels.length !== row * height) {
     throw new ReinmaxInputError(
-      "gray",
-      `expected a Uint8Array of width·height = ${width * height} bytes, got ` +
-        (gray instanceof Uint8Array ? `length ${gray.length}` : describe(gray)),
+      "pixels",
+      `expected a Uint8Array of width·height${channels > 1 ? "·channels" : ""} = ${
+        row * height
+      } bytes, got ` +
+        (pixels instanceof Uint8Array ? `length ${pixels.length}` : describe(pixels)),
     );
   }
-  const scanlines = new Uint8Array(height * (width + 1));
+  const scanlines = new Uint8Array(height * (row + 1));
   for (let y = 0; y < height; y++) {
     // Byte 0 of each scanline is its filter type, left 0.
-    scanlines.set(gray.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+    scanlines.set(pixels.subarray(y * row, (y + 1) * row), y * (row + 1) + 1);
   }
   const header = new Uint8Array(13);
   const view = new DataView(header.buffer);
   view.setUint32(0, width);
   view.setUint32(4, height);
   header[8] = 8; // bit depth
-  header[9] = 0; // colour type: greyscale
+  header[9] = channels === 1 ? 0 : 2; // colour type: greyscale, or RGB
   // Bytes 10..12 (compression, filter method, interlace) are 0: deflate, adaptive filtering, no interlace.
   const chunks = [
     chunk("IHDR", header),

@@ -1,22 +1,22 @@
 /**
- * The categorical VAE of the paper ("C×L": L latent variables of C categories each; docs/math.md §6.2). An
- * MLP encoder gives the logits of every latent, one category per latent is sampled, and an MLP decoder maps
- * the one-hot code to pixel logits. The loss per image is −ELBO = Σ_pixels BCE + KL(q ‖ uniform); the
- * gradient reaches the encoder through the chosen estimator (decoder path) plus the KL's own gradient. A
- * training step is one submit on WebGPU and allocates nothing: every buffer is in the memory plan.
+ * The categorical VAE of the paper ("C×L": L latent variables of C categories each; docs/math.md §6.2), as a
+ * declaration of layers: an MLP encoder of ReLU layers, a categorical layer of L variables of C categories
+ * (its projection is the encoder's last layer), and an MLP decoder back to pixel logits, scored by Bernoulli
+ * pixels. The loss per image is −ELBO = Σ_pixels BCE + KL(q ‖ uniform); the gradient reaches the encoder through
+ * the chosen estimator plus the KL's own gradient. A training step is one submit on WebGPU and allocates
+ * nothing: every buffer is in the memory plan.
  * @module
  */
 import { type Backend, readF32, readI32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import { checkEstimator, enqueueBackward, enqueueSample, type Estimator } from "../estimators.ts";
+import { checkEstimator, type Estimator, modelEstimator } from "../estimators.ts";
+import { layers } from "../layers/declarations.ts";
+import type { CategoricalLatent } from "../layers/latent.ts";
 import { adam, type Optimizer, radam } from "../optim.ts";
-import { type RandomStream, TAG } from "../random.ts";
-import type { LossLog } from "./loss_log.ts";
+import { TAG } from "../random.ts";
 import { describe, requireInteger } from "../validate.ts";
 import { type ModelDescription, requireOptions } from "./model.ts";
-import { Mlp, requireLayerWidths } from "./mlp.ts";
-import type { PlannedBuffer } from "./plan.ts";
-import { type ForwardContext, Vae } from "./vae.ts";
+import { requireLayerWidths, Vae } from "./vae.ts";
 
 export type { ElboTerms, StepInputOptions } from "./vae.ts";
 
@@ -137,69 +137,41 @@ export class CategoricalVae extends Vae {
   readonly categories: number;
   /** Latent variables, L. */
   readonly latents: number;
-  /** Widths of the encoder's hidden layers. */
-  readonly hidden: readonly number[];
-  readonly #encoder: Mlp;
-  readonly #decoder: Mlp;
-  readonly #sample: PlannedBuffer;
-  readonly #yHardGrad: PlannedBuffer;
-  readonly #ySoftGrad: PlannedBuffer;
-  readonly #scratch: PlannedBuffer;
-  readonly #reconstructionLoss: PlannedBuffer;
-  readonly #klLoss: PlannedBuffer;
-  readonly #mean: PlannedBuffer;
 
   /** Plans the model on `backend` and initialises every layer from the seed. */
   constructor(backend: Backend, options: CategoricalVaeOptions = {}) {
     const o = requireOptions(options) as CategoricalVaeOptions;
     const settings = categoricalSettings(o);
     const optimizer = o.optimizer ?? (settings.optimizer === "adam" ? adam : radam)({ lr: settings.lr });
-    super(backend, optimizer, o.seed ?? 0, o, settings.tau);
+    const estimator = modelEstimator(o.estimator, settings.tau);
+    super(backend, {
+      inputSize: requireInteger("inputSize", o.inputSize ?? 784, 1, 1 << 24),
+      hidden: requireLayerWidths("hidden", o.hidden ?? [512, 256]),
+      activation: () => layers.relu(),
+      latent: layers.categorical({
+        categories: settings.categories,
+        latents: settings.latents,
+        estimator,
+        prior: "uniform",
+        kl: true,
+      }),
+      optimizer,
+      batch: requireInteger("batch", o.batch ?? 100, 1, 1 << 20),
+      seed: o.seed ?? 0,
+      readEvery: requireInteger("readEvery", o.readEvery ?? 50, 1, 1 << 16),
+      binarize: "none",
+    });
     this.categories = settings.categories;
     this.latents = settings.latents;
-    this.hidden = requireLayerWidths("hidden", o.hidden ?? [512, 256]);
-    const readEvery = requireInteger("readEvery", o.readEvery ?? 50, 1, 1 << 16);
+  }
 
-    const plan = this.plan, batch = this.batch, code = this.latents * this.categories;
-    const declare = this.mlpDeclarer();
-    const relu = { kind: "relu" } as const;
-    const sized = (formula: string, argument = "batch") => ({ formula, argument });
-    plan.defaultSize = sized("batch × latents × categories");
-    const widths = {
-      input: { width: this.inputSize, name: "inputSize" },
-      hidden: this.hidden.map((width, i) => ({ width, name: `hidden[${i}]` })),
-      code: { width: code, name: "latents × categories" },
-    };
-    this.#encoder = new Mlp(declare, "encoder", [widths.input, ...widths.hidden, widths.code], batch, relu);
-    this.#sample = plan.declare(
-      "latent.sample",
-      batch * this.latents,
-      "activation",
-      sized("batch × latents"),
-    );
-    this.#yHardGrad = plan.declare("latent.onehot.grad", batch * code, "activation");
-    // ∂loss/∂softmax stays zero: the KL's gradient is added to the logits' gradient directly.
-    this.#ySoftGrad = plan.declare("latent.softmax.grad", batch * code, "activation");
-    this.#scratch = plan.declare("estimator.scratch", batch * code, "activation");
-    const decoderWidths = [widths.code, ...[...widths.hidden].reverse(), widths.input];
-    // The decoder reads the codes as categories: its first layer gathers rows of W (docs/math.md §4.11).
-    this.#decoder = new Mlp(declare, "decoder", decoderWidths, batch, relu, {
-      latents: this.latents,
-      categories: this.categories,
-    });
-    this.#reconstructionLoss = plan.declare("loss.reconstruction", batch, "activation", sized("batch"));
-    this.#klLoss = plan.declare("loss.kl", batch, "activation", sized("batch"));
-    this.#mean = plan.declare(
-      "output.mean",
-      batch * this.inputSize,
-      "activation",
-      sized("batch × inputSize"),
-    );
-    this.allocateVae(readEvery);
+  /** The categorical layer. */
+  get #latent(): CategoricalLatent {
+    return this.stack.latents[0] as CategoricalLatent;
   }
 
   /** The kind and options that rebuild this model (for checkpoints). */
-  describe(): ModelDescription {
+  override describe(): ModelDescription {
     return {
       model: "categorical",
       options: {
@@ -215,110 +187,9 @@ export class CategoricalVae extends Vae {
     };
   }
 
-  /** Encoder, the code (sampled or forced), decoder and both loss terms, as the base class asks. */
-  protected enqueueForward(ctx: ForwardContext): void {
-    const { backend, k, latents, categories } = this;
-    const count = ctx.count, rows = count * latents;
-    const logits = this.#encoder.output.buffer;
-    this.#encoder.forward(k, this.input, count);
-    if (ctx.forced) backend.write(this.#sample.buffer, ctx.forced);
-    else enqueueSample(k, this.#sample.buffer, logits, { rows, n: categories }, ctx.rng);
-    this.#decodeSample(count);
-    k.bce_logits_forward(
-      {
-        loss: this.#reconstructionLoss.buffer,
-        logits: this.#decoder.output.buffer,
-        target: this.input.buffer,
-      },
-      { batch: count, dim: this.inputSize },
-    );
-    k.kl_categorical_forward({ kl: this.#klLoss.buffer, logits }, { batch: count, latents, categories });
-  }
-
-  /** Both −ELBO terms of the last forward pass into `log`. */
-  protected recordLosses(log: LossLog, count: number): void {
-    log.record(0, this.#reconstructionLoss, count);
-    log.record(1, this.#klLoss, count);
-  }
-
-  /** The backward pass of the last forward pass: every parameter's gradient of the batch-mean −ELBO. */
-  protected enqueueBackward(ctx: ForwardContext): void {
-    const { k, latents, categories } = this;
-    const count = ctx.count, rows = count * latents;
-    this.#reconstructionBackward(count, 1 / count);
-    const dLogits = this.#encoder.outputGrad.buffer, logits = this.#encoder.output.buffer;
-    this.#estimatorBackward(this.estimator, rows, ctx.rng);
-    // The KL's own gradient, J(q)(log q + 1)/B, goes straight to the logits (docs/math.md §6.2).
-    k.kl_categorical_backward({ dLogits, logits }, { rows, categories, scale: 1 / count });
-    this.#encoder.backward(k, this.input, count, null);
-  }
-
-  /** The codes in the sample buffer through the decoder, for `count` images: its output then holds pixel logits. */
-  #decodeSample(count: number): void {
-    this.#decoder.forward(this.k, this.#sample, count);
-  }
-
-  /**
-   * The gradient of scale·Σ_images R, R the reconstruction term, back through the decoder to the one-hot codes
-   * (the decoder's parameter gradients accumulate).
-   */
-  #reconstructionBackward(count: number, scale: number): void {
-    const k = this.k, decoderOut = this.#decoder.outputGrad.buffer;
-    k.fill({ out: decoderOut }, { count: count * this.inputSize, value: 0 });
-    k.bce_logits_backward(
-      { dLogits: decoderOut, logits: this.#decoder.output.buffer, target: this.input.buffer },
-      { count: count * this.inputSize, scale },
-    );
-    k.fill({ out: this.#yHardGrad.buffer }, { count: count * this.latents * this.categories, value: 0 });
-    this.#decoder.backward(k, this.#sample, count, this.#yHardGrad);
-  }
-
-  /** The estimator's backward from ∂R/∂(one-hot) into the logits' gradient, for `rows` latent rows. */
-  #estimatorBackward(est: Estimator, rows: number, rng: RandomStream): void {
-    enqueueBackward(
-      this.k,
-      est,
-      {
-        dLogits: this.#encoder.outputGrad.buffer,
-        scratch: this.#scratch.buffer,
-        logits: this.#encoder.output.buffer,
-        sample: this.#sample.buffer,
-        gHard: this.#yHardGrad.buffer,
-        gSoft: this.#ySoftGrad.buffer,
-      },
-      { rows, n: this.categories },
-      rng,
-    );
-  }
-
-  /** A code per image (from q(z|x) or the prior), decoded into pixel means. */
-  protected enqueueDecode(count: number, fromPrior: boolean, rng: RandomStream): PlannedBuffer {
-    const k = this.k, rows = count * this.latents;
-    const logits = this.#encoder.output.buffer;
-    // Zero logits are the uniform prior; the encoder's output buffer is free outside a step.
-    if (fromPrior) k.fill({ out: logits }, { count: rows * this.categories, value: 0 });
-    else this.#encoder.forward(k, this.input, count);
-    enqueueSample(k, this.#sample.buffer, logits, { rows, n: this.categories }, rng);
-    this.#decodeSample(count);
-    k.sigmoid_forward({ out: this.#mean.buffer, x: this.#decoder.output.buffer }, {
-      count: count * this.inputSize,
-    });
-    return this.#mean;
-  }
-
   /** The encoder's logits for `count` images: count × latents × categories; q(z|x) is their softmax per latent. */
-  async encode(images: Float32Array, count: number): Promise<Float32Array> {
-    requireInteger("count", count, 1);
-    this.checkImages(images, count);
-    const code = this.latents * this.categories, out = new Float32Array(count * code);
-    for (let start = 0; start < count; start += this.batch) {
-      const n = Math.min(this.batch, count - start);
-      this.writeImages(images.subarray(start * this.inputSize), n);
-      this.#encoder.forward(this.k, this.input, n);
-      this.backend.submit();
-      out.set((await readF32(this.backend, this.#encoder.output.buffer)).subarray(0, n * code), start * code);
-    }
-    return out;
+  encode(images: Float32Array, count: number): Promise<Float32Array> {
+    return this.latentLogits(images, count);
   }
 
   /**
@@ -328,24 +199,19 @@ export class CategoricalVae extends Vae {
    */
   async reconstructionLoss(images: Float32Array, codes: Int32Array, count: number): Promise<Float32Array> {
     requireInteger("count", count, 1);
-    this.checkImages(images, count);
+    this.checkInputs(images, count, "images");
     this.checkSample(codes, count, "codes");
-    const backend = this.backend, L = this.latents, out = new Float32Array(count);
+    const L = this.latents, out = new Float32Array(count);
+    const likelihood = this.stack.likelihood;
     for (let start = 0; start < count; start += this.batch) {
-      const n = Math.min(this.batch, count - start), rows = n * L;
-      this.writeImages(images.subarray(start * this.inputSize), n);
-      backend.write(this.#sample.buffer, codes.subarray(start * L, start * L + rows));
-      this.#decodeSample(n);
-      this.k.bce_logits_forward(
-        {
-          loss: this.#reconstructionLoss.buffer,
-          logits: this.#decoder.output.buffer,
-          target: this.input.buffer,
-        },
-        { batch: n, dim: this.inputSize },
-      );
-      backend.submit();
-      out.set((await readF32(backend, this.#reconstructionLoss.buffer)).subarray(0, n), start);
+      const n = Math.min(this.batch, count - start);
+      this.writeInputs(images.subarray(start * this.inputSize), n, "images");
+      const pass = this.pass(n, { key0: 0, key1: 0, stream: 0, tag: 0 }, false);
+      this.backend.write(this.#latent.output.sample.buffer, codes.subarray(start * L, (start + n) * L));
+      for (const layer of this.stack.layers.slice(this.latentIndex + 1)) layer.forward(pass);
+      likelihood.forward(pass, this.input);
+      this.backend.submit();
+      out.set((await readF32(this.backend, likelihood.loss.buffer)).subarray(0, n), start);
     }
     return out;
   }
@@ -364,22 +230,26 @@ export class CategoricalVae extends Vae {
     requireInteger("count", count, 1, this.batch);
     const est = options.estimator === undefined ? this.estimator : checkEstimator(options.estimator);
     const stream = requireInteger("stream", options.stream ?? 0, 0, 2 ** 32 - 1);
-    this.writeImages(images, count);
-    const { backend, latents, categories } = this;
-    const rows = count * latents, code = latents * categories;
+    this.writeInputs(images, count, "images");
     const rng = { key0: this.key[0], key1: this.key[1], stream, tag: TAG.analysis };
-    this.#encoder.forward(this.k, this.input, count);
-    enqueueSample(this.k, this.#sample.buffer, this.#encoder.output.buffer, { rows, n: categories }, rng);
-    this.#decodeSample(count);
+    const pass = {
+      ...this.pass(count, rng, true),
+      estimators: new Map([[this.latentIndex, est]]),
+      withoutKl: true,
+    };
+    for (const layer of this.stack.layers) layer.forward(pass);
+    this.stack.likelihood.forward(pass, this.input);
     this.zeroGradients();
-    this.#reconstructionBackward(count, 1);
-    this.#estimatorBackward(est, rows, rng);
-    backend.submit();
+    this.stack.likelihood.backward(pass, this.input, 1);
+    for (const layer of this.stack.layers.slice(this.latentIndex + 1).reverse()) layer.backward(pass);
+    this.#latent.backwardToLogits(pass);
+    this.backend.submit();
+    const code = this.latents * this.categories;
     const [gradient, sample] = await Promise.all([
-      readF32(backend, this.#encoder.outputGrad.buffer),
-      readI32(backend, this.#sample.buffer),
+      readF32(this.backend, this.#latent.projection.output.grad!.buffer),
+      readI32(this.backend, this.#latent.output.sample.buffer),
     ]);
-    return { gradient: gradient.subarray(0, count * code), sample: sample.subarray(0, rows) };
+    return { gradient: gradient.subarray(0, count * code), sample: sample.subarray(0, count * this.latents) };
   }
 
   /** Checks forced categories for `count` images. */

@@ -8,7 +8,7 @@
  */
 import { type Backend, readF32 } from "../backend.ts";
 import { type Launcher, launcher } from "../launcher.ts";
-import type { MemoryPlan, PlannedBuffer } from "./plan.ts";
+import type { MemoryPlan, PlannedBuffer } from "../memory_plan.ts";
 
 /** The slot of the count of non-finite values of parameter `label` (value or gradient), for the run guard. */
 export function healthSlot(label: string): string {

@@ -18,40 +18,11 @@ import {
   formatMemoryReport,
   MemoryPlan,
   type MemoryReport,
+  type Parameter,
   type PlannedBuffer,
-} from "./plan.ts";
+} from "../memory_plan.ts";
 
-/**
- * A parameter tensor with everything the optimiser and the trainer keep for it.
- *
- * @example
- * ```ts
- * import { CategoricalVae, type Parameter, selectBackend } from "@reinmax/reinmax";
- * const model = new CategoricalVae(await selectBackend(), { config: "8x4" });
- * const parameters: readonly Parameter[] = model.parameters;
- * for (const p of parameters) console.log(p.label, p.shape); // encoder.fc1.weight [784, 512] …
- * ```
- */
-export interface Parameter {
-  /** The parameter's label, e.g. `"decoder.fc3.bias"`. */
-  readonly label: string;
-  /** Number of elements. */
-  readonly length: number;
-  /** Its shape, row-major (a linear layer's weight is in × out). */
-  readonly shape: readonly number[];
-  /** Initial values are drawn from U(−initBound, initBound). */
-  readonly initBound: number;
-  /** The values. */
-  readonly value: PlannedBuffer;
-  /** ∂loss/∂value of the current step (`${label}.grad`). */
-  readonly grad: PlannedBuffer;
-  /** Adam's first moment (PyTorch's exp_avg). */
-  readonly expAvg: PlannedBuffer;
-  /** Adam's second moment (PyTorch's exp_avg_sq). */
-  readonly expAvgSq: PlannedBuffer;
-  /** The trainer's copies of value, expAvg and expAvgSq. */
-  readonly snapshot: readonly [PlannedBuffer, PlannedBuffer, PlannedBuffer];
-}
+export type { Parameter };
 
 /**
  * What training needs to continue, on the host: see {@link TrainableModel.readState}.
@@ -119,7 +90,6 @@ export abstract class TrainableModel {
   protected readonly key: readonly [number, number];
   /** The backend's kernels, by name. */
   protected readonly k: Launcher;
-  readonly #parameters: Parameter[] = [];
   #log: LossLog | null = null;
   #steps = 0;
   #destroyed = false;
@@ -143,25 +113,7 @@ export abstract class TrainableModel {
     initBound: number,
     size?: BufferSize,
   ): Parameter {
-    const plan = this.plan;
-    const length = shape.reduce((a, b) => a * b, 1);
-    const parameter: Parameter = {
-      label,
-      length,
-      shape: [...shape],
-      initBound,
-      value: plan.declare(label, length, "parameter", size),
-      grad: plan.declare(`${label}.grad`, length, "gradient", size),
-      expAvg: plan.declare(`${label}.exp_avg`, length, "optimizer", size),
-      expAvgSq: plan.declare(`${label}.exp_avg_sq`, length, "optimizer", size),
-      snapshot: [
-        plan.declare(`${label}.snapshot`, length, "snapshot", size),
-        plan.declare(`${label}.exp_avg.snapshot`, length, "snapshot", size),
-        plan.declare(`${label}.exp_avg_sq.snapshot`, length, "snapshot", size),
-      ],
-    };
-    this.#parameters.push(parameter);
-    return parameter;
+    return this.plan.declareParameter(label, shape, initBound, size);
   }
 
   /**
@@ -174,7 +126,7 @@ export abstract class TrainableModel {
     readEvery: number,
     metrics: readonly string[] = [],
   ): LossLog {
-    const health = this.#parameters.map((p) => healthSlot(p.label));
+    const health = this.plan.parameters.map((p) => healthSlot(p.label));
     this.#log = new LossLog(this.backend, this.plan, "lossLog", channels, readEvery, [...metrics, ...health]);
     return this.#log;
   }
@@ -187,7 +139,7 @@ export abstract class TrainableModel {
   protected allocate(initialise: () => void = () => {}): void {
     this.plan.allocate(this.backend);
     try {
-      this.#parameters.forEach((p, i) => {
+      this.plan.parameters.forEach((p, i) => {
         const init = randomStream(this.seed, i, TAG.init);
         this.k.uniform_fill({ out: p.value.buffer }, {
           count: p.length,
@@ -207,7 +159,7 @@ export abstract class TrainableModel {
 
   /** The parameters, in declaration order. */
   get parameters(): readonly Parameter[] {
-    return this.#parameters;
+    return this.plan.parameters;
   }
 
   /** The loss log. */
@@ -253,7 +205,7 @@ export abstract class TrainableModel {
 
   /** Enqueues zeroing of every gradient (the backward kernels accumulate). */
   protected zeroGradients(): void {
-    for (const p of this.#parameters) this.k.fill({ out: p.grad.buffer }, { count: p.length, value: 0 });
+    for (const p of this.plan.parameters) this.k.fill({ out: p.grad.buffer }, { count: p.length, value: 0 });
   }
 
   /**
@@ -263,7 +215,7 @@ export abstract class TrainableModel {
   update(): void {
     this.requireAlive();
     const t = this.#steps + 1;
-    for (const p of this.#parameters) {
+    for (const p of this.plan.parameters) {
       enqueueUpdate(this.k, this.optimizer, {
         param: p.value.buffer,
         grad: p.grad.buffer,
@@ -293,7 +245,7 @@ export abstract class TrainableModel {
   async readState(): Promise<ModelState> {
     this.requireAlive();
     const steps = this.#steps;
-    const entries = this.#parameters.flatMap((p) => [p.value, p.expAvg, p.expAvgSq]);
+    const entries = this.plan.parameters.flatMap((p) => [p.value, p.expAvg, p.expAvgSq]);
     const values = await Promise.all(entries.map((e) => readF32(this.backend, e.buffer)));
     return {
       step: steps,
@@ -314,7 +266,7 @@ export abstract class TrainableModel {
       throw new ReinmaxInputError("state", `expected a state from readState(), got ${describe(state)}`);
     }
     requireInteger("state.step", state.step, 0, 2 ** 32 - 1);
-    const entries = this.#parameters.flatMap((p) => [p.value, p.expAvg, p.expAvgSq]);
+    const entries = this.plan.parameters.flatMap((p) => [p.value, p.expAvg, p.expAvgSq]);
     const copies = new Map<PlannedBuffer, Float32Array>();
     for (const e of entries) {
       const values = state.tensors.get(e.label);

@@ -17,7 +17,7 @@ import {
   requirePositive,
 } from "../validate.ts";
 import { type ModelDescription, type Parameter, requireOptions, TrainableModel } from "./model.ts";
-import type { PlannedBuffer } from "./plan.ts";
+import type { PlannedBuffer } from "../memory_plan.ts";
 
 /** The loss log's slot of the exact expected loss. */
 const EXACT_LOSS = "exactLoss";

@@ -1,16 +1,16 @@
 /**
- * VAE training through the trainer: epochs over a training set in a fresh order each epoch (the seed's own
- * Philox stream), the train −ELBO as the mean over the epoch's batches of the per-image −ELBO, and the test
- * −ELBO over the whole test set after each epoch (docs/math.md §6.2).
+ * VAE training in the paper's terms: {@link trainModel}'s epochs over images, its losses named −ELBO — the train
+ * −ELBO the mean over the epoch's batches of the per-image −ELBO, the test −ELBO over the whole test set after
+ * each epoch (docs/math.md §6.2).
  * @module
  */
-import { shuffledIndices } from "../data/shuffle.ts";
 import { ImageSet } from "../data/images.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import { type ElboTerms, Vae } from "../models/vae.ts";
+import { Vae } from "../models/vae.ts";
 import type { ModelState } from "../models/model.ts";
 import { describe } from "../validate.ts";
-import { type StepProgress, train } from "./trainer.ts";
+import { trainModel } from "./train_model.ts";
+import type { StepProgress } from "./trainer.ts";
 
 /**
  * The record of one epoch of {@link trainVae}; −ELBO values are in nats per image, lower is better.
@@ -70,6 +70,8 @@ export interface TrainVaeOptions {
   readonly test?: ImageSet;
   /** Stops training before the next step; the iterator then throws the signal's reason. */
   readonly signal?: AbortSignal;
+  /** See `TrainOptions.divergenceFactor`. Default 100. */
+  readonly divergenceFactor?: number;
   /** Called at every read-back with the per-step −ELBO it brought. */
   readonly onProgress?: (progress: StepProgress) => void;
   /** Called with a host copy of the model's state at the end of every epoch (see `TrainOptions`). */
@@ -122,67 +124,16 @@ export async function* trainVae(
   if (typeof options !== "object" || options === null) {
     throw new ReinmaxInputError("options", `expected an object, got ${describe(options)}`);
   }
-  for (const [argument, set] of [["trainSet", trainSet], ["test", options.test]] as const) {
-    if (set === undefined && argument === "test") continue;
-    // Any object that gathers images will do, so a set built by another copy of the module is accepted.
-    if (typeof set !== "object" || set === null || typeof set.gather !== "function") {
-      throw new ReinmaxInputError(argument, `expected an ImageSet, got ${describe(set)}`);
-    }
-    if (set.size !== model.inputSize) {
-      throw new ReinmaxInputError(
-        argument,
-        `${set.name} has images of ${set.size} pixels; the model takes ${model.inputSize}`,
-      );
-    }
-  }
-  if (model.batch > trainSet.count) {
-    throw new ReinmaxInputError(
-      "batch",
-      `the model takes ${model.batch} images per step, but ${trainSet.name} has ${trainSet.count}: its memory ` +
-        `plan holds rows no step would fill; build it with batch <= ${trainSet.count}`,
-    );
-  }
-  const batch = new Float32Array(model.batch * model.inputSize);
-  // The test set is converted a batch at a time, like the training set: as floats it would be four times
-  // its bytes (31 MB for Fashion-MNIST's 10,000 test images).
-  const test = options.test;
-  const testOrder = test ? Uint32Array.from({ length: test.count }, (_, i) => i) : undefined;
-  let order: { epoch: number; indices: Uint32Array } | null = null;
-  const epochs = train({
-    model,
-    stepsPerEpoch: Math.ceil(trainSet.count / model.batch),
-    forwardBackward: (epoch, index) => {
-      if (order?.epoch !== epoch) {
-        order = { epoch, indices: shuffledIndices(trainSet.count, model.seed, epoch) };
-      }
-      const start = index * model.batch, count = Math.min(model.batch, trainSet.count - start);
-      trainSet.gather(order.indices, batch, start, count);
-      // The indices keep a static binarisation per image.
-      model.forwardBackward(batch, count, { indices: order.indices.subarray(start, start + count) });
-    },
-    evaluate: async (): Promise<Record<string, number>> => {
-      if (!test || !testOrder) return {};
-      const batches = (start: number, n: number, out: Float32Array) => test.gather(testOrder, out, start, n);
-      const terms: ElboTerms = await model.evaluate(batches, test.count);
-      return { testElbo: terms.elbo, testReconstruction: terms.reconstruction, testKl: terms.kl };
-    },
-  }, {
-    epochs: options.epochs,
-    steps: options.steps,
-    signal: options.signal,
-    onProgress: options.onProgress,
-    onCheckpoint: options.onCheckpoint,
-  });
-  for await (const e of epochs) {
+  for await (const e of trainModel(model, trainSet, options)) {
     yield {
       epoch: e.epoch,
       step: e.step,
-      trainElbo: e.loss,
-      trainReconstruction: e.channels.reconstruction,
-      trainKl: e.channels.kl,
-      testElbo: e.metrics.testElbo ?? NaN,
-      testReconstruction: e.metrics.testReconstruction ?? NaN,
-      testKl: e.metrics.testKl ?? NaN,
+      trainElbo: e.trainLoss,
+      trainReconstruction: e.trainTerms.reconstruction,
+      trainKl: e.trainTerms.kl,
+      testElbo: e.testLoss,
+      testReconstruction: e.testTerms.reconstruction,
+      testKl: e.testTerms.kl,
       msPerStep: e.msPerStep,
       evaluationMs: e.evaluationMs,
     };

@@ -1,0 +1,478 @@
+/**
+ * The stochastic layers. Each projects its input linearly to the logits of its variables, draws one category
+ * per variable (K per example with `evaluations: K`, the K copies sharing the logits), and passes the codes on;
+ * its backward runs its estimator's kernels (src/estimators.ts) from the gradient at the codes, adds the
+ * gradient of its KL term (to a uniform or a learned prior), and continues through the projection.
+ *
+ * - categorical: the codes stay categories (a following linear layer gathers rows of its weight); the KL to
+ *   the uniform prior is docs/math.md §4.7, to a learned prior softmax(ρ) §4.7 with log p for −log C.
+ * - Bernoulli: one value a per variable, the logit pair (a, 1 − a) of §4.10, so P(z = 1) = σ(2a − 1); the codes
+ *   go on as the bits z; the KL to a Bernoulli prior σ(ρ) is §4.8 (ρ = 0 for the uniform prior).
+ * @module
+ */
+import { readF32 } from "../backend.ts";
+import { enqueueBackward, enqueueSample, type Estimator } from "../estimators.ts";
+import type { Parameter, PlannedBuffer } from "../memory_plan.ts";
+import { layerStream } from "../random.ts";
+import type { BernoulliLayer, CategoricalLayer } from "./declarations.ts";
+import {
+  type Activation,
+  type CodesActivation,
+  type DenseActivation,
+  type LayerPlanner,
+  type Pass,
+  type PlannedLayer,
+  rowsOf,
+} from "./layer.ts";
+import { Linear } from "./linear.ts";
+
+/** What a pass may ask of a stochastic layer beyond {@link Pass}. */
+export interface LatentPass extends Pass {
+  /** Another estimator for this pass's backward (the gradient-quality analysis draws each one). */
+  readonly estimators?: ReadonlyMap<number, Estimator>;
+  /** Leave the KL term's gradient out of the backward (the analysis judges the likelihood's alone). */
+  readonly withoutKl?: boolean;
+}
+
+/** The buffers and steps both stochastic layers share. */
+abstract class Latent implements PlannedLayer {
+  abstract readonly output: Activation;
+  /** The projection to the variables' logits (its output is the logits, its gradient theirs). */
+  readonly projection: Linear;
+  /** A learned prior's logits, or null for the uniform prior. */
+  readonly prior: Parameter | null;
+  /** The KL term of each example row (batch × the factor before the layer), or null with kl: false. */
+  readonly kl: PlannedBuffer | null;
+  readonly declaration: CategoricalLayer | BernoulliLayer;
+  readonly latents: number;
+  /** Rows per example at the layer's input. */
+  readonly factor: number;
+  protected readonly sample: PlannedBuffer;
+  protected readonly scratch: PlannedBuffer;
+  /** ∂loss/∂softmax, zero: a KL term's gradient goes to the logits directly. */
+  protected readonly zeroSoftGrad: PlannedBuffer;
+
+  protected constructor(
+    readonly index: number,
+    /** Which stochastic layer of the model this is, from 0: it picks the layer's random stream. */
+    readonly stochasticIndex: number,
+    readonly name: string,
+    declaration: CategoricalLayer | BernoulliLayer,
+    input: DenseActivation,
+    planner: LayerPlanner,
+    needsInputGrad: boolean,
+    projectionWidth: number,
+    rowWidth: number,
+  ) {
+    const { plan, batch } = planner;
+    const names = declaration.parameterNames ?? {};
+    this.declaration = declaration;
+    this.latents = declaration.latents;
+    this.factor = input.factor;
+    this.projection = new Linear(
+      index,
+      name,
+      { kind: "linear", outSize: projectionWidth },
+      input,
+      planner,
+      needsInputGrad,
+      names,
+    );
+    const priorShape = declaration.kind === "categorical" ? [declaration.latents, declaration.categories] : [
+      declaration.latents,
+    ];
+    this.prior = declaration.prior === "learned"
+      ? plan.declareParameter(
+        names.prior ?? `${name}.prior`,
+        priorShape,
+        0,
+        planner.size(`${name}'s latents`),
+      )
+      : null;
+    const rows = batch * input.factor * declaration.evaluations * declaration.latents;
+    const perRow = planner.size(`batch × ${name}'s evaluations × latents`);
+    this.sample = plan.declare(`${name}.sample`, rows, "activation", perRow);
+    this.scratch = plan.declare(`${name}.estimator.scratch`, rows * rowWidth, "activation", perRow);
+    this.zeroSoftGrad = plan.declare(`${name}.softmax.grad`, rows * rowWidth, "activation", perRow);
+    this.kl = declaration.kl
+      ? plan.declare(`${name}.kl`, batch * input.factor, "activation", planner.size(`batch of ${name}`))
+      : null;
+  }
+
+  /** K in this pass: the declared evaluations, or one code per example when decoding. */
+  protected evaluationsIn(pass: Pass): number {
+    return pass.evaluations ? this.declaration.evaluations : 1;
+  }
+
+  /** Draws the category of `rows` rows of `n` from `logits`, or writes the pass's forced categories. */
+  protected enqueueSample(pass: Pass, logits: PlannedBuffer, rows: number, n: number): void {
+    const forced = pass.forced?.get(this.index);
+    if (forced) pass.backend.write(this.sample.buffer, forced);
+    else {enqueueSample(
+        pass.k,
+        this.sample.buffer,
+        logits.buffer,
+        { rows, n },
+        layerStream(pass.rng, this.stochasticIndex),
+      );}
+  }
+
+  /** The estimator's backward into `dLogits` (written) from the gradient at the one-hot rows. */
+  protected enqueueEstimator(
+    pass: LatentPass,
+    buffers: { dLogits: PlannedBuffer; logits: PlannedBuffer; gHard: PlannedBuffer },
+    rows: number,
+    n: number,
+  ): void {
+    const est = pass.estimators?.get(this.index) ?? this.declaration.estimator;
+    enqueueBackward(
+      pass.k,
+      est,
+      {
+        dLogits: buffers.dLogits.buffer,
+        scratch: this.scratch.buffer,
+        logits: buffers.logits.buffer,
+        sample: this.sample.buffer,
+        gHard: buffers.gHard.buffer,
+        gSoft: this.zeroSoftGrad.buffer,
+      },
+      { rows, n },
+      layerStream(pass.rng, this.stochasticIndex),
+    );
+  }
+
+  abstract forward(pass: Pass): void;
+
+  /**
+   * The backward down to the projection's output: the estimator's gradient of the logits from the gradient at
+   * the codes, and the KL term's (unless the pass leaves it out).
+   */
+  abstract backwardToLogits(pass: LatentPass): void;
+
+  backward(pass: LatentPass): void {
+    this.backwardToLogits(pass);
+    this.projection.backward(pass);
+  }
+  /** Enqueues codes drawn from the prior for `pass.count` examples (decoding), in place of a forward. */
+  abstract enqueuePriorCodes(pass: Pass): Promise<void>;
+  /**
+   * The most likely code of each example from the logits the last forward left (on the host): the category
+   * of each variable, or its bit.
+   */
+  abstract mostLikely(logits: Float32Array, count: number): Int32Array;
+}
+
+/** The categorical layer; see the module comment. */
+export class CategoricalLatent extends Latent {
+  readonly output: CodesActivation;
+  readonly categories: number;
+  /** K copies of the logits, when K > 1, and their gradient. */
+  readonly #tiled: { logits: PlannedBuffer; grad: PlannedBuffer } | null;
+  #oneHot: { hard: PlannedBuffer; soft: PlannedBuffer; activation: DenseActivation } | null = null;
+  readonly #planner: LayerPlanner;
+
+  constructor(
+    index: number,
+    stochasticIndex: number,
+    name: string,
+    declaration: CategoricalLayer,
+    input: DenseActivation,
+    planner: LayerPlanner,
+    needsInputGrad: boolean,
+  ) {
+    const code = declaration.latents * declaration.categories;
+    super(
+      index,
+      stochasticIndex,
+      name,
+      declaration,
+      input,
+      planner,
+      needsInputGrad,
+      code,
+      declaration.categories,
+    );
+    this.categories = declaration.categories;
+    this.#planner = planner;
+    const K = declaration.evaluations, { plan, batch } = planner;
+    const rows = batch * input.factor * K,
+      size = planner.size(`batch × ${name}'s evaluations × latents × categories`);
+    this.#tiled = K > 1
+      ? {
+        logits: plan.declare(`${name}.logits.tiled`, rows * code, "activation", size),
+        grad: plan.declare(`${name}.logits.tiled.grad`, rows * code, "activation", size),
+      }
+      : null;
+    const grad = plan.declare(`${name}.onehot.grad`, rows * code, "activation", size);
+    this.output = {
+      kind: "codes",
+      width: code,
+      factor: input.factor * K,
+      latents: declaration.latents,
+      categories: declaration.categories,
+      sample: this.sample,
+      grad,
+      dense: () => this.#dense(),
+    };
+  }
+
+  /** The codes as one-hot rows, declared on first request; every forward then writes them. */
+  #dense(): DenseActivation {
+    if (!this.#oneHot) {
+      const { plan } = this.#planner, length = this.output.grad.length;
+      const size = this.#planner.size(`batch × ${this.name}'s evaluations × latents × categories`);
+      const hard = plan.declare(`${this.name}.onehot`, length, "activation", size);
+      const soft = plan.declare(`${this.name}.softmax`, length, "activation", size);
+      this.#oneHot = {
+        hard,
+        soft,
+        activation: {
+          kind: "dense",
+          width: this.output.width,
+          factor: this.output.factor,
+          value: hard,
+          grad: this.output.grad,
+        },
+      };
+    }
+    return this.#oneHot.activation;
+  }
+
+  /** The logits the samples are drawn from in `pass`: K copies of the projection's when K > 1. */
+  #sampledLogits(pass: Pass): PlannedBuffer {
+    return this.#tiled && pass.evaluations ? this.#tiled.logits : this.projection.output.value;
+  }
+
+  forward(pass: Pass): void {
+    this.projection.forward(pass);
+    const logits = this.projection.output.value, k = pass.k, K = this.evaluationsIn(pass);
+    const rows = rowsOf(pass, this.factor), code = this.latents * this.categories;
+    if (K > 1) {
+      k.tile({ out: this.#tiled!.logits.buffer, x: logits.buffer }, { count: rows * code, times: K });
+    }
+    this.#sampleAndExpand(pass, rows * K * this.latents);
+    if (!this.kl) return;
+    const shape = { batch: rows, latents: this.latents, categories: this.categories };
+    if (this.prior) {
+      k.kl_categorical_prior_forward({
+        kl: this.kl.buffer,
+        logits: logits.buffer,
+        priorLogits: this.prior.value.buffer,
+      }, shape);
+    } else {
+      k.kl_categorical_forward({ kl: this.kl.buffer, logits: logits.buffer }, shape);
+    }
+  }
+
+  #sampleAndExpand(pass: Pass, rows: number): void {
+    const logits = this.#sampledLogits(pass);
+    this.enqueueSample(pass, logits, rows, this.categories);
+    if (this.#oneHot) {
+      pass.k.onehot_softmax(
+        {
+          yHard: this.#oneHot.hard.buffer,
+          ySoft: this.#oneHot.soft.buffer,
+          logits: logits.buffer,
+          sample: this.sample.buffer,
+        },
+        { rows, n: this.categories },
+      );
+    }
+  }
+
+  backwardToLogits(pass: LatentPass): void {
+    const k = pass.k, K = this.evaluationsIn(pass), rows = rowsOf(pass, this.factor);
+    const code = this.latents * this.categories, dLogits = this.projection.output.grad!;
+    const logits = this.projection.output.value;
+    const tiled = K > 1 ? this.#tiled! : null;
+    this.enqueueEstimator(
+      pass,
+      {
+        dLogits: tiled ? tiled.grad : dLogits,
+        logits: tiled ? tiled.logits : logits,
+        gHard: this.output.grad,
+      },
+      rows * K * this.latents,
+      this.categories,
+    );
+    if (tiled) {
+      k.sum_tiles({ out: dLogits.buffer, x: tiled.grad.buffer }, { count: rows * code, times: K, scale: 1 });
+    }
+    if (this.kl && !pass.withoutKl) {
+      // The KL's own gradient, scaled to the mean over the examples' rows, goes straight to the logits.
+      const scale = 1 / rows;
+      if (this.prior) {
+        k.kl_categorical_prior_backward(
+          {
+            dLogits: dLogits.buffer,
+            dPrior: this.prior.grad.buffer,
+            logits: logits.buffer,
+            priorLogits: this.prior.value.buffer,
+          },
+          { batch: rows, latents: this.latents, categories: this.categories, scale },
+        );
+      } else {
+        k.kl_categorical_backward({ dLogits: dLogits.buffer, logits: logits.buffer }, {
+          rows: rows * this.latents,
+          categories: this.categories,
+          scale,
+        });
+      }
+    }
+  }
+
+  enqueuePriorCodes(pass: Pass): Promise<void> {
+    const logits = this.projection.output.value, count = pass.count * this.latents * this.categories;
+    // The projection's output is free outside a step: it holds the prior's logits for the draw.
+    if (this.prior) {
+      pass.k.tile({ out: logits.buffer, x: this.prior.value.buffer }, {
+        count: this.latents * this.categories,
+        times: pass.count,
+      });
+    } else pass.k.fill({ out: logits.buffer }, { count, value: 0 });
+    this.#sampleAndExpand(pass, pass.count * this.latents);
+    return Promise.resolve();
+  }
+
+  mostLikely(logits: Float32Array, count: number): Int32Array {
+    const C = this.categories, codes = new Int32Array(count * this.latents);
+    for (let r = 0; r < codes.length; r++) {
+      let best = 0;
+      for (let c = 1; c < C; c++) if (logits[r * C + c] > logits[r * C + best]) best = c;
+      codes[r] = best;
+    }
+    return codes;
+  }
+}
+
+/** The Bernoulli layer; see the module comment. */
+export class BernoulliLatent extends Latent {
+  readonly output: DenseActivation;
+  /** The prior's logits when it is not learned: zeros, P(z = 1) = ½. */
+  readonly #uniformPrior: PlannedBuffer | null;
+  /** Its gradient, which the KL kernel writes and nothing reads. */
+  readonly #uniformPriorGrad: PlannedBuffer | null;
+  readonly #aTiled: PlannedBuffer;
+  readonly #aTiledGrad: PlannedBuffer;
+  readonly #logits: PlannedBuffer;
+  readonly #logitsGrad: PlannedBuffer;
+  readonly #yHard: PlannedBuffer;
+  readonly #ySoft: PlannedBuffer;
+  readonly #yHardGrad: PlannedBuffer;
+
+  constructor(
+    index: number,
+    stochasticIndex: number,
+    name: string,
+    declaration: BernoulliLayer,
+    input: DenseActivation,
+    planner: LayerPlanner,
+    needsInputGrad: boolean,
+  ) {
+    super(index, stochasticIndex, name, declaration, input, planner, needsInputGrad, declaration.latents, 2);
+    const { plan, batch } = planner, L = declaration.latents, K = declaration.evaluations;
+    const rows = batch * input.factor * K * L;
+    const perRow = planner.size(`batch × ${name}'s evaluations × latents`);
+    const pairs = planner.size(`batch × ${name}'s evaluations × latents × 2`);
+    this.#uniformPrior = declaration.prior === "uniform" && declaration.kl
+      ? plan.declare(`${name}.prior.uniform`, L, "activation", planner.size(`${name}'s latents`))
+      : null;
+    this.#uniformPriorGrad = this.#uniformPrior
+      ? plan.declare(`${name}.prior.uniform.grad`, L, "activation", planner.size(`${name}'s latents`))
+      : null;
+    this.#aTiled = plan.declare(`${name}.a`, rows, "activation", perRow);
+    this.#aTiledGrad = plan.declare(`${name}.a.grad`, rows, "activation", perRow);
+    this.#logits = plan.declare(`${name}.logits`, 2 * rows, "activation", pairs);
+    this.#logitsGrad = plan.declare(`${name}.logits.grad`, 2 * rows, "activation", pairs);
+    this.#yHard = plan.declare(`${name}.onehot`, 2 * rows, "activation", pairs);
+    this.#ySoft = plan.declare(`${name}.softmax`, 2 * rows, "activation", pairs);
+    this.#yHardGrad = plan.declare(`${name}.onehot.grad`, 2 * rows, "activation", pairs);
+    this.output = {
+      kind: "dense",
+      width: L,
+      factor: input.factor * K,
+      value: plan.declare(`${name}.z`, rows, "activation", perRow),
+      grad: plan.declare(`${name}.z.grad`, rows, "activation", perRow),
+    };
+  }
+
+  /** The prior's logits ρ: learned, or the zeros of the uniform prior. */
+  #priorLogits(): PlannedBuffer {
+    return this.prior ? this.prior.value : this.#uniformPrior!;
+  }
+
+  forward(pass: Pass): void {
+    this.projection.forward(pass);
+    const k = pass.k, K = this.evaluationsIn(pass), rows = rowsOf(pass, this.factor), L = this.latents;
+    const a = this.projection.output.value.buffer;
+    // The K copies of an example share its encoding; each draws its own code.
+    k.tile({ out: this.#aTiled.buffer, x: a }, { count: rows * L, times: K });
+    this.#drawBits(pass, rows * K * L);
+    if (this.kl) {
+      k.kl_bernoulli_forward({ kl: this.kl.buffer, a, priorLogits: this.#priorLogits().buffer }, {
+        batch: rows,
+        latents: L,
+      });
+    }
+  }
+
+  /** From the values a in `#aTiled`: the logit pairs, a code for each row, and the bits z = D[0]. */
+  #drawBits(pass: Pass, rows: number): void {
+    const k = pass.k;
+    k.bernoulli_logits({ logits: this.#logits.buffer, a: this.#aTiled.buffer }, { count: rows });
+    this.enqueueSample(pass, this.#logits, rows, 2);
+    k.onehot_softmax(
+      {
+        yHard: this.#yHard.buffer,
+        ySoft: this.#ySoft.buffer,
+        logits: this.#logits.buffer,
+        sample: this.sample.buffer,
+      },
+      { rows, n: 2 },
+    );
+    k.first_of_pairs({ out: this.output.value.buffer, pairs: this.#yHard.buffer }, { count: rows });
+  }
+
+  backwardToLogits(pass: LatentPass): void {
+    const k = pass.k, K = this.evaluationsIn(pass), rows = rowsOf(pass, this.factor), L = this.latents;
+    const pairRows = rows * K * L;
+    k.first_of_pairs_backward({ dPairs: this.#yHardGrad.buffer, dOut: this.output.grad!.buffer }, {
+      count: pairRows,
+    });
+    this.enqueueEstimator(
+      pass,
+      { dLogits: this.#logitsGrad, logits: this.#logits, gHard: this.#yHardGrad },
+      pairRows,
+      2,
+    );
+    k.fill({ out: this.#aTiledGrad.buffer }, { count: pairRows, value: 0 });
+    k.bernoulli_logits_backward({ dA: this.#aTiledGrad.buffer, dLogits: this.#logitsGrad.buffer }, {
+      count: pairRows,
+    });
+    const dA = this.projection.output.grad!.buffer, a = this.projection.output.value.buffer;
+    k.sum_tiles({ out: dA, x: this.#aTiledGrad.buffer }, { count: rows * L, times: K, scale: 1 });
+    if (this.kl && !pass.withoutKl) {
+      // The KL to the prior trains a learned prior too (docs/math.md §4.8).
+      const dPrior = this.prior ? this.prior.grad : this.#uniformPriorGrad!;
+      k.kl_bernoulli_backward(
+        { dA, dPrior: dPrior.buffer, a, priorLogits: this.#priorLogits().buffer },
+        { batch: rows, latents: L, scale: 1 / rows },
+      );
+    }
+  }
+
+  async enqueuePriorCodes(pass: Pass): Promise<void> {
+    const L = this.latents, rows = pass.count * L;
+    // The pair (a, 1 − a) with a = (ρ + 1)/2 gives P(z = 1) = σ(2a − 1) = σ(ρ), the prior's.
+    const rho = this.prior ? await readF32(pass.backend, this.prior.value.buffer) : new Float32Array(L);
+    const a = new Float32Array(rows);
+    for (let i = 0; i < rows; i++) a[i] = (rho[i % L] + 1) / 2;
+    pass.backend.write(this.#aTiled.buffer, a);
+    this.#drawBits(pass, rows);
+  }
+
+  mostLikely(a: Float32Array, count: number): Int32Array {
+    // P(z = 1) = σ(2a − 1) > ½ exactly when a > ½.
+    return Int32Array.from(a.subarray(0, count * this.latents), (v) => (v > 0.5 ? 1 : 0));
+  }
+}
