@@ -98,8 +98,14 @@ export interface Backend {
   readonly details: string;
   /** How it was selected; set by `selectBackend`. */
   report: BackendReport;
-  /** Bytes of backend memory currently allocated through `alloc`. */
+  /** Bytes of backend memory currently allocated through `alloc` and not freed. */
   readonly bytesAllocated: number;
+  /**
+   * Bytes of freed buffers whose memory has not come back yet. WebGPU releases a freed buffer once the GPU has
+   * finished the work submitted before the free, which the program sees only while it awaits (a read,
+   * {@link settle}); a loop that frees without awaiting holds these bytes. Always 0 on WASM.
+   */
+  readonly bytesReleasing: number;
   /** The largest buffer `alloc` can make, in bytes. */
   readonly maxBufferBytes: number;
   /**
@@ -122,6 +128,8 @@ export interface Backend {
   submit(): void;
   /** Reads a buffer after all launches so far have completed. */
   read(buffer: DeviceBuffer): Promise<ArrayBuffer>;
+  /** Resolves once the work submitted so far is done and the memory of every freed buffer has come back. */
+  settle(): Promise<void>;
   /** Releases everything this backend holds. The backend is unusable afterwards. */
   destroy(): void;
 }

@@ -407,3 +407,27 @@ forEachBackend(
     }
   },
 );
+
+forEachBackend(
+  "models built and destroyed without awaiting: freed memory is counted until it comes back, and settle() returns it",
+  async (backend) => {
+    await backend.settle();
+    const before = backend.bytesAllocated, releasingBefore = backend.bytesReleasing;
+    assertEquals(releasingBefore, 0, "nothing is waiting after settle()");
+    let planned = 0;
+    for (let i = 0; i < 10; i++) {
+      const model = new CategoricalVae(backend, { config: "8x4", hidden: [64, 32], batch: 10, seed: i });
+      planned += model.bytesAllocated;
+      model.destroy();
+    }
+    assertEquals(backend.bytesAllocated, before, "what the program holds is back where it was");
+    // WASM frees at once; WebGPU waits for the GPU, and says how much it is waiting to release.
+    if (backend.name === "wasm") assertEquals(backend.bytesReleasing, 0);
+    else {assert(
+        backend.bytesReleasing >= planned,
+        `${backend.bytesReleasing} releasing < ${planned} planned`,
+      );}
+    await backend.settle();
+    assertEquals(backend.bytesReleasing, 0, "settle() waited for every release");
+  },
+);

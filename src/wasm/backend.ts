@@ -49,6 +49,16 @@ export class WasmBackend implements Backend {
     return this.#arena.bytesAllocated;
   }
 
+  /** WASM frees at once: nothing is ever waiting. */
+  get bytesReleasing(): number {
+    return 0;
+  }
+
+  /** Launches run as they are made, so there is nothing to wait for. */
+  settle(): Promise<void> {
+    return Promise.resolve();
+  }
+
   get maxBufferBytes(): number {
     return this.#arena.maxBlockBytes;
   }

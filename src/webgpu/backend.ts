@@ -205,6 +205,7 @@ export class WebGpuBackend implements Backend {
   /** The cache keys that mention each buffer, dropped when the buffer is freed. */
   readonly #bindGroupKeys = new Map<number, string[]>();
   #bytesAllocated = 0;
+  #bytesReleasing = 0;
   /** The command buffer being recorded, its one compute pass, and the buffers its launches bind. */
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
@@ -289,6 +290,17 @@ export class WebGpuBackend implements Backend {
     return this.#bytesAllocated;
   }
 
+  get bytesReleasing(): number {
+    return this.#bytesReleasing;
+  }
+
+  async settle(): Promise<void> {
+    if (this.#failure() !== null) return;
+    this.#flush();
+    await this.#device.queue.onSubmittedWorkDone();
+    // The releases were queued before this wait, so their callbacks have run by now.
+  }
+
   get maxBufferBytes(): number {
     return this.#maxBindingBytes;
   }
@@ -334,8 +346,12 @@ export class WebGpuBackend implements Backend {
     if (this.#failure() !== null) return;
     if (this.#recorded.has(b)) this.#flush();
     // Submitted work may still use the buffer; destroying it under the queue has crashed wgpu's Vulkan
-    // path, so it is released once the queue has caught up.
-    this.#whenQueueIdle(() => b.gpu.destroy());
+    // path, so it is released once the queue has caught up, and counted as releasing until then.
+    this.#bytesReleasing += b.gpu.size;
+    this.#whenQueueIdle(() => {
+      b.gpu.destroy();
+      this.#bytesReleasing -= b.gpu.size;
+    });
   }
 
   write(buffer: DeviceBuffer, data: Elements, offset = 0): void {
@@ -449,12 +465,15 @@ export class WebGpuBackend implements Backend {
     this.#live.clear();
     this.#bindGroups.clear();
     this.#bindGroupKeys.clear();
+    const held = this.#bytesAllocated;
     this.#bytesAllocated = 0;
+    this.#bytesReleasing += held;
     const release = () => {
       for (const b of buffers) b.destroy();
       this.#uniforms.destroy();
       this.#staging.destroy();
       this.#device.destroy();
+      this.#bytesReleasing -= held;
     };
     // As in free(): release only once submitted work is done (a lost device has none left to do).
     if (lost) release();
