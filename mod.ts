@@ -108,6 +108,7 @@ export {
   type CategoricalLayer,
   type CategoricalLayerOptions,
   type LatentOptions,
+  LAYER_TAU,
   type LayerDeclaration,
   layers,
   type LikelihoodDeclaration,

@@ -137,13 +137,26 @@ export interface BernoulliLayerOptions extends Omit<CategoricalLayerOptions, "ca
   readonly estimator?: Estimator;
 }
 
-/** ReinMax's τ for a latent kind when none is given: the paper's (most categorical configurations, the 2×200). */
-const DEFAULT_TAU = { categorical: 1.3, bernoulli: 1.1 } as const;
+/**
+ * The τ a stochastic layer gives ReinMax when no estimator is declared, and the τ of an estimator whose
+ * table row defers to the model (`defaultTau(name, LAYER_TAU.categorical)`): the paper's, for most
+ * categorical configurations and for the 2×200 model.
+ *
+ * @example
+ * ```ts
+ * import { defaultTau, estimator, LAYER_TAU } from "@reinmax/reinmax";
+ * const st = estimator("st", { tau: defaultTau("st", LAYER_TAU.categorical) }); // τ 1.3
+ * ```
+ */
+export const LAYER_TAU: { readonly categorical: number; readonly bernoulli: number } = {
+  categorical: 1.3,
+  bernoulli: 1.1,
+};
 
 function latentOptions(kind: "categorical" | "bernoulli", o: BernoulliLayerOptions): LatentOptions {
   return {
     ...(o.name === undefined ? {} : { name: o.name }),
-    estimator: o.estimator ?? makeEstimator("reinmax", { tau: DEFAULT_TAU[kind] }),
+    estimator: o.estimator ?? makeEstimator("reinmax", { tau: LAYER_TAU[kind] }),
     prior: o.prior ?? "uniform",
     kl: o.kl ?? true,
     evaluations: o.evaluations ?? 1,
