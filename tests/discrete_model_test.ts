@@ -404,6 +404,27 @@ Deno.test({
       "layers[2] (linear)",
       "10 classes",
     );
+    refused(
+      { layers: [linear(4, { name: "enc" }), relu(), linear(8, { name: "enc" })] },
+      "layers[2] (linear)",
+      `the name "enc" is already layers[0] (linear)'s`,
+    );
+    refused(
+      {
+        layers: [
+          linear(4, { name: "a" }),
+          categorical({ categories: 2, latents: 2, parameterNames: { weight: "a.weight" } }),
+          linear(8),
+        ],
+      },
+      "layers[1] (categorical)",
+      `the parameter name "a.weight" is already layers[0] (linear)'s`,
+    );
+    refused(
+      { layers: [linear(4), relu(), linear(8), sigmoid()] },
+      "layers[3] (sigmoid)",
+      "reads logits and applies its own sigmoid",
+    );
     refused({ inputSize: 0 }, "inputSize");
     refused({ batch: 0 }, "batch");
     assertEquals(backend.bytesAllocated, before, "nothing was allocated");
@@ -473,3 +494,49 @@ Deno.test({
     );
   },
 });
+
+forEachBackend(
+  "static binarisation gives an example the bits of its index in the collection, whatever the batch",
+  async (backend) => {
+    // Example j is binarised from row j of the stream: reading 5 examples in chunks of 2 must see the bits a
+    // single chunk of 5 sees, so the logits of the first stochastic layer agree.
+    const random = testRandom(8);
+    const x = uniformArray(random, 5 * INPUT, 0.2, 0.8);
+    const logitsWith = async (batch: number) => {
+      const model = new DiscreteModel(backend, {
+        inputSize: INPUT,
+        layers: [linear(4), relu(), categorical({ categories: 3, latents: 2 }), linear(INPUT)],
+        likelihood: layers.bernoulliLikelihood(),
+        binarize: "static",
+        batch,
+        seed: SEED,
+      });
+      try {
+        return await model.latentLogits(x, 5);
+      } finally {
+        model.destroy();
+      }
+    };
+    const whole = await logitsWith(5), chunked = await logitsWith(2);
+    // Products over 2 or 5 rows may round differently in the last place; other bits move logits by far more.
+    assertClose(chunked, whole, { rtol: 1e-5, atol: 1e-6, label: "logits read in chunks of 2" });
+    // The bits do depend on the index: the same image at two indices is binarised differently somewhere.
+    const same = new Float32Array(2 * INPUT);
+    same.set(x.subarray(0, INPUT));
+    same.set(x.subarray(0, INPUT), INPUT);
+    const model = new DiscreteModel(backend, {
+      inputSize: INPUT,
+      layers: [linear(4), relu(), categorical({ categories: 3, latents: 2 }), linear(INPUT)],
+      likelihood: layers.bernoulliLikelihood(),
+      binarize: "static",
+      batch: 2,
+      seed: SEED,
+    });
+    try {
+      const both = await model.latentLogits(same, 2);
+      assert(both.subarray(0, 6).some((v, i) => v !== both[6 + i]), "two indices, two draws of bits");
+    } finally {
+      model.destroy();
+    }
+  },
+);

@@ -56,8 +56,8 @@ export interface ImageDataset {
 }
 
 /**
- * A set of `count` greyscale images of `height`×`width` bytes with values in [0, `maxValue`]. Construction
- * checks every length and pixel and throws a {@link ReinmaxInputError} naming the option at fault.
+ * A set of `count` images of `height`×`width` pixels, grey (one byte per pixel) or RGB (`channels: 3`, a
+ * pixel's three bytes together), with values in [0, `maxValue`]. Construction checks every length and pixel and throws a {@link ReinmaxInputError} naming the option at fault.
  *
  * @example
  * ```ts

@@ -363,7 +363,8 @@ export function checkLikelihood(value: unknown): LikelihoodDeclaration {
     case "categorical":
       return Object.freeze({
         kind: "categorical",
-        classes: requireInteger("likelihood.classes", v.classes, 2, 1 << 16),
+        // Labels are bytes (ImageSet, VectorSet), so 256 classes at most.
+        classes: requireInteger("likelihood.classes", v.classes, 2, 256),
       });
     default:
       throw new ReinmaxInputError(

@@ -45,6 +45,32 @@ export function checkStack(
       "expected at least one linear or stochastic layer: nothing would be trained",
     );
   }
+  // A layer's name prefixes its buffers, and its parameters' labels name them in checkpoints: two layers
+  // of one name, or two parameters of one label, would share them.
+  const owners = new Map<string, number>();
+  const claim = (i: number, what: string, name: string) => {
+    const other = owners.get(what + name);
+    if (other !== undefined) {
+      throw new ReinmaxInputError(
+        layerArgument(i, declarations[i].kind),
+        `the ${what}name "${name}" is already ${layerArgument(other, declarations[other].kind)}'s; ` +
+          "every layer and parameter needs a name of its own",
+      );
+    }
+    owners.set(what + name, i);
+  };
+  declarations.forEach((d, i) => {
+    const name = d.name ?? `layers.${i}`;
+    claim(i, "", name);
+    if (d.kind === "linear") {
+      claim(i, "parameter ", `${name}.weight`);
+      claim(i, "parameter ", `${name}.bias`);
+    } else if (isLatent(d)) {
+      claim(i, "parameter ", d.parameterNames?.weight ?? `${name}.weight`);
+      claim(i, "parameter ", d.parameterNames?.bias ?? `${name}.bias`);
+      if (d.prior === "learned") claim(i, "parameter ", d.parameterNames?.prior ?? `${name}.prior`);
+    }
+  });
   // The width the likelihood scores: the input for the input's likelihoods, the classes for labels.
   let width = inputSize;
   for (const d of declarations) {
@@ -61,6 +87,14 @@ export function checkStack(
     throw new ReinmaxInputError(
       layerArgument(last, declarations[last].kind),
       `the last layer gives ${width} values per example, but ${what} needs ${wanted}: end with linear(${wanted})`,
+    );
+  }
+  if (checked.kind !== "gaussian" && declarations[last].kind === "sigmoid") {
+    throw new ReinmaxInputError(
+      layerArgument(last, "sigmoid"),
+      `the ${checked.kind} likelihood reads logits and applies its own ${
+        checked.kind === "bernoulli" ? "sigmoid" : "softmax"
+      }: end with linear(${wanted}), without sigmoid()`,
     );
   }
   return { declarations, likelihood: checked };

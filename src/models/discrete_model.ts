@@ -394,9 +394,12 @@ export class DiscreteModel extends TrainableModel {
   /**
    * Writes the examples' indices and enqueues their binarisation with `stream`, when the model binarises.
    */
-  #enqueueBinary(pass: Pass, indices: ArrayLike<number> | undefined, stream: number): void {
+  #enqueueBinary(pass: Pass, indices: ArrayLike<number> | number, stream: number): void {
     if (!this.#binary) return;
-    for (let i = 0; i < pass.count; i++) this.#hostIndices[i] = indices ? indices[i] : i;
+    // A number is the first of consecutive indices: example `first + i` of the collection the caller reads.
+    for (let i = 0; i < pass.count; i++) {
+      this.#hostIndices[i] = typeof indices === "number" ? indices + i : indices[i];
+    }
     this.backend.write(this.#binary.indices.buffer, this.#hostIndices.subarray(0, pass.count));
     this.k.binarize(
       { out: this.#binary.bits.buffer, x: this.input.buffer, rowIds: this.#binary.indices.buffer },
@@ -429,7 +432,7 @@ export class DiscreteModel extends TrainableModel {
    * @internal
    */
   protected enqueueForward(pass: Pass, training: boolean, draw: number, indices?: ArrayLike<number>): void {
-    this.#enqueueBinary(pass, indices, this.#binarizationStream(training, draw));
+    this.#enqueueBinary(pass, indices ?? 0, this.#binarizationStream(training, draw));
     for (const layer of this.stack.layers) layer.forward(pass);
     this.stack.likelihood.forward(pass, this.#x());
   }
@@ -577,7 +580,7 @@ export class DiscreteModel extends TrainableModel {
     this.checkInputs(inputs, count);
     return this.#decodeChunks(count, (pass, start, draw) => {
       this.writeInputs(inputs.subarray(start * this.inputSize), pass.count);
-      this.#enqueueBinary(pass, undefined, this.#binarizationStream(false, draw));
+      this.#enqueueBinary(pass, start, this.#binarizationStream(false, draw));
       for (const layer of this.stack.layers) layer.forward(pass);
       return Promise.resolve();
     });
@@ -637,7 +640,7 @@ export class DiscreteModel extends TrainableModel {
       this.writeInputs(inputs.subarray(start * this.inputSize), n);
       // The layers below the first stochastic one are deterministic: no stream is drawn from.
       const pass = this.pass(n, { key0: 0, key1: 0, stream: 0, tag: 0 }, false);
-      this.#enqueueBinary(pass, undefined, this.#binarizationStream(false, this.#draws));
+      this.#enqueueBinary(pass, start, this.#binarizationStream(false, this.#draws));
       for (const layer of this.stack.layers.slice(0, first.index)) layer.forward(pass);
       first.projection.forward(pass);
       this.backend.submit();

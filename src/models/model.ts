@@ -57,7 +57,7 @@ export interface ModelState {
  * ```
  */
 export interface ModelDescription {
-  /** "categorical", "bernoulli" or "poly". */
+  /** "categorical", "bernoulli", "poly" or "declared" (a DiscreteModel). */
   readonly model: string;
   /** The options of its constructor, as plain JSON values (the estimator and optimiser separately). */
   readonly options: Readonly<Record<string, unknown>>;
