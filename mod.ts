@@ -79,6 +79,7 @@ export type { ItemNames, LaunchBuffers, Launcher, LaunchParams } from "./src/lau
 export { adam, type Optimizer, type OptimizerOptions, radam } from "./src/optim.ts";
 export type { RandomStream } from "./src/random.ts";
 export {
+  POLY_SETTINGS,
   polyExactGradient,
   polyExactLoss,
   polyOptimum,

@@ -13,6 +13,7 @@ import {
   type EstimatorName,
   ESTIMATORS,
   formatReport,
+  POLY_SETTINGS,
   polyOptimum,
   polyTargets,
   radam,
@@ -23,7 +24,7 @@ import { parseFlags, runCli } from "./flags.ts";
 import { ProgressBar } from "./progress.ts";
 
 /** The τ the task is tuned for (the paper's, for ReinMax and ST): the estimators' default where their row says "model". */
-const POLY_TAU = 1;
+const POLY_TAU = POLY_SETTINGS.tau;
 
 const FLAGS = {
   estimator: {
@@ -54,8 +55,13 @@ const FLAGS = {
     min: 1,
     max: ESTIMATORS.grmck.k!.max,
   },
-  lr: { type: "number", help: "learning rate", default: 1e-3 },
-  optimizer: { type: "string", help: "optimiser", default: "adam", choices: ["adam", "radam"] },
+  lr: { type: "number", help: "learning rate", default: POLY_SETTINGS.lr },
+  optimizer: {
+    type: "string",
+    help: "optimiser",
+    default: POLY_SETTINGS.optimizer,
+    choices: ["adam", "radam"],
+  },
   steps: { type: "number", help: "training steps", default: 8000, integer: true, min: 1 },
   batch: { type: "number", help: "samples per step", default: 64, integer: true, min: 1, max: 1 << 20 },
   latents: {

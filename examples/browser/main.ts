@@ -2,15 +2,20 @@
 // and load, and draws what it reports — loss curves of every run on one chart (chart.ts), test images with
 // each run's live reconstructions, samples from the prior, the runs' figures and the backend report. The
 // worker does all the training; this thread only draws, so the page stays responsive. Everything on screen
-// is drawn from `state`, so clearing the state (Reset, an error, a failed load) clears the screen.
+// is drawn from `state`, so clearing the state (Reset, an error, a failed load) clears the screen. For the
+// "Your images" task it also reads the pictures dropped or chosen: the browser decodes them here, and each
+// session's worker gets a copy of the bitmaps.
 import {
   adam,
+  BERNOULLI_VAE_SETTINGS,
   CATEGORICAL_CONFIGS,
+  type CategoricalConfig,
   defaultTau,
   estimator,
   ESTIMATOR_NAMES,
   type EstimatorName,
   ESTIMATORS,
+  POLY_SETTINGS,
   radam,
   ReinmaxInputError,
   TAU_RANGE,
@@ -18,6 +23,7 @@ import {
 import { drawChart, NO_AXES } from "./chart.ts";
 import {
   type Phase,
+  type PictureSettings,
   type RunSettings,
   type RunState,
   type StudioCommand,
@@ -39,10 +45,12 @@ const state: StudioState = {
   error: null,
   saved: null,
   loaded: null,
+  codes: null,
+  pictures: { names: [], notPictures: [], undecodable: [], reading: false },
 };
 (globalThis as unknown as { reinmaxStudio: StudioState }).reinmaxStudio = state;
-/** The test images the reconstructions are of, and their size. */
-let shown: { images: Float32Array; height: number; width: number } | null = null;
+/** The images the reconstructions are of, and their size. */
+let shown: { images: Float32Array; height: number; width: number; channels: number } | null = null;
 /** The latest pictures of each run. */
 const pictures = new Map<number, { reconstructions: Float32Array; samples: Float32Array }>();
 /** What the page is waiting for in the "starting" phase, for the status line. */
@@ -79,8 +87,21 @@ const reconCanvas = element<HTMLCanvasElement>("reconstructions");
 const samplesCanvas = element<HTMLCanvasElement>("samples");
 const runsBody = element<HTMLTableSectionElement>("runs");
 const pictureSection = element<HTMLElement>("pictures");
+const images = {
+  panel: element<HTMLDivElement>("images-input"),
+  drop: element<HTMLDivElement>("images-drop"),
+  files: element<HTMLInputElement>("images-files"),
+  folder: element<HTMLInputElement>("images-folder"),
+  size: element<HTMLSelectElement>("images-size"),
+  colour: element<HTMLSelectElement>("images-colour"),
+  code: element<HTMLSelectElement>("images-code"),
+  note: element<HTMLParagraphElement>("images-note"),
+};
 
 for (const [value, label] of Object.entries(TASKS)) taskSelect.add(new Option(label, value));
+for (const [config, { categories, latents }] of Object.entries(CATEGORICAL_CONFIGS)) {
+  images.code.add(new Option(`${categories}×${latents}`, config, false, config === "10x30"));
+}
 
 /** The estimators ticked when the page opens. */
 const FIRST_CHOICE: readonly EstimatorName[] = ["reinmax", "st"];
@@ -125,22 +146,37 @@ interface TaskDefaults {
   readonly steps: number;
 }
 
-function categoricalDefaults(config: "8x4" | "10x30"): TaskDefaults {
+function settings(
+  { tau, optimizer, lr }: { tau: number; optimizer: "adam" | "radam"; lr: number },
+): Pick<TaskDefaults, "modelTau" | "optimizer" | "lr"> {
+  return { modelTau: tau, optimizer, lr };
+}
+
+function categoricalDefaults(config: CategoricalConfig): TaskDefaults {
   const { tau, optimizer, lr } = CATEGORICAL_CONFIGS[config];
   return { modelTau: tau, optimizer, lr, batch: 100, steps: 3000 };
 }
 
-/** The paper's settings for each task. */
-const TASK_DEFAULTS: Readonly<Record<TaskName, TaskDefaults>> = {
+/** The paper's settings for each task; the "images" task takes its code's (see taskDefaults). */
+const TASK_DEFAULTS: Readonly<Record<Exclude<TaskName, "images">, TaskDefaults>> = {
   "8x4": categoricalDefaults("8x4"),
   "10x30": categoricalDefaults("10x30"),
   // What BernoulliVae and PolyProgramming default to when given no estimator or optimiser.
-  "bernoulli": { modelTau: 1.1, optimizer: "radam", lr: 3e-4, batch: 100, steps: 3000 },
-  "poly": { modelTau: 1, optimizer: "adam", lr: 1e-3, batch: 64, steps: 4000 },
+  "bernoulli": { ...settings(BERNOULLI_VAE_SETTINGS), batch: 100, steps: 3000 },
+  "poly": { ...settings(POLY_SETTINGS), batch: 64, steps: 4000 },
 };
 
+/** Steps the "images" task trains by default: enough for a few hundred pictures to look like themselves. */
+const IMAGES_STEPS = 2000;
+
+function taskDefaults(task: TaskName): TaskDefaults {
+  if (task !== "images") return TASK_DEFAULTS[task];
+  return { ...categoricalDefaults(images.code.value as CategoricalConfig), steps: IMAGES_STEPS };
+}
+
 function applyTaskDefaults(task: TaskName): void {
-  const d = TASK_DEFAULTS[task];
+  images.panel.hidden = task !== "images";
+  const d = taskDefaults(task);
   for (const { name, tau } of choices) {
     if (!tau.dataset.edited) tau.value = String(defaultTau(name, d.modelTau));
   }
@@ -150,10 +186,10 @@ function applyTaskDefaults(task: TaskName): void {
   fields.steps.value = String(d.steps);
 }
 
-/** A setting the studio cannot run with; `field` is the input to correct. */
+/** A setting the studio cannot run with; `field` is the input (or the drop zone) to correct. */
 class SettingError extends Error {
   override name = "SettingError";
-  constructor(readonly field: HTMLInputElement, message: string) {
+  constructor(readonly field: HTMLElement, message: string) {
     super(message);
   }
 }
@@ -201,19 +237,49 @@ function readRuns(): RunSettings[] {
   return runs;
 }
 
+/** The "images" task's size, colour and code as the form shows them. */
+function pictureSettings(): PictureSettings {
+  return {
+    size: Number(images.size.value),
+    channels: images.colour.value === "3" ? 3 : 1,
+    config: images.code.value as CategoricalConfig,
+  };
+}
+
+/** The "images" task needs pictures, all of them read. */
+function checkPictures(): void {
+  if (state.pictures.reading) {
+    throw new SettingError(
+      images.drop,
+      "Your images: the pictures are still being read; Start again in a moment",
+    );
+  }
+  if (state.pictures.names.length === 0) {
+    throw new SettingError(
+      images.drop,
+      "Your images: no pictures to train on — drop PNG or JPEG files or a folder of them, or choose them",
+    );
+  }
+}
+
 function readSettings(): StudioSettings {
+  const task = taskSelect.value as TaskName;
+  if (task === "images") checkPictures();
   const runs = readRuns();
   const optimizer = optimizerSelect.value as StudioSettings["optimizer"];
   const lr = checkedNumber(fields.lr, "learning rate", (lr) => (optimizer === "adam" ? adam : radam)({ lr }));
+  const batch = wholeNumber(fields.batch, "batch");
   return {
-    task: taskSelect.value as TaskName,
+    task,
     runs,
     lr,
     optimizer,
-    batch: wholeNumber(fields.batch, "batch"),
+    // A step takes at most every picture: a larger batch would hold rows no step fills.
+    batch: task === "images" ? Math.min(batch, state.pictures.names.length) : batch,
     steps: wholeNumber(fields.steps, "steps"),
     backend: element<HTMLSelectElement>("backend").value as StudioSettings["backend"],
     seed: 0,
+    pictures: task === "images" ? pictureSettings() : null,
   };
 }
 
@@ -228,6 +294,7 @@ function setPhase(phase: Phase): void {
   buttons.resume.disabled = phase !== "paused";
   buttons.reset.disabled = phase === "idle";
   for (const input of settingInputs) input.disabled = busy;
+  images.drop.setAttribute("aria-disabled", String(busy));
   for (const b of runsBody.querySelectorAll("button")) b.disabled = phase === "starting";
   render();
 }
@@ -255,14 +322,14 @@ function endSession(): void {
   worker?.terminate();
   worker = null;
   Object.assign(state, { settings: null, backend: null, report: "", runs: [], msLeft: NaN, error: null });
-  state.saved = state.loaded = null;
+  state.saved = state.loaded = state.codes = null;
   shown = null;
   pictures.clear();
   renderRuns();
 }
 
 /** Ends the session with `message` on the status line; `field` is the setting to correct, if one is at fault. */
-function fail(message: string, field: HTMLInputElement | null = null): void {
+function fail(message: string, field: HTMLElement | null = null): void {
   endSession();
   state.error = message;
   setPhase("error");
@@ -285,9 +352,13 @@ function start(): void {
   state.settings = settings;
   newWorker();
   const runs = settings.runs.map((r) => `${ESTIMATORS[r.estimator].title} τ ${r.tau}`).join(", ");
-  awaiting = `Starting ${runs} on ${TASKS[settings.task]}…`;
+  const own = settings.task === "images"
+    ? ` (${plural(state.pictures.names.length, "picture")}, ${settings.batch} a step)`
+    : "";
+  awaiting = `Starting ${runs} on ${TASKS[settings.task]}${own}…`;
   setPhase("starting");
-  send({ type: "start", settings });
+  // Cloned, not transferred: the page keeps its bitmaps for the next session.
+  send({ type: "start", settings, pictures: settings.task === "images" ? ownPictures : null });
 }
 
 function reset(): void {
@@ -314,8 +385,162 @@ async function loadFile(file: File): Promise<void> {
   send({ type: "load", bytes, name: file.name, backend, steps }, [bytes.buffer]);
 }
 
-function download(name: string, bytes: Uint8Array<ArrayBuffer>): void {
-  const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+// ---- the "images" task's pictures ----
+
+/** The pictures as decoded, in the order of their names; each session's worker gets a copy. */
+let ownPictures: { names: string[]; bitmaps: ImageBitmap[] } = { names: [], bitmaps: [] };
+/** Counts the reads begun: a read that a newer one overtook drops what it decoded. */
+let readsBegun = 0;
+/** A file chosen or dropped, and its name with the folders it came in. */
+interface ChosenFile {
+  readonly file: File;
+  readonly name: string;
+}
+
+const PICTURE_TYPES = ["image/png", "image/jpeg"];
+const PICTURE_NAME = /\.(png|jpe?g)$/i;
+/**
+ * Pixels a picture keeps on its long side: the largest size offered with room to spare for the box filter,
+ * while a folder of photos stays a few hundred kilobytes a picture instead of tens of megabytes.
+ */
+const KEPT_SIDE = 256;
+/** How many of the pictures' names the note lists. */
+const NAMES_SHOWN = 4;
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? "" : "s"}`;
+}
+
+/** A picture file as a bitmap, shrunk to KEPT_SIDE if larger; throws when the browser cannot decode it. */
+async function decodePicture(file: File): Promise<ImageBitmap> {
+  const bitmap = await createImageBitmap(file);
+  const scale = KEPT_SIDE / Math.max(bitmap.width, bitmap.height);
+  if (scale >= 1) return bitmap;
+  try {
+    return await createImageBitmap(bitmap, {
+      resizeWidth: Math.max(1, Math.round(bitmap.width * scale)),
+      resizeHeight: Math.max(1, Math.round(bitmap.height * scale)),
+      resizeQuality: "high",
+    });
+  } finally {
+    bitmap.close();
+  }
+}
+
+/**
+ * Replaces the pictures by those among `chosen`, sorted by name: files that are not PNG or JPEG are passed
+ * over, and one the browser cannot decode is named in the note, the others kept.
+ */
+async function readPictures(chosen: readonly ChosenFile[]): Promise<void> {
+  const read = ++readsBegun;
+  for (const bitmap of ownPictures.bitmaps) bitmap.close();
+  ownPictures = { names: [], bitmaps: [] };
+  images.drop.removeAttribute("aria-invalid");
+  const names: string[] = [], bitmaps: ImageBitmap[] = [];
+  const notPictures: string[] = [], undecodable: string[] = [];
+  state.pictures = { names, notPictures, undecodable, reading: true };
+  const files = [...chosen].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  let done = 0;
+  for (const { file, name } of files) {
+    if (read !== readsBegun) break;
+    renderPictureNote(`Reading pictures… ${done++} of ${files.length} files`);
+    if (!PICTURE_TYPES.includes(file.type) && !PICTURE_NAME.test(file.name)) {
+      notPictures.push(name);
+      continue;
+    }
+    try {
+      bitmaps.push(await decodePicture(file));
+      names.push(name);
+    } catch (e) {
+      undecodable.push(`${name} (${(e as Error).message.replace(/\.$/, "")})`);
+    }
+  }
+  if (read !== readsBegun) {
+    for (const bitmap of bitmaps) bitmap.close();
+    return;
+  }
+  ownPictures = { names, bitmaps };
+  state.pictures = { names, notPictures, undecodable, reading: false };
+  renderPictureNote();
+}
+
+/** The note under the drop zone: the pictures ready, the files passed over, or `progress` while reading. */
+function renderPictureNote(progress?: string): void {
+  const { names, notPictures, undecodable } = state.pictures;
+  if (progress) {
+    images.note.textContent = progress;
+    return;
+  }
+  const p = pictureSettings();
+  const listed = names.slice(0, NAMES_SHOWN).join(", ") + (names.length > NAMES_SHOWN ? ", …" : "");
+  const chose = names.length + notPictures.length + undecodable.length > 0;
+  const parts = [
+    names.length > 0
+      ? `${plural(names.length, "picture")} ready (${listed}), each scaled to ${p.size}×${p.size} ` +
+        `${p.channels === 3 ? "colour" : "grey"}.`
+      : chose
+      ? "No pictures among the files."
+      : "No pictures yet.",
+  ];
+  const batch = fields.batch.valueAsNumber;
+  if (names.length > 0 && batch > names.length) {
+    parts.push(`A step takes all ${names.length}: the batch is at most the number of pictures.`);
+  }
+  if (notPictures.length > 0) {
+    const n = notPictures.length;
+    parts.push(`Passed over ${n === 1 ? "1 file that is" : `${n} files that are`} not PNG or JPEG.`);
+  }
+  const problem = undecodable.length > 0
+    ? Object.assign(document.createElement("span"), {
+      className: "problem",
+      textContent: ` The browser cannot decode ${undecodable.join(", ")}: left out.`,
+    })
+    : "";
+  images.note.replaceChildren(parts.join(" "), problem);
+}
+
+/** Every file under a dropped entry, folders walked, each named by its path within the drop. */
+async function entryFiles(entry: FileSystemEntry): Promise<ChosenFile[]> {
+  const name = entry.fullPath.replace(/^\/+/, "");
+  if (entry.isFile) {
+    const file = await new Promise<File>((resolve, reject) =>
+      (entry as FileSystemFileEntry).file(resolve, reject)
+    );
+    return [{ file, name: name || file.name }];
+  }
+  if (!entry.isDirectory) return [];
+  const reader = (entry as FileSystemDirectoryEntry).createReader();
+  const children: FileSystemEntry[] = [];
+  // A directory reader answers in batches (100 entries in Chromium) until it answers none.
+  for (;;) {
+    const batch = await new Promise<FileSystemEntry[]>((resolve, reject) =>
+      reader.readEntries(resolve, reject)
+    );
+    if (batch.length === 0) break;
+    children.push(...batch);
+  }
+  return (await Promise.all(children.map(entryFiles))).flat();
+}
+
+/** The files of a drop, folders included where the browser gives entries. */
+async function droppedFiles(transfer: DataTransfer): Promise<ChosenFile[]> {
+  // The entries must be taken before the drop event returns: the list is emptied after it.
+  const entries = [...transfer.items].filter((item) => item.kind === "file").map((item) =>
+    item.webkitGetAsEntry?.() ?? null
+  );
+  const files = [...transfer.files];
+  if (entries.length === 0 || entries.some((e) => e === null)) {
+    return files.map((file) => ({ file, name: file.name }));
+  }
+  return (await Promise.all(entries.map((e) => entryFiles(e!)))).flat();
+}
+
+function picturesBusy(): boolean {
+  return state.phase === "starting" || state.phase === "running";
+}
+
+function download(name: string, bytes: Uint8Array<ArrayBuffer>, type = "application/octet-stream"): void {
+  const url = URL.createObjectURL(new Blob([bytes], { type }));
   const a = document.createElement("a");
   a.href = url;
   a.download = name;
@@ -344,7 +569,8 @@ function receive(message: WorkerMessage): void {
         quality: null,
         imagesStep: -1,
       }));
-      shown = message.images && { images: message.images, height: message.height, width: message.width };
+      shown = message.images &&
+        { images: message.images, height: message.height, width: message.width, channels: message.channels };
       renderRuns();
       break;
     case "losses":
@@ -393,6 +619,16 @@ function receive(message: WorkerMessage): void {
         check: message.check,
       };
       download(message.name, message.bytes as Uint8Array<ArrayBuffer>);
+      break;
+    case "codes":
+      state.codes = {
+        run: message.run,
+        step: message.step,
+        name: message.name,
+        bytes: message.bytes.length,
+        pictures: message.pictures,
+      };
+      download(message.name, message.bytes as Uint8Array<ArrayBuffer>, "application/x-ndjson");
       break;
     case "loaded":
       state.loaded = { name: message.name, step: message.step, check: message.check };
@@ -492,17 +728,34 @@ function renderRuns(): void {
     const row = runsBody.insertRow();
     row.dataset.run = String(r.info.id);
     const swatch = `<span class="swatch" style="background:${colorOf(r)}"></span>`;
+    const codes = r.info.task === "images"
+      ? ` <button type="button" id="codes-${r.info.id}" title="Each picture's most likely code, as JSON lines">` +
+        `codes</button>`
+      : "";
     row.innerHTML = `<td>${swatch}${r.info.label}</td><td data-f="step"></td><td data-f="train"></td>` +
       `<td data-f="test"></td><td data-f="ms"></td><td data-f="quality"></td>` +
-      `<td><button type="button" id="download-${r.info.id}">Download</button></td>`;
-    row.querySelector("button")!.addEventListener("click", () => send({ type: "save", run: r.info.id }));
+      `<td><button type="button" id="download-${r.info.id}" title="A .safetensors file of the model">` +
+      `checkpoint</button>${codes}</td>`;
+    row.querySelector(`#download-${r.info.id}`)!.addEventListener(
+      "click",
+      () => send({ type: "save", run: r.info.id }),
+    );
+    row.querySelector(`#codes-${r.info.id}`)?.addEventListener(
+      "click",
+      () => send({ type: "codes", run: r.info.id }),
+    );
   }
   drawPictures();
 }
 
 function renderRunFigures(): void {
-  const poly = state.runs[0]?.info.task === "poly";
-  element("test-heading").textContent = poly ? "exact loss" : "test −ELBO";
+  const task = state.runs[0]?.info.task;
+  const poly = task === "poly";
+  element("test-heading").textContent = poly
+    ? "exact loss"
+    : task === "images"
+    ? "−ELBO of the pictures"
+    : "test −ELBO";
   element("train-heading").textContent = poly ? "sampled loss" : "train −ELBO";
   for (const r of state.runs) {
     const row = runsBody.querySelector(`tr[data-run="${r.info.id}"]`);
@@ -529,7 +782,8 @@ function renderRunFigures(): void {
 
 // ---- pictures ----
 
-const CELL = 1.5; // screen pixels per image pixel: eight 28×28 images fit half the page
+/** Screen pixels a picture is wide: eight fit half the page (a 28×28 image at 1.5 pixels a pixel). */
+const PICTURE_PX = 42;
 
 /** An empty canvas: no picture of an earlier run stays behind. */
 function blank(canvas: HTMLCanvasElement): void {
@@ -544,29 +798,47 @@ function drawPictures(): void {
     blank(samplesCanvas);
     return;
   }
-  const { height: h, width: w } = shown;
-  const font = "11px system-ui, sans-serif", gap = 3, columns = 8;
+  const { height: h, width: w, channels } = shown;
+  const cell = PICTURE_PX / Math.max(h, w);
+  const own = state.runs[0]?.info.task === "images";
+  element("reconstructions-heading").textContent = own
+    ? "Your pictures and their reconstructions"
+    : "Test images and their reconstructions";
+  const font = "11px system-ui, sans-serif", gap = 3, columns = 8, size = h * w * channels;
+  const firstRow = own ? "yours" : "test";
   const measure = reconCanvas.getContext("2d")!;
   measure.font = font;
   const labelWidth = 12 +
-    Math.max(...["test", ...state.runs.map((r) => r.info.label)].map((t) => measure.measureText(t).width));
-  const rowHeight = h * CELL + gap;
+    Math.max(...[firstRow, ...state.runs.map((r) => r.info.label)].map((t) => measure.measureText(t).width));
+  const rowHeight = h * cell + gap;
   const scratch = document.createElement("canvas");
   scratch.width = w;
   scratch.height = h;
   const scratchCtx = scratch.getContext("2d")!;
   const pixels = scratchCtx.createImageData(w, h);
+  // Fashion-MNIST's garments are light on black: drawn dark on white, as a page shows them. The user's
+  // pictures are drawn as they are.
+  const level = (x: number) => {
+    const c = Math.min(1, Math.max(0, x));
+    return Math.round(255 * (own ? c : 1 - c));
+  };
   const put = (ctx: CanvasRenderingContext2D, images: Float32Array, index: number, x: number, y: number) => {
+    const at = index * size;
     for (let p = 0; p < w * h; p++) {
-      const v = Math.round(255 * (1 - Math.min(1, Math.max(0, images[index * w * h + p]))));
-      pixels.data.set([v, v, v, 255], p * 4);
+      if (channels === 3) {
+        const c = at + p * 3;
+        pixels.data.set([level(images[c]), level(images[c + 1]), level(images[c + 2]), 255], p * 4);
+      } else {
+        const v = level(images[at + p]);
+        pixels.data.set([v, v, v, 255], p * 4);
+      }
     }
     scratchCtx.putImageData(pixels, 0, 0);
     ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(scratch, x, y, w * CELL, h * CELL);
+    ctx.drawImage(scratch, x, y, w * cell, h * cell);
   };
   const prepare = (canvas: HTMLCanvasElement, rows: number) => {
-    canvas.width = labelWidth + columns * (w * CELL + gap);
+    canvas.width = labelWidth + columns * (w * cell + gap);
     canvas.height = rows * rowHeight;
     canvas.dataset.rows = String(rows);
     const ctx = canvas.getContext("2d")!;
@@ -578,12 +850,14 @@ function drawPictures(): void {
   };
   const label = (ctx: CanvasRenderingContext2D, text: string, color: string, row: number, x = 4) => {
     ctx.fillStyle = color;
-    ctx.fillText(text, x, row * rowHeight + (h * CELL) / 2);
+    ctx.fillText(text, x, row * rowHeight + (h * cell) / 2);
   };
 
+  // Fewer pictures than columns: as many reconstructions as pictures, and still a full row of samples.
+  const count = Math.min(columns, shown.images.length / size);
   const recon = prepare(reconCanvas, 1 + state.runs.length);
-  label(recon, "test", "#1d232b", 0);
-  for (let i = 0; i < columns; i++) put(recon, shown.images, i, labelWidth + i * (w * CELL + gap), 0);
+  label(recon, firstRow, "#1d232b", 0);
+  for (let i = 0; i < count; i++) put(recon, shown.images, i, labelWidth + i * (w * cell + gap), 0);
   const samples = prepare(samplesCanvas, Math.max(1, state.runs.length));
   state.runs.forEach((r, k) => {
     label(recon, r.info.label, colorOf(r), k + 1);
@@ -595,8 +869,8 @@ function drawPictures(): void {
     const p = pictures.get(r.info.id);
     if (!p) return;
     for (let i = 0; i < columns; i++) {
-      const x = labelWidth + i * (w * CELL + gap);
-      put(recon, p.reconstructions, i, x, (k + 1) * rowHeight);
+      const x = labelWidth + i * (w * cell + gap);
+      if (i < count) put(recon, p.reconstructions, i, x, (k + 1) * rowHeight);
       put(samples, p.samples, i, x, k * rowHeight);
     }
   });
@@ -618,7 +892,7 @@ function plannedSteps(): number | null {
 
 function draw(): void {
   const task = state.runs[0]?.info.task ?? taskSelect.value;
-  const poly = task === "poly";
+  const poly = task === "poly", own = task === "images";
   state.axes = drawChart(chart, {
     steps: plannedSteps(),
     series: state.runs.map((r) => ({
@@ -630,7 +904,11 @@ function draw(): void {
     optimum: state.runs[0]?.info.optimum ?? NaN,
     yTitle: poly ? "loss" : "−ELBO (nats per image)",
     perStepLegend: poly ? "sampled loss per step" : "train −ELBO per step",
-    perEpochLegend: poly ? "exact expected loss per epoch" : "test −ELBO per epoch",
+    perEpochLegend: poly
+      ? "exact expected loss per epoch"
+      : own
+      ? "−ELBO of the pictures per epoch (at least 100 steps)"
+      : "test −ELBO per epoch",
     log: logScale.checked,
   });
   scaleNote.textContent = logScale.checked && state.axes.scale === "linear"
@@ -645,6 +923,7 @@ form.addEventListener("submit", (event) => {
 form.addEventListener("input", (event) => {
   (event.target as HTMLElement).removeAttribute("aria-invalid");
   if (state.runs.length === 0) redraw(); // the empty chart's step axis follows the form
+  if (!state.pictures.reading) renderPictureNote(); // it states the size, the colour and the batch
 });
 taskSelect.addEventListener("change", () => applyTaskDefaults(taskSelect.value as TaskName));
 logScale.addEventListener("change", redraw);
@@ -657,6 +936,37 @@ loadInput.addEventListener("change", () => {
   if (file) loadFile(file).catch((e) => fail(`${(e as Error).name}: ${(e as Error).message}`));
 });
 globalThis.addEventListener("resize", redraw);
+images.code.addEventListener("change", () => applyTaskDefaults("images"));
+for (const input of [images.files, images.folder]) {
+  input.addEventListener("change", () => {
+    const files = [...input.files ?? []];
+    input.value = "";
+    if (files.length === 0) return;
+    readPictures(files.map((file) => ({ file, name: file.webkitRelativePath || file.name })))
+      .catch((e) => fail(`${(e as Error).name}: ${(e as Error).message}`));
+  });
+}
+images.drop.addEventListener("click", () => picturesBusy() || images.files.click());
+images.drop.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" && event.key !== " ") return;
+  event.preventDefault();
+  if (!picturesBusy()) images.files.click();
+});
+// A file dropped anywhere else would make the browser open it in place of the studio.
+for (const type of ["dragover", "drop"] as const) {
+  document.addEventListener(type, (event) => event.preventDefault());
+}
+images.drop.addEventListener("dragover", (event) => {
+  images.drop.dataset.over = String(!picturesBusy());
+  if (event.dataTransfer) event.dataTransfer.dropEffect = picturesBusy() ? "none" : "copy";
+});
+images.drop.addEventListener("dragleave", () => images.drop.dataset.over = "false");
+images.drop.addEventListener("drop", (event) => {
+  images.drop.dataset.over = "false";
+  if (picturesBusy() || !event.dataTransfer) return;
+  droppedFiles(event.dataTransfer).then(readPictures)
+    .catch((e) => fail(`${(e as Error).name}: ${(e as Error).message}`));
+});
 
 taskSelect.value = "8x4";
 applyTaskDefaults("8x4");

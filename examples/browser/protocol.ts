@@ -1,9 +1,12 @@
 // The messages between the studio page (main.ts) and its training worker (worker.ts), and the page's state.
-import type { EstimatorName } from "../../mod.ts";
+import type { CategoricalConfig, EstimatorName } from "../../mod.ts";
 import type { ChartAxes } from "./chart.ts";
 
-/** What the studio trains: polynomial programming, a categorical VAE C×L, or the Bernoulli VAE 2×200. */
-export type TaskName = "poly" | "8x4" | "10x30" | "bernoulli";
+/**
+ * What the studio trains: polynomial programming, a categorical VAE C×L or the Bernoulli VAE 2×200 on
+ * Fashion-MNIST, or a categorical VAE declared layer by layer on the user's own pictures.
+ */
+export type TaskName = "poly" | "8x4" | "10x30" | "bernoulli" | "images";
 
 /** The tasks, as the page lists them. */
 export const TASKS: Readonly<Record<TaskName, string>> = {
@@ -11,7 +14,25 @@ export const TASKS: Readonly<Record<TaskName, string>> = {
   "10x30": "Categorical VAE 10×30 (Fashion-MNIST)",
   "bernoulli": "Bernoulli VAE 2×200 (Fashion-MNIST)",
   "poly": "Polynomial programming (L = 128, p = 2)",
+  "images": "Your images (categorical VAE)",
 };
+
+/** How the "images" task turns the pictures into an image set and what its code is. */
+export interface PictureSettings {
+  /** Every picture is scaled to size × size pixels. */
+  readonly size: number;
+  /** 1: grey; 3: colour. */
+  readonly channels: 1 | 3;
+  /** The categorical code: C categories for each of L variables. */
+  readonly config: CategoricalConfig;
+}
+
+/** The user's pictures as decoded by the page, in the order of `names`. */
+export interface Pictures {
+  /** Each picture's file name, with its folder path when it came in a folder. */
+  readonly names: readonly string[];
+  readonly bitmaps: readonly ImageBitmap[];
+}
 
 /** One run of a session: an estimator at its own τ. */
 export interface RunSettings {
@@ -25,20 +46,26 @@ export interface StudioSettings {
   readonly runs: readonly RunSettings[];
   readonly lr: number;
   readonly optimizer: "adam" | "radam";
+  /** Examples per step; for the "images" task at most the number of pictures. */
   readonly batch: number;
   /** Every run stops when it has taken this many steps in total. */
   readonly steps: number;
   readonly backend: "auto" | "webgpu" | "wasm";
   readonly seed: number;
+  /** The "images" task's settings; null for the others. */
+  readonly pictures: PictureSettings | null;
 }
 
 /** What the page sends the worker. */
 export type StudioCommand =
-  | { readonly type: "start"; readonly settings: StudioSettings }
+  /** `pictures` are the "images" task's data (cloned, so the page can start again with them). */
+  | { readonly type: "start"; readonly settings: StudioSettings; readonly pictures: Pictures | null }
   | { readonly type: "pause" }
   | { readonly type: "resume" }
   /** Save run `run`'s checkpoint; the worker answers with a "checkpoint" message. */
   | { readonly type: "save"; readonly run: number }
+  /** The "images" task: run `run`'s code of every picture; the worker answers with a "codes" message. */
+  | { readonly type: "codes"; readonly run: number }
   /** Replace every run by the model in `bytes` (a checkpoint file), paused at its step. */
   | {
     readonly type: "load";
@@ -56,7 +83,11 @@ export interface RunInfo {
   readonly task: TaskName;
   readonly estimator: EstimatorName;
   readonly tau: number;
-  /** Steps per epoch: the test −ELBO (VAE) or the exact expected loss (poly) is measured at each end. */
+  /**
+   * Steps per epoch: the test −ELBO (VAE) or the exact expected loss (poly) is measured at each end. For the
+   * "images" task an epoch is as many passes over the pictures as make it at least 100 steps, and the −ELBO is
+   * of the pictures themselves (there is no held-out set).
+   */
   readonly stepsPerEpoch: number;
   /** Total steps the run trains to. */
   readonly steps: number;
@@ -75,13 +106,17 @@ export type WorkerMessage =
     /** formatReport(backend.report): which backend, why, and every one rejected. */
     readonly text: string;
   }
-  /** The runs of a session; the test images (n × height × width in [0, 1]) the reconstructions are of. */
+  /**
+   * The runs of a session; the images (n × height × width × channels in [0, 1]) the reconstructions are of:
+   * Fashion-MNIST test images, or the first of the user's pictures.
+   */
   | {
     readonly type: "runs";
     readonly runs: readonly RunInfo[];
     readonly images: Float32Array | null;
     readonly height: number;
     readonly width: number;
+    readonly channels: number;
   }
   /** The −ELBO (poly: sampled loss) of each step from firstStep + 1 on, as read back. */
   | {
@@ -146,6 +181,18 @@ export type WorkerMessage =
     readonly bytes: Uint8Array;
     readonly check: number;
   }
+  /**
+   * The "images" task: the most likely code of every picture, as JSON lines `{"file", "codes"}` (UTF-8), one
+   * per picture in the order of the names sent; each code holds L categories in [0, C).
+   */
+  | {
+    readonly type: "codes";
+    readonly run: number;
+    readonly step: number;
+    readonly name: string;
+    readonly bytes: Uint8Array;
+    readonly pictures: number;
+  }
   /** A checkpoint loaded (the runs message before it describes the run); `check` as for "checkpoint". */
   | { readonly type: "loaded"; readonly name: string; readonly step: number; readonly check: number }
   | { readonly type: "error"; readonly name: string; readonly message: string; readonly run: string | null };
@@ -188,4 +235,12 @@ export interface StudioState {
   saved: { run: number; step: number; name: string; bytes: number; check: number } | null;
   /** The last checkpoint loaded. */
   loaded: { name: string; step: number; check: number } | null;
+  /** The last codes downloaded ("images" task). */
+  codes: { run: number; step: number; name: string; bytes: number; pictures: number } | null;
+  /**
+   * The pictures the "images" task trains on, each one's name in order; the files passed over that are not PNG
+   * or JPEG; those the browser could not decode, as "name (why)"; whether files are being read. They belong to
+   * the form, not to a session: Reset and a new run keep them.
+   */
+  pictures: { names: string[]; notPictures: string[]; undecodable: string[]; reading: boolean };
 }

@@ -3,19 +3,29 @@
 // load a checkpoint, and draw reconstructions and prior samples; everything it measures goes to the page as
 // messages (see protocol.ts), pictures as transferred Float32Arrays. A run whose training diverges or goes
 // non-finite stops alone; any other error ends the session. Training runs here, off the page's main thread.
-// It uses only the SDK's public entry point, mod.ts, as a user's page would.
+// It uses only the SDK's public entry point, mod.ts, as a user's page would. The "images" task is what a
+// user's own page would do with their pictures: an image set from the bitmaps the page decoded, a categorical
+// VAE declared from layers, trainModel, and the codes and checkpoint to take away.
 import {
   adam,
   allImages,
   type Backend,
   BernoulliVae,
+  CATEGORICAL_CONFIGS,
   CategoricalVae,
+  CheckpointError,
+  DiscreteModel,
+  type DiscreteModelOptions,
   DivergenceError,
+  type Estimator,
   estimator,
   ESTIMATORS,
   formatReport,
   gradientQuality,
   type ImageDataset,
+  type ImageSet,
+  imageSetFromSources,
+  layers,
   loadCheckpoint,
   loadFixture,
   NonFiniteError,
@@ -26,10 +36,13 @@ import {
   selectBackend,
   train,
   type TrainableModel,
+  trainModel,
   trainVae,
   type Vae,
 } from "../../mod.ts";
 import type {
+  Pictures,
+  PictureSettings,
   RunInfo,
   RunSettings,
   StudioCommand,
@@ -59,6 +72,12 @@ const IMAGES_EVERY_MS = 1000;
 /** Draws per estimator of the 8×4 gradient-quality measure, on this many test images. */
 const QUALITY_DRAWS = 32, QUALITY_IMAGES = 4;
 const READ_EVERY = 50;
+/** The "images" task's epoch is whole passes over the pictures, at least this many steps. */
+const IMAGES_EPOCH = 100;
+/** The "images" task's −ELBO at an epoch's end is of at most this many pictures, the first. */
+const IMAGES_EVALUATED = 1000;
+/** Pictures per chunk when the codes of all of them are computed: their floats stay small. */
+const CODES_CHUNK = 500;
 
 /** One model being trained. */
 interface Run {
@@ -78,6 +97,8 @@ interface Run {
 
 let backend: Backend | null = null;
 let data: ImageDataset | null = null;
+/** The "images" task's pictures, and each one's name. */
+let own: { set: ImageSet; names: readonly string[] } | null = null;
 let runs: Run[] = [];
 let phase: "idle" | "running" | "paused" | "done" = "idle";
 let next = 0;
@@ -105,6 +126,11 @@ function isVae(model: TrainableModel): model is Vae {
   return model instanceof CategoricalVae || model instanceof BernoulliVae;
 }
 
+/** A model of the "images" task: declared, not one of the built-in VAEs (which are declared models too). */
+function isOwn(model: TrainableModel): model is DiscreteModel {
+  return model instanceof DiscreteModel && !isVae(model);
+}
+
 function taskOf(model: TrainableModel): TaskName {
   if (model instanceof PolyProgramming) return "poly";
   if (model instanceof BernoulliVae) return "bernoulli";
@@ -112,7 +138,57 @@ function taskOf(model: TrainableModel): TaskName {
     const config = `${model.categories}x${model.latents}`;
     if (config === "8x4" || config === "10x30") return config;
   }
+  if (model instanceof DiscreteModel && own) return "images";
   throw new Error(`the studio does not show ${model.describe().model} models of these options`);
+}
+
+/** The pictures as an image set of the chosen size and colour, the bitmaps closed once drawn. */
+function takePictures(pictures: Pictures | null, p: PictureSettings): { set: ImageSet; names: string[] } {
+  if (!pictures || pictures.bitmaps.length === 0) throw new Error("the images task needs pictures");
+  try {
+    const set = imageSetFromSources(pictures.bitmaps, {
+      name: "your pictures",
+      height: p.size,
+      width: p.size,
+      channels: p.channels,
+    });
+    return { set, names: [...pictures.names] };
+  } finally {
+    for (const bitmap of pictures.bitmaps) bitmap.close();
+  }
+}
+
+/**
+ * The "images" task's model: the categorical VAE of the paper's configuration `p.config`, declared layer by
+ * layer — an encoder of 512 and 256 ReLU units, the C×L categorical code, a mirrored decoder — with Bernoulli
+ * pixels, so that grey or colour values in [0, 1] are scored as they are.
+ */
+function ownModel(
+  b: Backend,
+  p: PictureSettings,
+  run: RunSettings,
+  options: Pick<DiscreteModelOptions, "optimizer" | "batch" | "seed" | "readEvery">,
+): DiscreteModel {
+  const { linear, relu, categorical, bernoulliLikelihood } = layers;
+  const { categories, latents } = CATEGORICAL_CONFIGS[p.config];
+  const inputSize = p.size * p.size * p.channels;
+  return new DiscreteModel(b, {
+    ...options,
+    inputSize,
+    layers: [
+      linear(512),
+      relu(),
+      linear(256),
+      relu(),
+      categorical({ categories, latents, estimator: estimator(run.estimator, { tau: run.tau }) }),
+      linear(256),
+      relu(),
+      linear(512),
+      relu(),
+      linear(inputSize),
+    ],
+    likelihood: bernoulliLikelihood(),
+  });
 }
 
 function buildModel(b: Backend, s: StudioSettings, run: RunSettings): TrainableModel {
@@ -124,13 +200,33 @@ function buildModel(b: Backend, s: StudioSettings, run: RunSettings): TrainableM
     readEvery: READ_EVERY,
   };
   if (s.task === "poly") return new PolyProgramming(b, { ...options, latents: 128, p: 2, target: "const" });
+  if (s.task === "images") {
+    if (!s.pictures) throw new Error("the images task needs its picture settings");
+    return ownModel(b, s.pictures, run, options);
+  }
   if (s.task === "bernoulli") return new BernoulliVae(b, options);
   return new CategoricalVae(b, { ...options, config: s.task });
 }
 
+/** The estimator of a model's (first) stochastic layer. */
+function estimatorOf(model: TrainableModel): Estimator {
+  const described = model.describe().estimator;
+  if (described) return described;
+  const latent = model instanceof DiscreteModel ? model.layers.find((l) => "estimator" in l) : undefined;
+  if (!latent || !("estimator" in latent)) throw new Error("the model has no stochastic layer");
+  return latent.estimator;
+}
+
+/** Steps between two measurements of the test −ELBO or exact loss; see RunInfo.stepsPerEpoch. */
+function epochSteps(task: TaskName, trainCount: number, batch: number): number {
+  if (task === "poly") return POLY_EPOCH;
+  const pass = Math.ceil(trainCount / batch);
+  return task === "images" ? pass * Math.ceil(IMAGES_EPOCH / pass) : pass;
+}
+
 function describeRun(id: number, model: TrainableModel, steps: number, trainCount: number): RunInfo {
   const task = taskOf(model);
-  const est = model.describe().estimator!;
+  const est = estimatorOf(model);
   const batch = (model as TrainableModel & { batch: number }).batch;
   return {
     id,
@@ -138,7 +234,7 @@ function describeRun(id: number, model: TrainableModel, steps: number, trainCoun
     task,
     estimator: est.name,
     tau: est.tau,
-    stepsPerEpoch: task === "poly" ? POLY_EPOCH : Math.ceil(trainCount / batch),
+    stepsPerEpoch: epochSteps(task, trainCount, batch),
     steps,
     step: model.steps,
     optimum: model instanceof PolyProgramming ? polyOptimum(model.targets, model.p) : NaN,
@@ -159,16 +255,29 @@ function newRun(info: RunInfo, model: TrainableModel): Run {
   };
 }
 
+/** The images the reconstructions are of: Fashion-MNIST's first test images, or the first pictures. */
+async function shownImages(): Promise<ImageSet | null> {
+  const task = runs[0]?.info.task;
+  if (task === "images") return own!.set.slice(0, Math.min(SHOWN, own!.set.count));
+  return task === undefined || task === "poly" ? null : (await dataset()).test.slice(0, SHOWN);
+}
+
 async function announce(): Promise<void> {
-  const vae = runs.some((r) => r.info.task !== "poly");
-  const test = vae ? (await dataset()).test : null;
+  const shown = await shownImages();
   post({
     type: "runs",
     runs: runs.map((r) => r.info),
-    images: test ? allImages(test.slice(0, SHOWN)) : null,
-    height: test?.height ?? 0,
-    width: test?.width ?? 0,
+    images: shown ? allImages(shown) : null,
+    height: shown?.height ?? 0,
+    width: shown?.width ?? 0,
+    channels: shown?.channels ?? 1,
   });
+}
+
+/** The examples a run trains on: Fashion-MNIST's training images, or the pictures. */
+async function trainSet(task: TaskName): Promise<ImageSet | null> {
+  if (task === "poly") return null;
+  return task === "images" ? own!.set : (await dataset()).train;
 }
 
 function dropRuns(): void {
@@ -177,9 +286,10 @@ function dropRuns(): void {
   next = 0;
 }
 
-async function start(s: StudioSettings): Promise<void> {
+async function start(s: StudioSettings, pictures: Pictures | null): Promise<void> {
   const b = await useBackend(s.backend);
-  const trainCount = s.task === "poly" ? 0 : (await dataset()).train.count;
+  if (s.task === "images") own = takePictures(pictures, s.pictures!);
+  const trainCount = (await trainSet(s.task))?.count ?? 0;
   dropRuns();
   for (const settings of s.runs) {
     const model = buildModel(b, s, settings);
@@ -192,6 +302,7 @@ async function start(s: StudioSettings): Promise<void> {
 /** The number a checkpoint must reproduce: −ELBO of the first test images (poly: the exact loss). */
 async function check(model: TrainableModel): Promise<number> {
   if (model instanceof PolyProgramming) return await model.exactLoss();
+  if (isOwn(model)) return await ownElbo(model, CHECK_IMAGES);
   if (!isVae(model)) throw new Error("unknown model");
   const test = (await dataset()).test.slice(0, CHECK_IMAGES);
   return (await model.evaluate(allImages(test), test.count)).elbo;
@@ -201,22 +312,61 @@ async function save(id: number): Promise<void> {
   const run = runs[id];
   if (!run) throw new Error(`there is no run ${id} to save`);
   const { info, model } = run;
-  const bytes = await saveCheckpoint(model, {
-    studio: "reinmax browser studio",
-    task: info.task,
-    data: DATASET,
-  });
+  const data = info.task === "images" && own
+    ? `${own.set.count} pictures, ${own.set.height}×${own.set.width} ${
+      own.set.channels === 3 ? "RGB" : "grey"
+    }`
+    : DATASET;
+  const bytes = await saveCheckpoint(model, { studio: "reinmax browser studio", task: info.task, data });
   // After the save, so that the loaded file starts its evaluation draws where this one does.
   const value = await check(model);
   const name = `reinmax-${info.task}-${info.estimator}-step${model.steps}.safetensors`;
   post({ type: "checkpoint", run: id, step: model.steps, name, bytes, check: value }, [bytes.buffer]);
 }
 
+/** −ELBO per picture of the first `count` pictures (at most all of them). */
+async function ownElbo(model: DiscreteModel, count: number): Promise<number> {
+  const set = own!.set, n = Math.min(count, set.count);
+  const order = Uint32Array.from({ length: n }, (_, i) => i);
+  return (await model.evaluate((start, k, out) => set.gather(order, out, start, k), n)).loss;
+}
+
+/** Posts run `id`'s most likely code of every picture as JSON lines. */
+async function codes(id: number): Promise<void> {
+  const run = runs[id];
+  if (!run || !isOwn(run.model) || !own) throw new Error(`run ${id} has no pictures to code`);
+  const { model, info } = run;
+  const { set, names } = own;
+  const lines: string[] = [];
+  const chunk = new Float32Array(Math.min(CODES_CHUNK, set.count) * set.size);
+  for (let start = 0; start < set.count; start += CODES_CHUNK) {
+    const n = Math.min(CODES_CHUNK, set.count - start);
+    set.gather(Uint32Array.from({ length: n }, (_, i) => start + i), chunk);
+    const code = await model.codes(chunk, n), latents = code.length / n;
+    for (let i = 0; i < n; i++) {
+      const file = names[start + i];
+      lines.push(JSON.stringify({ file, codes: [...code.subarray(i * latents, (i + 1) * latents)] }));
+    }
+  }
+  const bytes = new TextEncoder().encode(lines.map((line) => line + "\n").join(""));
+  const name = `reinmax-images-${info.estimator}-step${model.steps}-codes.jsonl`;
+  post({ type: "codes", run: id, step: model.steps, name, bytes, pictures: set.count }, [bytes.buffer]);
+}
+
 async function load(bytes: Uint8Array, name: string, prefer: StudioSettings["backend"], steps: number) {
   const b = await useBackend(prefer);
   const { model } = loadCheckpoint(bytes, b, name);
   try {
-    const trainCount = taskOf(model) === "poly" ? 0 : (await dataset()).train.count;
+    if (isOwn(model)) {
+      // The file holds the model, not the pictures it learned, and without them the studio has nothing to
+      // train on or show.
+      throw new CheckpointError(
+        name,
+        'a model declared layer by layer (what the "Your images" task saves): the studio continues ' +
+          "the built-in tasks' checkpoints only; a program of your own reads it with loadCheckpoint",
+      );
+    }
+    const trainCount = (await trainSet(taskOf(model)))?.count ?? 0;
     dropRuns();
     runs.push(newRun(describeRun(0, model, Math.max(steps, model.steps), trainCount), model));
   } catch (e) {
@@ -239,7 +389,7 @@ function setPhase(p: typeof phase): void {
 async function handle(c: StudioCommand): Promise<void> {
   switch (c.type) {
     case "start":
-      return await start(c.settings);
+      return await start(c.settings, c.pictures);
     case "pause":
       if (phase === "running") setPhase("paused");
       return;
@@ -248,6 +398,8 @@ async function handle(c: StudioCommand): Promise<void> {
       return;
     case "save":
       return await save(c.run);
+    case "codes":
+      return await codes(c.run);
     case "load":
       return await load(c.bytes, c.name, c.backend, c.steps);
   }
@@ -281,6 +433,12 @@ async function advance(run: Run): Promise<void> {
       enqueueEpochMetrics: () => model.enqueueExactLoss(),
     }, { epochs: Math.ceil(target / info.stepsPerEpoch), steps: target, onProgress });
     for await (const e of epochs) (test = e.metrics.exactLoss, trainedMs = e.msPerStep * (e.step - first));
+  } else if (isOwn(model)) {
+    // The library's epoch is one pass over the pictures; the run's is whole passes (see epochSteps).
+    const set = own!.set, pass = Math.ceil(set.count / model.batch);
+    const epochs = trainModel(model, set, { epochs: Math.ceil(target / pass), steps: target, onProgress });
+    for await (const e of epochs) trainedMs = e.msPerStep * (e.step - first);
+    if (atEpochEnd) test = await ownElbo(model, IMAGES_EVALUATED);
   } else if (isVae(model)) {
     const d = await dataset();
     const epochs = trainVae(model, d.train, {
@@ -315,13 +473,14 @@ async function advance(run: Run): Promise<void> {
   }
 }
 
-/** Posts a VAE run's reconstructions of the shown test images and samples from its prior. */
+/** Posts a VAE run's reconstructions of the shown images and samples from its prior. */
 async function postPictures(run: Run): Promise<void> {
   const { model, info } = run;
-  if (!isVae(model)) return;
+  if (!isVae(model) && !isOwn(model)) return;
   const drawing = performance.now();
-  const shown = allImages((await dataset()).test.slice(0, SHOWN));
-  const reconstructions = await model.reconstruct(shown, SHOWN);
+  const set = (await shownImages())!;
+  const shown = allImages(set);
+  const reconstructions = await model.predict(shown, set.count);
   const samples = await model.samplePrior(SHOWN);
   // At most a quarter of the time goes to pictures, however slow the backend.
   const now = performance.now();

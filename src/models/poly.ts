@@ -7,7 +7,7 @@
 import { type Backend, readF32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
 import { enqueueBackward, enqueueSample, type Estimator, ESTIMATORS, modelEstimator } from "../estimators.ts";
-import { adam, type Optimizer } from "../optim.ts";
+import { adam, type Optimizer, radam } from "../optim.ts";
 import { TAG } from "../random.ts";
 import {
   describe,
@@ -44,6 +44,22 @@ interface UnfusedBuffers {
  * ```
  */
 export type PolyTarget = "const" | "linear";
+
+/**
+ * The paper's settings of polynomial programming (docs/math.md §6.1): its optimiser, learning rate and τ, the
+ * defaults of {@link PolyProgramming}.
+ *
+ * @example
+ * ```ts
+ * import { POLY_SETTINGS } from "@reinmax/reinmax";
+ * console.log(POLY_SETTINGS); // { optimizer: "adam", lr: 0.001, tau: 1 }
+ * ```
+ */
+export const POLY_SETTINGS: {
+  readonly optimizer: "adam" | "radam";
+  readonly lr: number;
+  readonly tau: number;
+} = { optimizer: "adam", lr: 1e-3, tau: 1 };
 
 /**
  * Options of the polynomial-programming task.
@@ -217,12 +233,17 @@ export class PolyProgramming extends TrainableModel {
   /** Plans the task on `backend` and initialises θ ∼ U(−0.01, 0.01) from the seed. */
   constructor(backend: Backend, options: PolyOptions = {}) {
     const o = requireOptions(options) as PolyOptions;
-    super(backend, o.optimizer ?? adam({ lr: 1e-3 }), o.seed ?? 0);
+    const defaults = POLY_SETTINGS;
+    super(
+      backend,
+      o.optimizer ?? (defaults.optimizer === "adam" ? adam : radam)({ lr: defaults.lr }),
+      o.seed ?? 0,
+    );
     this.latents = requireInteger("latents", o.latents ?? 128, 1, 1 << 20);
     this.p = requirePositive("p", o.p ?? 2);
     this.target = requireTarget(o.target ?? "const");
     const target = this.target;
-    this.estimator = modelEstimator(o.estimator, 1);
+    this.estimator = modelEstimator(o.estimator, defaults.tau);
     const polyStep = ESTIMATORS[this.estimator.name].polyStep;
     if (o.fused !== undefined && typeof o.fused !== "boolean") {
       throw new ReinmaxInputError("fused", `expected true or false, got ${describe(o.fused)}`);

@@ -6,13 +6,18 @@
 // CheckpointError shown, the previous run's pictures, curves and figures gone), and a diverging run (its
 // message names its step). On WASM also: ReinMax and STGS side by side on the VAE, a checkpoint downloaded and
 // loaded again, the 10×30 and Bernoulli VAEs, a non-finite run, pause, resume, the time left, and Reset
-// clearing everything (after every run). Before any run: the form's τ defaults against the SDK's table, and
-// bad settings refused with the SDK's own messages; without a page, the chart's tick labels on any range.
+// clearing everything (after every run). The "Your images" task: PNGs made here, chosen as files, as a folder
+// and dropped; trained on WASM in colour beside a second estimator and in grey, and on WebGPU; its pictures,
+// the codes and the checkpoint downloaded, the codes again from that checkpoint in Deno, the checkpoint
+// refused by Load with its reason; no pictures and an undecodable file stated. Before any run: the form's τ
+// defaults against the SDK's table, and bad settings refused with the SDK's own messages; without a page, the
+// chart's tick labels on any range.
 // Not part of `deno task test` (the file name has no _test suffix); run it with `deno task test:browser`.
 //
 // CHROMIUM_PATH overrides /usr/bin/chromium. REINMAX_REQUIRE_BACKENDS=webgpu makes a skipped webgpu run fail.
 // A screenshot of the studio after the VAE runs is written under a temporary directory; its path is printed.
 import { assert, assertEquals, assertMatch } from "@std/assert";
+import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import {
@@ -20,12 +25,17 @@ import {
   type Backend,
   BernoulliVae,
   CATEGORICAL_CONFIGS,
+  CHECKPOINT_FORMAT,
   decodeCheckpoint,
   defaultTau,
+  DiscreteModel,
+  encodePng,
   estimator,
   ESTIMATOR_NAMES,
   type EstimatorName,
   ESTIMATORS,
+  imageSetFromPictures,
+  loadCheckpoint,
   PolyProgramming,
   ReinmaxInputError,
   selectBackend,
@@ -53,6 +63,10 @@ const CHROMIUM_ARGS = [
  * seconds per step on two cores (enough for the −ELBO to fall, not for an epoch's test −ELBO).
  */
 const POLY_STEPS = 400, VAE_STEPS = 300, VAE_WEBGPU_STEPS = 10;
+/** "Your images": steps on WASM (two of the task's epochs: a dozen pictures take a step each pass). */
+const IMAGES_STEPS = 200;
+/** The pictures made for it: PICTURE_COUNT of PICTURE_SIDE² pixels, and the colour run's size. */
+const PICTURE_COUNT = 12, PICTURE_SIDE = 40, COLOUR_SIZE = 16;
 /** The first step's −ELBO of an untrained VAE: 784 pixels of ≈ ln 2 nats each. */
 const UNTRAINED_ELBO = 784 * Math.LN2;
 /** Two runs side by side at the τ each is defined for: ReinMax needs τ ≥ 1, STGS is tuned around 0.5. */
@@ -369,6 +383,215 @@ Deno.test({
         },
       );
 
+      const pictureFiles = Array.from({ length: PICTURE_COUNT }, (_, i) => ({
+        name: `picture-${String(i).padStart(2, "0")}.png`,
+        mimeType: "image/png",
+        buffer: Buffer.from(encodePng(testPicture(i), PICTURE_SIDE, PICTURE_SIDE, 3)),
+      }));
+      const pictureNames = pictureFiles.map((f) => f.name);
+
+      await t.step(
+        "Your images: no pictures is refused; files are read, the undecodable one and the rest named",
+        async () => {
+          if (await page.isEnabled("#reset")) await page.click("#reset");
+          assert(await page.isHidden("#images-input"), "the pictures' controls belong to their task");
+          await page.selectOption("#task", "images");
+          assert(await page.isVisible("#images-input"));
+          assertEquals(await page.textContent("#images-note"), "No pictures yet.");
+          await page.click("#start");
+          assertEquals(
+            await page.textContent("#status"),
+            "Error: Your images: no pictures to train on — drop PNG or JPEG files or a folder of them, or " +
+              "choose them",
+          );
+          assertEquals(await page.getAttribute("#images-drop", "aria-invalid"), "true");
+          await page.setInputFiles("#images-files", [
+            ...pictureFiles,
+            { name: "broken.png", mimeType: "image/png", buffer: Buffer.from("not a PNG") },
+            { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello") },
+          ]);
+          const pictures = await readPictures(page);
+          assertEquals(pictures.names, pictureNames);
+          assertEquals(pictures.notPictures, ["notes.txt"]);
+          assertEquals(pictures.undecodable.length, 1, pictures.undecodable.join("; "));
+          assertMatch(pictures.undecodable[0], /^broken\.png \(.+\)$/);
+          const note = (await page.textContent("#images-note"))!;
+          assert(note.startsWith(`${PICTURE_COUNT} pictures ready (picture-00.png, `), note);
+          assert(note.includes("A step takes all 12: the batch is at most the number of pictures."), note);
+          assert(note.includes("Passed over 1 file that is not PNG or JPEG."), note);
+          assert(note.endsWith(` The browser cannot decode ${pictures.undecodable[0]}: left out.`), note);
+          assertEquals(
+            await page.textContent("#images-note .problem"),
+            note.slice(note.indexOf(" The browser")),
+          );
+          assertEquals(await page.getAttribute("#images-drop", "aria-invalid"), null);
+          await noProblems();
+        },
+      );
+
+      await t.step(
+        "Your images in colour, ReinMax beside STGS on WASM: pictures, codes and checkpoint downloaded",
+        async () => {
+          await page.selectOption("#images-size", String(COLOUR_SIZE));
+          await page.selectOption("#images-colour", "3");
+          const state = await train(page, {
+            task: "images",
+            tau: SIDE_BY_SIDE,
+            steps: IMAGES_STEPS,
+            backend: "wasm",
+          });
+          // The batch follows the pictures: a dozen, not the form's 100.
+          assertEquals(state.settings!.batch, PICTURE_COUNT);
+          assertEquals(state.settings!.pictures, { size: COLOUR_SIZE, channels: 3, config: "10x30" });
+          assertEquals(state.runs.map((r) => r.info.label), SIDE_BY_SIDE_LABELS);
+          for (const run of state.runs) {
+            const label = run.info.label;
+            assertEquals(run.failure, null, label);
+            assertEquals(run.info.stepsPerEpoch, 100, label);
+            assertEquals(run.losses.map(([s]) => s), Array.from({ length: IMAGES_STEPS }, (_, i) => i + 1));
+            const losses = run.losses.map(([, l]) => l);
+            for (const l of losses) assert(Number.isFinite(l) && l > 0, `${label}: loss ${l}`);
+            const first = mean(losses.slice(0, 10)), last = mean(losses.slice(-10));
+            assert(last < first - 50, `${label}: the −ELBO did not fall: ${first} → ${last}`);
+            assertEquals(run.epochs.map(([s]) => s), [100, 200], label);
+            for (const [, , elbo] of run.epochs) assert(elbo > 0 && elbo < first, `${label}: −ELBO ${elbo}`);
+            assertEquals(run.imagesStep, IMAGES_STEPS, label);
+          }
+          assertEquals(
+            await page.textContent("#reconstructions-heading"),
+            "Your pictures and their reconstructions",
+          );
+          assertEquals(await page.textContent("#test-heading"), "−ELBO of the pictures");
+          await checkOwnPictures(page, 1 + state.runs.length, { colour: true });
+
+          const codes = await downloaded(page, "#codes-0", temp);
+          assertEquals(codes.name, `reinmax-images-reinmax-step${IMAGES_STEPS}-codes.jsonl`);
+          checkCodes(codes.bytes, pictureNames, { categories: 10, latents: 30 });
+          const saved = await page.evaluate(() => studio().codes);
+          assertEquals(saved, {
+            run: 0,
+            step: IMAGES_STEPS,
+            name: codes.name,
+            bytes: codes.bytes.length,
+            pictures: 12,
+          });
+
+          const checkpoint = await downloaded(page, "#download-1", temp);
+          assertEquals(checkpoint.name, `reinmax-images-stgs-step${IMAGES_STEPS}.safetensors`);
+          const metadata = safetensorsMetadata(checkpoint.bytes);
+          assertEquals(metadata.format, CHECKPOINT_FORMAT);
+          assertEquals(metadata.model, "declared");
+          assertEquals(metadata.step, String(IMAGES_STEPS));
+          assertEquals(metadata["run.task"], "images");
+          assertEquals(metadata["run.data"], `${PICTURE_COUNT} pictures, ${COLOUR_SIZE}×${COLOUR_SIZE} RGB`);
+          await page.waitForFunction(() => studio().saved !== null, null, { timeout: 60_000 });
+
+          // The checkpoint is the model that coded the pictures: loaded in Deno, it gives the same codes to the
+          // same pictures made into an image set the same way.
+          const stgsCodes = checkCodes(
+            (await downloaded(page, "#codes-1", temp)).bytes,
+            pictureNames,
+            { categories: 10, latents: 30 },
+          );
+          const { model } = loadCheckpoint(checkpoint.bytes, await denoWasm(), checkpoint.name);
+          try {
+            if (!(model instanceof DiscreteModel)) {
+              throw new Error(`loaded a ${model.describe().model} model`);
+            }
+            const set = imageSetFromPictures(
+              Array.from({ length: PICTURE_COUNT }, (_, i) => rgba(testPicture(i))),
+              { name: "pictures", height: COLOUR_SIZE, width: COLOUR_SIZE, channels: 3 },
+            );
+            const inputs = new Float32Array(set.count * set.size);
+            set.gather(Uint32Array.from({ length: set.count }, (_, i) => i), inputs);
+            const again = await model.codes(inputs, set.count);
+            assertEquals(
+              stgsCodes,
+              Array.from({ length: set.count }, (_, i) => [...again.subarray(i * 30, (i + 1) * 30)]),
+            );
+          } finally {
+            model.destroy();
+          }
+
+          // The studio does not continue it: the pictures are not in the file.
+          const file = join(temp, checkpoint.name);
+          await Deno.writeFile(file, checkpoint.bytes);
+          await page.setInputFiles("#load", file);
+          await waitForEnd(page, 60_000);
+          assertEquals(
+            await page.textContent("#status"),
+            `Error: CheckpointError: ${checkpoint.name}: a model declared layer by layer (what the "Your ` +
+              `images" task saves): the studio continues the built-in tasks' checkpoints only; a program of your ` +
+              "own reads it with loadCheckpoint",
+          );
+          await checkCleared(page, "error");
+          await noProblems();
+        },
+      );
+
+      await t.step(
+        "Your images dropped, then a folder of them in grey on WASM, with fewer pictures than a row shows",
+        async () => {
+          await dropFiles(page, pictureFiles.slice(0, 3));
+          assertEquals((await readPictures(page)).names, pictureNames.slice(0, 3));
+          // Nested folders are walked; each picture is named by its path from the folder chosen.
+          const folder = join(temp, "holiday");
+          await Deno.mkdir(join(folder, "beach"), { recursive: true });
+          const inFolder = ["holiday/b.png", "holiday/beach/a.png", "holiday/beach/c.png", "holiday/d.png"];
+          for (const [i, name] of inFolder.entries()) {
+            await Deno.writeFile(join(temp, name), pictureFiles[i + 3].buffer);
+          }
+          await Deno.writeTextFile(join(folder, "index.txt"), "not a picture");
+          await page.setInputFiles("#images-folder", folder);
+          const pictures = await readPictures(page);
+          assertEquals(pictures.names, inFolder);
+          assertEquals([pictures.notPictures, pictures.undecodable], [["holiday/index.txt"], []]);
+          await page.selectOption("#images-size", "28");
+          await page.selectOption("#images-colour", "1");
+          await page.selectOption("#task", "images");
+          await page.selectOption("#images-code", "8x4");
+          // The code's own settings from the paper's table, as for the built-in 8×4 task.
+          assertEquals(await page.inputValue("#optimizer"), CATEGORICAL_CONFIGS["8x4"].optimizer);
+          assertEquals(Number(await page.inputValue("#lr")), CATEGORICAL_CONFIGS["8x4"].lr);
+          const state = await train(page, {
+            task: "images",
+            tau: { reinmax: undefined },
+            steps: 100,
+            backend: "wasm",
+          });
+          assertEquals(state.settings!.batch, inFolder.length);
+          assertEquals(state.settings!.pictures, { size: 28, channels: 1, config: "8x4" });
+          const [run] = state.runs;
+          assertEquals([run.failure, run.step, run.imagesStep, run.epochs.length], [null, 100, 100, 1]);
+          await checkOwnPictures(page, 2, { colour: false });
+          const codes = await downloaded(page, "#codes-0", temp);
+          // Four pictures after a hundred steps may well share their most likely code: only its form is checked.
+          checkCodes(codes.bytes, inFolder, { categories: 8, latents: 4, distinct: false });
+          await noProblems();
+        },
+      );
+
+      await onBackend("webgpu", "Your images on WebGPU: pictures drawn, codes downloaded", async () => {
+        await page.setInputFiles("#images-files", pictureFiles);
+        await readPictures(page);
+        await page.selectOption("#images-size", String(COLOUR_SIZE));
+        await page.selectOption("#images-code", "10x30");
+        const state = await train(page, {
+          task: "images",
+          tau: { reinmax: undefined },
+          steps: VAE_WEBGPU_STEPS,
+          backend: "webgpu",
+        });
+        assertEquals(state.backend, "webgpu");
+        const [run] = state.runs;
+        assertEquals([run.failure, run.step, run.imagesStep], [null, VAE_WEBGPU_STEPS, VAE_WEBGPU_STEPS]);
+        for (const [, l] of run.losses) assert(Number.isFinite(l) && l > 0, `loss ${l}`);
+        await checkOwnPictures(page, 2, { colour: false });
+        const codes = await downloaded(page, "#codes-0", temp);
+        checkCodes(codes.bytes, pictureNames, { categories: 10, latents: 30 });
+        await noProblems();
+      });
+
       await onBackend(
         "webgpu",
         "8×4 VAE, ReinMax on WebGPU; a file that is not a checkpoint then clears it",
@@ -676,7 +899,7 @@ let deno: Promise<Backend> | null = null;
 /** The τ a task's model is tuned for: the τ of ReinMax, its default estimator. */
 async function modelTauOf(task: "8x4" | "10x30" | "bernoulli" | "poly"): Promise<number> {
   if (task === "8x4" || task === "10x30") return CATEGORICAL_CONFIGS[task].tau;
-  const backend = await (deno ??= selectBackend({ prefer: "wasm" }));
+  const backend = await denoWasm();
   const model: TrainableModel = task === "poly" ? new PolyProgramming(backend) : new BernoulliVae(backend);
   try {
     return model.describe().estimator!.tau;
@@ -758,4 +981,134 @@ async function train(page: Page, settings: {
 async function waitForEnd(page: Page, timeout: number): Promise<StudioState> {
   await page.waitForFunction(() => !["starting", "running"].includes(studio().phase), null, { timeout });
   return await page.evaluate(studio);
+}
+
+/** Picture `i` of the "images" task's tests, RGB: a square of its own colour and place on a soft gradient. */
+function testPicture(i: number): Uint8Array {
+  const side = PICTURE_SIDE, pixels = new Uint8Array(side * side * 3);
+  const colour = [(i * 97) % 256, (i * 57 + 80) % 256, (i * 151 + 40) % 256];
+  const left = 4 + (i * 7) % 16, top = 4 + (i * 11) % 16, size = 12 + (i % 3) * 4;
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      const inside = x >= left && x < left + size && y >= top && y < top + size;
+      for (let c = 0; c < 3; c++) {
+        pixels[(y * side + x) * 3 + c] = inside ? colour[c] : 255 - Math.round((y * 90) / side) + c * 0;
+      }
+    }
+  }
+  return pixels;
+}
+
+/** RGB bytes of a PICTURE_SIDE² picture as an opaque RGBA picture. */
+function rgba(rgb: Uint8Array): { width: number; height: number; data: Uint8Array } {
+  const data = new Uint8Array((rgb.length / 3) * 4);
+  for (let p = 0; p < rgb.length / 3; p++) data.set([rgb[3 * p], rgb[3 * p + 1], rgb[3 * p + 2], 255], 4 * p);
+  return { width: PICTURE_SIDE, height: PICTURE_SIDE, data };
+}
+
+/** The pictures once the page has read them all. */
+async function readPictures(page: Page): Promise<StudioState["pictures"]> {
+  await page.waitForFunction(() => !studio().pictures.reading, null, { timeout: 30_000 });
+  return await page.evaluate(() => studio().pictures);
+}
+
+/** Drops `files` on the drop zone as a drag from the desktop would (files only: a script's drop holds no folders). */
+async function dropFiles(
+  page: Page,
+  files: readonly { name: string; mimeType: string; buffer: Uint8Array }[],
+) {
+  const sent = files.map((f) => ({ name: f.name, type: f.mimeType, bytes: [...f.buffer] }));
+  await page.evaluate((sent) => {
+    const transfer = new DataTransfer();
+    for (const f of sent) transfer.items.add(new File([new Uint8Array(f.bytes)], f.name, { type: f.type }));
+    const drop = document.getElementById("images-drop")!;
+    drop.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, sent);
+  // The drop's pictures are read after the event: wait for the read it began.
+  await page.waitForFunction(
+    (n) => studio().pictures.names.length === n || studio().pictures.reading,
+    sent.length,
+  );
+}
+
+/** Clicks `button` and returns the file the page downloads. */
+async function downloaded(
+  page: Page,
+  button: string,
+  dir: string,
+): Promise<{ name: string; bytes: Uint8Array }> {
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click(button)]);
+  const file = join(dir, `download-${download.suggestedFilename()}`);
+  await download.saveAs(file);
+  return { name: download.suggestedFilename(), bytes: await Deno.readFile(file) };
+}
+
+/**
+ * The codes file: one JSON line {"file", "codes"} per picture, in the order of `names`, each code `latents`
+ * whole categories in [0, categories), and unless `distinct` is false, not one code for all. Returns the codes.
+ */
+function checkCodes(
+  bytes: Uint8Array,
+  names: readonly string[],
+  { categories, latents, distinct = true }: { categories: number; latents: number; distinct?: boolean },
+): number[][] {
+  const text = new TextDecoder().decode(bytes);
+  assert(text.endsWith("\n"), "the last line ends");
+  const lines = text.slice(0, -1).split("\n").map((line) => JSON.parse(line));
+  assertEquals(lines.map((l) => l.file), names);
+  for (const { file, codes } of lines) {
+    assertEquals(Object.keys({ file, codes }), ["file", "codes"]);
+    assert(Array.isArray(codes) && codes.length === latents, `${file}: ${JSON.stringify(codes)}`);
+    for (const c of codes) assert(Number.isInteger(c) && c >= 0 && c < categories, `${file}: code ${c}`);
+  }
+  // A trained model tells the pictures apart.
+  if (distinct) {
+    assert(new Set(lines.map((l) => l.codes.join(","))).size > 1, "every picture has the same code");
+  }
+  return lines.map((l) => l.codes);
+}
+
+/** A safetensors file's metadata: 8 bytes of little-endian header length, then the JSON header. */
+function safetensorsMetadata(bytes: Uint8Array): Record<string, string> {
+  const length = new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true);
+  assert(length > 0n && length < BigInt(bytes.length - 8), `header length ${length}`);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(length))));
+  return header.__metadata__;
+}
+
+/**
+ * The "images" task's canvases: `rows` rows (the pictures, then one per run; the samples one fewer), each run
+ * drawn — many colours (or grey levels), and not just the white of the page.
+ */
+async function checkOwnPictures(page: Page, rows: number, { colour }: { colour: boolean }): Promise<void> {
+  assert(await page.isVisible("#pictures"), "the pictures are shown");
+  for (const id of ["reconstructions", "samples"]) {
+    const drawn = await page.evaluate((id) => {
+      const canvas = document.getElementById(id) as HTMLCanvasElement;
+      const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+      const colours = new Set<number>();
+      let grey = true, unwhite = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+        if (data[i] !== data[i + 1] || data[i] !== data[i + 2]) grey = false;
+        if (data[i] < 240 || data[i + 1] < 240 || data[i + 2] < 240) unwhite++;
+      }
+      return {
+        rows: Number(canvas.dataset.rows),
+        colours: colours.size,
+        grey,
+        unwhite: unwhite / (data.length / 4),
+      };
+    }, id);
+    assertEquals(drawn.rows, id === "samples" ? rows - 1 : rows, `#${id} rows`);
+    assert(drawn.colours > 32, `#${id} shows ${drawn.colours} colours`);
+    assert(drawn.unwhite > 0.05, `#${id}: ${(drawn.unwhite * 100).toFixed(1)}% of its pixels are not white`);
+    // Grey pictures are drawn grey (the run labels' coloured text aside, which antialiasing blends).
+    if (colour) assert(!drawn.grey, `#${id} is grey`);
+  }
+}
+
+/** The WASM backend of this process, for models the test builds or loads here. */
+function denoWasm(): Promise<Backend> {
+  return deno ??= selectBackend({ prefer: "wasm" });
 }
