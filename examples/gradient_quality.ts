@@ -25,6 +25,7 @@ import {
   selectBackend,
   trainVae,
 } from "../mod.ts";
+import { GUMBEL_DRAWS_FLAG } from "./estimator_flags.ts";
 import { readCheckpointFile } from "./checkpoint_file.ts";
 import { openDataset } from "./data_source.ts";
 import { parseFlags, runCli } from "./flags.ts";
@@ -37,14 +38,7 @@ const FLAGS = {
     default: "reinmax,st,stgs,gst,grmck",
   },
   tau: { type: "string", help: "comma-separated temperatures", default: "0.5,1,1.3,2" },
-  k: {
-    type: "number",
-    help: "Gumbel-Rao draws per backward",
-    default: ESTIMATORS.grmck.k!.default,
-    integer: true,
-    min: 1,
-    max: ESTIMATORS.grmck.k!.max,
-  },
+  k: GUMBEL_DRAWS_FLAG,
   draws: {
     type: "number",
     help: "M, draws of each estimator",

@@ -9,9 +9,7 @@ import {
   adam,
   defaultTau,
   estimator,
-  ESTIMATOR_NAMES,
   type EstimatorName,
-  ESTIMATORS,
   formatReport,
   POLY_SETTINGS,
   polyOptimum,
@@ -20,6 +18,7 @@ import {
   selectBackend,
   trainPoly,
 } from "../mod.ts";
+import { ESTIMATOR_FLAG, GUMBEL_DRAWS_FLAG, tauFlag } from "./estimator_flags.ts";
 import { parseFlags, runCli } from "./flags.ts";
 import { ProgressBar } from "./progress.ts";
 
@@ -27,12 +26,7 @@ import { ProgressBar } from "./progress.ts";
 const POLY_TAU = POLY_SETTINGS.tau;
 
 const FLAGS = {
-  estimator: {
-    type: "string",
-    help: "gradient estimator",
-    default: "reinmax",
-    choices: ESTIMATOR_NAMES,
-  },
+  estimator: ESTIMATOR_FLAG,
   p: { type: "number", help: "exponent p of |X − c|^p (> 0)", default: 2, min: Number.MIN_VALUE },
   c: {
     type: "string",
@@ -40,21 +34,8 @@ const FLAGS = {
     default: "const",
     choices: ["const", "linear"],
   },
-  tau: {
-    type: "number",
-    help: `temperature τ [default: the estimator's, ${
-      ESTIMATOR_NAMES.map((name) => `${name} ${defaultTau(name, POLY_TAU)}`).join(", ")
-    }]`,
-    optional: true,
-  },
-  k: {
-    type: "number",
-    help: "Gumbel-Rao draws per backward (grmck only)",
-    default: ESTIMATORS.grmck.k!.default,
-    integer: true,
-    min: 1,
-    max: ESTIMATORS.grmck.k!.max,
-  },
+  tau: tauFlag(POLY_TAU),
+  k: GUMBEL_DRAWS_FLAG,
   lr: { type: "number", help: "learning rate", default: POLY_SETTINGS.lr },
   optimizer: {
     type: "string",

@@ -27,7 +27,6 @@ import {
   encodePng,
   type Estimator,
   estimator,
-  ESTIMATOR_NAMES,
   type EstimatorName,
   ESTIMATORS,
   formatReport,
@@ -41,6 +40,7 @@ import {
   type Vae,
   type VaeEpoch,
 } from "../mod.ts";
+import { ESTIMATOR_FLAG, GUMBEL_DRAWS_FLAG, tauFlag } from "./estimator_flags.ts";
 import { readCheckpointFile } from "./checkpoint_file.ts";
 import { openDataset } from "./data_source.ts";
 import { givenFlags, parseFlags, runCli } from "./flags.ts";
@@ -69,25 +69,9 @@ const FLAGS = {
     default: "dynamic",
     choices: BINARIZATIONS,
   },
-  estimator: { type: "string", help: "gradient estimator", default: "reinmax", choices: ESTIMATOR_NAMES },
-  tau: {
-    type: "number",
-    help: `temperature τ [default: ${
-      ESTIMATOR_NAMES.map((name) => {
-        const d = ESTIMATORS[name].tau.default;
-        return `${name} ${d === "model" ? "the model's" : d}`;
-      }).join(", ")
-    }]`,
-    optional: true,
-  },
-  k: {
-    type: "number",
-    help: "Gumbel-Rao draws per backward (grmck only)",
-    default: ESTIMATORS.grmck.k!.default,
-    integer: true,
-    min: 1,
-    max: ESTIMATORS.grmck.k!.max,
-  },
+  estimator: ESTIMATOR_FLAG,
+  tau: tauFlag("the model's"),
+  k: GUMBEL_DRAWS_FLAG,
   optimizer: {
     type: "string",
     help: "optimiser [default: the model's]",

@@ -19,7 +19,6 @@ import {
   DiscreteModel,
   encodePng,
   estimator,
-  ESTIMATOR_NAMES,
   type EstimatorName,
   ESTIMATORS,
   formatReport,
@@ -35,6 +34,7 @@ import {
   selectBackend,
   trainModel,
 } from "../mod.ts";
+import { ESTIMATOR_FLAG, GUMBEL_DRAWS_FLAG, tauFlag } from "./estimator_flags.ts";
 import { type Flags, parseFlags, runCli } from "./flags.ts";
 import { listPictureFiles, pathIn, readPicture } from "./image_files.ts";
 import { prepareOutput, writeAtomically } from "./output_file.ts";
@@ -101,25 +101,9 @@ const FLAGS = {
     min: 1,
     max: 1 << 14,
   },
-  estimator: { type: "string", help: "gradient estimator", default: "reinmax", choices: ESTIMATOR_NAMES },
-  tau: {
-    type: "number",
-    help: `temperature τ [default: ${
-      ESTIMATOR_NAMES.map((name) => {
-        const d = ESTIMATORS[name].tau.default;
-        return `${name} ${d === "model" ? "the configuration's" : d}`;
-      }).join(", ")
-    }]`,
-    optional: true,
-  },
-  k: {
-    type: "number",
-    help: "Gumbel-Rao draws per backward (grmck only)",
-    default: ESTIMATORS.grmck.k!.default,
-    integer: true,
-    min: 1,
-    max: ESTIMATORS.grmck.k!.max,
-  },
+  estimator: ESTIMATOR_FLAG,
+  tau: tauFlag("the configuration's"),
+  k: GUMBEL_DRAWS_FLAG,
   optimizer: {
     type: "string",
     help: "optimiser [default: the configuration's]",
