@@ -2,10 +2,11 @@
 // check): every entry point of deno.json's exports (mod.ts, the TF.js adapter) and every module they import, the fixture files the loaders read, README, LICENSE, the docs
 // (the guides and the figures they show) and deno.json, and nothing else: no tests, benchmarks, tools,
 // examples, CI or kernel sources.
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl, pathToFileURL as toFileUrl } from "node:url";
 import { FIXTURES, loadFixture } from "../mod.ts";
+import { publicDeclarations, withoutInternalMembers, withoutUnusedImports } from "../tools/bundle.ts";
 
 const ROOT = fromFileUrl(new URL("../", import.meta.url));
 const ROOT_URL = toFileUrl(ROOT).href;
@@ -69,4 +70,30 @@ Deno.test("the published package is the library, its fixtures, docs, README and 
     modules.includes(file) || ALWAYS.includes(file) || read.has(file) ||
     /^docs\/([^/]+\.md|figures\/[^/]+\.(md|svg))$/.test(file);
   assertEquals(published.filter((file) => !expected(file)), [], "files published that a user does not need");
+});
+
+Deno.test("the bundle's declarations leave out @internal members and the imports only they used", () => {
+  const dts = [
+    `import type { Seam } from "../layers/seam.ts";`,
+    `import type { Shown } from "../layers/shown.ts";`,
+    "export declare class Model {",
+    "    /** Public. */",
+    "    get size(): number;",
+    "    /**",
+    "     * The seam between two classes.",
+    "     * @internal",
+    "     */",
+    "    protected seam(): Seam;",
+    "    /** Shown. */",
+    "    shown(): Shown;",
+    "}",
+    "",
+  ].join("\n");
+  const stripped = withoutUnusedImports(withoutInternalMembers(dts));
+  assertEquals(stripped.includes("Seam"), false, stripped);
+  assertStringIncludes(stripped, `import type { Shown } from "../layers/shown.ts";`);
+  assertStringIncludes(stripped, "    get size(): number;\n");
+  assertStringIncludes(stripped, "    shown(): Shown;\n");
+  // An import still in use is kept, so that publicDeclarations reports the file it points to.
+  assertThrows(() => publicDeclarations(stripped, new Set(["Model"])), Error, "still refer to another file");
 });

@@ -1,5 +1,6 @@
 // Bundles the library for web developers: dist/reinmax.js, one ES module with the WebAssembly kernels and
-// the WGSL shaders inside it (src/gen embeds them), and dist/reinmax.d.ts, its type declarations.
+// the WGSL shaders inside it (src/gen embeds them), dist/reinmax.d.ts, its type declarations, and
+// dist/fixtures/, the bundled data sets, where the bundle's FIXTURES_URL points.
 //
 //   deno run --allow-read --allow-write --allow-run --allow-env tools/bundle.ts [--out DIR]
 //
@@ -41,8 +42,38 @@ export async function bundleLibrary(outDir: string = DEFAULT_OUT_DIR): Promise<{
   const names = await exportedNames(ENTRY);
   await Deno.writeTextFile(dts, publicDeclarations(await Deno.readTextFile(dts), names));
   // Deno takes a module's types from this comment; TypeScript finds reinmax.d.ts beside reinmax.js by itself.
-  await Deno.writeTextFile(js, `/* @ts-self-types="./reinmax.d.ts" */\n${await Deno.readTextFile(js)}`);
+  const code = withFixturesBeside(await Deno.readTextFile(js));
+  await Deno.writeTextFile(js, `/* @ts-self-types="./reinmax.d.ts" */\n${code}`);
+  await copyFixtures(join(outDir, "fixtures"));
   return { js, dts };
+}
+
+/** FIXTURES_URL as src/data/fixtures.ts computes it, from its place in the source tree. */
+const SOURCE_FIXTURES_URL = `new URL("../../fixtures/", import.meta.url)`;
+
+/**
+ * The bundle with FIXTURES_URL pointing at fixtures/ beside reinmax.js, where copyFixtures puts them: in the
+ * source tree it climbs from src/data/ to the root. The only import.meta left in the bundle.
+ */
+export function withFixturesBeside(code: string): string {
+  const places = code.split(SOURCE_FIXTURES_URL).length - 1;
+  if (places !== 1) {
+    throw new Error(`expected FIXTURES_URL's definition once in the bundle, found ${places} times`);
+  }
+  return code.replace(SOURCE_FIXTURES_URL, `new URL("./fixtures/", import.meta.url)`);
+}
+
+/** The committed data sets and their manifest, what loadFixture reads, into `dir`. */
+async function copyFixtures(dir: string): Promise<void> {
+  const source = join(ROOT, "fixtures");
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.copyFile(join(source, "manifest.json"), join(dir, "manifest.json"));
+  for (const set of ["fashion-mnist-10k", "digits"]) {
+    await Deno.mkdir(join(dir, set), { recursive: true });
+    for await (const entry of Deno.readDir(join(source, set))) {
+      if (entry.isFile) await Deno.copyFile(join(source, set, entry.name), join(dir, set, entry.name));
+    }
+  }
 }
 
 /** Every name the module at `path` exports, values and types, as `deno doc` lists them. */
@@ -65,7 +96,7 @@ const TOP_LEVEL_EXPORT =
  */
 export function publicDeclarations(dts: string, publicNames: ReadonlySet<string>): string {
   const declared = new Set<string>();
-  const out = dts
+  const out = withoutUnusedImports(withoutInternalMembers(dts))
     .replace(/^export (?:type )?\{[^}]*\};\n/gm, "")
     .replace(TOP_LEVEL_EXPORT, (_, kind: string, name: string) => {
       declared.add(name);
@@ -80,6 +111,30 @@ export function publicDeclarations(dts: string, publicNames: ReadonlySet<string>
   // In a declaration file every top-level declaration counts as exported unless the file has an export
   // statement of its own; this empty one keeps the unexported declarations private.
   return `${out}\nexport {};\n`;
+}
+
+/**
+ * The declarations without the class members documented `@internal` (as TypeScript's stripInternal leaves
+ * them out): the seams between the library's own classes, whose types are not part of the public API. The
+ * declaration emitter prints a member on one line, after its comment at the same indentation.
+ */
+export function withoutInternalMembers(dts: string): string {
+  return dts.replace(/^( +)\/\*\*(?:(?!\*\/)[\s\S])*?@internal(?:(?!\*\/)[\s\S])*?\*\/\n\1[^\n]*;\n/gm, "");
+}
+
+/**
+ * The declarations without the import statements none of whose names is used any more (those the internal
+ * members alone referred to). An import still used is kept, so publicDeclarations reports it.
+ */
+export function withoutUnusedImports(dts: string): string {
+  const imports = /^import (?:type )?\{([^}]*)\} from "[^"]*";\n/gm;
+  const rest = dts.replace(imports, "");
+  return dts.replace(imports, (line, names: string) => {
+    const used = names.split(",").map((n) => n.replace(/^\s*type\s+/, "").trim().split(/\s+as\s+/).pop()!)
+      .filter((n) => n.length > 0)
+      .some((n) => new RegExp(`\\b${n.replace(/\$/g, "\\$")}\\b`).test(rest));
+    return used ? line : "";
+  });
 }
 
 async function deno(args: string[]): Promise<string> {

@@ -28,7 +28,8 @@ export const FIXTURES = ["fashion-mnist-10k", "digits"] as const;
  * The `fixtures/` directory of this copy of the SDK, wherever mod.ts was imported from: a checkout (a
  * `file:` URL), deno.land/x or JSR (an `https:` URL). Reading from it is the caller's I/O, e.g.
  * `(name) => fetch(new URL(name, FIXTURES_URL))`, which needs read permission for a checkout and net
- * permission for a host. (Inside a bundle it points next to the bundle, where the fixtures are not.)
+ * permission for a host. In dist/reinmax.js it is fixtures/ beside the bundle, where `deno task bundle`
+ * copies them.
  *
  * @example
  * ```ts

@@ -8,7 +8,7 @@
 // (CI set), where it fails.
 import { assert, assertEquals } from "@std/assert";
 import { type Browser, chromium } from "playwright-core";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl, pathToFileURL as toFileUrl } from "node:url";
 
 const ROOT = fromFileUrl(new URL("../../", import.meta.url));
@@ -72,8 +72,13 @@ async function deno(args: string[], cwd = ROOT): Promise<{ code: number; output:
 async function documentedExports(path: string): Promise<string[]> {
   const { code, output } = await deno(["doc", "--json", path]);
   assertEquals(code, 0, output);
-  const doc = JSON.parse(output) as { nodes: Record<string, { symbols: { name: string }[] }> };
-  return Object.values(doc.nodes).flatMap((node) => node.symbols.map((s) => s.name)).sort();
+  const doc = JSON.parse(output) as {
+    nodes: Record<string, { symbols: { name: string; declarations: { declarationKind: string }[] }[] }>;
+  };
+  // deno doc also lists, as "private", a declaration the file does not export that an exported one names.
+  return Object.values(doc.nodes).flatMap((node) =>
+    node.symbols.filter((s) => s.declarations.some((d) => d.declarationKind !== "private")).map((s) => s.name)
+  ).sort();
 }
 
 Deno.test("dist/reinmax.js exports what mod.ts exports and imports nothing", async () => {
@@ -82,8 +87,12 @@ Deno.test("dist/reinmax.js exports what mod.ts exports and imports nothing", asy
   const library = await import("../../mod.ts");
   assertEquals(Object.keys(bundle).sort(), Object.keys(library).sort());
   const code = await Deno.readTextFile(BUNDLE);
-  // No other module, wasm or shader file to host: no import statement, dynamic import or import.meta.
-  const reference = code.match(/^\s*import\s*[\w{*"'].*$|\bimport\s*\(|\bimport\.meta\b/m);
+  // No other module, wasm or shader file to host: no import statement, dynamic import or import.meta, but for
+  // FIXTURES_URL, the place of the data sets a caller may fetch (fixtures/ beside the bundle).
+  const fixturesUrl = `new URL("./fixtures/", import.meta.url)`;
+  assertEquals(code.split(fixturesUrl).length, 2, "FIXTURES_URL points beside the bundle, once");
+  const reference = code.replace(fixturesUrl, "")
+    .match(/^\s*import\s*[\w{*"'].*$|\bimport\s*\(|\bimport\.meta\b/m);
   assertEquals(reference, null, `the bundle refers to another file: ${reference?.[0]}`);
 });
 
@@ -174,7 +183,11 @@ Deno.test({
         async (request) => {
           const path = new URL(request.url).pathname;
           requested.push(path);
-          const file = files[path];
+          // The fixtures deno task bundle copied into dist/fixtures/.
+          const file = files[path] ??
+            (path.startsWith("/fixtures/") && !path.includes("..")
+              ? [join(dirname(BUNDLE), path), "application/octet-stream"]
+              : undefined);
           if (!file) return new Response("not found", { status: 404 });
           return new Response(await Deno.readFile(file[0]), { headers: { "content-type": file[1] } });
         },
@@ -209,8 +222,17 @@ Deno.test({
       for (const loss of [...sampled, ...exact]) assert(Number.isFinite(loss) && loss > 0, `loss ${loss}`);
       assert(exact[9] < exact[0] - 1e-3, `the exact loss did not fall: ${exact[0]} → ${exact[9]}`);
       assert(exact[9] > (result.optimum as number), `exact loss ${exact[9]} below the optimum`);
+      assertEquals(
+        result.fixture,
+        { train: 1500, test: 297, size: 64 },
+        "the digits, read through FIXTURES_URL",
+      );
       assertEquals(problems, []);
-      assertEquals([...new Set(requested)].sort(), ["/", "/reinmax.js"], "the page loads nothing else");
+      assertEquals(
+        [...new Set(requested)].filter((p) => !p.startsWith("/fixtures/")).sort(),
+        ["/", "/reinmax.js"],
+        "the page loads nothing else but the data it asked for",
+      );
     } finally {
       await browser?.close();
       abort.abort();
