@@ -32,7 +32,7 @@ import {
   trainModel,
 } from "../mod.ts";
 import { openDataset } from "./data_source.ts";
-import { parseFlags, runCli } from "./flags.ts";
+import { parseFlags, runCli, SEED_FLAG } from "./flags.ts";
 import { prepareOutput, writeAtomically } from "./output_file.ts";
 import { ProgressBar } from "./progress.ts";
 
@@ -87,12 +87,8 @@ const FLAGS = {
     default: "fixture",
   },
   seed: {
-    type: "number",
+    ...SEED_FLAG,
     help: "random seed (initialisation, samples, data order), the same for every estimator",
-    default: 0,
-    integer: true,
-    min: 0,
-    max: Number.MAX_SAFE_INTEGER,
   },
   backend: { type: "string", help: "compute backend", default: "auto", choices: ["auto", "webgpu", "wasm"] },
   checkpoint: {

@@ -27,6 +27,16 @@ export interface FlagSpec {
   readonly max?: number;
 }
 
+/** --seed: every random draw of a run (initialisation, samples, data order), an integer the SDK accepts. */
+export const SEED_FLAG = {
+  type: "number",
+  help: "random seed",
+  default: 0,
+  integer: true,
+  min: 0,
+  max: Number.MAX_SAFE_INTEGER,
+} as const;
+
 type FlagValue<F extends FlagSpec> = F["type"] extends "number" ? number
   : F["type"] extends "boolean" ? boolean
   : string;

@@ -28,7 +28,7 @@ import {
 import { GUMBEL_DRAWS_FLAG } from "./estimator_flags.ts";
 import { readCheckpointFile } from "./checkpoint_file.ts";
 import { openDataset } from "./data_source.ts";
-import { parseFlags, runCli } from "./flags.ts";
+import { parseFlags, runCli, SEED_FLAG } from "./flags.ts";
 import { ProgressBar } from "./progress.ts";
 
 const FLAGS = {
@@ -68,14 +68,7 @@ const FLAGS = {
     help: "fixture, digits, or a directory or URL of MNIST-like files",
     default: "fixture",
   },
-  seed: {
-    type: "number",
-    help: "random seed",
-    default: 0,
-    integer: true,
-    min: 0,
-    max: Number.MAX_SAFE_INTEGER,
-  },
+  seed: SEED_FLAG,
   backend: { type: "string", help: "compute backend", default: "auto", choices: ["auto", "webgpu", "wasm"] },
   json: { type: "boolean", help: "print the table as JSON lines", default: false },
 } as const;

@@ -19,7 +19,7 @@ import {
   trainPoly,
 } from "../mod.ts";
 import { ESTIMATOR_FLAG, GUMBEL_DRAWS_FLAG, tauFlag } from "./estimator_flags.ts";
-import { parseFlags, runCli } from "./flags.ts";
+import { parseFlags, runCli, SEED_FLAG } from "./flags.ts";
 import { ProgressBar } from "./progress.ts";
 
 /** The τ the task is tuned for (the paper's, for ReinMax and ST): the estimators' default where their row says "model". */
@@ -53,14 +53,7 @@ const FLAGS = {
     min: 1,
     max: 1 << 20,
   },
-  seed: {
-    type: "number",
-    help: "random seed",
-    default: 0,
-    integer: true,
-    min: 0,
-    max: Number.MAX_SAFE_INTEGER,
-  },
+  seed: SEED_FLAG,
   backend: { type: "string", help: "compute backend", default: "auto", choices: ["auto", "webgpu", "wasm"] },
   "read-every": {
     type: "number",

@@ -43,7 +43,7 @@ import {
 import { ESTIMATOR_FLAG, GUMBEL_DRAWS_FLAG, tauFlag } from "./estimator_flags.ts";
 import { readCheckpointFile } from "./checkpoint_file.ts";
 import { openDataset } from "./data_source.ts";
-import { givenFlags, parseFlags, runCli } from "./flags.ts";
+import { givenFlags, parseFlags, runCli, SEED_FLAG } from "./flags.ts";
 import { prepareOutput, writeAtomically } from "./output_file.ts";
 import { ProgressBar } from "./progress.ts";
 
@@ -93,14 +93,7 @@ const FLAGS = {
       "holding the four MNIST-like IDX files",
     default: "fixture",
   },
-  seed: {
-    type: "number",
-    help: "random seed",
-    default: 0,
-    integer: true,
-    min: 0,
-    max: Number.MAX_SAFE_INTEGER,
-  },
+  seed: SEED_FLAG,
   backend: { type: "string", help: "compute backend", default: "auto", choices: ["auto", "webgpu", "wasm"] },
   "read-every": {
     type: "number",

@@ -35,7 +35,7 @@ import {
   trainModel,
 } from "../mod.ts";
 import { ESTIMATOR_FLAG, GUMBEL_DRAWS_FLAG, tauFlag } from "./estimator_flags.ts";
-import { type Flags, parseFlags, runCli } from "./flags.ts";
+import { type Flags, parseFlags, runCli, SEED_FLAG } from "./flags.ts";
 import { listPictureFiles, pathIn, readPicture } from "./image_files.ts";
 import { prepareOutput, writeAtomically } from "./output_file.ts";
 import { ProgressBar } from "./progress.ts";
@@ -135,14 +135,7 @@ const FLAGS = {
     min: 0,
     max: 1 << 20,
   },
-  seed: {
-    type: "number",
-    help: "random seed",
-    default: 0,
-    integer: true,
-    min: 0,
-    max: Number.MAX_SAFE_INTEGER,
-  },
+  seed: SEED_FLAG,
   backend: { type: "string", help: "compute backend", default: "auto", choices: ["auto", "webgpu", "wasm"] },
   out: {
     type: "string",

@@ -484,14 +484,20 @@ Deno.test({
     } finally {
       classifier.destroy();
     }
-    // A VectorSet checks itself.
-    assertEquals(
-      (assertThrows(
-        () => new VectorSet({ name: "v", count: 2, width: 3, values: new Float32Array(5) }),
+    // A VectorSet checks itself: its length, its values, its labels.
+    const refusedSet = (options: Record<string, unknown>, argument: string, message: string) => {
+      const error = assertThrows(
+        () =>
+          new VectorSet({ name: "v", count: 2, width: 3, values: new Float32Array(6), ...options } as never),
         ReinmaxInputError,
-      ) as ReinmaxInputError).argument,
-      "values",
-    );
+      ) as ReinmaxInputError;
+      assertEquals(error.argument, argument, error.message);
+      assertStringIncludes(error.message, message);
+    };
+    refusedSet({ values: new Float32Array(5) }, "values", "count × width = 2 × 3 = 6 values, got 5");
+    refusedSet({ values: Float32Array.of(0, 1, 2, NaN, 4, 5) }, "values", "at index 3 (example 1)");
+    refusedSet({ labels: Uint8Array.of(1) }, "labels", "one label per example (2), got 1");
+    refusedSet({ labels: [1, 2] }, "labels", "expected a Uint8Array");
   },
 });
 

@@ -120,17 +120,7 @@ export class ImageSet {
         } = ${count * size} bytes, got ${pixels.length}`,
       );
     }
-    if (labels !== undefined) {
-      if (!(labels instanceof Uint8Array)) {
-        throw new ReinmaxInputError("labels", `expected a Uint8Array or undefined, got ${describe(labels)}`);
-      }
-      if (labels.length !== count) {
-        throw new ReinmaxInputError(
-          "labels",
-          `expected one label per image (${count}), got ${labels.length}`,
-        );
-      }
-    }
+    checkLabels(labels, count, "image");
     const above = firstPixelAbove(pixels, maxValue);
     if (above >= 0) {
       throw new ReinmaxInputError(
@@ -256,4 +246,19 @@ export function pixelPlace(i: number, size: number, width: number, channels = 1)
   return `image ${Math.floor(i / size)}, row ${Math.floor(within / width)}, column ${
     within % width
   }${channel}`;
+}
+
+/**
+ * Checks a set's optional labels: a Uint8Array of one label per `item` (image, example), else a
+ * ReinmaxInputError naming `labels`.
+ * @internal
+ */
+export function checkLabels(labels: unknown, count: number, item: string): void {
+  if (labels === undefined) return;
+  if (!(labels instanceof Uint8Array)) {
+    throw new ReinmaxInputError("labels", `expected a Uint8Array or undefined, got ${describe(labels)}`);
+  }
+  if (labels.length !== count) {
+    throw new ReinmaxInputError("labels", `expected one label per ${item} (${count}), got ${labels.length}`);
+  }
 }

@@ -6,6 +6,7 @@
  */
 import { DatasetError, ReinmaxInputError } from "../errors.ts";
 import { describe, requireInteger } from "../validate.ts";
+import { checkLabels } from "./images.ts";
 
 /**
  * What a {@link VectorSet} is built from.
@@ -84,17 +85,7 @@ export class VectorSet {
         `expected finite values, got ${values[bad]} at index ${bad} (example ${Math.floor(bad / width)})`,
       );
     }
-    if (labels !== undefined) {
-      if (!(labels instanceof Uint8Array)) {
-        throw new ReinmaxInputError("labels", `expected a Uint8Array or undefined, got ${describe(labels)}`);
-      }
-      if (labels.length !== count) {
-        throw new ReinmaxInputError(
-          "labels",
-          `expected one label per example (${count}), got ${labels.length}`,
-        );
-      }
-    }
+    checkLabels(labels, count, "example");
     this.name = name;
     this.count = count;
     this.width = width;
