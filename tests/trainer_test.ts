@@ -346,3 +346,29 @@ forEachBackend(
     }
   },
 );
+
+forEachBackend(
+  "VAE: a model whose parameters already hold non-finite values is refused before the first step",
+  async (backend) => {
+    const model = tinyVae(backend, 1e-2);
+    try {
+      // As if a caller had written a broken state: two NaNs and an infinity in one weight.
+      const weight = model.plan.get("encoder.fc2.weight");
+      backend.write(weight.buffer, new Float32Array([NaN, Infinity, NaN]), 5);
+      let steps = 0;
+      const error = await assertRejects(async () => {
+        for await (
+          const _ of train(vaeTask(model, tinySet(), () => void steps++), { epochs: 1 })
+        ) { /* train */ }
+      }, ReinmaxInputError) as ReinmaxInputError;
+      assertEquals(error.argument, "model");
+      assertStringIncludes(
+        error.message,
+        "parameter encoder.fc2.weight holds 3 non-finite values before training",
+      );
+      assertEquals([steps, model.steps], [0, 0], "no step was taken");
+    } finally {
+      model.destroy();
+    }
+  },
+);
