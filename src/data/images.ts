@@ -170,13 +170,7 @@ export class ImageSet {
         }`,
       );
     }
-    if (!(out instanceof Float32Array) || out.length < count * this.size) {
-      throw new ReinmaxInputError(
-        "out",
-        `expected a Float32Array of at least ${count}·${this.size} = ${count * this.size} values, got ` +
-          (out instanceof Float32Array ? `length ${out.length}` : describe(out)),
-      );
-    }
+    checkGatherOut(out, count, this.size);
     const { pixels, size } = this;
     if (pixels.length !== this.count * size) {
       throw new DatasetError(
@@ -190,16 +184,7 @@ export class ImageSet {
     }
     const scale = this.#scale;
     for (let k = 0; k < count; k++) {
-      const index = indices[start + k];
-      if (!Number.isInteger(index) || index < 0 || index >= this.count) {
-        throw new ReinmaxInputError(
-          "indices",
-          `expected image indices in [0, ${this.count}) for ${this.name}, got ${
-            describe(index)
-          } at position ` +
-            `${start + k}`,
-        );
-      }
+      const index = checkIndex(indices, start + k, this.count, this.name, "image");
       const from = index * size;
       const to = k * size;
       for (let p = 0; p < size; p++) out[to + p] = scale[pixels[from + p]];
@@ -261,4 +246,41 @@ export function checkLabels(labels: unknown, count: number, item: string): void 
   if (labels.length !== count) {
     throw new ReinmaxInputError("labels", `expected one label per ${item} (${count}), got ${labels.length}`);
   }
+}
+
+/**
+ * Checks gather's `out`: a Float32Array with room for `count` examples of `size` values, else a
+ * ReinmaxInputError naming `out`.
+ * @internal
+ */
+export function checkGatherOut(out: unknown, count: number, size: number): void {
+  if (!(out instanceof Float32Array) || out.length < count * size) {
+    throw new ReinmaxInputError(
+      "out",
+      `expected a Float32Array of at least ${count}·${size} = ${count * size} values, got ` +
+        (out instanceof Float32Array ? `length ${out.length}` : describe(out)),
+    );
+  }
+}
+
+/**
+ * `indices[position]`, checked to be an index of a set of `count` items (images, examples) called `name`,
+ * else a ReinmaxInputError naming `indices`.
+ * @internal
+ */
+export function checkIndex(
+  indices: ArrayLike<number>,
+  position: number,
+  count: number,
+  name: string,
+  item: string,
+): number {
+  const index = indices[position];
+  if (!Number.isInteger(index) || index < 0 || index >= count) {
+    throw new ReinmaxInputError(
+      "indices",
+      `expected ${item} indices in [0, ${count}) for ${name}, got ${describe(index)} at position ${position}`,
+    );
+  }
+  return index;
 }

@@ -6,7 +6,7 @@
  */
 import { DatasetError, ReinmaxInputError } from "../errors.ts";
 import { describe, requireInteger } from "../validate.ts";
-import { checkLabels } from "./images.ts";
+import { checkGatherOut, checkIndex, checkLabels } from "./images.ts";
 
 /**
  * What a {@link VectorSet} is built from.
@@ -107,13 +107,7 @@ export class VectorSet {
   ): void {
     requireInteger("start", start, 0, indices.length);
     requireInteger("count", count, 0, indices.length - start);
-    if (!(out instanceof Float32Array) || out.length < count * this.width) {
-      throw new ReinmaxInputError(
-        "out",
-        `expected a Float32Array of at least ${count}·${this.width} = ${count * this.width} values, got ` +
-          (out instanceof Float32Array ? `length ${out.length}` : describe(out)),
-      );
-    }
+    checkGatherOut(out, count, this.width);
     if (this.values.length !== this.count * this.width) {
       throw new DatasetError(
         this.name,
@@ -125,15 +119,7 @@ export class VectorSet {
     }
     const w = this.width;
     for (let k = 0; k < count; k++) {
-      const index = indices[start + k];
-      if (!Number.isInteger(index) || index < 0 || index >= this.count) {
-        throw new ReinmaxInputError(
-          "indices",
-          `expected example indices in [0, ${this.count}) for ${this.name}, got ${
-            describe(index)
-          } at position ${start + k}`,
-        );
-      }
+      const index = checkIndex(indices, start + k, this.count, this.name, "example");
       const example = this.values.subarray(index * w, (index + 1) * w);
       const bad = example.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) {
