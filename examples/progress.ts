@@ -11,6 +11,11 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
+/** "1 epoch", "2 epochs": a count and its noun, for the programs' summaries. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 /** Draws `[#####-----] done/total  rate steps/s  ETA …  note` on one terminal line. */
 export class ProgressBar {
   readonly #total: number;

@@ -45,7 +45,7 @@ import { readCheckpointFile } from "./checkpoint_file.ts";
 import { openDataset } from "./data_source.ts";
 import { givenFlags, parseFlags, runCli, SEED_FLAG } from "./flags.ts";
 import { prepareOutput, writeAtomically } from "./output_file.ts";
-import { ProgressBar } from "./progress.ts";
+import { plural, ProgressBar } from "./progress.ts";
 
 const FLAGS = {
   model: { type: "string", help: "the model", default: "categorical", choices: ["categorical", "bernoulli"] },
@@ -127,11 +127,6 @@ const PICTURES = 16;
 /** Why training stopped when the user pressed Ctrl-C. */
 class Interrupted extends Error {
   override name = "Interrupted";
-}
-
-/** "1 epoch", "2 epochs". */
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** What a run trains, from the flags or, when resuming, from the checkpoint. */

@@ -38,7 +38,7 @@ import { ESTIMATOR_FLAG, GUMBEL_DRAWS_FLAG, tauFlag } from "./estimator_flags.ts
 import { type Flags, parseFlags, runCli, SEED_FLAG } from "./flags.ts";
 import { listPictureFiles, pathIn, readPicture } from "./image_files.ts";
 import { prepareOutput, writeAtomically } from "./output_file.ts";
-import { ProgressBar } from "./progress.ts";
+import { plural, ProgressBar } from "./progress.ts";
 
 /** Steps the default number of epochs adds up to, about: a minute or two on a laptop's CPU at 28×28. */
 const DEFAULT_STEPS = 2000;
@@ -159,11 +159,6 @@ const FLAGS = {
 type CliFlags = Flags<typeof FLAGS>;
 
 const USAGE = "usage: deno run --allow-read --allow-write examples/your_images.ts --images DIR [flags]";
-
-/** "1 epoch", "2 epochs". */
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
 
 /** `--config CxL` as numbers, each in the range the categorical layer takes. */
 function parseConfig(text: string): { categories: number; latents: number } {
