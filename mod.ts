@@ -59,6 +59,11 @@ export {
   type EstimatorOptions,
   type EstimatorRow,
   ESTIMATORS,
+  PATHWISE_ESTIMATOR_NAMES,
+  type PathwiseBackward,
+  type PathwiseEstimatorName,
+  SCORE_ESTIMATOR_NAMES,
+  type ScoreFunction,
   TAU_RANGE,
   type TauDomain,
 } from "./src/estimators.ts";

@@ -5,7 +5,10 @@
 // Elementwise kernels run on f32x4 with the tail computed by the same vector code on a splat (as
 // asm/layers.ts), so every element gets the same arithmetic. Pairs are (de)interleaved by shuffles: four
 // elements are two vectors of pairs.
-import { philoxBlock, word0, word1, word2, word3 } from "./philox";
+import {
+  exponentialFromWord, philoxBlock, streamWord, uniformFromWord, word0, word1, word2, word3,
+} from "./philox";
+import { expf, logf, sigmoidV } from "./vmath";
 
 // @ts-ignore: decorator
 @inline function at(p: usize, i: u32): usize {
@@ -125,6 +128,143 @@ export function binarize(
       for (let k: u32 = 0; k < rest; k++) store<f32>(at(LANES, k), load<f32>(at(px, j + k)));
       v128.store(LANES, binarizeBlockV(v128.load(LANES), j >> 2, row, key0, key1, stream, tag));
       for (let k: u32 = 0; k < rest; k++) store<f32>(at(po, j + k), load<f32>(at(LANES, k)));
+    }
+  }
+}
+
+// --- The score-function estimators (docs/math.md §2.7–§2.10) -------------------------------------------------
+// The codes BERNOULLI_SCORE_RLOO, _DISARM, _ARMS and _DOUBLECV are defined by the build from the estimator table
+// (src/estimators.ts), as the WGSL assembly defines them. K copies of a latent are copy-major: copy t of
+// latent i of `count` is at t·count + i, and the loss of copy t of row r at t·rows + r.
+
+/** P(z = 1) = σ(θ) with θ = 2a − 1 formed as (a + a) − 1, which no backend can fuse differently. */
+// @ts-ignore: decorator
+@inline function logitOf(a: f32): f32 {
+  return (a + a) - 1;
+}
+
+// @ts-ignore: decorator
+@inline function sigmoidf(x: f32): f32 {
+  return f32x4.extract_lane(sigmoidV(f32x4.splat(x)), 0);
+}
+
+/** Whether copy t of latent i is z = 1 (category 0 of its logit pair). */
+// @ts-ignore: decorator
+@inline function bitOf(sample: usize, t: u32, count: u32, i: u32): f32 {
+  return load<i32>(at(sample, t * count + i)) == 0 ? 1 : 0;
+}
+
+/** See src/kernels.ts: the antithetic pair for two copies, the Dirichlet copula for more. */
+export function bernoulli_coupled_sample(
+  sample: usize, a: usize, count: u32, copies: u32, key0: u32, key1: u32, stream: u32, tag: u32,
+): void {
+  const c: f32 = <f32>1 / <f32>(copies - 1);
+  for (let i: u32 = 0; i < count; i++) {
+    const p = sigmoidf(logitOf(load<f32>(at(a, i))));
+    const low = p < 0.5;
+    if (copies == 2) {
+      const u = uniformFromWord(streamWord(0, i, key0, key1, stream, tag));
+      const u0 = low ? u : 1 - u;
+      store<i32>(at(sample, i), u0 < p ? 0 : 1);
+      store<i32>(at(sample, count + i), 1 - u0 < p ? 0 : 1);
+      continue;
+    }
+    // d_t = E_t/ΣE is Dirichlet(1, …, 1); u_t = (1 − d_t)^{K−1} is uniform. For p < ½, z = 1 ⟺ u_t < p ⟺
+    // d_t > 1 − p^{1/(K−1)}; mirrored (1 − u_t < p) for p ≥ ½, d_t < 1 − (1 − p)^{1/(K−1)}.
+    let total: f32 = 0;
+    for (let t: u32 = 0; t < copies; t++) total += exponentialFromWord(streamWord(t, i, key0, key1, stream, tag));
+    const q = low ? p : 1 - p;
+    const threshold = total * (1 - expf(c * logf(q)));
+    for (let t: u32 = 0; t < copies; t++) {
+      const e = exponentialFromWord(streamWord(t, i, key0, key1, stream, tag));
+      const one = low ? e > threshold : e < threshold;
+      store<i32>(at(sample, t * count + i), one ? 0 : 1);
+    }
+  }
+}
+
+/** See src/kernels.ts. */
+export function bernoulli_double_cv_projections(
+  projections: usize, a: usize, sample: usize, gradZ: usize, rows: u32, latents: u32, copies: u32, gradScale: f32,
+): void {
+  const count = rows * latents;
+  const others = gradScale / <f32>(copies - 1);
+  for (let t: u32 = 0; t < copies; t++) {
+    for (let r: u32 = 0; r < rows; r++) {
+      let c: f32 = 0;
+      for (let l: u32 = 0; l < latents; l++) {
+        const i = r * latents + l;
+        let sum: f32 = 0;
+        for (let j: u32 = 0; j < copies; j++) if (j != t) sum += load<f32>(at(gradZ, j * count + i));
+        const p = sigmoidf(logitOf(load<f32>(at(a, i))));
+        c += (bitOf(sample, t, count, i) - p) * (sum * others);
+      }
+      store<f32>(at(projections, t * rows + r), c);
+    }
+  }
+}
+
+/** 1/(1 − ρ) of ARMS: ρ the correlation of two copies' bits under the copula, from q = min(p, 1 − p). */
+function armsDebias(q: f32, copies: u32): f32 {
+  const root = expf(logf(q) / <f32>(copies - 1)) * 2 - 1; // 2q^{1/(K−1)} − 1
+  const joint = root > 0 ? expf(<f32>(copies - 1) * logf(root)) : <f32>0;
+  const gap = q - joint;
+  return gap > 0 ? (q * (1 - q)) / gap : 0;
+}
+
+/** See src/kernels.ts. */
+export function bernoulli_score_backward(
+  dA: usize, alphaTerms: usize, a: usize, sample: usize, reward: usize, gradZ: usize, projections: usize,
+  alpha: usize, rows: u32, latents: u32, copies: u32, estimator: u32, scale: f32, gradScale: f32,
+): void {
+  const count = rows * latents, K = <f32>copies, al = load<f32>(alpha);
+  for (let r: u32 = 0; r < rows; r++) {
+    let total: f32 = 0, cTotal: f32 = 0;
+    for (let t: u32 = 0; t < copies; t++) {
+      total += load<f32>(at(reward, t * rows + r));
+      cTotal += load<f32>(at(projections, t * rows + r));
+    }
+    for (let l: u32 = 0; l < latents; l++) {
+      const i = r * latents + l;
+      const theta = logitOf(load<f32>(at(a, i)));
+      const p = sigmoidf(theta);
+      let g: f32 = 0, dg: f32 = 0;
+      if (estimator == BERNOULLI_SCORE_DISARM) {
+        const z0 = bitOf(sample, 0, count, i), z1 = bitOf(sample, 1, count, i);
+        if (z0 != z1) {
+          const w = <f32>0.5 * (load<f32>(at(reward, r)) - load<f32>(at(reward, rows + r))) * sigmoidf(abs(theta));
+          g = z1 == 1 ? -w : w;
+        }
+      } else if (estimator == BERNOULLI_SCORE_ARMS) {
+        const mean = total / K;
+        for (let t: u32 = 0; t < copies; t++) {
+          g += (load<f32>(at(reward, t * rows + r)) - mean) * (bitOf(sample, t, count, i) - p);
+        }
+        g *= armsDebias(p < 0.5 ? p : 1 - p, copies) / (K - 1);
+      } else if (estimator == BERNOULLI_SCORE_DOUBLECV) {
+        let meanGrad: f32 = 0;
+        for (let t: u32 = 0; t < copies; t++) {
+          const f = load<f32>(at(reward, t * rows + r)), c = load<f32>(at(projections, t * rows + r));
+          const v = f + al * c;
+          const others = (total + al * cTotal - v) / (K - 1);
+          const d = bitOf(sample, t, count, i) - p;
+          g += (f - others + al * c) * d;
+          dg += (c - (cTotal - c) / (K - 1)) * d;
+          meanGrad += load<f32>(at(gradZ, t * count + i));
+        }
+        const global = (meanGrad * gradScale / K) * (p * (1 - p));
+        g = g / K - al * global;
+        dg = dg / K - global;
+      } else {
+        // RLOO: each copy's baseline is the mean loss of the others.
+        for (let t: u32 = 0; t < copies; t++) {
+          const f = load<f32>(at(reward, t * rows + r));
+          g += (f - (total - f) / (K - 1)) * (bitOf(sample, t, count, i) - p);
+        }
+        g /= K;
+      }
+      store<f32>(at(dA, i), scale * 2 * g);
+      store<f32>(at(alphaTerms, i), 2 * g * dg);
     }
   }
 }

@@ -6,7 +6,11 @@
 //
 //   deno bench --allow-env bench/vae_bench.ts      (part of `deno task bench`)
 import type { Backend } from "../src/backend.ts";
-import { estimator, ESTIMATOR_NAMES, type EstimatorName } from "../src/estimators.ts";
+import {
+  estimator,
+  PATHWISE_ESTIMATOR_NAMES as ESTIMATOR_NAMES,
+  type PathwiseEstimatorName as EstimatorName,
+} from "../src/estimators.ts";
 import { type CategoricalConfig, CategoricalVae } from "../src/models/categorical_vae.ts";
 import { WasmBackend } from "../src/wasm/backend.ts";
 import { WebGpuBackend } from "../src/webgpu/backend.ts";

@@ -87,15 +87,12 @@ export interface EstimatorRow {
   readonly gap?: { readonly default: number };
   /**
    * Enqueues the backward of `rows` rows of `n` categories: dLogits (written) from gHard and gSoft. `rng` is
-   * the stream of the step, whose word 0 of each row drew the sample; later words are the estimator's.
+   * the stream of the step, whose word 0 of each row drew the sample; later words are the estimator's. Null
+   * for the score-function estimators, which run on Bernoulli latents from the losses of their K codes.
    */
-  readonly enqueueBackward: (
-    k: Launcher,
-    buffers: EstimatorBuffers,
-    shape: { readonly rows: number; readonly n: number },
-    est: Estimator,
-    rng: RandomStream,
-  ) => void;
+  readonly enqueueBackward: PathwiseBackward | null;
+  /** What a score-function estimator of Bernoulli latents needs; absent for the others. */
+  readonly scoreFunction?: ScoreFunction;
   /**
    * Its code in the fused polynomial-programming step (the `estimator` parameter of poly_step), or null when
    * the step has no fused form of it and the task runs the unfused kernels instead.
@@ -103,8 +100,40 @@ export interface EstimatorRow {
   readonly polyStep: number | null;
 }
 
+/** The backward of an estimator that carries the gradient at the sample to the logits. */
+export type PathwiseBackward = (
+  k: Launcher,
+  buffers: EstimatorBuffers,
+  shape: { readonly rows: number; readonly n: number },
+  est: Estimator,
+  rng: RandomStream,
+) => void;
+
+/**
+ * A score-function estimator of Bernoulli latents (docs/math.md §2.7–§2.10): unbiased, it weighs the scores
+ * z − σ(θ) of a latent's K codes by their losses f, so it runs on a `bernoulli` layer that draws K ≥ 2 codes
+ * per example and is the model's last stochastic layer (every loss its codes change is the likelihood's).
+ *
+ * @example
+ * ```ts
+ * import { ESTIMATORS, type ScoreFunction } from "@reinmax/reinmax";
+ * const disarm: ScoreFunction = ESTIMATORS.disarm.scoreFunction!;
+ * console.log(disarm.coupled, disarm.evaluations); // true { min: 2, max: 2 }: one antithetic pair
+ * ```
+ */
+export interface ScoreFunction {
+  /** Its code in `bernoulli_score_backward` (the BERNOULLI_SCORE_<NAME> constant of both backends). */
+  readonly code: number;
+  /** Whether its K codes are drawn jointly, negatively correlated (`bernoulli_coupled_sample`). */
+  readonly coupled: boolean;
+  /** The evaluations K it is defined for. */
+  readonly evaluations: { readonly min: number; readonly max: number };
+  /** Whether it learns the weight α of a control variate alongside the model (a parameter of the layer). */
+  readonly learnsAlpha: boolean;
+}
+
 /** The backward of the Gumbel family: K conditional perturbations (K = 1 is STGS). */
-const gumbelBackward: EstimatorRow["enqueueBackward"] = (k, b, { rows, n }, est, rng) =>
+const gumbelBackward: PathwiseBackward = (k, b, { rows, n }, est, rng) =>
   k.gumbel_backward(
     {
       dLogits: b.dLogits,
@@ -118,16 +147,19 @@ const gumbelBackward: EstimatorRow["enqueueBackward"] = (k, b, { rows, n }, est,
   );
 
 /** The backward of ReinMax (docs/math.md §2.1). */
-const reinmaxBackward: EstimatorRow["enqueueBackward"] = (k, b, { rows, n }, est) =>
+const reinmaxBackward: PathwiseBackward = (k, b, { rows, n }, est) =>
   k.reinmax_backward({ ...estimatorInputs(b), dLogits: b.dLogits }, { rows, n, tau: est.tau });
 
 /** The backward of straight-through (docs/math.md §2.2). */
-const stBackward: EstimatorRow["enqueueBackward"] = (k, b, { rows, n }, est) =>
+const stBackward: PathwiseBackward = (k, b, { rows, n }, est) =>
   k.st_backward({ ...estimatorInputs(b), dLogits: b.dLogits }, { rows, n, tau: est.tau });
 
 /** The backward of gapped straight-through (docs/math.md §2.4). */
-const gstBackward: EstimatorRow["enqueueBackward"] = (k, b, { rows, n }, est) =>
+const gstBackward: PathwiseBackward = (k, b, { rows, n }, est) =>
   k.gst_backward({ ...estimatorInputs(b), dLogits: b.dLogits }, { rows, n, tau: est.tau, gap: est.gap });
+
+/** The score-function estimators have no temperature; τ is accepted and unused. */
+const SCORE_TAU: TauDomain = { min: 0, default: 1, tuned: "none (no relaxation)" };
 
 const LIU_2023 =
   "Liu et al., Bridging Discrete and Backpropagation: Straight-Through and Beyond (NeurIPS 2023)";
@@ -182,6 +214,49 @@ const ROWS: Readonly<Record<EstimatorName, EstimatorRow>> = {
     enqueueBackward: gumbelBackward,
     polyStep: 3,
   },
+  rloo: {
+    title: "RLOO",
+    summary:
+      "REINFORCE with each code's baseline the mean loss of the other K − 1: (1/K)·Σ_k (f_k − f̄_−k)(z_k − σ(θ))",
+    reference: "Kool et al., Buy 4 REINFORCE Samples, Get a Baseline for Free! (ICLR workshop 2019)",
+    tau: SCORE_TAU,
+    enqueueBackward: null,
+    polyStep: null,
+    scoreFunction: { code: 0, coupled: false, evaluations: { min: 2, max: 64 }, learnsAlpha: false },
+  },
+  disarm: {
+    title: "DisARM",
+    summary:
+      "an antithetic pair, ½(f_1 − f_2)·(−1)^{z_2}·1[z_1 ≠ z_2]·σ(|θ|): ARM with the augmentation summed out",
+    reference:
+      "Dong, Mnih & Tucker, DisARM: An Antithetic Gradient Estimator for Binary Latent Variables (NeurIPS 2020)",
+    tau: SCORE_TAU,
+    enqueueBackward: null,
+    polyStep: null,
+    scoreFunction: { code: 1, coupled: true, evaluations: { min: 2, max: 2 }, learnsAlpha: false },
+  },
+  arms: {
+    title: "ARMS",
+    summary:
+      "K codes from a Dirichlet copula, REINFORCE with the mean baseline, unbiased by 1/((K − 1)(1 − ρ))",
+    reference:
+      "Dimitriev & Zhou, ARMS: Antithetic-REINFORCE-Multi-Sample Gradient for Binary Variables (ICML 2021)",
+    tau: SCORE_TAU,
+    enqueueBackward: null,
+    polyStep: null,
+    scoreFunction: { code: 2, coupled: true, evaluations: { min: 2, max: 64 }, learnsAlpha: false },
+  },
+  doublecv: {
+    title: "Double CV",
+    summary: "RLOO plus a learned multiple α of a linear control variate from the other codes' ∂f/∂z",
+    reference:
+      "Titsias & Shi, Double Control Variates for Gradient Estimation in Discrete Latent Variable Models " +
+      "(AISTATS 2022)",
+    tau: SCORE_TAU,
+    enqueueBackward: null,
+    polyStep: null,
+    scoreFunction: { code: 3, coupled: false, evaluations: { min: 2, max: 64 }, learnsAlpha: true },
+  },
 };
 
 /**
@@ -216,7 +291,8 @@ function estimatorInputs(
 }
 
 /**
- * Every estimator name, in the order the paper compares them.
+ * Every estimator name: the relaxed ones in the order the paper compares them, then the unbiased
+ * score-function estimators of Bernoulli latents (its Table 6).
  *
  * @example
  * ```ts
@@ -225,7 +301,62 @@ function estimatorInputs(
  * const all = ESTIMATOR_NAMES.map((name) => estimator(name));
  * ```
  */
-export const ESTIMATOR_NAMES = ["reinmax", "st", "stgs", "gst", "grmck"] as const;
+export const ESTIMATOR_NAMES = [
+  "reinmax",
+  "st",
+  "stgs",
+  "gst",
+  "grmck",
+  "rloo",
+  "disarm",
+  "arms",
+  "doublecv",
+] as const;
+
+/**
+ * The estimators that carry the gradient at a sample back to its logits, on any stochastic layer and in
+ * polynomial programming: every name of {@link ESTIMATOR_NAMES} but the score-function ones.
+ *
+ * @example
+ * ```ts
+ * import { PATHWISE_ESTIMATOR_NAMES } from "@reinmax/reinmax";
+ * console.log(PATHWISE_ESTIMATOR_NAMES.join(" ")); // reinmax st stgs gst grmck
+ * ```
+ */
+export const PATHWISE_ESTIMATOR_NAMES = [
+  "reinmax",
+  "st",
+  "stgs",
+  "gst",
+  "grmck",
+] as const satisfies readonly EstimatorName[];
+
+/**
+ * The unbiased score-function estimators of Bernoulli latents (see {@link ScoreFunction}).
+ *
+ * @example
+ * ```ts
+ * import { SCORE_ESTIMATOR_NAMES } from "@reinmax/reinmax";
+ * console.log(SCORE_ESTIMATOR_NAMES.join(" ")); // rloo disarm arms doublecv
+ * ```
+ */
+export const SCORE_ESTIMATOR_NAMES = [
+  "rloo",
+  "disarm",
+  "arms",
+  "doublecv",
+] as const satisfies readonly EstimatorName[];
+
+/**
+ * The name of an estimator that runs on any stochastic layer: one of {@link PATHWISE_ESTIMATOR_NAMES}.
+ *
+ * @example
+ * ```ts
+ * import type { PathwiseEstimatorName } from "@reinmax/reinmax";
+ * const name: PathwiseEstimatorName = "reinmax";
+ * ```
+ */
+export type PathwiseEstimatorName = (typeof PATHWISE_ESTIMATOR_NAMES)[number];
 
 /**
  * The float32 bounds on τ of every estimator. The kernels compute softmax(θ/τ) and scale by 1/τ in float32:
@@ -388,17 +519,55 @@ export function modelEstimator(given: Estimator | undefined, modelTau: number): 
 }
 
 /**
- * The fused polynomial step's estimator codes as named constants, `POLY_STEP_<NAME>` = its row's `polyStep`,
- * for every estimator that has one: the build hands them to the AssemblyScript compiler and the shader
- * assembly declares them in WGSL, so both backends' poly_step read their codes from this table.
+ * The estimators' kernel codes as named constants: `POLY_STEP_<NAME>` = the row's `polyStep`, for every
+ * estimator that has one, and `BERNOULLI_SCORE_<NAME>` = its `scoreFunction.code`. The build hands them to the
+ * AssemblyScript compiler and the shader assembly declares them in WGSL, so both backends' poly_step and
+ * bernoulli_score_backward read their codes from this table.
  */
-export function polyStepConstants(): Record<string, number> {
+export function estimatorConstants(): Record<string, number> {
   const constants: Record<string, number> = {};
   for (const name of ESTIMATOR_NAMES) {
-    const code = ESTIMATORS[name].polyStep;
-    if (code !== null) constants[`POLY_STEP_${name.toUpperCase()}`] = code;
+    const { polyStep, scoreFunction } = ESTIMATORS[name];
+    if (polyStep !== null) constants[`POLY_STEP_${name.toUpperCase()}`] = polyStep;
+    if (scoreFunction) constants[`BERNOULLI_SCORE_${name.toUpperCase()}`] = scoreFunction.code;
   }
   return constants;
+}
+
+/**
+ * `est` itself when it carries a gradient through a sample (every estimator but the score-function ones),
+ * else a ReinmaxInputError naming `argument`: the score-function estimators need K losses per example and
+ * run only on Bernoulli latents.
+ */
+export function requirePathwise(est: Estimator, argument: string, where: string): Estimator {
+  if (ESTIMATORS[est.name].enqueueBackward === null) {
+    const pathwise = ESTIMATOR_NAMES.filter((n) => ESTIMATORS[n].enqueueBackward !== null);
+    throw new ReinmaxInputError(
+      argument,
+      `${est.name} is a score-function estimator of Bernoulli latents (bernoulli layers, --model bernoulli); ` +
+        `${where} takes ${pathwise.join(", ")}`,
+    );
+  }
+  return est;
+}
+
+/**
+ * Checks that a Bernoulli layer's evaluations K suit its estimator (a score-function estimator needs K
+ * codes per example in its range; DisARM exactly one antithetic pair); returns K.
+ */
+export function checkEvaluations(est: Estimator, evaluations: number, argument: string): number {
+  const score = ESTIMATORS[est.name].scoreFunction;
+  if (score && !(evaluations >= score.evaluations.min && evaluations <= score.evaluations.max)) {
+    const range = score.evaluations.min === score.evaluations.max
+      ? `exactly ${score.evaluations.min}`
+      : `${score.evaluations.min} to ${score.evaluations.max}`;
+    throw new ReinmaxInputError(
+      argument,
+      `${ESTIMATORS[est.name].title} weighs the losses of K codes per example and needs K = ${range}, ` +
+        `got ${evaluations}`,
+    );
+  }
+  return evaluations;
 }
 
 /** Enqueues the categorical sample of every row (independent of τ). */
@@ -420,5 +589,6 @@ export function enqueueBackward(
   shape: { readonly rows: number; readonly n: number },
   rng: RandomStream,
 ): void {
-  ESTIMATORS[est.name].enqueueBackward(k, buffers, shape, est, rng);
+  const backward = ESTIMATORS[requirePathwise(est, "estimator", "this backward").name].enqueueBackward!;
+  backward(k, buffers, shape, est, rng);
 }

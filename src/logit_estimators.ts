@@ -15,6 +15,7 @@ import {
   type EstimatorBuffers,
   type EstimatorName,
   type EstimatorOptions,
+  requirePathwise,
 } from "./estimators.ts";
 import { launcher } from "./launcher.ts";
 import { type RandomStream, randomStream, TAG } from "./random.ts";
@@ -247,7 +248,7 @@ export async function sampleWithEstimator(
 ): Promise<EstimatorResult> {
   requireBackend(backend);
   requireObject("options", options, "{ n }");
-  const est = estimator(name, options);
+  const est = requirePathwise(estimator(name, options), "name", "sampleWithEstimator");
   const { checked, own, drawn } = await checkAndDraw(backend, logits, options);
   return {
     ...drawn,

@@ -28,6 +28,10 @@ const ESTIMATORS: Record<EstimatorName, { tau: number; gap?: number; k?: number 
   gst: { tau: 0.7, gap: 1.5 },
   stgs: { tau: 0.5 },
   grmck: { tau: 0.6, k: 3 },
+  rloo: { tau: 1 },
+  disarm: { tau: 1 },
+  arms: { tau: 1 },
+  doublecv: { tau: 1 },
 };
 
 function tinyModel(

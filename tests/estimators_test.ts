@@ -4,7 +4,12 @@ import { forEachBackend } from "./backends.ts";
 import * as ref from "./reference/estimators.ts";
 import { streamWord } from "./reference/philox.ts";
 import { assertClose, row, testRandom, uniformArray } from "./util.ts";
-import { type Backend, type EstimatorName, gst, sampleWithEstimator } from "../mod.ts";
+import {
+  type Backend,
+  gst,
+  type PathwiseEstimatorName as EstimatorName,
+  sampleWithEstimator,
+} from "../mod.ts";
 import { readF32, seedKey, TAG } from "./internals.ts";
 
 const CASES = [

@@ -14,7 +14,7 @@ import {
   type Backend,
   CategoricalVae,
   estimator,
-  type EstimatorName,
+  type PathwiseEstimatorName as EstimatorName,
   radam,
   ReinmaxInputError,
   trainVae,

@@ -6,7 +6,7 @@
  *   deno task build:check    # exit 1 if src/gen differs from what the sources build
  */
 import asc from "assemblyscript/asc";
-import { polyStepConstants } from "../src/estimators.ts";
+import { estimatorConstants } from "../src/estimators.ts";
 import { assembleKernelSources } from "../src/webgpu/shaders.ts";
 
 const root = new URL("../", import.meta.url);
@@ -23,8 +23,8 @@ const COMMON_FLAGS = [
   "abort=",
   "--enable",
   "simd",
-  // The fused poly step's estimator codes, from the estimator table (src/estimators.ts).
-  ...Object.entries(polyStepConstants()).flatMap(([name, code]) => ["--use", `${name}=${code}`]),
+  // The estimators' kernel codes (poly_step, bernoulli_score_backward), from the estimator table (src/estimators.ts).
+  ...Object.entries(estimatorConstants()).flatMap(([name, code]) => ["--use", `${name}=${code}`]),
 ];
 
 const VARIANTS = [

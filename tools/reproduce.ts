@@ -498,14 +498,6 @@ async function readShards(dir: string): Promise<{ settings: Settings; results: J
 
 // ---- output ------------------------------------------------------------------------------------------------
 
-const NAMES: Record<EstimatorName, string> = {
-  reinmax: "ReinMax",
-  st: "ST",
-  stgs: "STGS",
-  gst: "GST",
-  grmck: "GR-MCK",
-};
-
 function colorOf(name: EstimatorName): string {
   return PALETTE[ESTIMATOR_NAMES.indexOf(name) % PALETTE.length];
 }
@@ -543,7 +535,7 @@ function render(settings: Settings, results: readonly JobResult[]): Map<string, 
     const optimum = polys.find((r) => r.p === p)?.optimum;
     md.push(`## p = ${p}${optimum === undefined ? "" : ` (optimum ${optimum.toFixed(4)})`}`, "");
     const rows = s.estimators.map((name) => [
-      NAMES[name],
+      ESTIMATORS[name].title,
       ...s.taus.map((tau) => {
         const r = polys.find((x) => x.p === p && x.estimator === name && x.tau === tau);
         if (!r) return "—";
@@ -567,7 +559,7 @@ function render(settings: Settings, results: readonly JobResult[]): Map<string, 
         xLabel: "training step",
         yLabel: "exact expected loss",
         series: bestRuns(polys, p, settings).map((r) => ({
-          label: `${NAMES[r.estimator]} τ=${r.tau}`,
+          label: `${ESTIMATORS[r.estimator].title} τ=${r.tau}`,
           color: colorOf(r.estimator),
           points: r.steps.map((step, k) => [step, r.exactLoss[k]] as const),
         })),
@@ -581,7 +573,7 @@ function render(settings: Settings, results: readonly JobResult[]): Map<string, 
         xLabel: "temperature τ",
         yLabel: `exact expected loss after ${s.steps} steps`,
         series: s.estimators.map((name): Series => ({
-          label: NAMES[name],
+          label: ESTIMATORS[name].title,
           color: colorOf(name),
           markers: true,
           points: polys.filter((r) => r.p === p && r.estimator === name).map((r) =>
@@ -605,7 +597,12 @@ function render(settings: Settings, results: readonly JobResult[]): Map<string, 
         ["estimator", "τ", "train −ELBO", "test −ELBO"],
         vaes.map((
           r,
-        ) => [NAMES[r.estimator], `${r.tau}`, last(r.trainElbo).toFixed(2), last(r.testElbo).toFixed(2)]),
+        ) => [
+          ESTIMATORS[r.estimator].title,
+          `${r.tau}`,
+          last(r.trainElbo).toFixed(2),
+          last(r.testElbo).toFixed(2),
+        ]),
       ),
       "",
       "![VAE −ELBO curves](vae-curves.svg)",
@@ -619,12 +616,12 @@ function render(settings: Settings, results: readonly JobResult[]): Map<string, 
         yLabel: "−ELBO (nats per image)",
         series: vaes.flatMap((r): Series[] => [
           {
-            label: `${NAMES[r.estimator]} train`,
+            label: `${ESTIMATORS[r.estimator].title} train`,
             color: colorOf(r.estimator),
             points: r.windowSteps.map((step, k) => [step, r.windowElbo[k]] as const),
           },
           {
-            label: `${NAMES[r.estimator]} test`,
+            label: `${ESTIMATORS[r.estimator].title} test`,
             color: colorOf(r.estimator),
             dashed: true,
             markers: true,

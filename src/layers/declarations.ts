@@ -7,7 +7,13 @@
  * @module
  */
 import { ReinmaxInputError } from "../errors.ts";
-import { checkEstimator, type Estimator, estimator as makeEstimator } from "../estimators.ts";
+import {
+  checkEstimator,
+  checkEvaluations,
+  type Estimator,
+  estimator as makeEstimator,
+  requirePathwise,
+} from "../estimators.ts";
 import { describe, requireFiniteNumber, requireInteger } from "../validate.ts";
 
 /** A layer's own name: the prefix of its buffers' labels and, by default, of its parameters'. */
@@ -47,10 +53,15 @@ export interface LatentOptions extends Named {
   readonly evaluations: number;
   /**
    * Labels of the layer's parameters where they should differ from `<name>.weight`, `<name>.bias` (the
-   * projection to logits) and `<name>.prior` (a learned prior's logits); the built-in VAEs keep their
-   * historical labels this way.
+   * projection to logits), `<name>.prior` (a learned prior's logits) and `<name>.alpha` (Double CV's learned
+   * weight); the built-in VAEs keep their historical labels this way.
    */
-  readonly parameterNames?: { readonly weight?: string; readonly bias?: string; readonly prior?: string };
+  readonly parameterNames?: {
+    readonly weight?: string;
+    readonly bias?: string;
+    readonly prior?: string;
+    readonly alpha?: string;
+  };
 }
 
 /**
@@ -302,16 +313,21 @@ export function checkLayer(index: number, value: unknown): LayerDeclaration {
         );
       }
       const evaluations = requireInteger(`${at}.evaluations`, v.evaluations, 1, 64);
+      if (kind === "categorical") requirePathwise(est, `${at}.estimator`, "a categorical layer");
+      else checkEvaluations(est, evaluations, `${at}.evaluations`);
       const names = v.parameterNames;
       if (names !== undefined) {
         if (typeof names !== "object" || names === null) {
           throw new ReinmaxInputError(`${at}.parameterNames`, `expected an object, got ${describe(names)}`);
         }
         for (const [key, label] of Object.entries(names)) {
-          if (!["weight", "bias", "prior"].includes(key) || typeof label !== "string" || !NAME.test(label)) {
+          if (
+            !["weight", "bias", "prior", "alpha"].includes(key) || typeof label !== "string" ||
+            !NAME.test(label)
+          ) {
             throw new ReinmaxInputError(
               `${at}.parameterNames`,
-              `expected labels of weight, bias or prior, got ${describe(key)}: ${describe(label)}`,
+              `expected labels of weight, bias, prior or alpha, got ${describe(key)}: ${describe(label)}`,
             );
           }
         }

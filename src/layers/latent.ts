@@ -7,11 +7,21 @@
  * - categorical: the codes stay categories (a following linear layer gathers rows of its weight); the KL to
  *   the uniform prior is docs/math.md §4.7, to a learned prior softmax(ρ) §4.7 with log p for −log C.
  * - Bernoulli: one value a per variable, the logit pair (a, 1 − a) of §4.10, so P(z = 1) = σ(2a − 1); the codes
- *   go on as the bits z; the KL to a Bernoulli prior σ(ρ) is §4.8 (ρ = 0 for the uniform prior).
+ *   go on as the bits z; the KL to a Bernoulli prior σ(ρ) is §4.8 (ρ = 0 for the uniform prior). With K ≥ 2 it
+ *   also runs the score-function estimators (§2.7–§2.10), which weigh the scores of its K codes by the losses
+ *   the likelihood gives them: it must then be the model's last stochastic layer.
  * @module
  */
 import { readF32 } from "../backend.ts";
-import { enqueueBackward, enqueueSample, type Estimator } from "../estimators.ts";
+import { ReinmaxInputError } from "../errors.ts";
+import {
+  checkEvaluations,
+  enqueueBackward,
+  enqueueSample,
+  type Estimator,
+  ESTIMATORS,
+  type ScoreFunction,
+} from "../estimators.ts";
 import type { Parameter, PlannedBuffer } from "../memory_plan.ts";
 import { layerStream } from "../random.ts";
 import type { BernoulliLayer, CategoricalLayer } from "./declarations.ts";
@@ -32,6 +42,11 @@ export interface LatentPass extends Pass {
   readonly estimators?: ReadonlyMap<number, Estimator>;
   /** Leave the KL term's gradient out of the backward (the analysis judges the likelihood's alone). */
   readonly withoutKl?: boolean;
+  /**
+   * The factor s by which the likelihood's backward scaled the gradient of its per-row scores f (the loss is
+   * s·Σ f): a score-function estimator weighs f itself and reads ∂f/∂z as gradZ/s.
+   */
+  readonly lossScale?: number;
 }
 
 /** The buffers and steps both stochastic layers share. */
@@ -359,6 +374,19 @@ export class BernoulliLatent extends Latent {
   readonly #yHard: PlannedBuffer;
   readonly #ySoft: PlannedBuffer;
   readonly #yHardGrad: PlannedBuffer;
+  /** What the score-function estimators use, with K ≥ 2; see {@link attachLosses}. */
+  readonly #score: {
+    /** Double CV's per-copy projections (examples × K). */
+    readonly projections: PlannedBuffer;
+    /** 2ĝ·∂ĝ/∂α per variable, whose mean is α's gradient. */
+    readonly alphaTerms: PlannedBuffer;
+    /** α = 0, for a Double CV the pass asks for on a layer that learns no α. */
+    readonly zeroAlpha: PlannedBuffer;
+  } | null;
+  /** The learned weight α of Double CV's control variate, when the layer declares Double CV. */
+  readonly alpha: Parameter | null;
+  /** The likelihood's score of each row below this layer, when it is the model's last stochastic layer. */
+  #losses: PlannedBuffer | null = null;
 
   constructor(
     index: number,
@@ -394,6 +422,41 @@ export class BernoulliLatent extends Latent {
       value: plan.declare(`${name}.z`, rows, "activation", perRow),
       grad: plan.declare(`${name}.z.grad`, rows, "activation", perRow),
     };
+    const examples = batch * input.factor;
+    this.#score = K >= 2
+      ? {
+        projections: plan.declare(
+          `${name}.score.projections`,
+          examples * K,
+          "activation",
+          planner.size(`batch × ${name}'s evaluations`),
+        ),
+        alphaTerms: plan.declare(
+          `${name}.score.alphaTerms`,
+          examples * L,
+          "activation",
+          planner.size(`batch × ${name}'s latents`),
+        ),
+        zeroAlpha: plan.declare(`${name}.score.zeroAlpha`, 1, "activation"),
+      }
+      : null;
+    this.alpha = ESTIMATORS[declaration.estimator.name].scoreFunction?.learnsAlpha
+      ? plan.declareParameter(declaration.parameterNames?.alpha ?? `${name}.alpha`, [1], 0)
+      : null;
+  }
+
+  /**
+   * Gives the layer the likelihood's per-row scores, which a score-function estimator weighs: called once
+   * planned, when this is the model's last stochastic layer (every row of `losses` then holds the loss of one
+   * of its codes, copy t of example row r at t·rows + r).
+   */
+  attachLosses(losses: PlannedBuffer): void {
+    this.#losses = losses;
+  }
+
+  /** The estimator of this pass: the pass's own for this layer, or the declared one. */
+  #estimatorOf(pass: LatentPass): Estimator {
+    return pass.estimators?.get(this.index) ?? this.declaration.estimator;
   }
 
   /** The prior's logits ρ: learned, or the zeros of the uniform prior. */
@@ -401,13 +464,15 @@ export class BernoulliLatent extends Latent {
     return this.prior ? this.prior.value : this.#uniformPrior!;
   }
 
-  forward(pass: Pass): void {
+  forward(pass: LatentPass): void {
     this.projection.forward(pass);
     const k = pass.k, K = this.evaluationsIn(pass), rows = rowsOf(pass, this.factor), L = this.latents;
     const a = this.projection.output.value.buffer;
-    // The K copies of an example share its encoding; each draws its own code.
+    // The K copies of an example share its encoding; each draws its own code, or (DisARM, ARMS) all K are
+    // drawn jointly.
     k.tile({ out: this.#aTiled.buffer, x: a }, { count: rows * L, times: K });
-    this.#drawBits(pass, rows * K * L);
+    const coupled = K > 1 && ESTIMATORS[this.#estimatorOf(pass).name].scoreFunction?.coupled === true;
+    this.#drawBits(pass, rows * K * L, coupled ? { count: rows * L, copies: K } : undefined);
     if (this.kl) {
       k.kl_bernoulli_forward({ kl: this.kl.buffer, a, priorLogits: this.#priorLogits().buffer }, {
         batch: rows,
@@ -416,11 +481,19 @@ export class BernoulliLatent extends Latent {
     }
   }
 
-  /** From the values a in `#aTiled`: the logit pairs, a code for each row, and the bits z = D[0]. */
-  #drawBits(pass: Pass, rows: number): void {
+  /**
+   * From the values a in `#aTiled`: the logit pairs, a code for each row (the K copies of `coupled` drawn
+   * jointly from the layer's untiled a), and the bits z = D[0].
+   */
+  #drawBits(pass: Pass, rows: number, coupled?: { count: number; copies: number }): void {
     const k = pass.k;
     k.bernoulli_logits({ logits: this.#logits.buffer, a: this.#aTiled.buffer }, { count: rows });
-    this.enqueueSample(pass, this.#logits, rows, 2);
+    if (coupled && !pass.forced?.has(this.index)) {
+      k.bernoulli_coupled_sample(
+        { sample: this.sample.buffer, a: this.projection.output.value.buffer },
+        { ...coupled, ...layerStream(pass.rng, this.stochasticIndex) },
+      );
+    } else this.enqueueSample(pass, this.#logits, rows, 2);
     k.onehot_softmax(
       {
         yHard: this.#yHard.buffer,
@@ -435,7 +508,23 @@ export class BernoulliLatent extends Latent {
 
   backwardToLogits(pass: LatentPass): void {
     const k = pass.k, K = this.evaluationsIn(pass), rows = rowsOf(pass, this.factor), L = this.latents;
-    const pairRows = rows * K * L;
+    const est = this.#estimatorOf(pass), score = ESTIMATORS[est.name].scoreFunction;
+    if (score) this.#scoreBackward(pass, est, score, rows, K);
+    else this.#pathwiseBackward(pass, rows, K);
+    const dA = this.projection.output.grad!.buffer, a = this.projection.output.value.buffer;
+    if (this.kl && !pass.withoutKl) {
+      // The KL to the prior trains a learned prior too (docs/math.md §4.8).
+      const dPrior = this.prior ? this.prior.grad : this.#uniformPriorGrad!;
+      k.kl_bernoulli_backward(
+        { dA, dPrior: dPrior.buffer, a, priorLogits: this.#priorLogits().buffer },
+        { batch: rows, latents: L, scale: 1 / rows },
+      );
+    }
+  }
+
+  /** The gradient of a from the gradient at the bits, through the estimator of the logit pairs. */
+  #pathwiseBackward(pass: LatentPass, rows: number, K: number): void {
+    const k = pass.k, L = this.latents, pairRows = rows * K * L;
     k.first_of_pairs_backward({ dPairs: this.#yHardGrad.buffer, dOut: this.output.grad!.buffer }, {
       count: pairRows,
     });
@@ -449,16 +538,53 @@ export class BernoulliLatent extends Latent {
     k.bernoulli_logits_backward({ dA: this.#aTiledGrad.buffer, dLogits: this.#logitsGrad.buffer }, {
       count: pairRows,
     });
-    const dA = this.projection.output.grad!.buffer, a = this.projection.output.value.buffer;
+    const dA = this.projection.output.grad!.buffer;
     k.sum_tiles({ out: dA, x: this.#aTiledGrad.buffer }, { count: rows * L, times: K, scale: 1 });
-    if (this.kl && !pass.withoutKl) {
-      // The KL to the prior trains a learned prior too (docs/math.md §4.8).
-      const dPrior = this.prior ? this.prior.grad : this.#uniformPriorGrad!;
-      k.kl_bernoulli_backward(
-        { dA, dPrior: dPrior.buffer, a, priorLogits: this.#priorLogits().buffer },
-        { batch: rows, latents: L, scale: 1 / rows },
+  }
+
+  /**
+   * The gradient of a from the losses of the K codes of each example (docs/math.md §2.7–§2.10): the loss is
+   * s·Σ f over the rows below, so its gradient in a is s·K times the estimate of ∂E[f]/∂a of each example.
+   */
+  #scoreBackward(pass: LatentPass, est: Estimator, score: ScoreFunction, rows: number, K: number): void {
+    const at = `layers[${this.index}].estimator`;
+    if (!this.#losses || !this.#score) {
+      throw new ReinmaxInputError(
+        at,
+        `${est.name} weighs the losses of the layer's K codes: the layer must draw K ≥ 2 codes per example ` +
+          `and be the model's last stochastic layer`,
       );
     }
+    checkEvaluations(est, K, `layers[${this.index}].evaluations`);
+    const s = pass.lossScale;
+    if (s === undefined) {
+      throw new Error(`${this.name}: a score-function backward needs the pass's lossScale`);
+    }
+    const k = pass.k, L = this.latents, a = this.projection.output.value.buffer;
+    const { projections, alphaTerms, zeroAlpha } = this.#score;
+    const gradZ = this.output.grad!.buffer, shape = { rows, latents: L, copies: K, gradScale: 1 / s };
+    const alpha = this.alpha && est.name === this.declaration.estimator.name ? this.alpha : null;
+    if (score.learnsAlpha) {
+      k.bernoulli_double_cv_projections(
+        { projections: projections.buffer, a, sample: this.sample.buffer, gradZ },
+        shape,
+      );
+    }
+    k.bernoulli_score_backward(
+      {
+        dA: this.projection.output.grad!.buffer,
+        alphaTerms: alphaTerms.buffer,
+        a,
+        sample: this.sample.buffer,
+        reward: this.#losses.buffer,
+        gradZ,
+        projections: projections.buffer,
+        alpha: (alpha ? alpha.value : zeroAlpha).buffer,
+      },
+      { ...shape, estimator: score.code, scale: s * K },
+    );
+    // α follows the gradient of the estimate's mean square, as its reference trains it.
+    if (alpha) k.mean({ out: alpha.grad.buffer, x: alphaTerms.buffer }, { count: rows * L, index: 0 });
   }
 
   async enqueuePriorCodes(pass: Pass): Promise<void> {

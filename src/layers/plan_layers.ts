@@ -5,8 +5,11 @@
  * @module
  */
 import { ReinmaxInputError } from "../errors.ts";
+import { ESTIMATORS } from "../estimators.ts";
 import { Activation } from "./activations.ts";
 import {
+  type BernoulliLayer,
+  type CategoricalLayer,
   checkLayer,
   checkLikelihood,
   isLatent,
@@ -97,6 +100,19 @@ export function checkStack(
       }: end with linear(${wanted}), without sigmoid()`,
     );
   }
+  const stochastic = declarations.flatMap((d, i) => (isLatent(d) ? [i] : []));
+  for (const i of stochastic.slice(0, -1)) {
+    const d = declarations[i] as CategoricalLayer | BernoulliLayer;
+    if (ESTIMATORS[d.estimator.name].scoreFunction) {
+      throw new ReinmaxInputError(
+        `layers[${i}].estimator`,
+        `${d.estimator.name} weighs the losses of the layer's codes, which only the model's last stochastic ` +
+          `layer sees unchanged; layer ${i} is followed by stochastic layer ${
+            stochastic[stochastic.length - 1]
+          }`,
+      );
+    }
+  }
   return { declarations, likelihood: checked };
 }
 
@@ -140,11 +156,10 @@ export function planStack(
     layers.push(layer);
     values = layer.output;
   });
-  return {
-    declarations,
-    likelihoodDeclaration,
-    layers,
-    latents,
-    likelihood: new Likelihood(likelihoodDeclaration, dense(values), planner),
-  };
+  const likelihood = new Likelihood(likelihoodDeclaration, dense(values), planner);
+  // Only the last stochastic layer's codes reach the likelihood without further draws, so only it can weigh
+  // its codes by the likelihood's scores (the score-function estimators; checked in checkStack).
+  const last = latents[latents.length - 1];
+  if (last instanceof BernoulliLatent) last.attachLosses(likelihood.loss);
+  return { declarations, likelihoodDeclaration, layers, latents, likelihood };
 }

@@ -8,7 +8,7 @@
  */
 import type { Backend } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import { type Estimator, modelEstimator } from "../estimators.ts";
+import { checkEvaluations, type Estimator, modelEstimator } from "../estimators.ts";
 import { layers } from "../layers/declarations.ts";
 import { adam, type Optimizer, radam } from "../optim.ts";
 import { describe, requireInteger, requirePositive } from "../validate.ts";
@@ -97,7 +97,11 @@ export class BernoulliVae extends Vae {
     const optimizer = o.optimizer ?? (defaults.optimizer === "adam" ? adam : radam)({ lr: defaults.lr });
     const estimator = modelEstimator(o.estimator, defaults.tau);
     const latents = requireInteger("latents", o.latents ?? 200, 1, 1 << 16);
-    const evaluations = requireInteger("evaluations", o.evaluations ?? 1, 1, 64);
+    const evaluations = checkEvaluations(
+      estimator,
+      requireInteger("evaluations", o.evaluations ?? 1, 1, 64),
+      "evaluations",
+    );
     const binarize = o.binarize ?? "dynamic";
     if (!BINARIZATIONS.includes(binarize)) {
       throw new ReinmaxInputError(
@@ -116,7 +120,7 @@ export class BernoulliVae extends Vae {
         prior: "learned",
         kl: true,
         evaluations,
-        parameterNames: { prior: "prior.logits" },
+        parameterNames: { prior: "prior.logits", alpha: "estimator.alpha" },
       }),
       optimizer,
       batch: requireInteger("batch", o.batch ?? 100, 1, 1 << 20),

@@ -9,7 +9,7 @@
  */
 import { type Backend, readF32, readI32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import { checkEstimator, type Estimator, modelEstimator } from "../estimators.ts";
+import { checkEstimator, type Estimator, modelEstimator, requirePathwise } from "../estimators.ts";
 import { layers } from "../layers/declarations.ts";
 import type { CategoricalLatent } from "../layers/latent.ts";
 import { adam, type Optimizer, radam } from "../optim.ts";
@@ -143,7 +143,11 @@ export class CategoricalVae extends Vae {
     const o = requireOptions(options) as CategoricalVaeOptions;
     const settings = categoricalSettings(o);
     const optimizer = o.optimizer ?? (settings.optimizer === "adam" ? adam : radam)({ lr: settings.lr });
-    const estimator = modelEstimator(o.estimator, settings.tau);
+    const estimator = requirePathwise(
+      modelEstimator(o.estimator, settings.tau),
+      "estimator",
+      "a categorical VAE",
+    );
     super(backend, {
       inputSize: requireInteger("inputSize", o.inputSize ?? 784, 1, 1 << 24),
       hidden: requireLayerWidths("hidden", o.hidden ?? [512, 256]),

@@ -455,8 +455,9 @@ export class DiscreteModel extends TrainableModel {
    */
   protected enqueueBackward(pass: LatentPass): void {
     const rows = pass.count * (pass.evaluations ? this.#outputFactor() : 1);
-    this.stack.likelihood.backward(pass, this.#x(), 1 / rows);
-    for (let i = this.stack.layers.length - 1; i >= 0; i--) this.stack.layers[i].backward(pass);
+    const scaled = { ...pass, lossScale: 1 / rows };
+    this.stack.likelihood.backward(scaled, this.#x(), scaled.lossScale);
+    for (let i = this.stack.layers.length - 1; i >= 0; i--) this.stack.layers[i].backward(scaled);
   }
 
   /**

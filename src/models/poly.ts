@@ -6,7 +6,14 @@
  */
 import { type Backend, readF32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import { enqueueBackward, enqueueSample, type Estimator, ESTIMATORS, modelEstimator } from "../estimators.ts";
+import {
+  enqueueBackward,
+  enqueueSample,
+  type Estimator,
+  ESTIMATORS,
+  modelEstimator,
+  requirePathwise,
+} from "../estimators.ts";
 import { adam, type Optimizer, radam } from "../optim.ts";
 import { TAG } from "../random.ts";
 import {
@@ -243,7 +250,11 @@ export class PolyProgramming extends TrainableModel {
     this.p = requirePositive("p", o.p ?? 2);
     this.target = requireTarget(o.target ?? "const");
     const target = this.target;
-    this.estimator = modelEstimator(o.estimator, defaults.tau);
+    this.estimator = requirePathwise(
+      modelEstimator(o.estimator, defaults.tau),
+      "estimator",
+      "polynomial programming",
+    );
     const polyStep = ESTIMATORS[this.estimator.name].polyStep;
     if (o.fused !== undefined && typeof o.fused !== "boolean") {
       throw new ReinmaxInputError("fused", `expected true or false, got ${describe(o.fused)}`);

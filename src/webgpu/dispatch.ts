@@ -106,6 +106,9 @@ export const LAUNCHES: { readonly [K in KernelName]?: Launch } = {
   first_of_pairs_backward: perElement,
   // One Philox block serves four pixels of a row, so one thread per row and block of four words.
   binarize: threads((p) => p.rows * Math.ceil(p.dim / 4)),
+  bernoulli_coupled_sample: perElement,
+  bernoulli_double_cv_projections: threads((p) => p.copies * p.rows),
+  bernoulli_score_backward: threads((p) => p.rows * p.latents),
   onehot_linear_forward: threads((p) => p.batch * p.outDim),
   // One thread per (latent, column) of dw, then one per column of db.
   onehot_linear_backward: threads((p) => p.latents * p.outDim + p.outDim),

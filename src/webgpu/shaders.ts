@@ -18,7 +18,7 @@
  *                       FILE.NAME takes the snippet NAME of shaders/FILE.wgsl
  * @module
  */
-import { polyStepConstants } from "../estimators.ts";
+import { estimatorConstants } from "../estimators.ts";
 import { KERNELS, type KernelSignature } from "../kernels.ts";
 
 /** The WGSL of one kernel, ready for createShaderModule. */
@@ -143,14 +143,14 @@ const HAND_WRITTEN_ABI = /@binding\s*\(|\bstruct\s+Params\b/;
 /**
  * Every kernel defined by `files` (WGSL sources by file name), each as a self-contained module with the
  * bindings of its signature in `signatures` (by default the kernel ABI) and `constants` declared as u32
- * (by default the estimator table's poly-step codes).
+ * (by default the estimator table's kernel codes).
  */
 export function assembleKernelSources(
   files: Readonly<Record<string, string>>,
   signatures: Readonly<Record<string, KernelSignature>> = KERNELS,
-  constants: Readonly<Record<string, number>> = polyStepConstants(),
+  constants: Readonly<Record<string, number>> = estimatorConstants(),
 ): Map<string, KernelSource> {
-  // u32 constants every module may use, generated like the bindings (the estimator codes of poly_step).
+  // u32 constants every module may use, generated like the bindings (the estimator codes of the kernels).
   const declared = Object.entries(constants).map(([name, value]) => `const ${name}: u32 = ${value}u;`);
   for (const [file, text] of Object.entries(files)) {
     if (HAND_WRITTEN_ABI.test(text.replace(/\/\/.*$/gm, ""))) {

@@ -1,6 +1,6 @@
 // Float64 oracle for the estimators of docs/math.md §2, written from the formulas (J(p)v = p⊙(v − ⟨p,v⟩)), not from
 // the kernels' fused passes. Rows are plain number arrays.
-import { exponentialFromWord, streamWord } from "./philox.ts";
+import { exponentialFromWord, streamWord, uniformFromWord } from "./philox.ts";
 
 export function softmax(x: readonly number[], tau = 1): number[] {
   const m = Math.max(...x);
@@ -93,4 +93,86 @@ export function inverseCdfSample(theta: readonly number[], u: number): number {
     if (target < cumulative) return i;
   }
   return theta.length - 1;
+}
+
+// ---- The score-function estimators of Bernoulli latents (docs/math.md §2.7–§2.10), in float64 ----------------
+
+/** P(z = 1) = σ(θ) of a Bernoulli latent whose logit pair is (a, 1 − a): θ = 2a − 1. */
+export function bernoulliLogit(a: number): number {
+  return 2 * a - 1;
+}
+
+export function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/**
+ * The K coupled bits of one latent with P(z = 1) = p, from words 0 … K − 1 of its stream (`word(t)`): for K = 2
+ * the antithetic pair u, 1 − u; for K ≥ 3, u_t = (1 − d_t)^{K−1} with d the Dirichlet(1, …, 1) point E/ΣE.
+ * Where p ≥ ½ the uniforms are mirrored (z = 1 ⟺ 1 − u_t < p). Also returns the smallest |u − p| (or its
+ * mirror) over the copies: how close the draw came to the other code, which float32 may round across.
+ */
+export function coupledBits(
+  p: number,
+  K: number,
+  word: (t: number) => number,
+): { bits: number[]; margin: number } {
+  let v: number[];
+  if (K === 2) {
+    const u = uniformFromWord(word(0));
+    v = [u, 1 - u];
+  } else {
+    const e = Array.from({ length: K }, (_, t) => exponentialFromWord(word(t)));
+    const total = e.reduce((x, y) => x + y, 0);
+    v = e.map((et) => (1 - et / total) ** (K - 1));
+  }
+  const u = p < 0.5 ? v : v.map((x) => 1 - x);
+  return { bits: u.map((x) => (x < p ? 1 : 0)), margin: Math.min(...u.map((x) => Math.abs(x - p))) };
+}
+
+/** 1/(1 − ρ) of ARMS for K coupled copies with P(z = 1) = p: ρ the correlation of two copies' bits. */
+export function armsDebias(p: number, K: number): number {
+  const q = Math.min(p, 1 - p);
+  const joint = Math.max(0, 2 * q ** (1 / (K - 1)) - 1) ** (K - 1); // P(both copies rarer-valued)
+  return q > 0 ? (q * (1 - q)) / (q - joint) : 0;
+}
+
+/**
+ * One latent's estimate g of ∂E[f]/∂θ from its K codes z (bits) and their losses f, and for Double CV ∂g/∂α.
+ * Double CV also takes, per copy, its projection c_t = Σ_l (z_tl − p_l)·ḡ_{−t,l}, the mean over copies of
+ * ∂f_t/∂z_t at this latent (gradMean), and α.
+ */
+export function scoreGradient(
+  name: "rloo" | "disarm" | "arms" | "doublecv",
+  theta: number,
+  z: readonly number[],
+  f: readonly number[],
+  doubleCv: { c: readonly number[]; gradMean: number; alpha: number } = { c: [], gradMean: 0, alpha: 0 },
+): { g: number; dg: number } {
+  const K = z.length, p = sigmoid(theta), F = f.reduce((x, y) => x + y, 0);
+  switch (name) {
+    case "rloo":
+      return { g: z.reduce((g, zt, t) => g + (f[t] - (F - f[t]) / (K - 1)) * (zt - p), 0) / K, dg: 0 };
+    case "disarm": {
+      if (z[0] === z[1]) return { g: 0, dg: 0 };
+      const g = 0.5 * (f[0] - f[1]) * (z[1] === 1 ? -1 : 1) * sigmoid(Math.abs(theta));
+      return { g, dg: 0 };
+    }
+    case "arms":
+      return {
+        g: (armsDebias(p, K) / (K - 1)) * z.reduce((g, zt, t) => g + (f[t] - F / K) * (zt - p), 0),
+        dg: 0,
+      };
+    case "doublecv": {
+      const { c, gradMean, alpha } = doubleCv, C = c.reduce((x, y) => x + y, 0);
+      let g = 0, dg = 0;
+      for (let t = 0; t < K; t++) {
+        const others = (F + alpha * C - (f[t] + alpha * c[t])) / (K - 1);
+        g += (f[t] - others + alpha * c[t]) * (z[t] - p);
+        dg += (c[t] - (C - c[t]) / (K - 1)) * (z[t] - p);
+      }
+      const global = gradMean * p * (1 - p);
+      return { g: g / K - alpha * global, dg: dg / K - global };
+    }
+  }
 }

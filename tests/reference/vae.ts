@@ -17,7 +17,7 @@ export interface VaeShape {
 }
 
 export interface EstimatorSpec {
-  readonly name: "reinmax" | "st" | "gst" | "stgs" | "grmck";
+  readonly name: "reinmax" | "st" | "gst" | "stgs" | "grmck" | "rloo" | "disarm" | "arms" | "doublecv";
   readonly tau: number;
   readonly gap?: number;
   readonly k?: number;
@@ -207,6 +207,8 @@ export function vaeStep(
         d = est.gumbelBackward(theta, s, g, zeros, estimator.tau, draws);
         break;
       }
+      default:
+        throw new Error(`${estimator.name} has no categorical backward`);
     }
     dLogits.set(d, r * n);
   }
@@ -302,7 +304,10 @@ export function bernoulliStep(
   layers.bce_logits_backward(dOut, out, target, out.length, 1 / (count * K));
   const dz = mlpBackward(params, grads, "decoder", decoderSizes, decoder, dOut, count * K, slope);
   const dA = new Float64Array(count * L);
-  for (let r = 0; r < rows; r++) {
+  if (isScore(estimator.name)) {
+    scoreBackward(estimator.name, params, grads, a, z, reconstructionRows, dz, count, K, L, dA);
+  }
+  for (let r = 0; r < rows && !isScore(estimator.name); r++) {
     const ai = a[r % (count * L)];
     const theta = [ai, 1 - ai], g = [dz[r], 0], s = sample[r];
     let d: number[];
@@ -331,6 +336,8 @@ export function bernoulliStep(
         d = est.gumbelBackward(theta, s, g, [0, 0], estimator.tau, draws);
         break;
       }
+      default:
+        throw new Error(`${estimator.name} has no pathwise backward`);
     }
     // The pair is (a, 1 − a): ∂/∂a = ∂/∂θ₀ − ∂/∂θ₁.
     dA[r % (count * L)] += d[0] - d[1];
@@ -338,4 +345,58 @@ export function bernoulliStep(
   layers.kl_bernoulli_backward(dA, grads.get("prior.logits")!, a, prior, count, L, 1 / count);
   mlpBackward(params, grads, "encoder", encoderSizes, encoder, dA, count, slope);
   return { reconstruction, kl, grads };
+}
+
+type ScoreName = "rloo" | "disarm" | "arms" | "doublecv";
+const isScore = (name: string): name is ScoreName => ["rloo", "disarm", "arms", "doublecv"].includes(name);
+
+/**
+ * dA (accumulated) of a score-function estimator from the K codes z of each of `count` images and their
+ * reconstruction losses f: the loss is the mean over count·K rows, so dA = (1/count)·∂E[f]/∂a = (2/count)·g.
+ * Double CV's α (parameter "estimator.alpha") gets the gradient of the mean of g² over the images' latents.
+ */
+function scoreBackward(
+  name: ScoreName,
+  params: Params,
+  grads: Params,
+  a: F64,
+  z: F64,
+  f: F64,
+  dz: F64,
+  count: number,
+  K: number,
+  L: number,
+  dA: F64,
+): void {
+  // dz is ∂(mean over count·K rows)/∂z: ∂f_t/∂z_t is count·K times it.
+  const gradF = (t: number, b: number, l: number) => dz[t * count * L + b * L + l] * count * K;
+  const bit = (t: number, b: number, l: number) => z[t * count * L + b * L + l];
+  const alpha = name === "doublecv" ? params.get("estimator.alpha")![0] : 0;
+  let alphaGrad = 0;
+  for (let b = 0; b < count; b++) {
+    const p = Array.from({ length: L }, (_, l) => est.sigmoid(est.bernoulliLogit(a[b * L + l])));
+    const c = Array.from({ length: K }, (_, t) => {
+      let sum = 0;
+      for (let l = 0; l < L; l++) {
+        let others = 0;
+        for (let j = 0; j < K; j++) if (j !== t) others += gradF(j, b, l);
+        sum += (bit(t, b, l) - p[l]) * others / (K - 1);
+      }
+      return sum;
+    });
+    const losses = Array.from({ length: K }, (_, t) => f[t * count + b]);
+    for (let l = 0; l < L; l++) {
+      const bits = Array.from({ length: K }, (_, t) => bit(t, b, l));
+      let gradMean = 0;
+      for (let t = 0; t < K; t++) gradMean += gradF(t, b, l) / K;
+      const { g, dg } = est.scoreGradient(name, est.bernoulliLogit(a[b * L + l]), bits, losses, {
+        c,
+        gradMean,
+        alpha,
+      });
+      dA[b * L + l] += (2 / count) * g;
+      alphaGrad += (2 * g * dg) / (count * L);
+    }
+  }
+  if (name === "doublecv") grads.get("estimator.alpha")![0] = alphaGrad;
 }
