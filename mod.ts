@@ -179,6 +179,8 @@ export {
 } from "./src/checkpoint/checkpoint.ts";
 export { loadCheckpoint, type LoadedCheckpoint } from "./src/checkpoint/load_checkpoint.ts";
 export {
+  type AnalysedVae,
+  chiSquareBound,
   compareGradients,
   estimatorGradientDraws,
   exactReconstructionGradient,

@@ -6,51 +6,15 @@ import { assert, assertEquals } from "@std/assert";
 import { forEachBackend } from "./backends.ts";
 import * as ref from "./reference/layers.ts";
 import { streamWord, uniformFromWord } from "./reference/philox.ts";
-import { assertClose, testRandom, uniformArray } from "./util.ts";
+import { assertClose, runKernel, testRandom, uniformArray } from "./util.ts";
 import { type Backend, type KernelName, KERNELS } from "../mod.ts";
-import { readF32, TAG, WasmBackend } from "./internals.ts";
+import { TAG, WasmBackend } from "./internals.ts";
 
 type F64 = Float64Array;
 type OracleFn = (...args: (F64 | number)[]) => void;
 interface Tolerance {
   atol: number;
   rtol: number;
-}
-
-/**
- * Runs one kernel on copies of `arrays` (one per buffer argument, in order) and returns every buffer after
- * the launch. Asserts that the buffers the kernel does not write, and a sentinel buffer allocated after
- * them, are unchanged.
- */
-async function runKernel(
-  backend: Backend,
-  kernel: KernelName,
-  arrays: readonly (Float32Array | Int32Array)[],
-  params: readonly number[],
-): Promise<Float32Array[]> {
-  const buffers = arrays.map((a, i) => {
-    const b = backend.alloc(a.length, `${kernel}:${KERNELS[kernel].buffers[i].name}`);
-    backend.write(b, a);
-    return b;
-  });
-  const sentinel = new Float32Array(16).fill(-12345);
-  const guard = backend.alloc(sentinel.length, "guard");
-  backend.write(guard, sentinel);
-  try {
-    backend.run(kernel, buffers, params);
-    backend.submit();
-    const out = await Promise.all(buffers.map((b) => readF32(backend, b)));
-    KERNELS[kernel].buffers.forEach((arg, i) => {
-      // An i32 input (row ids) is compared as the integers it holds.
-      const got = arrays[i] instanceof Int32Array ? new Int32Array(out[i].buffer) : out[i];
-      if (!arg.written) assertEquals(got, arrays[i], `${kernel} modified its input ${arg.name}`);
-    });
-    assertEquals(await readF32(backend, guard), sentinel, `${kernel} wrote past its buffers`);
-    return out;
-  } finally {
-    for (const b of buffers) backend.free(b);
-    backend.free(guard);
-  }
 }
 
 /** The oracle of `kernel` on float64 copies; f32 parameters are rounded as the kernel receives them. */

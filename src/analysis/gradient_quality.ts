@@ -1,13 +1,15 @@
 /**
- * How good an estimator's gradient is (docs/math.md §6.4). A categorical VAE small enough to enumerate its
- * codes — 8×4 has 8⁴ = 4,096 — has an exact gradient of the expected reconstruction term with respect to the
- * encoder's logits; M draws of an estimator are judged against it by the relative error of their mean, their
- * spread relative to their mean, and the cosine between mean and exact gradient.
+ * How good an estimator's gradient is (docs/math.md §6.4). A VAE small enough to enumerate its codes — the
+ * categorical 8×4 has 8⁴ = 4,096, a Bernoulli VAE of 12 latents 2¹² — has an exact gradient of the expected
+ * reconstruction term with respect to the encoder's outputs; M draws of an estimator are judged against it by
+ * the relative error of their mean, their spread relative to their mean, the cosine between mean and exact
+ * gradient, and a χ² statistic that says whether the error is what the spread of M unbiased draws explains.
  * @module
  */
 import { ReinmaxInputError } from "../errors.ts";
 import { type Estimator, estimator as makeEstimator } from "../estimators.ts";
 import { describe, requireInteger } from "../validate.ts";
+import { BernoulliVae } from "../models/bernoulli_vae.ts";
 import type { CategoricalVae } from "../models/categorical_vae.ts";
 
 /**
@@ -34,9 +36,15 @@ function posteriors(logits: Float32Array, categories: number): Float64Array {
   return q;
 }
 
-function checkModel(model: CategoricalVae, images: unknown, count: number): void {
+/** A VAE whose estimators the analysis judges. */
+export type AnalysedVae = CategoricalVae | BernoulliVae;
+
+function checkModel(model: AnalysedVae, images: unknown, count: number): void {
   if (typeof model !== "object" || model === null || typeof model.reconstructionLoss !== "function") {
-    throw new ReinmaxInputError("model", `expected a CategoricalVae, got ${describe(model)}`);
+    throw new ReinmaxInputError(
+      "model",
+      `expected a CategoricalVae or a BernoulliVae, got ${describe(model)}`,
+    );
   }
   requireInteger("count", count, 1, model.batch);
   if (!(images instanceof Float32Array) || images.length < count * model.inputSize) {
@@ -48,9 +56,11 @@ function checkModel(model: CategoricalVae, images: unknown, count: number): void
 }
 
 /**
- * The exact gradient of Σ_i E_{z∼q(z|x_i)}[R(x_i, z)] with respect to the encoder's logits of `count` images
- * (count × latents × categories), R the reconstruction term: every code's R, weighted by its probability
- * P(z) = Π_l q_l(z_l), times ∂log P(z)/∂θ_lc = 1[z_l = c] − q_lc. Needs categories^latents ≤ MAX_CODES.
+ * The exact gradient of Σ_i E_{z∼q(z|x_i)}[R(x_i, z)] with respect to the encoder's outputs for `count` images,
+ * R the reconstruction term: every code's R, weighted by its probability P(z) = Π_l q_l(z_l), times its score.
+ * Categorical: the logits (count × latents × categories), ∂log P(z)/∂θ_lc = 1[z_l = c] − q_lc. Bernoulli: the
+ * values a (count × latents), P(z_l = 1) = p_l = σ(2a_l − 1), ∂log P(z)/∂a_l = 2(z_l − p_l). Needs at most
+ * MAX_CODES codes (categories^latents, or 2^latents).
  *
  * @example
  * ```ts
@@ -62,11 +72,12 @@ function checkModel(model: CategoricalVae, images: unknown, count: number): void
  * ```
  */
 export async function exactReconstructionGradient(
-  model: CategoricalVae,
+  model: AnalysedVae,
   images: Float32Array,
   count: number,
 ): Promise<Float64Array> {
   checkModel(model, images, count);
+  if (model instanceof BernoulliVae) return await exactBernoulliGradient(model, images, count);
   const { categories: C, latents: L, inputSize: D } = model;
   const codes = C ** L;
   if (codes > MAX_CODES) {
@@ -100,6 +111,41 @@ export async function exactReconstructionGradient(
   return gradient;
 }
 
+/** P(z_l = 1) = σ(2a − 1) of each latent of a Bernoulli layer, in float64. */
+function bitProbabilities(a: Float32Array): Float64Array {
+  return Float64Array.from(a, (v) => 1 / (1 + Math.exp(-(2 * v - 1))));
+}
+
+async function exactBernoulliGradient(
+  model: BernoulliVae,
+  images: Float32Array,
+  count: number,
+): Promise<Float64Array> {
+  const { latents: L, inputSize: D } = model;
+  if (2 ** L > MAX_CODES) {
+    throw new ReinmaxInputError("model", `2^${L} codes are too many to enumerate (at most ${MAX_CODES})`);
+  }
+  const codes = 2 ** L, p = bitProbabilities(await model.latentLogits(images, count));
+  const all = new Int32Array(codes * L);
+  for (let k = 0; k < codes; k++) for (let l = 0; l < L; l++) all[k * L + l] = (k >> l) & 1;
+  const gradient = new Float64Array(count * L), replicated = new Float32Array(codes * D);
+  for (let i = 0; i < count; i++) {
+    for (let k = 0; k < codes; k++) replicated.set(images.subarray(i * D, (i + 1) * D), k * D);
+    const losses = await model.reconstructionLoss(replicated, all, codes);
+    // E = Σ P·R; the gradient in a_l is 2·(Σ_{z: z_l = 1} P·R − p_l·E).
+    let expected = 0;
+    for (let k = 0; k < codes; k++) {
+      let weight = 1;
+      for (let l = 0; l < L; l++) weight *= all[k * L + l] ? p[i * L + l] : 1 - p[i * L + l];
+      const weighted = weight * losses[k];
+      expected += weighted;
+      for (let l = 0; l < L; l++) if (all[k * L + l]) gradient[i * L + l] += 2 * weighted;
+    }
+    for (let l = 0; l < L; l++) gradient[i * L + l] -= 2 * p[i * L + l] * expected;
+  }
+  return gradient;
+}
+
 /**
  * The mean and standard deviation, per logit, of M draws of a gradient.
  *
@@ -123,9 +169,10 @@ export interface GradientDraws {
 }
 
 /**
- * M draws of an estimator's gradient of the reconstruction term (see `CategoricalVae.reconstructionGradient`),
- * draw m from stream m of the analysis tag; "reinforce" is the score function R(x, z)·(e_z − q) with no
- * baseline, which is unbiased.
+ * M draws of an estimator's gradient of the reconstruction term (see `CategoricalVae.reconstructionGradient`
+ * and `BernoulliVae.reconstructionGradient`), from streams of the analysis tag; for a categorical VAE,
+ * "reinforce" is the score function R(x, z)·(e_z − q) with no baseline, which is unbiased. A Bernoulli VAE
+ * runs every estimator of the table at its K evaluations, the unbiased score-function ones included.
  *
  * @example
  * ```ts
@@ -138,7 +185,7 @@ export interface GradientDraws {
  * ```
  */
 export async function estimatorGradientDraws(
-  model: CategoricalVae,
+  model: AnalysedVae,
   images: Float32Array,
   count: number,
   estimator: Estimator | "reinforce",
@@ -146,12 +193,22 @@ export async function estimatorGradientDraws(
 ): Promise<GradientDraws> {
   checkModel(model, images, count);
   requireInteger("draws", draws, 2);
+  if (model instanceof BernoulliVae) {
+    if (estimator === "reinforce") {
+      throw new ReinmaxInputError(
+        "estimator",
+        `"reinforce" is the categorical analysis's baseline-free score function; for Bernoulli latents use ` +
+          `estimator("rloo") or another score-function estimator of the table`,
+      );
+    }
+    return await bernoulliDraws(model, images, count, estimator, draws);
+  }
   const { categories: C, latents: L } = model;
   const size = count * L * C;
   const q = estimator === "reinforce" ? posteriors(await model.encode(images, count), C) : null;
   // Any estimator draws the codes; REINFORCE then needs only their R.
   const sampler = estimator === "reinforce" ? makeEstimator("st") : estimator;
-  const mean = new Float64Array(size), m2 = new Float64Array(size), g = new Float64Array(size);
+  const moments = new Moments(size), g = new Float64Array(size);
   for (let m = 0; m < draws; m++) {
     const { gradient, sample } = await model.reconstructionGradient(images, count, {
       estimator: sampler,
@@ -168,15 +225,63 @@ export async function estimatorGradientDraws(
         }
       }
     } else g.set(gradient);
-    // Welford's running mean and sum of squared deviations.
-    for (let j = 0; j < size; j++) {
-      const delta = g[j] - mean[j];
-      mean[j] += delta / (m + 1);
-      m2[j] += delta * (g[j] - mean[j]);
+    moments.add(g);
+  }
+  return moments.draws();
+}
+
+/**
+ * M draws for a Bernoulli VAE, as many per pass as copies of the `count` images fit in the model's batch: every
+ * row of a pass draws its own codes (its own Philox rows), so each copy's gradient is an independent draw.
+ */
+async function bernoulliDraws(
+  model: BernoulliVae,
+  images: Float32Array,
+  count: number,
+  est: Estimator,
+  draws: number,
+): Promise<GradientDraws> {
+  const size = count * model.latents, D = model.inputSize;
+  const copies = Math.floor(model.batch / count);
+  const replicated = new Float32Array(copies * count * D);
+  for (let c = 0; c < copies; c++) replicated.set(images.subarray(0, count * D), c * count * D);
+  const moments = new Moments(size);
+  for (let pass = 0; moments.count < draws; pass++) {
+    const { gradient } = await model.reconstructionGradient(replicated, copies * count, {
+      estimator: est,
+      stream: pass,
+    });
+    for (let c = 0; c < copies && moments.count < draws; c++) {
+      moments.add(gradient.subarray(c * size, (c + 1) * size));
     }
   }
-  const std = m2.map((s) => Math.sqrt(s / (draws - 1)));
-  return { mean, std, draws };
+  return moments.draws();
+}
+
+/** Welford's running mean and sum of squared deviations of draws of a vector. */
+class Moments {
+  readonly #mean: Float64Array;
+  readonly #m2: Float64Array;
+  count = 0;
+
+  constructor(size: number) {
+    this.#mean = new Float64Array(size);
+    this.#m2 = new Float64Array(size);
+  }
+
+  add(g: ArrayLike<number>): void {
+    this.count++;
+    for (let j = 0; j < this.#mean.length; j++) {
+      const delta = g[j] - this.#mean[j];
+      this.#mean[j] += delta / this.count;
+      this.#m2[j] += delta * (g[j] - this.#mean[j]);
+    }
+  }
+
+  draws(): GradientDraws {
+    const std = this.#m2.map((s) => Math.sqrt(s / (this.count - 1)));
+    return { mean: this.#mean, std, draws: this.count };
+  }
 }
 
 /**
@@ -191,7 +296,7 @@ export async function estimatorGradientDraws(
  *   std: Float64Array.of(0, 0),
  *   draws: 1,
  * });
- * console.log(c.relativeError, c.cosine); // 1 0.7071…
+ * console.log(c.relativeError, c.cosine, c.chiSquare); // 1 0.7071… Infinity: a constant draw misses
  * ```
  */
 export interface GradientComparison {
@@ -201,6 +306,31 @@ export interface GradientComparison {
   readonly relativeStd: number;
   /** cos(exact, mean). */
   readonly cosine: number;
+  /**
+   * M·Σ_j ((mean_j − exact_j)/std_j)²: for an unbiased estimator about χ² with {@link degrees} degrees of
+   * freedom (the error is what the spread of M draws explains); a biased one grows with M. ∞ where a
+   * coordinate that never varies misses its exact value.
+   */
+  readonly chiSquare: number;
+  /** The coordinates in {@link chiSquare}. */
+  readonly degrees: number;
+}
+
+/**
+ * The value that a χ² variable of `degrees` degrees of freedom exceeds with probability 0.001, by Wilson and
+ * Hilferty's cube-root normal approximation (within 1% from 10 degrees on): the bound an unbiased
+ * estimator's {@link GradientComparison.chiSquare} stays under but once in a thousand seeds.
+ *
+ * @example
+ * ```ts
+ * import { chiSquareBound } from "@reinmax/reinmax";
+ * console.log(chiSquareBound(24).toFixed(1)); // 51.2
+ * ```
+ */
+export function chiSquareBound(degrees: number): number {
+  const z = 3.090232306167813; // the standard normal's 0.999 quantile
+  const v = 2 / (9 * degrees);
+  return degrees * (1 - v + z * Math.sqrt(v)) ** 3;
 }
 
 /**
@@ -218,18 +348,25 @@ export interface GradientComparison {
  * ```
  */
 export function compareGradients(exact: Float64Array, draws: GradientDraws): GradientComparison {
-  let diff = 0, e2 = 0, m2 = 0, s2 = 0, dot = 0;
+  let diff = 0, e2 = 0, m2 = 0, s2 = 0, dot = 0, chiSquare = 0, degrees = 0;
   for (let j = 0; j < exact.length; j++) {
-    diff += (exact[j] - draws.mean[j]) ** 2;
+    const error = exact[j] - draws.mean[j];
+    diff += error ** 2;
     e2 += exact[j] ** 2;
     m2 += draws.mean[j] ** 2;
     s2 += draws.std[j] ** 2;
     dot += exact[j] * draws.mean[j];
+    if (draws.std[j] > 0) {
+      chiSquare += draws.draws * (error / draws.std[j]) ** 2;
+      degrees++;
+    } else if (Math.abs(error) > 1e-9 * Math.abs(exact[j])) chiSquare = Infinity;
   }
   return {
     relativeError: Math.sqrt(diff / e2),
     relativeStd: Math.sqrt(s2 / m2),
     cosine: dot / Math.sqrt(e2 * m2),
+    chiSquare,
+    degrees,
   };
 }
 
@@ -275,7 +412,7 @@ export interface GradientQuality extends GradientComparison {
  * ```
  */
 export async function gradientQuality(
-  model: CategoricalVae,
+  model: AnalysedVae,
   images: Float32Array,
   count: number,
   estimators: readonly (Estimator | "reinforce")[],

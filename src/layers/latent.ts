@@ -24,7 +24,7 @@ import {
 } from "../estimators.ts";
 import type { Parameter, PlannedBuffer } from "../memory_plan.ts";
 import { layerStream } from "../random.ts";
-import type { BernoulliLayer, CategoricalLayer } from "./declarations.ts";
+import { type BernoulliLayer, type CategoricalLayer, layerArgument } from "./declarations.ts";
 import {
   type Activation,
   type CodesActivation,
@@ -62,7 +62,8 @@ abstract class Latent implements PlannedLayer {
   readonly latents: number;
   /** Rows per example at the layer's input. */
   readonly factor: number;
-  protected readonly sample: PlannedBuffer;
+  /** The drawn category of each row (i32): one per variable and code. */
+  readonly sample: PlannedBuffer;
   protected readonly scratch: PlannedBuffer;
   /** ∂loss/∂softmax, zero: a KL term's gradient goes to the logits directly. */
   protected readonly zeroSoftGrad: PlannedBuffer;
@@ -547,7 +548,7 @@ export class BernoulliLatent extends Latent {
    * s·Σ f over the rows below, so its gradient in a is s·K times the estimate of ∂E[f]/∂a of each example.
    */
   #scoreBackward(pass: LatentPass, est: Estimator, score: ScoreFunction, rows: number, K: number): void {
-    const at = `layers[${this.index}].estimator`;
+    const at = `${layerArgument(this.index, "bernoulli")}.estimator`;
     if (!this.#losses || !this.#score) {
       throw new ReinmaxInputError(
         at,
@@ -555,7 +556,7 @@ export class BernoulliLatent extends Latent {
           `and be the model's last stochastic layer`,
       );
     }
-    checkEvaluations(est, K, `layers[${this.index}].evaluations`);
+    checkEvaluations(est, K, `${layerArgument(this.index, "bernoulli")}.evaluations`);
     const s = pass.lossScale;
     if (s === undefined) {
       throw new Error(`${this.name}: a score-function backward needs the pass's lossScale`);

@@ -105,7 +105,7 @@ export function checkStack(
     const d = declarations[i] as CategoricalLayer | BernoulliLayer;
     if (ESTIMATORS[d.estimator.name].scoreFunction) {
       throw new ReinmaxInputError(
-        `layers[${i}].estimator`,
+        `${layerArgument(i, d.kind)}.estimator`,
         `${d.estimator.name} weighs the losses of the layer's codes, which only the model's last stochastic ` +
           `layer sees unchanged; layer ${i} is followed by stochastic layer ${
             stochastic[stochastic.length - 1]

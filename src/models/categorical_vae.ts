@@ -7,13 +7,12 @@
  * nothing: every buffer is in the memory plan.
  * @module
  */
-import { type Backend, readF32, readI32 } from "../backend.ts";
+import type { Backend } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
 import { checkEstimator, type Estimator, modelEstimator, requirePathwise } from "../estimators.ts";
 import { layers } from "../layers/declarations.ts";
 import type { CategoricalLatent } from "../layers/latent.ts";
 import { adam, type Optimizer, radam } from "../optim.ts";
-import { TAG } from "../random.ts";
 import { describe, requireInteger } from "../validate.ts";
 import { type ModelDescription, requireOptions } from "./model.ts";
 import { requireLayerWidths, Vae } from "./vae.ts";
@@ -201,23 +200,14 @@ export class CategoricalVae extends Vae {
    * `codes` holds `latents` categories per image. Exact, with no sampling: what an enumeration of codes
    * needs (docs/math.md §6.4).
    */
-  async reconstructionLoss(images: Float32Array, codes: Int32Array, count: number): Promise<Float32Array> {
+  reconstructionLoss(images: Float32Array, codes: Int32Array, count: number): Promise<Float32Array> {
     requireInteger("count", count, 1);
     this.checkInputs(images, count, "images");
     this.checkSample(codes, count, "codes");
-    const L = this.latents, out = new Float32Array(count);
-    const likelihood = this.stack.likelihood;
-    for (let start = 0; start < count; start += this.batch) {
-      const n = Math.min(this.batch, count - start);
-      this.writeInputs(images.subarray(start * this.inputSize), n, "images");
-      const pass = this.pass(n, { key0: 0, key1: 0, stream: 0, tag: 0 }, false);
+    const L = this.latents;
+    return this.decodedLoss(images, count, (start, n) => {
       this.backend.write(this.#latent.output.sample.buffer, codes.subarray(start * L, (start + n) * L));
-      for (const layer of this.stack.layers.slice(this.latentIndex + 1)) layer.forward(pass);
-      likelihood.forward(pass, this.input);
-      this.backend.submit();
-      out.set((await readF32(this.backend, likelihood.loss.buffer)).subarray(0, n), start);
-    }
-    return out;
+    });
   }
 
   /**
@@ -226,34 +216,17 @@ export class CategoricalVae extends Vae {
    * KL's gradient is left out: it is exact for every estimator. `stream` numbers the draw (analysis tag); the
    * parameters' gradient buffers are overwritten, the parameters are not.
    */
-  async reconstructionGradient(
+  reconstructionGradient(
     images: Float32Array,
     count: number,
     options: { readonly estimator?: Estimator; readonly stream?: number } = {},
   ): Promise<{ gradient: Float32Array; sample: Int32Array }> {
     requireInteger("count", count, 1, this.batch);
-    const est = options.estimator === undefined ? this.estimator : checkEstimator(options.estimator);
+    const est = options.estimator === undefined
+      ? this.estimator
+      : requirePathwise(checkEstimator(options.estimator), "options.estimator", "a categorical VAE");
     const stream = requireInteger("stream", options.stream ?? 0, 0, 2 ** 32 - 1);
-    this.writeInputs(images, count, "images");
-    const rng = { key0: this.key[0], key1: this.key[1], stream, tag: TAG.analysis };
-    const pass = {
-      ...this.pass(count, rng, true),
-      estimators: new Map([[this.latentIndex, est]]),
-      withoutKl: true,
-    };
-    for (const layer of this.stack.layers) layer.forward(pass);
-    this.stack.likelihood.forward(pass, this.input);
-    this.zeroGradients();
-    this.stack.likelihood.backward(pass, this.input, 1);
-    for (const layer of this.stack.layers.slice(this.latentIndex + 1).reverse()) layer.backward(pass);
-    this.#latent.backwardToLogits(pass);
-    this.backend.submit();
-    const code = this.latents * this.categories;
-    const [gradient, sample] = await Promise.all([
-      readF32(this.backend, this.#latent.projection.output.grad!.buffer),
-      readI32(this.backend, this.#latent.output.sample.buffer),
-    ]);
-    return { gradient: gradient.subarray(0, count * code), sample: sample.subarray(0, count * this.latents) };
+    return this.latentGradient(images, count, est, stream);
   }
 
   /** Checks forced categories for `count` images. */

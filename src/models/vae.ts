@@ -4,10 +4,11 @@
  * (reconstruction and KL), reconstructions, samples from the prior, forced codes for tests.
  * @module
  */
-import type { Backend } from "../backend.ts";
+import { type Backend, readF32, readI32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
 import type { Estimator } from "../estimators.ts";
 import { layers } from "../layers/declarations.ts";
+import { TAG } from "../random.ts";
 import type { Optimizer } from "../optim.ts";
 import { describe, requireInteger } from "../validate.ts";
 import {
@@ -218,6 +219,69 @@ export abstract class Vae extends DiscreteModel {
     if (typeof images !== "function") this.checkInputs(images, count, "images");
     const e = await super.evaluate(images, count);
     return { ...e, elbo: e.loss, reconstruction: e.terms.reconstruction, kl: e.terms.kl };
+  }
+
+  /**
+   * The reconstruction term R = Σ_pixels BCE of each of `count` images when the decoder is given the codes
+   * `writeCodes(start, n)` writes into the stochastic layer's output for images start … start + n − 1. Exact,
+   * with no sampling: what an enumeration of codes needs (docs/math.md §6.4).
+   */
+  protected async decodedLoss(
+    images: Float32Array,
+    count: number,
+    writeCodes: (start: number, n: number) => void,
+  ): Promise<Float32Array> {
+    const out = new Float32Array(count), likelihood = this.stack.likelihood;
+    for (let start = 0; start < count; start += this.batch) {
+      const n = Math.min(this.batch, count - start);
+      this.writeInputs(images.subarray(start * this.inputSize), n, "images");
+      const pass = this.pass(n, { key0: 0, key1: 0, stream: 0, tag: 0 }, false);
+      writeCodes(start, n);
+      for (const layer of this.stack.layers.slice(this.latentIndex + 1)) layer.forward(pass);
+      likelihood.forward(pass, this.input);
+      this.backend.submit();
+      out.set((await readF32(this.backend, likelihood.loss.buffer)).subarray(0, n), start);
+    }
+    return out;
+  }
+
+  /**
+   * One draw of `est`'s gradient of Σ_i R_i — the reconstruction term of each of `count` ≤ batch images,
+   * averaged over its K codes — with respect to the stochastic layer's projection (its logits, or a for a
+   * Bernoulli layer), and the codes drawn. The KL's gradient is left out: it is exact for every estimator.
+   * Draw `stream` of the analysis tag; the parameters' gradient buffers are overwritten, the parameters not.
+   */
+  protected async latentGradient(
+    images: Float32Array,
+    count: number,
+    est: Estimator,
+    stream: number,
+  ): Promise<{ gradient: Float32Array; sample: Int32Array }> {
+    this.writeInputs(images, count, "images");
+    const latent = this.stack.latents[0], K = latent.declaration.evaluations;
+    const rng = { key0: this.key[0], key1: this.key[1], stream, tag: TAG.analysis };
+    const pass = {
+      ...this.pass(count, rng, true),
+      estimators: new Map([[this.latentIndex, est]]),
+      withoutKl: true,
+      lossScale: 1 / K,
+    };
+    for (const layer of this.stack.layers) layer.forward(pass);
+    this.stack.likelihood.forward(pass, this.input);
+    this.zeroGradients();
+    this.stack.likelihood.backward(pass, this.input, pass.lossScale);
+    for (const layer of this.stack.layers.slice(this.latentIndex + 1).reverse()) layer.backward(pass);
+    latent.backwardToLogits(pass);
+    this.backend.submit();
+    const [gradient, sample] = await Promise.all([
+      readF32(this.backend, latent.projection.output.grad!.buffer),
+      readI32(this.backend, latent.sample.buffer),
+    ]);
+    const width = latent.projection.output.width;
+    return {
+      gradient: gradient.subarray(0, count * width),
+      sample: sample.subarray(0, count * K * latent.latents),
+    };
   }
 
   /**
