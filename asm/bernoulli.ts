@@ -132,7 +132,7 @@ export function binarize(
   }
 }
 
-// --- The score-function estimators (docs/math.md §2.7–§2.10) -------------------------------------------------
+// --- The score-function estimators (docs/math.md §2.9) -------------------------------------------------
 // The codes BERNOULLI_SCORE_RLOO, _DISARM, _ARMS and _DOUBLECV are defined by the build from the estimator table
 // (src/estimators.ts), as the WGSL assembly defines them. K copies of a latent are copy-major: copy t of
 // latent i of `count` is at t·count + i, and the loss of copy t of row r at t·rows + r.

@@ -76,7 +76,7 @@ fn binarize(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) g
   }
 }
 
-// --- The score-function estimators (docs/math.md §2.7–§2.10), as asm/bernoulli.ts: copy t of latent i of
+// --- The score-function estimators (docs/math.md §2.9), as asm/bernoulli.ts: copy t of latent i of
 // `count` is at t·count + i, the loss of copy t of row r at t·rows + r; BERNOULLI_SCORE_* are the estimator
 // table's codes.
 

@@ -110,7 +110,7 @@ export type PathwiseBackward = (
 ) => void;
 
 /**
- * A score-function estimator of Bernoulli latents (docs/math.md §2.7–§2.10): unbiased, it weighs the scores
+ * A score-function estimator of Bernoulli latents (docs/math.md §2.9): unbiased, it weighs the scores
  * z − σ(θ) of a latent's K codes by their losses f, so it runs on a `bernoulli` layer that draws K ≥ 2 codes
  * per example and is the model's last stochastic layer (every loss its codes change is the likelihood's).
  *

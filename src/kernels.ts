@@ -310,13 +310,13 @@ export const KERNEL_TABLE = {
   binarize: ["out", "x rowIds:i32", "rows dim key0 key1 stream tag"],
   /**
    * The K = copies codes of each of count Bernoulli latents, drawn jointly so that they are negatively
-   * correlated (docs/math.md §2.7): sample[t·count + i] = 0 (z = 1) or 1 (z = 0) for copy t, each with
+   * correlated (docs/math.md §2.9.3): sample[t·count + i] = 0 (z = 1) or 1 (z = 0) for copy t, each with
    * P(z = 1) = p = σ(2a[i] − 1). K = 2: the antithetic pair u, 1 − u from word 0 of row i of the stream; K ≥ 3:
    * the Dirichlet copula of words 0 … K − 1 of row i. Rows with p ≥ ½ compare the mirrored uniforms.
    */
   bernoulli_coupled_sample: ["sample:i32", "a", "count copies key0 key1 stream tag"],
   /**
-   * Double CV's per-copy projections (docs/math.md §2.10): projections[t·rows + r] = Σ_l (z_trl − p_rl)·ḡ_trl,
+   * Double CV's per-copy projections (docs/math.md §2.9.4): projections[t·rows + r] = Σ_l (z_trl − p_rl)·ḡ_trl,
    * ḡ_trl = gradScale·(Σ_j gradZ[j, r, l] − gradZ[t, r, l])/(K − 1) the mean over the other copies of
    * ∂f/∂z, for rows × latents Bernoulli latents with K = copies codes each (copy-major, as sample).
    */
@@ -325,7 +325,7 @@ export const KERNEL_TABLE = {
    * The score-function estimators of Bernoulli latents from their K = copies codes and the K losses f of each
    * row (reward, copy-major): dA[r, l] = scale·∂/∂a of the estimate of ∂E[f]/∂θ_rl (θ = 2a − 1), written.
    * estimator: the BERNOULLI_SCORE_* code of the row in ESTIMATORS (RLOO, DisARM, ARMS, Double CV; docs/math.md
-   * §2.7–§2.10). Double CV reads gradZ (∂f/∂z = gradScale·gradZ), its projections and α; alphaTerms[r, l] =
+   * §2.9). Double CV reads gradZ (∂f/∂z = gradScale·gradZ), its projections and α; alphaTerms[r, l] =
    * 2ĝ·∂ĝ/∂α, whose mean is the gradient of the estimate's mean square in α (0 for the others), written.
    */
   bernoulli_score_backward: [

@@ -23,6 +23,13 @@ Deno.test("docs/estimators.md's table states each row of ESTIMATORS: τ domain, 
     const row = ESTIMATORS[name];
     const line = guide.split("\n").find((l) => l.includes(`\`"${name}"\``));
     assert(line !== undefined, `no row for ${name}`);
+    assertStringIncludes(line, `| ${row.title} `, name);
+    if (row.scoreFunction) {
+      // A score-function estimator has no τ; its row states the K it takes.
+      const { min, max } = row.scoreFunction.evaluations;
+      assertStringIncludes(line, `none: unbiased, K ${min === max ? `= ${min}` : `${min}–${max}`}`, name);
+      continue;
+    }
     const low = Math.max(row.tau.min, TAU_RANGE.min);
     const stated = row.tau.default === "model" ? "the model's" : String(row.tau.default);
     assertStringIncludes(
@@ -30,7 +37,6 @@ Deno.test("docs/estimators.md's table states each row of ESTIMATORS: τ domain, 
       `[${low}, ${TAU_RANGE.max}], default: ${stated} (tuned ${row.tau.tuned})`,
       name,
     );
-    assertStringIncludes(line, `| ${row.title} `, name);
   }
 });
 

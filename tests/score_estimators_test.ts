@@ -1,4 +1,4 @@
-// The score-function estimators of Bernoulli latents (docs/math.md §2.7–§2.10) on every backend: the coupled
+// The score-function estimators of Bernoulli latents (docs/math.md §2.9) on every backend: the coupled
 // sampler against the float64 oracle (tests/reference/estimators.ts) code for code away from ties, and its
 // marginals and pair frequencies against their closed forms; the backward and Double CV's projections against
 // the oracle with every parameter at a value that changes the result; and the refusals, each naming the
@@ -75,7 +75,7 @@ forEachBackend(
           const sd = Math.sqrt((pf * (1 - pf)) / count);
           assert(Math.abs(ones / count - pf) < 5 * sd, `K ${K}, p ${p}, copy ${t}: ${ones / count}`);
         }
-        // P(z_0 = z_1 = 1) from 1 − ρ = (q − joint)/(q(1 − q)), q = min(p, 1 − p) (docs/math.md §2.9).
+        // P(z_0 = z_1 = 1) from 1 − ρ = (q − joint)/(q(1 − q)), q = min(p, 1 − p) (docs/math.md §2.9.3).
         const q = Math.min(pf, 1 - pf);
         const rarer = q - q * (1 - q) / ref.armsDebias(pf, K); // P(both take the rarer value)
         const both = pf < 0.5 ? rarer : 2 * pf - 1 + rarer;

@@ -8,7 +8,7 @@
  *   the uniform prior is docs/math.md §4.7, to a learned prior softmax(ρ) §4.7 with log p for −log C.
  * - Bernoulli: one value a per variable, the logit pair (a, 1 − a) of §4.10, so P(z = 1) = σ(2a − 1); the codes
  *   go on as the bits z; the KL to a Bernoulli prior σ(ρ) is §4.8 (ρ = 0 for the uniform prior). With K ≥ 2 it
- *   also runs the score-function estimators (§2.7–§2.10), which weigh the scores of its K codes by the losses
+ *   also runs the score-function estimators (§2.9), which weigh the scores of its K codes by the losses
  *   the likelihood gives them: it must then be the model's last stochastic layer.
  * @module
  */
@@ -544,7 +544,7 @@ export class BernoulliLatent extends Latent {
   }
 
   /**
-   * The gradient of a from the losses of the K codes of each example (docs/math.md §2.7–§2.10): the loss is
+   * The gradient of a from the losses of the K codes of each example (docs/math.md §2.9): the loss is
    * s·Σ f over the rows below, so its gradient in a is s·K times the estimate of ∂E[f]/∂a of each example.
    */
   #scoreBackward(pass: LatentPass, est: Estimator, score: ScoreFunction, rows: number, K: number): void {

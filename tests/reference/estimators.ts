@@ -95,7 +95,7 @@ export function inverseCdfSample(theta: readonly number[], u: number): number {
   return theta.length - 1;
 }
 
-// ---- The score-function estimators of Bernoulli latents (docs/math.md §2.7–§2.10), in float64 ----------------
+// ---- The score-function estimators of Bernoulli latents (docs/math.md §2.9), in float64 ----------------
 
 /** P(z = 1) = σ(θ) of a Bernoulli latent whose logit pair is (a, 1 − a): θ = 2a − 1. */
 export function bernoulliLogit(a: number): number {
