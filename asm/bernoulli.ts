@@ -268,3 +268,167 @@ export function bernoulli_score_backward(
     }
   }
 }
+
+// --- RODEO (docs/math.md §2.9.5): a control network's outputs (H, G) at each copy's code and its single-bit
+// neighbours, averaged over the other copies, make Stein control variates of RLOO.
+
+/** The control network's input row of copy k, other copy jj, example row r and point i (0: the code). */
+// @ts-ignore: decorator
+@inline function controlRow(k: u32, jj: u32, r: u32, i: u32, rows: u32, latents: u32, copies: u32): u32 {
+  return ((k * (copies - 1) + jj) * rows + r) * (latents + 1) + i;
+}
+
+/** The jj-th copy other than k. */
+// @ts-ignore: decorator
+@inline function otherCopy(k: u32, jj: u32): u32 {
+  return jj < k ? jj : jj + 1;
+}
+
+/** P(z_l flips) from its code x: p(1 − x) + (1 − p)x. */
+// @ts-ignore: decorator
+@inline function flipWeight(p: f32, x: f32): f32 {
+  return p * (1 - x) + (1 - p) * x;
+}
+
+/** See src/kernels.ts. */
+export function rodeo_control_inputs(
+  inputs: usize, sample: usize, reward: usize, gradZ: usize, rows: u32, latents: u32, copies: u32, gradScale: f32,
+): void {
+  const count = rows * latents;
+  for (let k: u32 = 0; k < copies; k++) {
+    for (let jj: u32 = 0; jj + 1 < copies; jj++) {
+      const j = otherCopy(k, jj);
+      for (let r: u32 = 0; r < rows; r++) {
+        let base: f32 = 0;
+        for (let l: u32 = 0; l < latents; l++) {
+          const i = r * latents + l;
+          const g = gradScale * load<f32>(at(gradZ, j * count + i));
+          base += g * (bitOf(sample, k, count, i) - bitOf(sample, j, count, i));
+        }
+        const f = load<f32>(at(reward, j * rows + r));
+        const row0 = controlRow(k, jj, r, 0, rows, latents, copies);
+        store<f32>(at(inputs, 2 * row0), base);
+        store<f32>(at(inputs, 2 * row0 + 1), f);
+        for (let l: u32 = 0; l < latents; l++) {
+          const i = r * latents + l;
+          const g = gradScale * load<f32>(at(gradZ, j * count + i));
+          store<f32>(at(inputs, 2 * (row0 + 1 + l)), base + g * (1 - 2 * bitOf(sample, k, count, i)));
+          store<f32>(at(inputs, 2 * (row0 + 1 + l) + 1), f);
+        }
+      }
+    }
+  }
+}
+
+/** Output `channel` (0: H, 1: G) of the control network at point i of copy k, row r: the mean over jj. */
+function controlMean(
+  control: usize, channel: u32, k: u32, r: u32, i: u32, rows: u32, latents: u32, copies: u32,
+): f32 {
+  let sum: f32 = 0;
+  for (let jj: u32 = 0; jj + 1 < copies; jj++) {
+    sum += load<f32>(at(control, 2 * controlRow(k, jj, r, i, rows, latents, copies) + channel));
+  }
+  return sum / <f32>(copies - 1);
+}
+
+/** See src/kernels.ts. */
+export function rodeo_stein_terms(
+  terms: usize, a: usize, sample: usize, control: usize, rows: u32, latents: u32, copies: u32,
+): void {
+  const count = rows * latents;
+  for (let k: u32 = 0; k < copies; k++) {
+    for (let r: u32 = 0; r < rows; r++) {
+      const hx = controlMean(control, 0, k, r, 0, rows, latents, copies);
+      const gx = controlMean(control, 1, k, r, 0, rows, latents, copies);
+      let h: f32 = 0, g: f32 = 0, w: f32 = 0;
+      for (let l: u32 = 0; l < latents; l++) {
+        const i = r * latents + l;
+        const flip = flipWeight(sigmoidf(logitOf(load<f32>(at(a, i)))), bitOf(sample, k, count, i));
+        h += flip * (controlMean(control, 0, k, r, 1 + l, rows, latents, copies) - hx);
+        g += flip * (controlMean(control, 1, k, r, 1 + l, rows, latents, copies) - gx);
+        w += flip;
+      }
+      const t = 3 * (k * rows + r);
+      store<f32>(at(terms, t), h / <f32>latents);
+      store<f32>(at(terms, t + 1), g / <f32>latents);
+      store<f32>(at(terms, t + 2), w);
+    }
+  }
+}
+
+/** See src/kernels.ts. */
+export function rodeo_backward(
+  dA: usize, alphaTerms: usize, betaTerms: usize, gradOut: usize, a: usize, sample: usize, reward: usize,
+  control: usize, terms: usize, alpha: usize, beta: usize, rows: u32, latents: u32, copies: u32, scale: f32,
+): void {
+  const count = rows * latents, K = <f32>copies, al = load<f32>(alpha), be = load<f32>(beta);
+  for (let r: u32 = 0; r < rows; r++) {
+    let fTilde: f32 = 0, steins: f32 = 0;
+    for (let k: u32 = 0; k < copies; k++) {
+      const h = load<f32>(at(terms, 3 * (k * rows + r)));
+      fTilde += load<f32>(at(reward, k * rows + r)) + al * h;
+      steins += h;
+    }
+    for (let l: u32 = 0; l < latents; l++) {
+      const i = r * latents + l;
+      const p = sigmoidf(logitOf(load<f32>(at(a, i))));
+      let g: f32 = 0, dAlpha: f32 = 0, dBeta: f32 = 0;
+      for (let k: u32 = 0; k < copies; k++) {
+        const x = bitOf(sample, k, count, i), d = x - p;
+        const f = load<f32>(at(reward, k * rows + r));
+        const h = load<f32>(at(terms, 3 * (k * rows + r))), t = load<f32>(at(terms, 3 * (k * rows + r) + 1));
+        const others = (fTilde - (f + al * h)) / (K - 1);
+        const gy = controlMean(control, 1, k, r, 1 + l, rows, latents, copies);
+        const cv = d * t + (flipWeight(p, x) * gy * (1 - 2 * x)) / <f32>latents;
+        g += (f - others) * d + be * cv;
+        dAlpha -= ((steins - h) / (K - 1)) * d;
+        dBeta += cv;
+      }
+      g /= K;
+      store<f32>(at(dA, i), scale * 2 * g);
+      store<f32>(at(alphaTerms, i), 2 * g * (dAlpha / K));
+      store<f32>(at(betaTerms, i), 2 * g * (dBeta / K));
+      store<f32>(at(gradOut, i), (2 * g) / <f32>count);
+    }
+  }
+}
+
+/** See src/kernels.ts. */
+export function rodeo_control_grad(
+  dControl: usize, a: usize, sample: usize, terms: usize, gradOut: usize, alpha: usize, beta: usize, rows: u32,
+  latents: u32, copies: u32,
+): void {
+  const count = rows * latents, K = <f32>copies, al = load<f32>(alpha), be = load<f32>(beta);
+  const inv = <f32>1 / (K - 1), invL = <f32>1 / <f32>latents;
+  for (let k: u32 = 0; k < copies; k++) {
+    for (let r: u32 = 0; r < rows; r++) {
+      // ∂(mean ĝ²) through H (via each other copy's f̃) and through G (via cv_k), before the mean over jj.
+      let viaH: f32 = 0, viaG: f32 = 0;
+      for (let l: u32 = 0; l < latents; l++) {
+        const i = r * latents + l;
+        const p = sigmoidf(logitOf(load<f32>(at(a, i))));
+        let others: f32 = 0;
+        for (let j: u32 = 0; j < copies; j++) if (j != k) others += bitOf(sample, j, count, i) - p;
+        const gamma = load<f32>(at(gradOut, i));
+        viaH += gamma * others;
+        viaG += gamma * (bitOf(sample, k, count, i) - p);
+      }
+      viaH *= -al / (K * (K - 1));
+      viaG *= be / K;
+      const w = load<f32>(at(terms, 3 * (k * rows + r) + 2));
+      for (let jj: u32 = 0; jj + 1 < copies; jj++) {
+        const row0 = controlRow(k, jj, r, 0, rows, latents, copies);
+        store<f32>(at(dControl, 2 * row0), inv * (viaH * (-w * invL)));
+        store<f32>(at(dControl, 2 * row0 + 1), inv * (viaG * (-w * invL)));
+        for (let l: u32 = 0; l < latents; l++) {
+          const i = r * latents + l;
+          const x = bitOf(sample, k, count, i);
+          const flip = flipWeight(sigmoidf(logitOf(load<f32>(at(a, i)))), x);
+          const gamma = load<f32>(at(gradOut, i));
+          store<f32>(at(dControl, 2 * (row0 + 1 + l)), inv * (viaH * flip * invL));
+          store<f32>(at(dControl, 2 * (row0 + 1 + l) + 1), inv * (viaG * flip * invL + gamma * (be / K) * invL * flip * (1 - 2 * x)));
+        }
+      }
+    }
+  }
+}

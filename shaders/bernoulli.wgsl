@@ -233,3 +233,194 @@ fn bernoulli_score_backward(@builtin(global_invocation_id) id: vec3u, @builtin(n
   dA[i] = params.scale * 2.0 * g;
   alphaTerms[i] = 2.0 * g * dg;
 }
+
+// --- RODEO (docs/math.md §2.9.5), as asm/bernoulli.ts.
+
+//! snippet rodeo_helpers
+fn control_row(k: u32, jj: u32, r: u32, i: u32) -> u32 {
+  return ((k * (params.copies - 1u) + jj) * params.rows + r) * (params.latents + 1u) + i;
+}
+
+fn other_copy(k: u32, jj: u32) -> u32 {
+  return select(jj + 1u, jj, jj < k);
+}
+
+fn flip_weight(p: f32, x: f32) -> f32 {
+  return p * (1.0 - x) + (1.0 - p) * x;
+}
+
+fn code_bit(t: u32, i: u32) -> f32 {
+  return select(0.0, 1.0, sample[t * params.rows * params.latents + i] == 0);
+}
+
+//! kernel rodeo_control_inputs
+//! include score_helpers
+//! include rodeo_helpers
+// One thread per copy k, other copy jj and row r: its latents + 1 input rows.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn rodeo_control_inputs(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  let rows = params.rows;
+  if (t >= params.copies * (params.copies - 1u) * rows) {
+    return;
+  }
+  let r = t % rows;
+  let k = (t / rows) / (params.copies - 1u);
+  let jj = (t / rows) % (params.copies - 1u);
+  let j = other_copy(k, jj);
+  let count = rows * params.latents;
+  var base = 0.0;
+  for (var l = 0u; l < params.latents; l++) {
+    let i = r * params.latents + l;
+    let g = params.gradScale * gradZ[j * count + i];
+    base += g * (code_bit(k, i) - code_bit(j, i));
+  }
+  let f = reward[j * rows + r];
+  let row0 = control_row(k, jj, r, 0u);
+  inputs[2u * row0] = base;
+  inputs[2u * row0 + 1u] = f;
+  for (var l = 0u; l < params.latents; l++) {
+    let i = r * params.latents + l;
+    let g = params.gradScale * gradZ[j * count + i];
+    inputs[2u * (row0 + 1u + l)] = base + g * (1.0 - 2.0 * code_bit(k, i));
+    inputs[2u * (row0 + 1u + l) + 1u] = f;
+  }
+}
+
+//! snippet control_mean
+fn control_mean(channel: u32, k: u32, r: u32, i: u32) -> f32 {
+  var sum = 0.0;
+  for (var jj = 0u; jj + 1u < params.copies; jj++) {
+    sum += control[2u * control_row(k, jj, r, i) + channel];
+  }
+  return sum / f32(params.copies - 1u);
+}
+
+//! kernel rodeo_stein_terms
+//! include score_helpers
+//! include rodeo_helpers
+//! include control_mean
+// One thread per copy and row.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn rodeo_stein_terms(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  if (t >= params.copies * params.rows) {
+    return;
+  }
+  let k = t / params.rows;
+  let r = t % params.rows;
+  let hx = control_mean(0u, k, r, 0u);
+  let gx = control_mean(1u, k, r, 0u);
+  var h = 0.0;
+  var g = 0.0;
+  var w = 0.0;
+  for (var l = 0u; l < params.latents; l++) {
+    let i = r * params.latents + l;
+    let flip = flip_weight(sigmoid_f32(logit_of(a[i])), code_bit(k, i));
+    h += flip * (control_mean(0u, k, r, 1u + l) - hx);
+    g += flip * (control_mean(1u, k, r, 1u + l) - gx);
+    w += flip;
+  }
+  terms[3u * t] = h / f32(params.latents);
+  terms[3u * t + 1u] = g / f32(params.latents);
+  terms[3u * t + 2u] = w;
+}
+
+//! kernel rodeo_backward
+//! include score_helpers
+//! include rodeo_helpers
+//! include control_mean
+// One thread per latent.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn rodeo_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  let rows = params.rows;
+  let count = rows * params.latents;
+  if (i >= count) {
+    return;
+  }
+  let r = i / params.latents;
+  let l = i % params.latents;
+  let K = f32(params.copies);
+  let al = alpha[0];
+  let be = beta[0];
+  var f_tilde = 0.0;
+  var steins = 0.0;
+  for (var k = 0u; k < params.copies; k++) {
+    let h = terms[3u * (k * rows + r)];
+    f_tilde += reward[k * rows + r] + al * h;
+    steins += h;
+  }
+  let p = sigmoid_f32(logit_of(a[i]));
+  var g = 0.0;
+  var d_alpha = 0.0;
+  var d_beta = 0.0;
+  for (var k = 0u; k < params.copies; k++) {
+    let x = code_bit(k, i);
+    let d = x - p;
+    let f = reward[k * rows + r];
+    let h = terms[3u * (k * rows + r)];
+    let t = terms[3u * (k * rows + r) + 1u];
+    let others = (f_tilde - (f + al * h)) / (K - 1.0);
+    let gy = control_mean(1u, k, r, 1u + l);
+    let cv = d * t + (flip_weight(p, x) * gy * (1.0 - 2.0 * x)) / f32(params.latents);
+    g += (f - others) * d + be * cv;
+    d_alpha -= ((steins - h) / (K - 1.0)) * d;
+    d_beta += cv;
+  }
+  g /= K;
+  dA[i] = params.scale * 2.0 * g;
+  alphaTerms[i] = 2.0 * g * (d_alpha / K);
+  betaTerms[i] = 2.0 * g * (d_beta / K);
+  gradOut[i] = (2.0 * g) / f32(count);
+}
+
+//! kernel rodeo_control_grad
+//! include score_helpers
+//! include rodeo_helpers
+// One thread per copy and row: the (K − 1)·(latents + 1) rows of its network outputs.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn rodeo_control_grad(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  if (t >= params.copies * params.rows) {
+    return;
+  }
+  let k = t / params.rows;
+  let r = t % params.rows;
+  let K = f32(params.copies);
+  let al = alpha[0];
+  let be = beta[0];
+  let inv = 1.0 / (K - 1.0);
+  let inv_l = 1.0 / f32(params.latents);
+  var via_h = 0.0;
+  var via_g = 0.0;
+  for (var l = 0u; l < params.latents; l++) {
+    let i = r * params.latents + l;
+    let p = sigmoid_f32(logit_of(a[i]));
+    var others = 0.0;
+    for (var j = 0u; j < params.copies; j++) {
+      if (j != k) {
+        others += code_bit(j, i) - p;
+      }
+    }
+    let gamma = gradOut[i];
+    via_h += gamma * others;
+    via_g += gamma * (code_bit(k, i) - p);
+  }
+  via_h *= -al / (K * (K - 1.0));
+  via_g *= be / K;
+  let w = terms[3u * t + 2u];
+  for (var jj = 0u; jj + 1u < params.copies; jj++) {
+    let row0 = control_row(k, jj, r, 0u);
+    dControl[2u * row0] = inv * (via_h * (-w * inv_l));
+    dControl[2u * row0 + 1u] = inv * (via_g * (-w * inv_l));
+    for (var l = 0u; l < params.latents; l++) {
+      let i = r * params.latents + l;
+      let x = code_bit(k, i);
+      let flip = flip_weight(sigmoid_f32(logit_of(a[i])), x);
+      let gamma = gradOut[i];
+      dControl[2u * (row0 + 1u + l)] = inv * (via_h * flip * inv_l);
+      dControl[2u * (row0 + 1u + l) + 1u] = inv * (via_g * flip * inv_l + gamma * (be / K) * inv_l * flip * (1.0 - 2.0 * x));
+    }
+  }
+}

@@ -122,14 +122,21 @@ export type PathwiseBackward = (
  * ```
  */
 export interface ScoreFunction {
-  /** Its code in `bernoulli_score_backward` (the BERNOULLI_SCORE_<NAME> constant of both backends). */
-  readonly code: number;
+  /**
+   * Its code in `bernoulli_score_backward` (the BERNOULLI_SCORE_<NAME> constant of both backends), or null for
+   * RODEO, which runs kernels of its own around its control network.
+   */
+  readonly code: number | null;
   /** Whether its K codes are drawn jointly, negatively correlated (`bernoulli_coupled_sample`). */
   readonly coupled: boolean;
   /** The evaluations K it is defined for. */
   readonly evaluations: { readonly min: number; readonly max: number };
-  /** Whether it learns the weight α of a control variate alongside the model (a parameter of the layer). */
-  readonly learnsAlpha: boolean;
+  /**
+   * What it learns alongside the model, to lower its variance: nothing; the weight α of a control variate
+   * (Double CV); or RODEO's weights α, β and its control network. They are parameters of the layer, trained on
+   * the gradient of the estimate's mean square.
+   */
+  readonly learns: "nothing" | "weight" | "network";
 }
 
 /** The backward of the Gumbel family: K conditional perturbations (K = 1 is STGS). */
@@ -222,7 +229,7 @@ const ROWS: Readonly<Record<EstimatorName, EstimatorRow>> = {
     tau: SCORE_TAU,
     enqueueBackward: null,
     polyStep: null,
-    scoreFunction: { code: 0, coupled: false, evaluations: { min: 2, max: 64 }, learnsAlpha: false },
+    scoreFunction: { code: 0, coupled: false, evaluations: { min: 2, max: 64 }, learns: "nothing" },
   },
   disarm: {
     title: "DisARM",
@@ -233,7 +240,7 @@ const ROWS: Readonly<Record<EstimatorName, EstimatorRow>> = {
     tau: SCORE_TAU,
     enqueueBackward: null,
     polyStep: null,
-    scoreFunction: { code: 1, coupled: true, evaluations: { min: 2, max: 2 }, learnsAlpha: false },
+    scoreFunction: { code: 1, coupled: true, evaluations: { min: 2, max: 2 }, learns: "nothing" },
   },
   arms: {
     title: "ARMS",
@@ -244,7 +251,7 @@ const ROWS: Readonly<Record<EstimatorName, EstimatorRow>> = {
     tau: SCORE_TAU,
     enqueueBackward: null,
     polyStep: null,
-    scoreFunction: { code: 2, coupled: true, evaluations: { min: 2, max: 64 }, learnsAlpha: false },
+    scoreFunction: { code: 2, coupled: true, evaluations: { min: 2, max: 64 }, learns: "nothing" },
   },
   doublecv: {
     title: "Double CV",
@@ -255,7 +262,19 @@ const ROWS: Readonly<Record<EstimatorName, EstimatorRow>> = {
     tau: SCORE_TAU,
     enqueueBackward: null,
     polyStep: null,
-    scoreFunction: { code: 3, coupled: false, evaluations: { min: 2, max: 64 }, learnsAlpha: true },
+    scoreFunction: { code: 3, coupled: false, evaluations: { min: 2, max: 64 }, learns: "weight" },
+  },
+  rodeo: {
+    title: "RODEO",
+    summary:
+      "RLOO plus Stein control variates from a small network trained alongside, at each code's bit flips",
+    reference:
+      "Shi, Zhou, Hwang, Titsias & Mackey, Gradient Estimation with Discrete Stein Operators (NeurIPS 2022)",
+    tau: SCORE_TAU,
+    enqueueBackward: null,
+    polyStep: null,
+    // The network runs at K(K − 1)(latents + 1) points per example: K beyond 8 outgrows the memory it is worth.
+    scoreFunction: { code: null, coupled: false, evaluations: { min: 2, max: 8 }, learns: "network" },
   },
 };
 
@@ -311,6 +330,7 @@ export const ESTIMATOR_NAMES = [
   "disarm",
   "arms",
   "doublecv",
+  "rodeo",
 ] as const;
 
 /**
@@ -337,7 +357,7 @@ export const PATHWISE_ESTIMATOR_NAMES = [
  * @example
  * ```ts
  * import { SCORE_ESTIMATOR_NAMES } from "@reinmax/reinmax";
- * console.log(SCORE_ESTIMATOR_NAMES.join(" ")); // rloo disarm arms doublecv
+ * console.log(SCORE_ESTIMATOR_NAMES.join(" ")); // rloo disarm arms doublecv rodeo
  * ```
  */
 export const SCORE_ESTIMATOR_NAMES = [
@@ -529,7 +549,7 @@ export function estimatorConstants(): Record<string, number> {
   for (const name of ESTIMATOR_NAMES) {
     const { polyStep, scoreFunction } = ESTIMATORS[name];
     if (polyStep !== null) constants[`POLY_STEP_${name.toUpperCase()}`] = polyStep;
-    if (scoreFunction) constants[`BERNOULLI_SCORE_${name.toUpperCase()}`] = scoreFunction.code;
+    if (scoreFunction?.code != null) constants[`BERNOULLI_SCORE_${name.toUpperCase()}`] = scoreFunction.code;
   }
   return constants;
 }

@@ -333,6 +333,34 @@ export const KERNEL_TABLE = {
     "a sample:i32 reward gradZ projections alpha",
     "rows latents copies estimator scale:f32 gradScale:f32",
   ],
+  /**
+   * RODEO's control-network inputs (docs/math.md §2.9.5): for copy k, each other copy j (jj-th of the K − 1),
+   * example row r and point i (0: the code x_k, 1 + l: x_k with bit l flipped), row
+   * ((k·(K − 1) + jj)·rows + r)·(latents + 1) + i of inputs (2 wide) is (⟨g_j, y − x_j⟩, f_j), with
+   * g_j = gradScale·gradZ of copy j and f_j = reward of copy j, written.
+   */
+  rodeo_control_inputs: ["inputs", "sample:i32 reward gradZ", "rows latents copies gradScale:f32"],
+  /**
+   * RODEO's Stein terms of copy k of row r from the control network's outputs (H, G per input row, averaged
+   * over the K − 1 other copies), w_l = P(z_l flips) = p_l(1 − z_l) + (1 − p_l)z_l: terms[3(k·rows + r) + 0] =
+   * (1/L)·Σ_l w_l (H(y_l) − H(x_k)), + 1 the same of G, + 2 = Σ_l w_l; written.
+   */
+  rodeo_stein_terms: ["terms", "a sample:i32 control", "rows latents copies"],
+  /**
+   * RODEO's estimate ĝ (docs/math.md §2.9.5) of each latent from the losses, the Stein terms and the network's
+   * G at the flipped points: dA = scale·2ĝ; alphaTerms, betaTerms = 2ĝ·∂ĝ/∂α, 2ĝ·∂ĝ/∂β; gradOut =
+   * ∂(mean ĝ²)/∂ĝ = 2ĝ/(rows·latents); all written.
+   */
+  rodeo_backward: [
+    "dA alphaTerms betaTerms gradOut",
+    "a sample:i32 reward control terms alpha beta",
+    "rows latents copies scale:f32",
+  ],
+  /**
+   * The gradient of mean ĝ² with respect to every output (H, G) of RODEO's control network, rows as in
+   * rodeo_control_inputs, from gradOut and the Stein terms; written.
+   */
+  rodeo_control_grad: ["dControl", "a sample:i32 terms gradOut alpha beta", "rows latents copies"],
 
   // --- one-hot inputs (asm/layers.ts) ------------------------------------------------------------------
   /**

@@ -32,6 +32,7 @@ const ESTIMATORS: Record<EstimatorName, { tau: number; gap?: number; k?: number 
   disarm: { tau: 1 },
   arms: { tau: 1 },
   doublecv: { tau: 1 },
+  rodeo: { tau: 1 },
 };
 
 function tinyModel(
@@ -79,6 +80,11 @@ forEachBackend(
               { length: count * SHAPE.evaluations * SHAPE.latents },
               () => random() < 0.5 ? 0 : 1,
             );
+            // The learned weights of Double CV and RODEO start at 0; away from it, they change the estimate.
+            for (const p of model.parameters) {
+              const weight = { "estimator.alpha": 0.4, "estimator.beta": -0.3 }[p.label];
+              if (weight !== undefined) backend.write(p.value.buffer, Float32Array.of(weight));
+            }
             const params = await readParameters(model);
             model.forwardBackward(x, count, { sample, indices });
             const losses = await model.readLosses();
@@ -114,12 +120,17 @@ forEachBackend(
 );
 
 forEachBackend(
-  "Bernoulli VAE: 20-step trajectories with K = 3 match the oracle, binarised statically and dynamically",
+  "Bernoulli VAE: 20-step trajectories with K = 3 match the oracle, binarised statically and dynamically; " +
+    "Double CV's and RODEO's learned control variates train along",
   async (backend) => {
     const hyper = { lr: 3e-2 };
     const shape = { ...SHAPE, evaluations: 3 };
-    for (const binarize of ["dynamic", "static"] as const) {
-      const model = tinyModel(backend, "reinmax", binarize, 3, radam(hyper));
+    const runs = [["reinmax", "dynamic"], ["reinmax", "static"], ["doublecv", "dynamic"], [
+      "rodeo",
+      "static",
+    ]] as const;
+    for (const [name, binarize] of runs) {
+      const model = tinyModel(backend, name, binarize, 3, radam(hyper));
       try {
         const random = testRandom(4);
         const params = await readParameters(model);
@@ -137,7 +148,7 @@ forEachBackend(
             Float64Array.from(x),
             BATCH,
             sample,
-            spec("reinmax", t - 1),
+            spec(name, t - 1),
             binarization,
           );
           want.push(mean(step.reconstruction) + mean(step.kl));
@@ -146,14 +157,18 @@ forEachBackend(
         }
         const losses = await model.readLosses();
         losses.reconstruction.forEach((r, i) => got.push(r + losses.kl[i]));
-        assertClose(got, want, { rtol: 1e-4, label: `${binarize}: −ELBO per step` });
+        assertClose(got, want, { rtol: 1e-4, label: `${name}, ${binarize}: −ELBO per step` });
         for (const p of model.parameters) {
           assertTensorClose(
             await readF32(backend, p.value.buffer),
             params.get(p.label)!,
-            `${binarize}: ${p.label} after 20 steps`,
+            `${name}, ${binarize}: ${p.label} after 20 steps`,
             1e-3,
           );
+        }
+        if (name !== "reinmax") {
+          const alpha = params.get("estimator.alpha")![0];
+          assert(Math.abs(alpha) > 1e-4, `${name}'s α should have moved from 0: ${alpha}`);
         }
       } finally {
         model.destroy();

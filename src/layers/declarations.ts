@@ -53,14 +53,18 @@ export interface LatentOptions extends Named {
   readonly evaluations: number;
   /**
    * Labels of the layer's parameters where they should differ from `<name>.weight`, `<name>.bias` (the
-   * projection to logits), `<name>.prior` (a learned prior's logits) and `<name>.alpha` (Double CV's learned
-   * weight); the built-in VAEs keep their historical labels this way.
+   * projection to logits), `<name>.prior` (a learned prior's logits), `<name>.alpha` and `<name>.beta` (the
+   * learned weights of Double CV and RODEO) and `<name>.control` (RODEO's network); the built-in VAEs keep their
+   * labels this way.
    */
   readonly parameterNames?: {
     readonly weight?: string;
     readonly bias?: string;
     readonly prior?: string;
     readonly alpha?: string;
+    readonly beta?: string;
+    /** The prefix of RODEO's control network's labels (`<control>.fc1.weight` …). */
+    readonly control?: string;
   };
 }
 
@@ -322,12 +326,15 @@ export function checkLayer(index: number, value: unknown): LayerDeclaration {
         }
         for (const [key, label] of Object.entries(names)) {
           if (
-            !["weight", "bias", "prior", "alpha"].includes(key) || typeof label !== "string" ||
+            !["weight", "bias", "prior", "alpha", "beta", "control"].includes(key) ||
+            typeof label !== "string" ||
             !NAME.test(label)
           ) {
             throw new ReinmaxInputError(
               `${at}.parameterNames`,
-              `expected labels of weight, bias, prior or alpha, got ${describe(key)}: ${describe(label)}`,
+              `expected labels of weight, bias, prior, alpha, beta or control, got ${describe(key)}: ${
+                describe(label)
+              }`,
             );
           }
         }

@@ -34,7 +34,12 @@ import {
   type PlannedLayer,
   rowsOf,
 } from "./layer.ts";
+import { Activation as Elementwise } from "./activations.ts";
 import { Linear } from "./linear.ts";
+
+/** RODEO's control network as its reference builds it: a hidden layer of 100 LeakyReLU(0.3) units. */
+const RODEO_HIDDEN = 100;
+const RODEO_SLOPE = 0.3;
 
 /** What a pass may ask of a stochastic layer beyond {@link Pass}. */
 export interface LatentPass extends Pass {
@@ -384,8 +389,20 @@ export class BernoulliLatent extends Latent {
     /** α = 0, for a Double CV the pass asks for on a layer that learns no α. */
     readonly zeroAlpha: PlannedBuffer;
   } | null;
-  /** The learned weight α of Double CV's control variate, when the layer declares Double CV. */
+  /** The learned weight α of Double CV's or RODEO's control variate, when the layer declares one of them. */
   readonly alpha: Parameter | null;
+  /** RODEO's control network and what its kernels keep, when the layer declares RODEO. */
+  readonly #rodeo: {
+    readonly beta: Parameter;
+    /** The network's input rows (⟨g_j, y − x_j⟩, f_j). */
+    readonly inputs: PlannedBuffer;
+    readonly layers: readonly [Linear, Elementwise, Linear];
+    /** dcv, T and Σ w of each copy of each example. */
+    readonly terms: PlannedBuffer;
+    readonly betaTerms: PlannedBuffer;
+    /** ∂(mean ĝ²)/∂ĝ of each latent. */
+    readonly gradOut: PlannedBuffer;
+  } | null;
   /** The likelihood's score of each row below this layer, when it is the model's last stochastic layer. */
   #losses: PlannedBuffer | null = null;
 
@@ -441,9 +458,66 @@ export class BernoulliLatent extends Latent {
         zeroAlpha: plan.declare(`${name}.score.zeroAlpha`, 1, "activation"),
       }
       : null;
-    this.alpha = ESTIMATORS[declaration.estimator.name].scoreFunction?.learnsAlpha
-      ? plan.declareParameter(declaration.parameterNames?.alpha ?? `${name}.alpha`, [1], 0)
+    const learns = ESTIMATORS[declaration.estimator.name].scoreFunction?.learns ?? "nothing";
+    const names = declaration.parameterNames ?? {};
+    this.alpha = learns === "nothing" ? null : plan.declareParameter(names.alpha ?? `${name}.alpha`, [1], 0);
+    this.#rodeo = learns === "network"
+      ? this.#planRodeo(
+        names.beta ?? `${name}.beta`,
+        names.control ?? `${name}.control`,
+        planner,
+        examples,
+        K,
+      )
       : null;
+  }
+
+  /**
+   * RODEO's weight β and its control network, as the reference builds it: two inputs, a hidden layer of
+   * RODEO_HIDDEN LeakyReLU(RODEO_SLOPE) units, two outputs (H, G), at K(K − 1)(latents + 1) points per example.
+   */
+  #planRodeo(beta: string, control: string, planner: LayerPlanner, examples: number, K: number) {
+    const { plan } = planner, L = this.latents;
+    const factor = this.factor * K * (K - 1) * (L + 1);
+    const inputs = plan.declare(
+      `${control}.inputs`,
+      planner.batch * factor * 2,
+      "activation",
+      planner.size(`batch × ${this.name}'s evaluations² × latents`),
+    );
+    const input: DenseActivation = { kind: "dense", width: 2, factor, value: inputs, grad: null };
+    const fc1 = new Linear(
+      this.index,
+      `${control}.fc1`,
+      { kind: "linear", outSize: RODEO_HIDDEN },
+      input,
+      planner,
+      false,
+    );
+    const act = new Elementwise(
+      this.index,
+      `${control}.act`,
+      { kind: "leakyRelu", slope: RODEO_SLOPE },
+      fc1.output,
+      planner,
+    );
+    const fc2 = new Linear(
+      this.index,
+      `${control}.fc2`,
+      { kind: "linear", outSize: 2 },
+      act.output,
+      planner,
+      true,
+    );
+    const perLatent = planner.size(`batch × ${this.name}'s latents`);
+    return {
+      beta: plan.declareParameter(beta, [1], 0),
+      inputs,
+      layers: [fc1, act, fc2] as const,
+      terms: plan.declare(`${this.name}.rodeo.terms`, examples * K * 3, "activation", perLatent),
+      betaTerms: plan.declare(`${this.name}.rodeo.betaTerms`, examples * L, "activation", perLatent),
+      gradOut: plan.declare(`${this.name}.rodeo.gradOut`, examples * L, "activation", perLatent),
+    };
   }
 
   /**
@@ -565,7 +639,11 @@ export class BernoulliLatent extends Latent {
     const { projections, alphaTerms, zeroAlpha } = this.#score;
     const gradZ = this.output.grad!.buffer, shape = { rows, latents: L, copies: K, gradScale: 1 / s };
     const alpha = this.alpha && est.name === this.declaration.estimator.name ? this.alpha : null;
-    if (score.learnsAlpha) {
+    if (score.learns === "network") {
+      this.#rodeoBackward(pass, est, rows, K, s);
+      return;
+    }
+    if (score.learns === "weight") {
       k.bernoulli_double_cv_projections(
         { projections: projections.buffer, a, sample: this.sample.buffer, gradZ },
         shape,
@@ -582,10 +660,68 @@ export class BernoulliLatent extends Latent {
         projections: projections.buffer,
         alpha: (alpha ? alpha.value : zeroAlpha).buffer,
       },
-      { ...shape, estimator: score.code, scale: s * K },
+      { ...shape, estimator: score.code!, scale: s * K },
     );
     // α follows the gradient of the estimate's mean square, as its reference trains it.
     if (alpha) k.mean({ out: alpha.grad.buffer, x: alphaTerms.buffer }, { count: rows * L, index: 0 });
+  }
+
+  /**
+   * RODEO (docs/math.md §2.9.5): the network's outputs at every code and its bit flips, the Stein terms, the
+   * estimate; then the gradient of the estimate's mean square back through the network into ψ, α and β.
+   */
+  #rodeoBackward(pass: LatentPass, est: Estimator, rows: number, K: number, s: number): void {
+    const rodeo = this.#rodeo;
+    if (!rodeo || est.name !== this.declaration.estimator.name) {
+      throw new ReinmaxInputError(
+        `${layerArgument(this.index, "bernoulli")}.estimator`,
+        `RODEO trains a control network of the layer's: declare the layer with estimator("rodeo")`,
+      );
+    }
+    const k = pass.k, L = this.latents, a = this.projection.output.value.buffer, sample = this.sample.buffer;
+    const reward = this.#losses!.buffer, shape = { rows, latents: L, copies: K };
+    const [fc1, act, fc2] = rodeo.layers, alpha = this.alpha!.value.buffer, beta = rodeo.beta.value.buffer;
+    const control = fc2.output.value.buffer;
+    k.rodeo_control_inputs(
+      { inputs: rodeo.inputs.buffer, sample, reward, gradZ: this.output.grad!.buffer },
+      { ...shape, gradScale: 1 / s },
+    );
+    for (const layer of rodeo.layers) layer.forward(pass);
+    k.rodeo_stein_terms({ terms: rodeo.terms.buffer, a, sample, control }, shape);
+    k.rodeo_backward(
+      {
+        dA: this.projection.output.grad!.buffer,
+        alphaTerms: this.#score!.alphaTerms.buffer,
+        betaTerms: rodeo.betaTerms.buffer,
+        gradOut: rodeo.gradOut.buffer,
+        a,
+        sample,
+        reward,
+        control,
+        terms: rodeo.terms.buffer,
+        alpha,
+        beta,
+      },
+      { ...shape, scale: s * K },
+    );
+    k.rodeo_control_grad(
+      {
+        dControl: fc2.output.grad!.buffer,
+        a,
+        sample,
+        terms: rodeo.terms.buffer,
+        gradOut: rodeo.gradOut.buffer,
+        alpha,
+        beta,
+      },
+      shape,
+    );
+    fc2.backward(pass);
+    act.backward(pass);
+    fc1.backward(pass);
+    const count = rows * L;
+    k.mean({ out: this.alpha!.grad.buffer, x: this.#score!.alphaTerms.buffer }, { count, index: 0 });
+    k.mean({ out: rodeo.beta.grad.buffer, x: rodeo.betaTerms.buffer }, { count, index: 0 });
   }
 
   async enqueuePriorCodes(pass: Pass): Promise<void> {

@@ -121,7 +121,12 @@ export class BernoulliVae extends Vae {
         prior: "learned",
         kl: true,
         evaluations,
-        parameterNames: { prior: "prior.logits", alpha: "estimator.alpha" },
+        parameterNames: {
+          prior: "prior.logits",
+          alpha: "estimator.alpha",
+          beta: "estimator.beta",
+          control: "estimator.control",
+        },
       }),
       optimizer,
       batch: requireInteger("batch", o.batch ?? 100, 1, 1 << 20),

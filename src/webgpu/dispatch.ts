@@ -109,6 +109,10 @@ export const LAUNCHES: { readonly [K in KernelName]?: Launch } = {
   bernoulli_coupled_sample: perElement,
   bernoulli_double_cv_projections: threads((p) => p.copies * p.rows),
   bernoulli_score_backward: threads((p) => p.rows * p.latents),
+  rodeo_control_inputs: threads((p) => p.copies * (p.copies - 1) * p.rows),
+  rodeo_stein_terms: threads((p) => p.copies * p.rows),
+  rodeo_backward: threads((p) => p.rows * p.latents),
+  rodeo_control_grad: threads((p) => p.copies * p.rows),
   onehot_linear_forward: threads((p) => p.batch * p.outDim),
   // One thread per (latent, column) of dw, then one per column of db.
   onehot_linear_backward: threads((p) => p.latents * p.outDim + p.outDim),

@@ -176,3 +176,65 @@ export function scoreGradient(
     }
   }
 }
+
+/**
+ * RODEO's estimate of ∂E[f]/∂θ for one example (docs/math.md §2.9.5), written the way its reference code
+ * computes it: K codes x (bits), their losses f, the control network's outputs [H, G] at point i (0: x_k,
+ * 1 + l: x_k with bit l flipped) for copy k and the jj-th other copy (`control(k, jj, i)`), and α, β.
+ */
+export function rodeoEstimate(
+  x: readonly (readonly number[])[],
+  p: readonly number[],
+  f: readonly number[],
+  control: (k: number, jj: number, i: number) => readonly [number, number],
+  alpha: number,
+  beta: number,
+): number[] {
+  const K = x.length, L = p.length;
+  const mean = (k: number, i: number, channel: 0 | 1) => {
+    let sum = 0;
+    for (let jj = 0; jj < K - 1; jj++) sum += control(k, jj, i)[channel];
+    return sum / (K - 1);
+  };
+  const steins: number[] = [], cvs: number[][] = [];
+  for (let k = 0; k < K; k++) {
+    const w = p.map((pl, l) => pl * (1 - x[k][l]) + (1 - pl) * x[k][l]);
+    let stein = 0;
+    const cv = new Array(L).fill(0);
+    for (let i = 0; i < L; i++) {
+      stein += w[i] * (mean(k, 1 + i, 0) - mean(k, 0, 0)) / L;
+      for (let d = 0; d < L; d++) {
+        const y = d === i ? 1 - x[k][d] : x[k][d];
+        cv[d] += w[i] * (mean(k, 1 + i, 1) * (y - p[d]) - mean(k, 0, 1) * (x[k][d] - p[d])) / L;
+      }
+    }
+    steins.push(stein);
+    cvs.push(cv);
+  }
+  const tilde = f.map((fk, k) => fk + alpha * steins[k]);
+  const total = tilde.reduce((s, v) => s + v, 0);
+  return p.map((pd, d) => {
+    let g = 0;
+    for (let k = 0; k < K; k++) {
+      g += (f[k] - (total - tilde[k]) / (K - 1)) * (x[k][d] - pd) + beta * cvs[k][d];
+    }
+    return g / K;
+  });
+}
+
+/** RODEO's network input at point i of copy k for other copy j: (⟨g_j, y − x_j⟩, f_j). */
+export function rodeoInput(
+  x: readonly (readonly number[])[],
+  f: readonly number[],
+  g: readonly (readonly number[])[],
+  k: number,
+  j: number,
+  i: number,
+): [number, number] {
+  let s = 0;
+  for (let d = 0; d < x[k].length; d++) {
+    const y = i === 1 + d ? 1 - x[k][d] : x[k][d];
+    s += g[j][d] * (y - x[j][d]);
+  }
+  return [s, f[j]];
+}

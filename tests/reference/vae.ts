@@ -17,7 +17,17 @@ export interface VaeShape {
 }
 
 export interface EstimatorSpec {
-  readonly name: "reinmax" | "st" | "gst" | "stgs" | "grmck" | "rloo" | "disarm" | "arms" | "doublecv";
+  readonly name:
+    | "reinmax"
+    | "st"
+    | "gst"
+    | "stgs"
+    | "grmck"
+    | "rloo"
+    | "disarm"
+    | "arms"
+    | "doublecv"
+    | "rodeo";
   readonly tau: number;
   readonly gap?: number;
   readonly k?: number;
@@ -347,8 +357,9 @@ export function bernoulliStep(
   return { reconstruction, kl, grads };
 }
 
-type ScoreName = "rloo" | "disarm" | "arms" | "doublecv";
-const isScore = (name: string): name is ScoreName => ["rloo", "disarm", "arms", "doublecv"].includes(name);
+type ScoreName = "rloo" | "disarm" | "arms" | "doublecv" | "rodeo";
+const isScore = (name: string): name is ScoreName =>
+  ["rloo", "disarm", "arms", "doublecv", "rodeo"].includes(name);
 
 /**
  * dA (accumulated) of a score-function estimator from the K codes z of each of `count` images and their
@@ -371,6 +382,11 @@ function scoreBackward(
   // dz is ∂(mean over count·K rows)/∂z: ∂f_t/∂z_t is count·K times it.
   const gradF = (t: number, b: number, l: number) => dz[t * count * L + b * L + l] * count * K;
   const bit = (t: number, b: number, l: number) => z[t * count * L + b * L + l];
+  if (name === "rodeo") {
+    const gA = rodeoBackward(params, grads, a, bit, gradF, f, count, K, L);
+    for (let j = 0; j < gA.length; j++) dA[j] += (2 / count) * gA[j];
+    return;
+  }
   const alpha = name === "doublecv" ? params.get("estimator.alpha")![0] : 0;
   let alphaGrad = 0;
   for (let b = 0; b < count; b++) {
@@ -399,4 +415,73 @@ function scoreBackward(
     }
   }
   if (name === "doublecv") grads.get("estimator.alpha")![0] = alphaGrad;
+}
+
+/**
+ * RODEO's estimate for every image, and the gradient of its mean square into α, β and the control network:
+ * the network by central differences of the mean square in each of its outputs, then its own backward; α and
+ * β by central differences. Returns ĝ (count × L).
+ */
+function rodeoBackward(
+  params: Params,
+  grads: Params,
+  a: F64,
+  bit: (t: number, b: number, l: number) => number,
+  gradF: (t: number, b: number, l: number) => number,
+  f: F64,
+  count: number,
+  K: number,
+  L: number,
+): F64 {
+  const sizes = [2, 100, 2], slope = 0.3, net = "estimator.control";
+  const rowOf = (k: number, jj: number, b: number, i: number) =>
+    ((k * (K - 1) + jj) * count + b) * (L + 1) + i;
+  const rows = K * (K - 1) * count * (L + 1), inputs = new Float64Array(rows * 2);
+  const x = (b: number) =>
+    Array.from({ length: K }, (_, t) => Array.from({ length: L }, (_, l) => bit(t, b, l)));
+  const grad = (b: number) =>
+    Array.from({ length: K }, (_, t) => Array.from({ length: L }, (_, l) => gradF(t, b, l)));
+  const losses = (b: number) => Array.from({ length: K }, (_, t) => f[t * count + b]);
+  const probabilities = (b: number) =>
+    Array.from({ length: L }, (_, l) => est.sigmoid(est.bernoulliLogit(a[b * L + l])));
+  for (let b = 0; b < count; b++) {
+    for (let k = 0; k < K; k++) {
+      for (let jj = 0; jj < K - 1; jj++) {
+        const j = jj < k ? jj : jj + 1;
+        for (let i = 0; i <= L; i++) {
+          inputs.set(est.rodeoInput(x(b), losses(b), grad(b), k, j, i), 2 * rowOf(k, jj, b, i));
+        }
+      }
+    }
+  }
+  const trace = mlpForward(params, net, sizes, inputs, rows, slope);
+  const out = trace.linears[trace.linears.length - 1];
+  const estimate = (o: F64, alpha: number, beta: number) => {
+    const g = new Float64Array(count * L);
+    for (let b = 0; b < count; b++) {
+      const control = (k: number, jj: number, i: number) => {
+        const r = rowOf(k, jj, b, i);
+        return [o[2 * r], o[2 * r + 1]] as const;
+      };
+      g.set(est.rodeoEstimate(x(b), probabilities(b), losses(b), control, alpha, beta), b * L);
+    }
+    return g;
+  };
+  const alpha = params.get("estimator.alpha")![0], beta = params.get("estimator.beta")![0];
+  const meanSquare = (g: F64) => g.reduce((s, v) => s + v * v, 0) / g.length;
+  const h = 1e-6;
+  const dOut = new Float64Array(out.length);
+  for (let j = 0; j < out.length; j++) {
+    const o = Float64Array.from(out);
+    o[j] += h;
+    const up = meanSquare(estimate(o, alpha, beta));
+    o[j] -= 2 * h;
+    dOut[j] = (up - meanSquare(estimate(o, alpha, beta))) / (2 * h);
+  }
+  mlpBackward(params, grads, net, sizes, trace, dOut, rows, slope);
+  grads.get("estimator.alpha")![0] = (meanSquare(estimate(out, alpha + h, beta)) -
+    meanSquare(estimate(out, alpha - h, beta))) / (2 * h);
+  grads.get("estimator.beta")![0] = (meanSquare(estimate(out, alpha, beta + h)) -
+    meanSquare(estimate(out, alpha, beta - h))) / (2 * h);
+  return estimate(out, alpha, beta);
 }
