@@ -365,6 +365,7 @@ export const SCORE_ESTIMATOR_NAMES = [
   "disarm",
   "arms",
   "doublecv",
+  "rodeo",
 ] as const satisfies readonly EstimatorName[];
 
 /**

