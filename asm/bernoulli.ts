@@ -6,7 +6,7 @@
 // asm/layers.ts), so every element gets the same arithmetic. Pairs are (de)interleaved by shuffles: four
 // elements are two vectors of pairs.
 import {
-  exponentialFromWord, philoxBlock, streamWord, uniformFromWord, word0, word1, word2, word3,
+  exponentialFromWord, openUniformFromWord, philoxBlock, streamWord, uniformFromWord, word0, word1, word2, word3,
 } from "./philox";
 import { expf, logf, sigmoidV } from "./vmath";
 
@@ -429,6 +429,133 @@ export function rodeo_control_grad(
           store<f32>(at(dControl, 2 * (row0 + 1 + l) + 1), inv * (viaG * flip * invL + gamma * (be / K) * invL * flip * (1 - 2 * x)));
         }
       }
+    }
+  }
+}
+
+// --- RELAX (docs/math.md §2.9.6): a relaxed control variate c(z) = −s·f(σ(z/τ)) + s·r(x, z), its network r
+// trained alongside.
+
+// The reference's clip of a probability before its logarithm (its EPS): log(max(q, 10⁻⁶)).
+// @ts-ignore: decorator
+@inline const RELAX_CLIP: f32 = 1e-6;
+
+/** See src/kernels.ts. */
+export function relax_sample(
+  sample: usize, z: usize, zTilde: usize, dzt: usize, a: usize, count: u32, key0: u32, key1: u32, stream: u32,
+  tag: u32,
+): void {
+  for (let i: u32 = 0; i < count; i++) {
+    const theta = logitOf(load<f32>(at(a, i)));
+    const p = sigmoidf(theta);
+    const u = openUniformFromWord(streamWord(0, i, key0, key1, stream, tag));
+    const v = openUniformFromWord(streamWord(1, i, key0, key1, stream, tag));
+    const zi = theta + (logf(u) - logf(<f32>1 - u));
+    const one = zi > 0;
+    // v′ makes z̃ = θ + logit v′ a draw of z given b.
+    const vp: f32 = one ? v * p + (<f32>1 - p) : v * (<f32>1 - p);
+    const rest: f32 = <f32>1 - vp;
+    const lo = vp < RELAX_CLIP, hi = rest < RELAX_CLIP;
+    const logit = logf(lo ? RELAX_CLIP : vp) - logf(hi ? RELAX_CLIP : rest);
+    const slope: f32 = (lo ? <f32>0 : <f32>1 / vp) + (hi ? <f32>0 : <f32>1 / rest);
+    const dv: f32 = one ? v - <f32>1 : -v;
+    store<i32>(at(sample, i), one ? 0 : 1);
+    store<f32>(at(z, i), zi);
+    store<f32>(at(zTilde, i), theta + logit);
+    store<f32>(at(dzt, i), <f32>1 + dv * (p * (<f32>1 - p)) * slope);
+  }
+}
+
+/** See src/kernels.ts. */
+export function relax_relaxed(out: usize, z: usize, count: u32, tau: f32): void {
+  const inv = <f32>1 / tau;
+  for (let i: u32 = 0; i < count; i++) store<f32>(at(out, i), sigmoidf(load<f32>(at(z, i)) * inv));
+}
+
+/** See src/kernels.ts. */
+export function relax_control_inputs(
+  inputs: usize, x: usize, z: usize, zTilde: usize, rows: u32, inSize: u32, latents: u32,
+): void {
+  const width = inSize + latents;
+  for (let r: u32 = 0; r < rows; r++) {
+    const top = inputs + ((<usize>r * width) << 2), bottom = inputs + ((<usize>(rows + r) * width) << 2);
+    memory.copy(top, x + ((<usize>r * inSize) << 2), <usize>inSize << 2);
+    memory.copy(bottom, x + ((<usize>r * inSize) << 2), <usize>inSize << 2);
+    memory.copy(top + (<usize>inSize << 2), z + ((<usize>r * latents) << 2), <usize>latents << 2);
+    memory.copy(bottom + (<usize>inSize << 2), zTilde + ((<usize>r * latents) << 2), <usize>latents << 2);
+  }
+}
+
+/** See src/kernels.ts. */
+export function relax_backward(
+  dA: usize, sTerms: usize, gradOut: usize, mixedWeights: usize, a: usize, sample: usize, z: usize, zTilde: usize,
+  dzt: usize, reward: usize, fRelaxed: usize, fTilde: usize, gradRelaxed: usize, gradTilde: usize, control: usize,
+  dInputs: usize, s: usize, rows: u32, inSize: u32, latents: u32, tau: f32, scale: f32,
+): void {
+  const count = rows * latents, width = inSize + latents, sc = load<f32>(s), inv = <f32>1 / tau;
+  for (let r: u32 = 0; r < rows; r++) {
+    const f = load<f32>(at(reward, r));
+    const signal = load<f32>(at(control, rows + r)) - load<f32>(at(fTilde, r));
+    for (let l: u32 = 0; l < latents; l++) {
+      const i = r * latents + l;
+      const d = bitOf(sample, 0, count, i) - sigmoidf(logitOf(load<f32>(at(a, i))));
+      const sz = sigmoidf(load<f32>(at(z, i)) * inv), szt = sigmoidf(load<f32>(at(zTilde, i)) * inv);
+      // ∂c/∂z and ∂c/∂z̃ over s: the decoder's gradient at the relaxed code through σ(·/τ), and the network's.
+      const cz = -load<f32>(at(gradRelaxed, i)) * (sz * (1 - sz)) * inv + load<f32>(at(dInputs, r * width + inSize + l));
+      const czt = -load<f32>(at(gradTilde, i)) * (szt * (1 - szt)) * inv +
+        load<f32>(at(dInputs, (rows + r) * width + inSize + l));
+      const slope = load<f32>(at(dzt, i));
+      const bySigma = signal * d - cz + czt * slope;
+      const g = f * d + sc * bySigma;
+      const gamma: f32 = (<f32>2 * g) / <f32>count;
+      store<f32>(at(dA, i), scale * 2 * g);
+      store<f32>(at(sTerms, i), 2 * g * bySigma);
+      store<f32>(at(gradOut, i), gamma);
+      store<f32>(at(mixedWeights, i), -sc * gamma);
+      store<f32>(at(mixedWeights, count + i), sc * gamma * slope);
+    }
+  }
+}
+
+/** See src/kernels.ts. */
+export function relax_control_grad(dControl: usize, a: usize, sample: usize, gradOut: usize, s: usize, rows: u32, latents: u32): void {
+  const count = rows * latents, sc = load<f32>(s);
+  for (let r: u32 = 0; r < rows; r++) {
+    let sum: f32 = 0;
+    for (let l: u32 = 0; l < latents; l++) {
+      const i = r * latents + l;
+      sum += load<f32>(at(gradOut, i)) * (bitOf(sample, 0, count, i) - sigmoidf(logitOf(load<f32>(at(a, i)))));
+    }
+    store<f32>(at(dControl, r), 0);
+    store<f32>(at(dControl, rows + r), sc * sum);
+  }
+}
+
+/** See src/kernels.ts. */
+export function relax_mixed_grad(
+  dW1: usize, dW2: usize, mixedWeights: usize, h: usize, W1: usize, W2: usize, rows: u32, inSize: u32, latents: u32,
+  hidden: u32, slope: f32,
+): void {
+  for (let j: u32 = 0; j < hidden; j++) {
+    const w2 = load<f32>(at(W2, j));
+    let dw2: f32 = 0;
+    for (let r: u32 = 0; r < rows; r++) {
+      const leak = load<f32>(at(h, r * hidden + j)) > 0 ? <f32>1 : slope;
+      let u: f32 = 0;
+      for (let l: u32 = 0; l < latents; l++) {
+        u += load<f32>(at(W1, (inSize + l) * hidden + j)) * load<f32>(at(mixedWeights, r * latents + l));
+      }
+      dw2 += u * leak;
+    }
+    store<f32>(at(dW2, j), load<f32>(at(dW2, j)) + dw2);
+    for (let l: u32 = 0; l < latents; l++) {
+      let dw1: f32 = 0;
+      for (let r: u32 = 0; r < rows; r++) {
+        const leak = load<f32>(at(h, r * hidden + j)) > 0 ? <f32>1 : slope;
+        dw1 += load<f32>(at(mixedWeights, r * latents + l)) * leak * w2;
+      }
+      const k = (inSize + l) * hidden + j;
+      store<f32>(at(dW1, k), load<f32>(at(dW1, k)) + dw1);
     }
   }
 }

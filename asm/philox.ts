@@ -132,5 +132,11 @@ export function streamWord(w: u32, row: u32, k0: u32, k1: u32, stream: u32, tag:
  */
 // @ts-ignore: decorator
 @inline export function exponentialFromWord(w: u32): f32 {
-  return -logf((<f32>(w >>> 9) + 0.5) * 1.1920928955078125e-7);
+  return -logf(openUniformFromWord(w));
+}
+
+/** The uniform (k + ½)·2⁻²³ of a word's top 23 bits k: exact in f32 and strictly inside (0, 1). */
+// @ts-ignore: decorator
+@inline export function openUniformFromWord(w: u32): f32 {
+  return (<f32>(w >>> 9) + 0.5) * 1.1920928955078125e-7;
 }

@@ -424,3 +424,153 @@ fn rodeo_control_grad(@builtin(global_invocation_id) id: vec3u, @builtin(num_wor
     }
   }
 }
+
+// --- RELAX (docs/math.md §2.9.6), as asm/bernoulli.ts.
+
+//! kernel relax_sample
+//! include score_helpers
+// One thread per latent; RELAX_CLIP is the reference's clip before a logarithm.
+const RELAX_CLIP: f32 = 1e-6;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn relax_sample(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i >= params.count) {
+    return;
+  }
+  let theta = logit_of(a[i]);
+  let p = sigmoid_f32(theta);
+  var stream = make_stream(params.key0, params.key1, i, params.stream, params.tag);
+  let u = open_uniform_from_word(stream_word(&stream, 0u));
+  let v = open_uniform_from_word(stream_word(&stream, 1u));
+  let zi = theta + (log_f32(u) - log_f32(1.0 - u));
+  let one = zi > 0.0;
+  let vp = select(v * (1.0 - p), v * p + (1.0 - p), one);
+  let rest = 1.0 - vp;
+  let lo = vp < RELAX_CLIP;
+  let hi = rest < RELAX_CLIP;
+  let logit = log_f32(select(vp, RELAX_CLIP, lo)) - log_f32(select(rest, RELAX_CLIP, hi));
+  let slope = select(1.0 / vp, 0.0, lo) + select(1.0 / rest, 0.0, hi);
+  let dv = select(-v, v - 1.0, one);
+  sample[i] = select(1, 0, one);
+  z[i] = zi;
+  zTilde[i] = theta + logit;
+  dzt[i] = 1.0 + dv * (p * (1.0 - p)) * slope;
+}
+
+//! kernel relax_relaxed
+//! include score_helpers
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn relax_relaxed(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  if (i < params.count) {
+    out[i] = sigmoid_f32(z[i] * (1.0 / params.tau));
+  }
+}
+
+//! kernel relax_control_inputs
+// One thread per value of the 2·rows rows.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn relax_control_inputs(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  let width = params.inSize + params.latents;
+  if (t >= 2u * params.rows * width) {
+    return;
+  }
+  let row = t / width;
+  let c = t % width;
+  let r = row % params.rows;
+  if (c < params.inSize) {
+    inputs[t] = x[r * params.inSize + c];
+  } else if (row < params.rows) {
+    inputs[t] = z[r * params.latents + c - params.inSize];
+  } else {
+    inputs[t] = zTilde[r * params.latents + c - params.inSize];
+  }
+}
+
+//! kernel relax_backward
+//! include score_helpers
+// One thread per latent.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn relax_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  let rows = params.rows;
+  let count = rows * params.latents;
+  if (i >= count) {
+    return;
+  }
+  let r = i / params.latents;
+  let l = i % params.latents;
+  let width = params.inSize + params.latents;
+  let sc = s[0];
+  let inv = 1.0 / params.tau;
+  let f = reward[r];
+  let signal = control[rows + r] - fTilde[r];
+  let d = select(0.0, 1.0, sample[i] == 0) - sigmoid_f32(logit_of(a[i]));
+  let sz = sigmoid_f32(z[i] * inv);
+  let szt = sigmoid_f32(zTilde[i] * inv);
+  let cz = -gradRelaxed[i] * (sz * (1.0 - sz)) * inv + dInputs[r * width + params.inSize + l];
+  let czt = -gradTilde[i] * (szt * (1.0 - szt)) * inv + dInputs[(rows + r) * width + params.inSize + l];
+  let slope = dzt[i];
+  let by_sigma = signal * d - cz + czt * slope;
+  let g = f * d + sc * by_sigma;
+  let gamma = (2.0 * g) / f32(count);
+  dA[i] = params.scale * 2.0 * g;
+  sTerms[i] = 2.0 * g * by_sigma;
+  gradOut[i] = gamma;
+  mixedWeights[i] = -sc * gamma;
+  mixedWeights[count + i] = sc * gamma * slope;
+}
+
+//! kernel relax_control_grad
+//! include score_helpers
+// One thread per example row.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn relax_control_grad(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let r = thread_index(id, groups);
+  if (r >= params.rows) {
+    return;
+  }
+  var sum = 0.0;
+  for (var l = 0u; l < params.latents; l++) {
+    let i = r * params.latents + l;
+    sum += gradOut[i] * (select(0.0, 1.0, sample[i] == 0) - sigmoid_f32(logit_of(a[i])));
+  }
+  dControl[r] = 0.0;
+  dControl[params.rows + r] = s[0] * sum;
+}
+
+//! kernel relax_mixed_grad
+// One thread per (l, j): l < latents accumulates dW1[inSize + l, j], l = latents accumulates dW2[j].
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn relax_mixed_grad(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let t = thread_index(id, groups);
+  let hidden = params.hidden;
+  if (t >= (params.latents + 1u) * hidden) {
+    return;
+  }
+  let l = t / hidden;
+  let j = t % hidden;
+  let w2 = W2[j];
+  if (l == params.latents) {
+    var dw2 = 0.0;
+    for (var r = 0u; r < params.rows; r++) {
+      let leak = select(params.slope, 1.0, h[r * hidden + j] > 0.0);
+      var u = 0.0;
+      for (var k = 0u; k < params.latents; k++) {
+        u += W1[(params.inSize + k) * hidden + j] * mixedWeights[r * params.latents + k];
+      }
+      dw2 += u * leak;
+    }
+    dW2[j] = dW2[j] + dw2;
+    return;
+  }
+  var dw1 = 0.0;
+  for (var r = 0u; r < params.rows; r++) {
+    let leak = select(params.slope, 1.0, h[r * hidden + j] > 0.0);
+    dw1 += mixedWeights[r * params.latents + l] * leak * w2;
+  }
+  let k = (params.inSize + l) * hidden + j;
+  dW1[k] = dW1[k] + dw1;
+}

@@ -71,7 +71,12 @@ fn uniform_from_word(w: u32) -> f32 {
 // A standard exponential from the uniform (k + ½)·2⁻²³ of the word's top 23 bits k: exact in f32 and inside
 // (0, 1), so never 0 and never infinite (as asm/philox.ts).
 fn exponential_from_word(w: u32) -> f32 {
-  return -log_f32((f32(w >> 9u) + 0.5) * 1.1920928955078125e-7);
+  return -log_f32(open_uniform_from_word(w));
+}
+
+// The uniform (k + ½)·2⁻²³ of the word's top 23 bits k: exact in f32 and strictly inside (0, 1).
+fn open_uniform_from_word(w: u32) -> f32 {
+  return (f32(w >> 9u) + 0.5) * 1.1920928955078125e-7;
 }
 
 //! kernel philox_fill

@@ -124,7 +124,7 @@ export type PathwiseBackward = (
 export interface ScoreFunction {
   /**
    * Its code in `bernoulli_score_backward` (the BERNOULLI_SCORE_<NAME> constant of both backends), or null for
-   * RODEO, which runs kernels of its own around its control network.
+   * RODEO and RELAX, which run kernels of their own around their control networks.
    */
   readonly code: number | null;
   /** Whether its K codes are drawn jointly, negatively correlated (`bernoulli_coupled_sample`). */
@@ -133,10 +133,11 @@ export interface ScoreFunction {
   readonly evaluations: { readonly min: number; readonly max: number };
   /**
    * What it learns alongside the model, to lower its variance: nothing; the weight α of a control variate
-   * (Double CV); or RODEO's weights α, β and its control network. They are parameters of the layer, trained on
-   * the gradient of the estimate's mean square.
+   * (Double CV); RODEO's weights α, β and the network of its Stein control variates; or RELAX's scale s and
+   * the network of its relaxed control variate. They are parameters of the layer, trained on the gradient of
+   * the estimate's mean square.
    */
-  readonly learns: "nothing" | "weight" | "network";
+  readonly learns: "nothing" | "weight" | "stein network" | "relaxation network";
 }
 
 /** The backward of the Gumbel family: K conditional perturbations (K = 1 is STGS). */
@@ -274,7 +275,26 @@ const ROWS: Readonly<Record<EstimatorName, EstimatorRow>> = {
     enqueueBackward: null,
     polyStep: null,
     // The network runs at K(K − 1)(latents + 1) points per example: K beyond 8 outgrows the memory it is worth.
-    scoreFunction: { code: null, coupled: false, evaluations: { min: 2, max: 8 }, learns: "network" },
+    scoreFunction: { code: null, coupled: false, evaluations: { min: 2, max: 8 }, learns: "stein network" },
+  },
+  relax: {
+    title: "RELAX",
+    summary:
+      "REINFORCE with a learned relaxed control variate s·(f(σ(z/τ)) − r(x, z)): one code, three losses",
+    reference:
+      "Grathwohl, Choi, Wu, Roeder & Duvenaud, Backpropagation through the Void: Optimizing Control Variates " +
+      "for Black-Box Gradient Estimation (ICLR 2018)",
+    // The relaxation's temperature: the reference learns it from 0.1; here it stays where it is set.
+    tau: { min: 0, default: 0.1, tuned: "learned from 0.1 in the reference" },
+    enqueueBackward: null,
+    polyStep: null,
+    // One code per example: f is evaluated at it and at its two relaxations σ(z/τ), σ(z̃/τ).
+    scoreFunction: {
+      code: null,
+      coupled: false,
+      evaluations: { min: 1, max: 1 },
+      learns: "relaxation network",
+    },
   },
 };
 
@@ -331,6 +351,7 @@ export const ESTIMATOR_NAMES = [
   "arms",
   "doublecv",
   "rodeo",
+  "relax",
 ] as const;
 
 /**
@@ -357,7 +378,7 @@ export const PATHWISE_ESTIMATOR_NAMES = [
  * @example
  * ```ts
  * import { SCORE_ESTIMATOR_NAMES } from "@reinmax/reinmax";
- * console.log(SCORE_ESTIMATOR_NAMES.join(" ")); // rloo disarm arms doublecv rodeo
+ * console.log(SCORE_ESTIMATOR_NAMES.join(" ")); // rloo disarm arms doublecv rodeo relax
  * ```
  */
 export const SCORE_ESTIMATOR_NAMES = [
@@ -366,6 +387,7 @@ export const SCORE_ESTIMATOR_NAMES = [
   "arms",
   "doublecv",
   "rodeo",
+  "relax",
 ] as const satisfies readonly EstimatorName[];
 
 /**

@@ -361,6 +361,39 @@ export const KERNEL_TABLE = {
    * rodeo_control_inputs, from gradOut and the Stein terms; written.
    */
   rodeo_control_grad: ["dControl", "a sample:i32 terms gradOut alpha beta", "rows latents copies"],
+  /**
+   * RELAX's draw of each of count Bernoulli latents (docs/math.md §2.9.6), from words 0 and 1 of row i of the
+   * stream as u, v ∈ (0, 1): z = θ + logit u (θ = 2a − 1), the code b = [z > 0] (sample 0 for b = 1), z̃ =
+   * θ + logit v′ with v′ = b·(v·p + 1 − p) + (1 − b)·v·(1 − p) (z̃ given b), and dzt = ∂z̃/∂θ; all written.
+   */
+  relax_sample: ["sample:i32 z zTilde dzt", "a", "count key0 key1 stream tag"],
+  /** out = σ(z/τ) elementwise: a relaxed code; written. */
+  relax_relaxed: ["out", "z", "count tau:f32"],
+  /**
+   * RELAX's control-network inputs: row r of inputs is [x_r, z_r] and row rows + r is [x_r, z̃_r] (inSize + latents
+   * wide), written.
+   */
+  relax_control_inputs: ["inputs", "x z zTilde", "rows inSize latents"],
+  /**
+   * RELAX's estimate ĝ of each latent (docs/math.md §2.9.6) from the loss f of the code (reward), the losses and
+   * gradients of the decoder at the relaxed codes σ(z/τ), σ(z̃/τ) (fRelaxed, fTilde, gradRelaxed, gradTilde),
+   * the control network's output r and input gradient dInputs (rows [x, z] then [x, z̃]), and s:
+   * dA = scale·2ĝ; sTerms = 2ĝ·∂ĝ/∂s; gradOut = 2ĝ/(rows·latents); mixedWeights, the weights of ∂²r/∂z∂ψ in
+   * the gradient of mean ĝ² (rows z then z̃); all written.
+   */
+  relax_backward: [
+    "dA sTerms gradOut mixedWeights",
+    "a sample:i32 z zTilde dzt reward fRelaxed fTilde gradRelaxed gradTilde control dInputs s",
+    "rows inSize latents tau:f32 scale:f32",
+  ],
+  /** ∂(mean ĝ²)/∂r of RELAX's control network at each row: 0 at [x, z], s·Σ_l gradOut·(b − p) at [x, z̃]; written. */
+  relax_control_grad: ["dControl", "a sample:i32 gradOut s", "rows latents"],
+  /**
+   * The part of ∂(mean ĝ²)/∂ψ that comes through ∂r/∂z, for the network r = w2ᵀ·leaky(W1·[x, z] + b1) + b2
+   * (hidden of `hidden` units, slope `slope`, h its pre-activations): dW2_j += Σ_rows (Σ_l W1[inSize + l, j]·
+   * m_l)·leaky′(h_j), dW1[inSize + l, j] += Σ_rows m_l·leaky′(h_j)·w2_j, m the mixedWeights; accumulating.
+   */
+  relax_mixed_grad: ["dW1 dW2", "mixedWeights h W1 W2", "rows inSize latents hidden slope:f32"],
 
   // --- one-hot inputs (asm/layers.ts) ------------------------------------------------------------------
   /**

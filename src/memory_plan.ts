@@ -115,8 +115,10 @@ export interface Parameter {
   readonly length: number;
   /** Its shape, row-major (a linear layer's weight is in × out). */
   readonly shape: readonly number[];
-  /** Initial values are drawn from U(−initBound, initBound). */
+  /** Initial values are drawn from U(initCentre − initBound, initCentre + initBound). */
   readonly initBound: number;
+  /** The centre of the initial values (0 but for a scale that starts at 1). */
+  readonly initCentre: number;
   /** The values. */
   readonly value: PlannedBuffer;
   /** ∂loss/∂value of the current step (`${label}.grad`). */
@@ -190,13 +192,20 @@ export class MemoryPlan {
    * Declares a parameter of `shape` with its gradient, moments and snapshot copies (`size` says how its length
    * follows from the user's options); parameters are initialised in the order they are declared.
    */
-  declareParameter(label: string, shape: readonly number[], initBound: number, size?: BufferSize): Parameter {
+  declareParameter(
+    label: string,
+    shape: readonly number[],
+    initBound: number,
+    size?: BufferSize,
+    initCentre = 0,
+  ): Parameter {
     const length = shape.reduce((a, b) => a * b, 1);
     const parameter: Parameter = {
       label,
       length,
       shape: [...shape],
       initBound,
+      initCentre,
       value: this.declare(label, length, "parameter", size),
       grad: this.declare(`${label}.grad`, length, "gradient", size),
       expAvg: this.declare(`${label}.exp_avg`, length, "optimizer", size),

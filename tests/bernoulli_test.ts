@@ -33,6 +33,7 @@ const ESTIMATORS: Record<EstimatorName, { tau: number; gap?: number; k?: number 
   arms: { tau: 1 },
   doublecv: { tau: 1 },
   rodeo: { tau: 1 },
+  relax: { tau: 0.4 },
 };
 
 function tinyModel(
@@ -71,27 +72,31 @@ forEachBackend(
       // estimator and every mode; elsewhere every pair.
       for (const binarize of onSoftwareGpu(backend) ? [modes[e % modes.length]] : modes) {
         for (const count of [BATCH, 1]) {
-          const model = tinyModel(backend, name, binarize);
+          // RELAX draws one code per image itself (its logistic variables must match the code).
+          const relax = name === "relax";
+          const model = tinyModel(backend, name, binarize, relax ? 1 : SHAPE.evaluations);
           try {
             // Pixels away from 0 and 1, so that binarisation changes them.
             const x = uniformArray(random, BATCH * SHAPE.inputSize, 0.1, 0.9);
             const indices = [7, 3].slice(0, count);
             const sample = Int32Array.from(
-              { length: count * SHAPE.evaluations * SHAPE.latents },
+              { length: count * (relax ? 1 : SHAPE.evaluations) * SHAPE.latents },
               () => random() < 0.5 ? 0 : 1,
             );
-            // The learned weights of Double CV and RODEO start at 0; away from it, they change the estimate.
+            // The learned weights of Double CV and RODEO start at 0, RELAX's scale at 1; elsewhere they change
+            // the estimate more.
             for (const p of model.parameters) {
-              const weight = { "estimator.alpha": 0.4, "estimator.beta": -0.3 }[p.label];
+              const weight =
+                { "estimator.alpha": 0.4, "estimator.beta": -0.3, "estimator.scale": 0.8 }[p.label];
               if (weight !== undefined) backend.write(p.value.buffer, Float32Array.of(weight));
             }
             const params = await readParameters(model);
-            model.forwardBackward(x, count, { sample, indices });
+            model.forwardBackward(x, count, relax ? { indices } : { sample, indices });
             const losses = await model.readLosses();
             // The first training step binarises with stream 0 whether static or dynamic (dynamic: the step).
             const binarization = { mode: binarize, indices, key: seedKey(SEED), stream: 0 };
             const want = oracle.bernoulliStep(
-              SHAPE,
+              relax ? { ...SHAPE, evaluations: 1 } : SHAPE,
               params,
               Float64Array.from(x),
               count,
@@ -121,24 +126,28 @@ forEachBackend(
 
 forEachBackend(
   "Bernoulli VAE: 20-step trajectories with K = 3 match the oracle, binarised statically and dynamically; " +
-    "Double CV's and RODEO's learned control variates train along",
+    "the learned control variates of Double CV, RODEO and RELAX (K = 1, 6 steps) train along",
   async (backend) => {
     const hyper = { lr: 3e-2 };
-    const shape = { ...SHAPE, evaluations: 3 };
-    const runs = [["reinmax", "dynamic"], ["reinmax", "static"], ["doublecv", "dynamic"], [
-      "rodeo",
-      "static",
-    ]] as const;
-    for (const [name, binarize] of runs) {
-      const model = tinyModel(backend, name, binarize, 3, radam(hyper));
+    const runs = [
+      ["reinmax", "dynamic", 3, 20],
+      ["reinmax", "static", 3, 20],
+      ["doublecv", "dynamic", 3, 20],
+      ["rodeo", "static", 3, 20],
+      // RELAX's oracle differentiates its network's 1,371 weights numerically: fewer steps.
+      ["relax", "dynamic", 1, 6],
+    ] as const;
+    for (const [name, binarize, K, steps] of runs) {
+      const shape = { ...SHAPE, evaluations: K };
+      const model = tinyModel(backend, name, binarize, K, radam(hyper));
       try {
         const random = testRandom(4);
         const params = await readParameters(model);
         const state = new Map();
         const x = uniformArray(random, BATCH * SHAPE.inputSize, 0.05, 0.95);
         const got: number[] = [], want: number[] = [];
-        for (let t = 1; t <= 20; t++) {
-          const sample = Int32Array.from({ length: BATCH * 3 * SHAPE.latents }, () => random() < 0.5 ? 0 : 1);
+        for (let t = 1; t <= steps; t++) {
+          const sample = Int32Array.from({ length: BATCH * K * SHAPE.latents }, () => random() < 0.5 ? 0 : 1);
           // Dynamic binarisation draws afresh each step (stream = step); static draws once (stream 0).
           const stream = binarize === "dynamic" ? t - 1 : 0;
           const binarization = { mode: binarize, indices: [5, 6], key: seedKey(SEED), stream };
@@ -153,7 +162,8 @@ forEachBackend(
           );
           want.push(mean(step.reconstruction) + mean(step.kl));
           oracle.optimizerStep("radam", params, step.grads, state, t, hyper);
-          model.step(x, BATCH, { sample, indices: [5, 6] });
+          // RELAX draws its codes itself (its logistic variables must match them), as the oracle does.
+          model.step(x, BATCH, name === "relax" ? { indices: [5, 6] } : { sample, indices: [5, 6] });
         }
         const losses = await model.readLosses();
         losses.reconstruction.forEach((r, i) => got.push(r + losses.kl[i]));
@@ -162,13 +172,20 @@ forEachBackend(
           assertTensorClose(
             await readF32(backend, p.value.buffer),
             params.get(p.label)!,
-            `${name}, ${binarize}: ${p.label} after 20 steps`,
+            `${name}, ${binarize}: ${p.label} after ${steps} steps`,
             1e-3,
           );
         }
-        if (name !== "reinmax") {
-          const alpha = params.get("estimator.alpha")![0];
-          assert(Math.abs(alpha) > 1e-4, `${name}'s α should have moved from 0: ${alpha}`);
+        const learned = {
+          doublecv: ["estimator.alpha", 0],
+          rodeo: ["estimator.alpha", 0],
+          relax: ["estimator.scale", 1],
+        }[
+          name as "doublecv"
+        ] as [string, number] | undefined;
+        if (learned) {
+          const value = params.get(learned[0])![0];
+          assert(Math.abs(value - learned[1]) > 1e-4, `${name}'s ${learned[0]} should have moved: ${value}`);
         }
       } finally {
         model.destroy();

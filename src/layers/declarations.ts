@@ -63,7 +63,9 @@ export interface LatentOptions extends Named {
     readonly prior?: string;
     readonly alpha?: string;
     readonly beta?: string;
-    /** The prefix of RODEO's control network's labels (`<control>.fc1.weight` …). */
+    /** RELAX's learned scale s. */
+    readonly scale?: string;
+    /** The prefix of RODEO's or RELAX's control network's labels (`<control>.fc1.weight` …). */
     readonly control?: string;
   };
 }
@@ -326,13 +328,13 @@ export function checkLayer(index: number, value: unknown): LayerDeclaration {
         }
         for (const [key, label] of Object.entries(names)) {
           if (
-            !["weight", "bias", "prior", "alpha", "beta", "control"].includes(key) ||
+            !["weight", "bias", "prior", "alpha", "beta", "scale", "control"].includes(key) ||
             typeof label !== "string" ||
             !NAME.test(label)
           ) {
             throw new ReinmaxInputError(
               `${at}.parameterNames`,
-              `expected labels of weight, bias, prior, alpha, beta or control, got ${describe(key)}: ${
+              `expected labels of weight, bias, prior, alpha, beta, scale or control, got ${describe(key)}: ${
                 describe(label)
               }`,
             );

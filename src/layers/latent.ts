@@ -25,6 +25,7 @@ import {
 import type { Parameter, PlannedBuffer } from "../memory_plan.ts";
 import { layerStream } from "../random.ts";
 import { type BernoulliLayer, type CategoricalLayer, layerArgument } from "./declarations.ts";
+import type { Likelihood } from "./likelihoods.ts";
 import {
   type Activation,
   type CodesActivation,
@@ -40,6 +41,17 @@ import { Linear } from "./linear.ts";
 /** RODEO's control network as its reference builds it: a hidden layer of 100 LeakyReLU(0.3) units. */
 const RODEO_HIDDEN = 100;
 const RODEO_SLOPE = 0.3;
+/** RELAX's control network r(x, z) as its reference builds it: a hidden layer of 137 LeakyReLU(0.3) units. */
+const RELAX_HIDDEN = 137;
+const RELAX_SLOPE = 0.3;
+
+/** The layers above a model's last stochastic layer, and the likelihood: what its codes are scored by. */
+export interface LayersAbove {
+  readonly layers: readonly PlannedLayer[];
+  readonly likelihood: Likelihood;
+  /** What the first layer of the model reads (its input, or its bits), which the likelihood may score. */
+  readonly input: DenseActivation;
+}
 
 /** What a pass may ask of a stochastic layer beyond {@link Pass}. */
 export interface LatentPass extends Pass {
@@ -380,7 +392,7 @@ export class BernoulliLatent extends Latent {
   readonly #yHard: PlannedBuffer;
   readonly #ySoft: PlannedBuffer;
   readonly #yHardGrad: PlannedBuffer;
-  /** What the score-function estimators use, with K ≥ 2; see {@link attachLosses}. */
+  /** What the score-function estimators use, with K ≥ 2; see {@link attachAbove}. */
   readonly #score: {
     /** Double CV's per-copy projections (examples × K). */
     readonly projections: PlannedBuffer;
@@ -403,8 +415,10 @@ export class BernoulliLatent extends Latent {
     /** ∂(mean ĝ²)/∂ĝ of each latent. */
     readonly gradOut: PlannedBuffer;
   } | null;
-  /** The likelihood's score of each row below this layer, when it is the model's last stochastic layer. */
-  #losses: PlannedBuffer | null = null;
+  /** The layers above and the likelihood, when this is the model's last stochastic layer. */
+  #above: LayersAbove | null = null;
+  /** RELAX's draws, relaxed evaluations and control network, when the layer declares RELAX. */
+  readonly #relax: ReturnType<BernoulliLatent["planRelax"]> | null;
 
   constructor(
     index: number,
@@ -460,8 +474,13 @@ export class BernoulliLatent extends Latent {
       : null;
     const learns = ESTIMATORS[declaration.estimator.name].scoreFunction?.learns ?? "nothing";
     const names = declaration.parameterNames ?? {};
-    this.alpha = learns === "nothing" ? null : plan.declareParameter(names.alpha ?? `${name}.alpha`, [1], 0);
-    this.#rodeo = learns === "network"
+    this.alpha = learns === "weight" || learns === "stein network"
+      ? plan.declareParameter(names.alpha ?? `${name}.alpha`, [1], 0)
+      : null;
+    this.#relax = learns === "relaxation network"
+      ? this.planRelax(names.scale ?? `${name}.scale`, names.control ?? `${name}.control`, planner, examples)
+      : null;
+    this.#rodeo = learns === "stein network"
       ? this.#planRodeo(
         names.beta ?? `${name}.beta`,
         names.control ?? `${name}.control`,
@@ -521,12 +540,195 @@ export class BernoulliLatent extends Latent {
   }
 
   /**
-   * Gives the layer the likelihood's per-row scores, which a score-function estimator weighs: called once
-   * planned, when this is the model's last stochastic layer (every row of `losses` then holds the loss of one
-   * of its codes, copy t of example row r at t·rows + r).
+   * Gives the layer the layers above it and the likelihood, whose per-row scores a score-function estimator
+   * weighs (copy t of example row r at t·rows + r) and which RELAX runs again at relaxed codes: called once
+   * planned, when this is the model's last stochastic layer.
    */
-  attachLosses(losses: PlannedBuffer): void {
-    this.#losses = losses;
+  attachAbove(above: LayersAbove): void {
+    this.#above = above;
+  }
+
+  /** The likelihood's score of each row below this layer. */
+  get #losses(): PlannedBuffer | null {
+    return this.#above?.likelihood.loss ?? null;
+  }
+
+  /**
+   * RELAX's buffers, its scale s (starting at 1, as in the reference) and its control network r(x, z) as the
+   * reference builds it: the model's input and the logistic variables in, RELAX_HIDDEN LeakyReLU(RELAX_SLOPE)
+   * units, one output; evaluated at [x, z] and [x, z̃] of each example.
+   */
+  planRelax(scale: string, control: string, planner: LayerPlanner, examples: number) {
+    const { plan } = planner, L = this.latents, inSize = planner.modelInput.width;
+    const perLatent = planner.size(`batch × ${this.name}'s latents`), perExample = planner.size(`batch`);
+    const latents = (what: string, times = 1) =>
+      plan.declare(`${this.name}.relax.${what}`, times * examples * L, "activation", perLatent);
+    const rows = 2 * examples,
+      width = inSize + L,
+      size = planner.size(`batch × (inputSize + ${this.name}'s latents)`);
+    const input: DenseActivation = {
+      kind: "dense",
+      width,
+      factor: 2 * this.factor,
+      value: plan.declare(`${control}.inputs`, rows * width, "activation", size),
+      grad: plan.declare(`${control}.inputs.grad`, rows * width, "activation", size),
+    };
+    const fc1 = new Linear(
+      this.index,
+      `${control}.fc1`,
+      { kind: "linear", outSize: RELAX_HIDDEN },
+      input,
+      planner,
+      true,
+    );
+    const act = new Elementwise(
+      this.index,
+      `${control}.act`,
+      { kind: "leakyRelu", slope: RELAX_SLOPE },
+      fc1.output,
+      planner,
+    );
+    const fc2 = new Linear(
+      this.index,
+      `${control}.fc2`,
+      { kind: "linear", outSize: 1 },
+      act.output,
+      planner,
+      true,
+    );
+    return {
+      s: plan.declareParameter(scale, [1], 0, undefined, 1),
+      inSize,
+      inputs: input,
+      layers: [fc1, act, fc2] as const,
+      z: latents("z"),
+      zTilde: latents("zTilde"),
+      dzt: latents("dzt"),
+      gradRelaxed: latents("gradRelaxed"),
+      gradTilde: latents("gradTilde"),
+      sTerms: latents("sTerms"),
+      gradOut: latents("gradOut"),
+      mixedWeights: latents("mixedWeights", 2),
+      fRelaxed: plan.declare(`${this.name}.relax.fRelaxed`, examples, "activation", perExample),
+      fTilde: plan.declare(`${this.name}.relax.fTilde`, examples, "activation", perExample),
+    };
+  }
+
+  #requireRelax(est: Estimator) {
+    if (!this.#relax || !this.#above || est.name !== this.declaration.estimator.name) {
+      throw new ReinmaxInputError(
+        `${layerArgument(this.index, "bernoulli")}.estimator`,
+        `RELAX evaluates the layers above at relaxed codes and trains a control network of the layer's: ` +
+          `declare the model's last stochastic layer with estimator("relax")`,
+      );
+    }
+    return { relax: this.#relax, above: this.#above };
+  }
+
+  /**
+   * Enqueues what must run before the step's backward: for RELAX, the layers above and the likelihood at the two
+   * relaxed codes σ(z/τ) and σ(z̃/τ) — their scores and their gradients in the code — leaving the layers above
+   * with their parameters' gradients as they were (zero) and their activations those of the drawn code again.
+   */
+  beforeBackward(pass: LatentPass): void {
+    const est = this.#estimatorOf(pass);
+    if (!pass.evaluations || ESTIMATORS[est.name].scoreFunction?.learns !== "relaxation network") return;
+    const { relax, above } = this.#requireRelax(est);
+    const k = pass.k, examples = rowsOf(pass, this.factor), count = examples * this.latents;
+    const code = this.output.value.buffer, x = above.input.value;
+    const evaluateAbove = () => {
+      for (const layer of above.layers) layer.forward(pass);
+      above.likelihood.forward(pass, x);
+    };
+    const relaxations = [[relax.z, relax.fRelaxed, relax.gradRelaxed], [
+      relax.zTilde,
+      relax.fTilde,
+      relax.gradTilde,
+    ]];
+    for (const [z, losses, grads] of relaxations) {
+      k.relax_relaxed({ out: code, z: z.buffer }, { count, tau: est.tau });
+      evaluateAbove();
+      k.tile({ out: losses.buffer, x: above.likelihood.loss.buffer }, { count: examples, times: 1 });
+      above.likelihood.backward(pass, x, 1);
+      for (const layer of [...above.layers].reverse()) layer.backward(pass);
+      k.tile({ out: grads.buffer, x: this.output.grad!.buffer }, { count, times: 1 });
+    }
+    // The relaxed evaluations must not train the layers above.
+    for (const layer of above.layers) {
+      if (!(layer instanceof Linear)) continue;
+      for (const p of [layer.weight, layer.bias]) {
+        k.fill({ out: p.grad.buffer }, { count: p.length, value: 0 });
+      }
+    }
+    k.first_of_pairs({ out: code, pairs: this.#yHard.buffer }, { count });
+    evaluateAbove();
+  }
+
+  /**
+   * RELAX (docs/math.md §2.9.6): the control network at [x, z] and [x, z̃] and its gradient in its input; the
+   * estimate; then the gradient of the estimate's mean square into s and the network — through r(x, z̃) by the
+   * network's backward, through ∂r/∂z by relax_mixed_grad.
+   */
+  #relaxBackward(pass: LatentPass, est: Estimator, rows: number, s: number): void {
+    const { relax, above } = this.#requireRelax(est);
+    const k = pass.k, L = this.latents, a = this.projection.output.value.buffer, sample = this.sample.buffer;
+    const [fc1, act, fc2] = relax.layers, sValue = relax.s.value.buffer;
+    k.relax_control_inputs(
+      {
+        inputs: relax.inputs.value.buffer,
+        x: above.input.value.buffer,
+        z: relax.z.buffer,
+        zTilde: relax.zTilde.buffer,
+      },
+      { rows, inSize: relax.inSize, latents: L },
+    );
+    for (const layer of relax.layers) layer.forward(pass);
+    // ∂r/∂input: the network's backward from 1 at every row. The gradients it leaves in ψ are not the
+    // variance's, so they go back to zero.
+    k.fill({ out: fc2.output.grad!.buffer }, { count: 2 * rows, value: 1 });
+    for (const layer of [fc2, act, fc1]) layer.backward(pass);
+    for (const p of [fc1.weight, fc1.bias, fc2.weight, fc2.bias]) {
+      k.fill({ out: p.grad.buffer }, { count: p.length, value: 0 });
+    }
+    k.relax_backward(
+      {
+        dA: this.projection.output.grad!.buffer,
+        sTerms: relax.sTerms.buffer,
+        gradOut: relax.gradOut.buffer,
+        mixedWeights: relax.mixedWeights.buffer,
+        a,
+        sample,
+        z: relax.z.buffer,
+        zTilde: relax.zTilde.buffer,
+        dzt: relax.dzt.buffer,
+        reward: above.likelihood.loss.buffer,
+        fRelaxed: relax.fRelaxed.buffer,
+        fTilde: relax.fTilde.buffer,
+        gradRelaxed: relax.gradRelaxed.buffer,
+        gradTilde: relax.gradTilde.buffer,
+        control: fc2.output.value.buffer,
+        dInputs: relax.inputs.grad!.buffer,
+        s: sValue,
+      },
+      { rows, inSize: relax.inSize, latents: L, tau: est.tau, scale: s },
+    );
+    k.relax_control_grad(
+      { dControl: fc2.output.grad!.buffer, a, sample, gradOut: relax.gradOut.buffer, s: sValue },
+      { rows, latents: L },
+    );
+    for (const layer of [fc2, act, fc1]) layer.backward(pass);
+    k.relax_mixed_grad(
+      {
+        dW1: fc1.weight.grad.buffer,
+        dW2: fc2.weight.grad.buffer,
+        mixedWeights: relax.mixedWeights.buffer,
+        h: fc1.output.value.buffer,
+        W1: fc1.weight.value.buffer,
+        W2: fc2.weight.value.buffer,
+      },
+      { rows: 2 * rows, inSize: relax.inSize, latents: L, hidden: RELAX_HIDDEN, slope: RELAX_SLOPE },
+    );
+    k.mean({ out: relax.s.grad.buffer, x: relax.sTerms.buffer }, { count: rows * L, index: 0 });
   }
 
   /** The estimator of this pass: the pass's own for this layer, or the declared one. */
@@ -546,8 +748,15 @@ export class BernoulliLatent extends Latent {
     // The K copies of an example share its encoding; each draws its own code, or (DisARM, ARMS) all K are
     // drawn jointly.
     k.tile({ out: this.#aTiled.buffer, x: a }, { count: rows * L, times: K });
-    const coupled = K > 1 && ESTIMATORS[this.#estimatorOf(pass).name].scoreFunction?.coupled === true;
-    this.#drawBits(pass, rows * K * L, coupled ? { count: rows * L, copies: K } : undefined);
+    const score = ESTIMATORS[this.#estimatorOf(pass).name].scoreFunction;
+    const draw = !pass.evaluations || pass.forced?.has(this.index)
+      ? "independent"
+      : score?.learns === "relaxation network"
+      ? "relax"
+      : K > 1 && score?.coupled
+      ? "coupled"
+      : "independent";
+    this.#drawBits(pass, rows * K * L, draw, K);
     if (this.kl) {
       k.kl_bernoulli_forward({ kl: this.kl.buffer, a, priorLogits: this.#priorLogits().buffer }, {
         batch: rows,
@@ -557,16 +766,30 @@ export class BernoulliLatent extends Latent {
   }
 
   /**
-   * From the values a in `#aTiled`: the logit pairs, a code for each row (the K copies of `coupled` drawn
-   * jointly from the layer's untiled a), and the bits z = D[0].
+   * From the values a in `#aTiled`: the logit pairs, a code for each row — drawn independently, the K copies
+   * of each latent jointly (DisARM, ARMS), or with RELAX's logistic variables z, z̃ — and the bits z = D[0].
    */
-  #drawBits(pass: Pass, rows: number, coupled?: { count: number; copies: number }): void {
-    const k = pass.k;
+  #drawBits(
+    pass: Pass,
+    rows: number,
+    draw: "independent" | "coupled" | "relax" = "independent",
+    K = 1,
+  ): void {
+    const k = pass.k,
+      a = this.projection.output.value.buffer,
+      stream = layerStream(pass.rng, this.stochasticIndex);
     k.bernoulli_logits({ logits: this.#logits.buffer, a: this.#aTiled.buffer }, { count: rows });
-    if (coupled && !pass.forced?.has(this.index)) {
-      k.bernoulli_coupled_sample(
-        { sample: this.sample.buffer, a: this.projection.output.value.buffer },
-        { ...coupled, ...layerStream(pass.rng, this.stochasticIndex) },
+    if (draw === "coupled") {
+      k.bernoulli_coupled_sample({ sample: this.sample.buffer, a }, {
+        count: rows / K,
+        copies: K,
+        ...stream,
+      });
+    } else if (draw === "relax") {
+      const r = this.#relax!;
+      k.relax_sample(
+        { sample: this.sample.buffer, z: r.z.buffer, zTilde: r.zTilde.buffer, dzt: r.dzt.buffer, a },
+        { count: rows, ...stream },
       );
     } else this.enqueueSample(pass, this.#logits, rows, 2);
     k.onehot_softmax(
@@ -623,6 +846,15 @@ export class BernoulliLatent extends Latent {
    */
   #scoreBackward(pass: LatentPass, est: Estimator, score: ScoreFunction, rows: number, K: number): void {
     const at = `${layerArgument(this.index, "bernoulli")}.estimator`;
+    checkEvaluations(est, K, `${layerArgument(this.index, "bernoulli")}.evaluations`);
+    const s = pass.lossScale;
+    if (s === undefined) {
+      throw new Error(`${this.name}: a score-function backward needs the pass's lossScale`);
+    }
+    if (score.learns === "relaxation network") {
+      this.#relaxBackward(pass, est, rows, s);
+      return;
+    }
     if (!this.#losses || !this.#score) {
       throw new ReinmaxInputError(
         at,
@@ -630,16 +862,11 @@ export class BernoulliLatent extends Latent {
           `and be the model's last stochastic layer`,
       );
     }
-    checkEvaluations(est, K, `${layerArgument(this.index, "bernoulli")}.evaluations`);
-    const s = pass.lossScale;
-    if (s === undefined) {
-      throw new Error(`${this.name}: a score-function backward needs the pass's lossScale`);
-    }
     const k = pass.k, L = this.latents, a = this.projection.output.value.buffer;
     const { projections, alphaTerms, zeroAlpha } = this.#score;
     const gradZ = this.output.grad!.buffer, shape = { rows, latents: L, copies: K, gradScale: 1 / s };
     const alpha = this.alpha && est.name === this.declaration.estimator.name ? this.alpha : null;
-    if (score.learns === "network") {
+    if (score.learns === "stein network") {
       this.#rodeoBackward(pass, est, rows, K, s);
       return;
     }

@@ -72,6 +72,8 @@ export interface LayerPlanner {
   readonly batch: number;
   /** The model's one buffer that a first layer's linear_backward binds as its unused input gradient. */
   readonly noInputGrad: PlannedBuffer;
+  /** What the first layer reads: the model's input (or its bits), for a layer that conditions on it (RELAX). */
+  readonly modelInput: DenseActivation;
   /** How a buffer of `rowsPerExample × width` values per example follows from the options, for errors. */
   size(what: string): BufferSize;
 }

@@ -160,6 +160,8 @@ export function planStack(
   // Only the last stochastic layer's codes reach the likelihood without further draws, so only it can weigh
   // its codes by the likelihood's scores (the score-function estimators; checked in checkStack).
   const last = latents[latents.length - 1];
-  if (last instanceof BernoulliLatent) last.attachLosses(likelihood.loss);
+  if (last instanceof BernoulliLatent) {
+    last.attachAbove({ layers: layers.slice(last.index + 1), likelihood, input });
+  }
   return { declarations, likelihoodDeclaration, layers, latents, likelihood };
 }

@@ -125,6 +125,7 @@ export class BernoulliVae extends Vae {
           prior: "prior.logits",
           alpha: "estimator.alpha",
           beta: "estimator.beta",
+          scale: "estimator.scale",
           control: "estimator.control",
         },
       }),

@@ -10,7 +10,7 @@
 import { type Backend, readF32 } from "../backend.ts";
 import { DatasetError, ReinmaxInputError } from "../errors.ts";
 import type { LayerDeclaration, LikelihoodDeclaration } from "../layers/declarations.ts";
-import type { BernoulliLatent, CategoricalLatent, LatentPass } from "../layers/latent.ts";
+import { BernoulliLatent, type CategoricalLatent, type LatentPass } from "../layers/latent.ts";
 import type { DenseActivation, LayerPlanner, Pass } from "../layers/layer.ts";
 import { checkStack, type PlannedStack, planStack } from "../layers/plan_layers.ts";
 import type { PlannedBuffer } from "../memory_plan.ts";
@@ -206,18 +206,19 @@ export class DiscreteModel extends TrainableModel {
       bits: plan.declare("input.binary", batch * inputSize, "activation", size("batch × inputSize")),
     };
     this.#hostIndices = new Int32Array(batch);
-    const planner: LayerPlanner = {
-      plan,
-      batch,
-      noInputGrad: plan.declare("noInputGrad", 1, "activation", { formula: "1", argument: "layers" }),
-      size,
-    };
     const x: DenseActivation = {
       kind: "dense",
       width: inputSize,
       factor: 1,
       value: this.#binary?.bits ?? this.input,
       grad: null,
+    };
+    const planner: LayerPlanner = {
+      plan,
+      batch,
+      noInputGrad: plan.declare("noInputGrad", 1, "activation", { formula: "1", argument: "layers" }),
+      modelInput: x,
+      size,
     };
     this.stack = planStack(planner, x, declarations, likelihood);
     const channels = [this.stack.likelihood.channel, ...this.#klChannels().map((c) => c.channel)];
@@ -456,6 +457,9 @@ export class DiscreteModel extends TrainableModel {
   protected enqueueBackward(pass: LatentPass): void {
     const rows = pass.count * (pass.evaluations ? this.#outputFactor() : 1);
     const scaled = { ...pass, lossScale: 1 / rows };
+    for (const latent of this.stack.latents) {
+      if (latent instanceof BernoulliLatent) latent.beforeBackward(scaled);
+    }
     this.stack.likelihood.backward(scaled, this.#x(), scaled.lossScale);
     for (let i = this.stack.layers.length - 1; i >= 0; i--) this.stack.layers[i].backward(scaled);
   }

@@ -143,8 +143,8 @@ export abstract class TrainableModel {
         const init = randomStream(this.seed, i, TAG.init);
         this.k.uniform_fill({ out: p.value.buffer }, {
           count: p.length,
-          low: -p.initBound,
-          high: p.initBound,
+          low: p.initCentre - p.initBound,
+          high: p.initCentre + p.initBound,
           ...init,
         });
       });

@@ -8,6 +8,7 @@ import { type Backend, readF32, readI32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
 import type { Estimator } from "../estimators.ts";
 import { layers } from "../layers/declarations.ts";
+import { BernoulliLatent } from "../layers/latent.ts";
 import { TAG } from "../random.ts";
 import type { Optimizer } from "../optim.ts";
 import { describe, requireInteger } from "../validate.ts";
@@ -269,6 +270,7 @@ export abstract class Vae extends DiscreteModel {
     for (const layer of this.stack.layers) layer.forward(pass);
     this.stack.likelihood.forward(pass, this.input);
     this.zeroGradients();
+    if (latent instanceof BernoulliLatent) latent.beforeBackward(pass);
     this.stack.likelihood.backward(pass, this.input, pass.lossScale);
     for (const layer of this.stack.layers.slice(this.latentIndex + 1).reverse()) layer.backward(pass);
     latent.backwardToLogits(pass);

@@ -113,6 +113,12 @@ export const LAUNCHES: { readonly [K in KernelName]?: Launch } = {
   rodeo_stein_terms: threads((p) => p.copies * p.rows),
   rodeo_backward: threads((p) => p.rows * p.latents),
   rodeo_control_grad: threads((p) => p.copies * p.rows),
+  relax_sample: perElement,
+  relax_relaxed: perElement,
+  relax_control_inputs: threads((p) => 2 * p.rows * (p.inSize + p.latents)),
+  relax_backward: threads((p) => p.rows * p.latents),
+  relax_control_grad: perRow,
+  relax_mixed_grad: threads((p) => (p.latents + 1) * p.hidden),
   onehot_linear_forward: threads((p) => p.batch * p.outDim),
   // One thread per (latent, column) of dw, then one per column of db.
   onehot_linear_backward: threads((p) => p.latents * p.outDim + p.outDim),

@@ -27,7 +27,8 @@ export interface EstimatorSpec {
     | "disarm"
     | "arms"
     | "doublecv"
-    | "rodeo";
+    | "rodeo"
+    | "relax";
   readonly tau: number;
   readonly gap?: number;
   readonly k?: number;
@@ -277,14 +278,15 @@ export function binarizeImages(x: F64, count: number, size: number, spec: Binari
 
 /**
  * One forward and backward pass of the Bernoulli VAE on `count` grey images: the K codes of image b are rows
- * k·count·L + b·L + l (the K copies one after another), `sample` their forced categories (0: z = 1).
+ * k·count·L + b·L + l (the K copies one after another), `forced` their categories (0: z = 1). RELAX draws its
+ * own codes from the estimator's stream (`forced` is then ignored), as the model does.
  */
 export function bernoulliStep(
   shape: BernoulliShape,
   params: Params,
   xGrey: F64,
   count: number,
-  sample: Int32Array,
+  forced: Int32Array,
   estimator: EstimatorSpec,
   binarize: BinarizeSpec,
 ): StepResult {
@@ -293,6 +295,8 @@ export function bernoulliStep(
   const x = binarizeImages(xGrey, count, D, binarize);
   const encoder = mlpForward(params, "encoder", encoderSizes, x, count, slope);
   const a = encoder.linears[encoder.linears.length - 1];
+  const draw = estimator.name === "relax" ? relaxDraw(a, estimator) : null;
+  const sample = draw ? Int32Array.from(draw.bits, (b) => (b ? 0 : 1)) : forced;
   const rows = count * K * L;
   const z = new Float64Array(rows), target = new Float64Array(count * K * D);
   for (let k = 0; k < K; k++) target.set(x, k * count * D);
@@ -314,10 +318,26 @@ export function bernoulliStep(
   layers.bce_logits_backward(dOut, out, target, out.length, 1 / (count * K));
   const dz = mlpBackward(params, grads, "decoder", decoderSizes, decoder, dOut, count * K, slope);
   const dA = new Float64Array(count * L);
-  if (isScore(estimator.name)) {
+  if (draw) {
+    const g = relaxBackward(
+      params,
+      grads,
+      a,
+      draw,
+      x,
+      reconstructionRows,
+      count,
+      L,
+      D,
+      decoderSizes,
+      slope,
+      estimator.tau,
+    );
+    for (let j = 0; j < g.length; j++) dA[j] += (2 / count) * g[j];
+  } else if (isScore(estimator.name)) {
     scoreBackward(estimator.name, params, grads, a, z, reconstructionRows, dz, count, K, L, dA);
   }
-  for (let r = 0; r < rows && !isScore(estimator.name); r++) {
+  for (let r = 0; r < rows && !isScore(estimator.name) && !draw; r++) {
     const ai = a[r % (count * L)];
     const theta = [ai, 1 - ai], g = [dz[r], 0], s = sample[r];
     let d: number[];
@@ -484,4 +504,108 @@ function rodeoBackward(
   grads.get("estimator.beta")![0] = (meanSquare(estimate(out, alpha, beta + h)) -
     meanSquare(estimate(out, alpha, beta - h))) / (2 * h);
   return estimate(out, alpha, beta);
+}
+
+/** RELAX's draw of each latent from words 0 and 1 of its row, as relax_sample (docs/math.md §2.9.6). */
+function relaxDraw(a: F64, spec: EstimatorSpec) {
+  const open = (w: number) => ((w >>> 9) + 0.5) * 2 ** -23;
+  const clip = (q: number) => Math.log(Math.max(q, 1e-6));
+  const bits: number[] = [], z: number[] = [], v: number[] = [];
+  for (let i = 0; i < a.length; i++) {
+    const theta = 2 * a[i] - 1, u = open(streamWord(0, i, spec.key, spec.stream, spec.tag));
+    v.push(open(streamWord(1, i, spec.key, spec.stream, spec.tag)));
+    z.push(theta + Math.log(u) - Math.log(1 - u));
+    bits.push(z[i] > 0 ? 1 : 0);
+  }
+  /** z̃ of latent i given its bit, at logit θ: θ + logit v′. */
+  const zTilde = (i: number, theta: number) => {
+    const p = est.sigmoid(theta), vp = bits[i] ? v[i] * p + 1 - p : v[i] * (1 - p);
+    return theta + clip(vp) - clip(1 - vp);
+  };
+  return { bits, z, zTilde };
+}
+
+/**
+ * RELAX's estimate for every image (docs/math.md §2.9.6), with c(z) = −s·f(σ(z/τ)) + s·r(x, z): the decoder's
+ * and the network's gradients in z by their own backward, ∂z̃/∂θ by central differences; then the gradient of
+ * the estimate's mean square into s and the network's parameters by central differences. Returns ĝ.
+ */
+function relaxBackward(
+  params: Params,
+  grads: Params,
+  a: F64,
+  draw: ReturnType<typeof relaxDraw>,
+  x: F64,
+  f: F64,
+  count: number,
+  L: number,
+  D: number,
+  decoderSizes: number[],
+  slope: number,
+  tau: number,
+): F64 {
+  const net = "estimator.control", netSizes = [D + L, 137, 1], sigma = est.sigmoid;
+  const image = (n: number) => x.subarray(n * D, (n + 1) * D);
+  // The decoder's loss at a relaxed code of image n, and its gradient in the code.
+  const decoder = (n: number, zeta: F64) => {
+    const trace = mlpForward(params, "decoder", decoderSizes, zeta, 1, slope);
+    const out = trace.linears[trace.linears.length - 1],
+      loss = new Float64Array(1),
+      dOut = new Float64Array(D);
+    layers.bce_logits_forward(loss, out, image(n), 1, D);
+    layers.bce_logits_backward(dOut, out, image(n), D, 1);
+    const grad = mlpBackward(params, zerosLike(params), "decoder", decoderSizes, trace, dOut, 1, slope);
+    return { loss: loss[0], grad };
+  };
+  const network = (p: Params, n: number, z: number[]) => {
+    const input = Float64Array.from([...image(n), ...z]);
+    const trace = mlpForward(p, net, netSizes, input, 1, 0.3);
+    const dInput = mlpBackward(p, zerosLike(p), net, netSizes, trace, Float64Array.of(1), 1, 0.3);
+    return { r: trace.linears[1][0], dz: Array.from(dInput.subarray(D)) };
+  };
+  const zTilde = (n: number) =>
+    Array.from({ length: L }, (_, l) => draw.zTilde(n * L + l, 2 * a[n * L + l] - 1));
+  const estimate = (p: Params, s: number) => {
+    const g = new Float64Array(count * L);
+    for (let n = 0; n < count; n++) {
+      const z = draw.z.slice(n * L, (n + 1) * L), zt = zTilde(n);
+      const at = (codes: number[]) => ({
+        dec: decoder(n, Float64Array.from(codes, (v) => sigma(v / tau))),
+        net: network(p, n, codes),
+      });
+      const plain = at(z), tilde = at(zt);
+      const signal = s * (tilde.net.r - tilde.dec.loss);
+      for (let l = 0; l < L; l++) {
+        const i = n * L + l, theta = 2 * a[i] - 1, d = draw.bits[i] - sigma(theta);
+        // ∂c/∂z_l of either code: −s·f′·σ′(z/τ)/τ + s·∂r/∂z_l.
+        const dc = (point: typeof plain, code: number) => {
+          const q = sigma(code / tau);
+          return s * (-point.dec.grad[l] * q * (1 - q) / tau + point.net.dz[l]);
+        };
+        const h = 1e-6;
+        const slopeTilde = (draw.zTilde(i, theta + h) - draw.zTilde(i, theta - h)) / (2 * h);
+        g[i] = (f[n] + signal) * d - dc(plain, z[l]) + dc(tilde, zt[l]) * slopeTilde;
+      }
+    }
+    return g;
+  };
+  const s0 = params.get("estimator.scale")![0];
+  const meanSquare = (g: F64) => g.reduce((sum, v) => sum + v * v, 0) / g.length;
+  const h = 1e-6;
+  for (const label of [`${net}.fc1.weight`, `${net}.fc1.bias`, `${net}.fc2.weight`, `${net}.fc2.bias`]) {
+    const values = params.get(label)!, grad = grads.get(label)!;
+    for (let j = 0; j < values.length; j++) {
+      const kept = values[j];
+      values[j] = kept + h;
+      const up = meanSquare(estimate(params, s0));
+      values[j] = kept - h;
+      const down = meanSquare(estimate(params, s0));
+      values[j] = kept;
+      grad[j] = (up - down) / (2 * h);
+    }
+  }
+  grads.get("estimator.scale")![0] =
+    (meanSquare(estimate(params, s0 + h)) - meanSquare(estimate(params, s0 - h))) /
+    (2 * h);
+  return estimate(params, s0);
 }
