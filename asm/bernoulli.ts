@@ -356,49 +356,79 @@ export function rodeo_stein_terms(
   }
 }
 
+/** ĝ of latent l of row r (docs/math.md §2.9.5). */
+function rodeoEstimate(
+  a: usize, sample: usize, reward: usize, control: usize, terms: usize, r: u32, l: u32, rows: u32, latents: u32,
+  copies: u32, al: f32, be: f32,
+): f32 {
+  const count = rows * latents, K = <f32>copies, i = r * latents + l;
+  let fTilde: f32 = 0;
+  for (let k: u32 = 0; k < copies; k++) {
+    fTilde += load<f32>(at(reward, k * rows + r)) + al * load<f32>(at(terms, 3 * (k * rows + r)));
+  }
+  const p = sigmoidf(logitOf(load<f32>(at(a, i))));
+  let g: f32 = 0;
+  for (let k: u32 = 0; k < copies; k++) {
+    const x = bitOf(sample, k, count, i), d = x - p;
+    const f = load<f32>(at(reward, k * rows + r));
+    const h = load<f32>(at(terms, 3 * (k * rows + r))), t = load<f32>(at(terms, 3 * (k * rows + r) + 1));
+    const others = (fTilde - (f + al * h)) / (K - 1);
+    const gy = controlMean(control, 1, k, r, 1 + l, rows, latents, copies);
+    const cv = d * t + (flipWeight(p, x) * gy * (1 - 2 * x)) / <f32>latents;
+    g += (f - others) * d + be * cv;
+  }
+  return g / K;
+}
+
 /** See src/kernels.ts. */
 export function rodeo_backward(
-  dA: usize, alphaTerms: usize, betaTerms: usize, gradOut: usize, a: usize, sample: usize, reward: usize,
-  control: usize, terms: usize, alpha: usize, beta: usize, rows: u32, latents: u32, copies: u32, scale: f32,
+  dA: usize, gradOut: usize, a: usize, sample: usize, reward: usize, control: usize, terms: usize, weights: usize,
+  rows: u32, latents: u32, copies: u32, scale: f32,
 ): void {
-  const count = rows * latents, K = <f32>copies, al = load<f32>(alpha), be = load<f32>(beta);
+  const count = rows * latents, al = load<f32>(weights), be = load<f32>(weights, 4);
   for (let r: u32 = 0; r < rows; r++) {
-    let fTilde: f32 = 0, steins: f32 = 0;
-    for (let k: u32 = 0; k < copies; k++) {
-      const h = load<f32>(at(terms, 3 * (k * rows + r)));
-      fTilde += load<f32>(at(reward, k * rows + r)) + al * h;
-      steins += h;
+    for (let l: u32 = 0; l < latents; l++) {
+      const i = r * latents + l;
+      const g = rodeoEstimate(a, sample, reward, control, terms, r, l, rows, latents, copies, al, be);
+      store<f32>(at(dA, i), scale * 2 * g);
+      store<f32>(at(gradOut, i), (2 * g) / <f32>count);
     }
+  }
+}
+
+/** See src/kernels.ts: ĝ is recovered from gradOut = 2ĝ/(rows·latents). */
+export function rodeo_weight_terms(
+  alphaTerms: usize, betaTerms: usize, a: usize, sample: usize, control: usize, terms: usize, gradOut: usize,
+  rows: u32, latents: u32, copies: u32,
+): void {
+  const count = rows * latents, K = <f32>copies;
+  for (let r: u32 = 0; r < rows; r++) {
+    let steins: f32 = 0;
+    for (let k: u32 = 0; k < copies; k++) steins += load<f32>(at(terms, 3 * (k * rows + r)));
     for (let l: u32 = 0; l < latents; l++) {
       const i = r * latents + l;
       const p = sigmoidf(logitOf(load<f32>(at(a, i))));
-      let g: f32 = 0, dAlpha: f32 = 0, dBeta: f32 = 0;
+      let dAlpha: f32 = 0, dBeta: f32 = 0;
       for (let k: u32 = 0; k < copies; k++) {
         const x = bitOf(sample, k, count, i), d = x - p;
-        const f = load<f32>(at(reward, k * rows + r));
         const h = load<f32>(at(terms, 3 * (k * rows + r))), t = load<f32>(at(terms, 3 * (k * rows + r) + 1));
-        const others = (fTilde - (f + al * h)) / (K - 1);
         const gy = controlMean(control, 1, k, r, 1 + l, rows, latents, copies);
-        const cv = d * t + (flipWeight(p, x) * gy * (1 - 2 * x)) / <f32>latents;
-        g += (f - others) * d + be * cv;
         dAlpha -= ((steins - h) / (K - 1)) * d;
-        dBeta += cv;
+        dBeta += d * t + (flipWeight(p, x) * gy * (1 - 2 * x)) / <f32>latents;
       }
-      g /= K;
-      store<f32>(at(dA, i), scale * 2 * g);
-      store<f32>(at(alphaTerms, i), 2 * g * (dAlpha / K));
-      store<f32>(at(betaTerms, i), 2 * g * (dBeta / K));
-      store<f32>(at(gradOut, i), (2 * g) / <f32>count);
+      const twoG = load<f32>(at(gradOut, i)) * <f32>count;
+      store<f32>(at(alphaTerms, i), twoG * (dAlpha / K));
+      store<f32>(at(betaTerms, i), twoG * (dBeta / K));
     }
   }
 }
 
 /** See src/kernels.ts. */
 export function rodeo_control_grad(
-  dControl: usize, a: usize, sample: usize, terms: usize, gradOut: usize, alpha: usize, beta: usize, rows: u32,
+  dControl: usize, a: usize, sample: usize, terms: usize, gradOut: usize, weights: usize, rows: u32,
   latents: u32, copies: u32,
 ): void {
-  const count = rows * latents, K = <f32>copies, al = load<f32>(alpha), be = load<f32>(beta);
+  const count = rows * latents, K = <f32>copies, al = load<f32>(weights), be = load<f32>(weights, 4);
   const inv = <f32>1 / (K - 1), invL = <f32>1 / <f32>latents;
   for (let k: u32 = 0; k < copies; k++) {
     for (let r: u32 = 0; r < rows; r++) {
@@ -434,7 +464,9 @@ export function rodeo_control_grad(
 }
 
 // --- RELAX (docs/math.md §2.9.6): a relaxed control variate c(z) = −s·f(σ(z/τ)) + s·r(x, z), its network r
-// trained alongside.
+// trained alongside. Per-latent quantities are packed in blocks of count = rows·latents: draws = [z | z̃ | dzt],
+// relaxed = [f′ at σ(z/τ) | f′ at σ(z̃/τ) | f at σ(z/τ) (rows) | f at σ(z̃/τ) (rows)], perLatent = [b − p | path |
+// dzt], terms = [2ĝ·∂ĝ/∂s | gradOut | the mixed weights at rows z | at rows z̃].
 
 // The reference's clip of a probability before its logarithm (its EPS): log(max(q, 10⁻⁶)).
 // @ts-ignore: decorator
@@ -442,8 +474,7 @@ export function rodeo_control_grad(
 
 /** See src/kernels.ts. */
 export function relax_sample(
-  sample: usize, z: usize, zTilde: usize, dzt: usize, a: usize, count: u32, key0: u32, key1: u32, stream: u32,
-  tag: u32,
+  sample: usize, draws: usize, a: usize, count: u32, key0: u32, key1: u32, stream: u32, tag: u32,
 ): void {
   for (let i: u32 = 0; i < count; i++) {
     const theta = logitOf(load<f32>(at(a, i)));
@@ -460,71 +491,91 @@ export function relax_sample(
     const slope: f32 = (lo ? <f32>0 : <f32>1 / vp) + (hi ? <f32>0 : <f32>1 / rest);
     const dv: f32 = one ? v - <f32>1 : -v;
     store<i32>(at(sample, i), one ? 0 : 1);
-    store<f32>(at(z, i), zi);
-    store<f32>(at(zTilde, i), theta + logit);
-    store<f32>(at(dzt, i), <f32>1 + dv * (p * (<f32>1 - p)) * slope);
+    store<f32>(at(draws, i), zi);
+    store<f32>(at(draws, count + i), theta + logit);
+    store<f32>(at(draws, 2 * count + i), <f32>1 + dv * (p * (<f32>1 - p)) * slope);
   }
 }
 
 /** See src/kernels.ts. */
-export function relax_relaxed(out: usize, z: usize, count: u32, tau: f32): void {
+export function relax_relaxed(out: usize, draws: usize, count: u32, which: u32, tau: f32): void {
   const inv = <f32>1 / tau;
-  for (let i: u32 = 0; i < count; i++) store<f32>(at(out, i), sigmoidf(load<f32>(at(z, i)) * inv));
+  for (let i: u32 = 0; i < count; i++) store<f32>(at(out, i), sigmoidf(load<f32>(at(draws, which * count + i)) * inv));
 }
 
 /** See src/kernels.ts. */
-export function relax_control_inputs(
-  inputs: usize, x: usize, z: usize, zTilde: usize, rows: u32, inSize: u32, latents: u32,
-): void {
-  const width = inSize + latents;
+export function relax_keep(relaxed: usize, loss: usize, gradZ: usize, rows: u32, latents: u32, which: u32): void {
+  const count = rows * latents;
+  memory.copy(at(relaxed, which * count), gradZ, <usize>count << 2);
+  memory.copy(at(relaxed, 2 * count + which * rows), loss, <usize>rows << 2);
+}
+
+/** See src/kernels.ts. */
+export function relax_control_inputs(inputs: usize, x: usize, draws: usize, rows: u32, inSize: u32, latents: u32): void {
+  const width = inSize + latents, count = rows * latents;
   for (let r: u32 = 0; r < rows; r++) {
     const top = inputs + ((<usize>r * width) << 2), bottom = inputs + ((<usize>(rows + r) * width) << 2);
     memory.copy(top, x + ((<usize>r * inSize) << 2), <usize>inSize << 2);
     memory.copy(bottom, x + ((<usize>r * inSize) << 2), <usize>inSize << 2);
-    memory.copy(top + (<usize>inSize << 2), z + ((<usize>r * latents) << 2), <usize>latents << 2);
-    memory.copy(bottom + (<usize>inSize << 2), zTilde + ((<usize>r * latents) << 2), <usize>latents << 2);
+    memory.copy(top + (<usize>inSize << 2), at(draws, r * latents), <usize>latents << 2);
+    memory.copy(bottom + (<usize>inSize << 2), at(draws, count + r * latents), <usize>latents << 2);
   }
 }
 
 /** See src/kernels.ts. */
-export function relax_backward(
-  dA: usize, sTerms: usize, gradOut: usize, mixedWeights: usize, a: usize, sample: usize, z: usize, zTilde: usize,
-  dzt: usize, reward: usize, fRelaxed: usize, fTilde: usize, gradRelaxed: usize, gradTilde: usize, control: usize,
-  dInputs: usize, s: usize, rows: u32, inSize: u32, latents: u32, tau: f32, scale: f32,
+export function relax_signal(
+  perLatent: usize, a: usize, sample: usize, draws: usize, relaxed: usize, dInputs: usize, rows: u32, inSize: u32,
+  latents: u32, tau: f32,
 ): void {
-  const count = rows * latents, width = inSize + latents, sc = load<f32>(s), inv = <f32>1 / tau;
+  const count = rows * latents, width = inSize + latents, inv = <f32>1 / tau;
   for (let r: u32 = 0; r < rows; r++) {
-    const f = load<f32>(at(reward, r));
-    const signal = load<f32>(at(control, rows + r)) - load<f32>(at(fTilde, r));
     for (let l: u32 = 0; l < latents; l++) {
       const i = r * latents + l;
-      const d = bitOf(sample, 0, count, i) - sigmoidf(logitOf(load<f32>(at(a, i))));
-      const sz = sigmoidf(load<f32>(at(z, i)) * inv), szt = sigmoidf(load<f32>(at(zTilde, i)) * inv);
+      const sz = sigmoidf(load<f32>(at(draws, i)) * inv), szt = sigmoidf(load<f32>(at(draws, count + i)) * inv);
       // ∂c/∂z and ∂c/∂z̃ over s: the decoder's gradient at the relaxed code through σ(·/τ), and the network's.
-      const cz = -load<f32>(at(gradRelaxed, i)) * (sz * (1 - sz)) * inv + load<f32>(at(dInputs, r * width + inSize + l));
-      const czt = -load<f32>(at(gradTilde, i)) * (szt * (1 - szt)) * inv +
+      const cz = -load<f32>(at(relaxed, i)) * (sz * (1 - sz)) * inv + load<f32>(at(dInputs, r * width + inSize + l));
+      const czt = -load<f32>(at(relaxed, count + i)) * (szt * (1 - szt)) * inv +
         load<f32>(at(dInputs, (rows + r) * width + inSize + l));
-      const slope = load<f32>(at(dzt, i));
-      const bySigma = signal * d - cz + czt * slope;
-      const g = f * d + sc * bySigma;
-      const gamma: f32 = (<f32>2 * g) / <f32>count;
-      store<f32>(at(dA, i), scale * 2 * g);
-      store<f32>(at(sTerms, i), 2 * g * bySigma);
-      store<f32>(at(gradOut, i), gamma);
-      store<f32>(at(mixedWeights, i), -sc * gamma);
-      store<f32>(at(mixedWeights, count + i), sc * gamma * slope);
+      const slope = load<f32>(at(draws, 2 * count + i));
+      store<f32>(at(perLatent, i), bitOf(sample, 0, count, i) - sigmoidf(logitOf(load<f32>(at(a, i)))));
+      store<f32>(at(perLatent, count + i), czt * slope - cz);
+      store<f32>(at(perLatent, 2 * count + i), slope);
     }
   }
 }
 
 /** See src/kernels.ts. */
-export function relax_control_grad(dControl: usize, a: usize, sample: usize, gradOut: usize, s: usize, rows: u32, latents: u32): void {
+export function relax_backward(
+  dA: usize, terms: usize, perLatent: usize, reward: usize, relaxed: usize, control: usize, s: usize, rows: u32,
+  latents: u32, scale: f32,
+): void {
+  const count = rows * latents, sc = load<f32>(s);
+  for (let r: u32 = 0; r < rows; r++) {
+    const f = load<f32>(at(reward, r));
+    const signal = load<f32>(at(control, rows + r)) - load<f32>(at(relaxed, 2 * count + rows + r));
+    for (let l: u32 = 0; l < latents; l++) {
+      const i = r * latents + l;
+      const d = load<f32>(at(perLatent, i));
+      const bySigma = signal * d + load<f32>(at(perLatent, count + i));
+      const g = f * d + sc * bySigma;
+      const gamma: f32 = (<f32>2 * g) / <f32>count;
+      store<f32>(at(dA, i), scale * 2 * g);
+      store<f32>(at(terms, i), 2 * g * bySigma);
+      store<f32>(at(terms, count + i), gamma);
+      store<f32>(at(terms, 2 * count + i), -sc * gamma);
+      store<f32>(at(terms, 3 * count + i), sc * gamma * load<f32>(at(perLatent, 2 * count + i)));
+    }
+  }
+}
+
+/** See src/kernels.ts. */
+export function relax_control_grad(dControl: usize, perLatent: usize, terms: usize, s: usize, rows: u32, latents: u32): void {
   const count = rows * latents, sc = load<f32>(s);
   for (let r: u32 = 0; r < rows; r++) {
     let sum: f32 = 0;
     for (let l: u32 = 0; l < latents; l++) {
       const i = r * latents + l;
-      sum += load<f32>(at(gradOut, i)) * (bitOf(sample, 0, count, i) - sigmoidf(logitOf(load<f32>(at(a, i)))));
+      sum += load<f32>(at(terms, count + i)) * load<f32>(at(perLatent, i));
     }
     store<f32>(at(dControl, r), 0);
     store<f32>(at(dControl, rows + r), sc * sum);
@@ -533,9 +584,10 @@ export function relax_control_grad(dControl: usize, a: usize, sample: usize, gra
 
 /** See src/kernels.ts. */
 export function relax_mixed_grad(
-  dW1: usize, dW2: usize, mixedWeights: usize, h: usize, W1: usize, W2: usize, rows: u32, inSize: u32, latents: u32,
+  dW1: usize, dW2: usize, terms: usize, h: usize, W1: usize, W2: usize, rows: u32, inSize: u32, latents: u32,
   hidden: u32, slope: f32,
 ): void {
+  const mixed = at(terms, rows * latents);
   for (let j: u32 = 0; j < hidden; j++) {
     const w2 = load<f32>(at(W2, j));
     let dw2: f32 = 0;
@@ -543,7 +595,7 @@ export function relax_mixed_grad(
       const leak = load<f32>(at(h, r * hidden + j)) > 0 ? <f32>1 : slope;
       let u: f32 = 0;
       for (let l: u32 = 0; l < latents; l++) {
-        u += load<f32>(at(W1, (inSize + l) * hidden + j)) * load<f32>(at(mixedWeights, r * latents + l));
+        u += load<f32>(at(W1, (inSize + l) * hidden + j)) * load<f32>(at(mixed, r * latents + l));
       }
       dw2 += u * leak;
     }
@@ -552,7 +604,7 @@ export function relax_mixed_grad(
       let dw1: f32 = 0;
       for (let r: u32 = 0; r < rows; r++) {
         const leak = load<f32>(at(h, r * hidden + j)) > 0 ? <f32>1 : slope;
-        dw1 += load<f32>(at(mixedWeights, r * latents + l)) * leak * w2;
+        dw1 += load<f32>(at(mixed, r * latents + l)) * leak * w2;
       }
       const k = (inSize + l) * hidden + j;
       store<f32>(at(dW1, k), load<f32>(at(dW1, k)) + dw1);

@@ -326,35 +326,18 @@ fn rodeo_stein_terms(@builtin(global_invocation_id) id: vec3u, @builtin(num_work
   terms[3u * t + 2u] = w;
 }
 
-//! kernel rodeo_backward
-//! include score_helpers
-//! include rodeo_helpers
-//! include control_mean
-// One thread per latent.
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn rodeo_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = thread_index(id, groups);
+//! snippet rodeo_estimate
+// ĝ of latent l of row r, as asm/bernoulli.ts's rodeoEstimate.
+fn rodeo_estimate(r: u32, l: u32, al: f32, be: f32) -> f32 {
   let rows = params.rows;
-  let count = rows * params.latents;
-  if (i >= count) {
-    return;
-  }
-  let r = i / params.latents;
-  let l = i % params.latents;
   let K = f32(params.copies);
-  let al = alpha[0];
-  let be = beta[0];
+  let i = r * params.latents + l;
   var f_tilde = 0.0;
-  var steins = 0.0;
   for (var k = 0u; k < params.copies; k++) {
-    let h = terms[3u * (k * rows + r)];
-    f_tilde += reward[k * rows + r] + al * h;
-    steins += h;
+    f_tilde += reward[k * rows + r] + al * terms[3u * (k * rows + r)];
   }
   let p = sigmoid_f32(logit_of(a[i]));
   var g = 0.0;
-  var d_alpha = 0.0;
-  var d_beta = 0.0;
   for (var k = 0u; k < params.copies; k++) {
     let x = code_bit(k, i);
     let d = x - p;
@@ -365,14 +348,63 @@ fn rodeo_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgro
     let gy = control_mean(1u, k, r, 1u + l);
     let cv = d * t + (flip_weight(p, x) * gy * (1.0 - 2.0 * x)) / f32(params.latents);
     g += (f - others) * d + be * cv;
-    d_alpha -= ((steins - h) / (K - 1.0)) * d;
-    d_beta += cv;
   }
-  g /= K;
+  return g / K;
+}
+
+//! kernel rodeo_backward
+//! include score_helpers
+//! include rodeo_helpers
+//! include control_mean
+//! include rodeo_estimate
+// One thread per latent.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn rodeo_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  let count = params.rows * params.latents;
+  if (i >= count) {
+    return;
+  }
+  let g = rodeo_estimate(i / params.latents, i % params.latents, weights[0], weights[1]);
   dA[i] = params.scale * 2.0 * g;
-  alphaTerms[i] = 2.0 * g * (d_alpha / K);
-  betaTerms[i] = 2.0 * g * (d_beta / K);
   gradOut[i] = (2.0 * g) / f32(count);
+}
+
+//! kernel rodeo_weight_terms
+//! include score_helpers
+//! include rodeo_helpers
+//! include control_mean
+// One thread per latent; ĝ is recovered from gradOut = 2ĝ/(rows·latents).
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn rodeo_weight_terms(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  let rows = params.rows;
+  let count = rows * params.latents;
+  if (i >= count) {
+    return;
+  }
+  let r = i / params.latents;
+  let l = i % params.latents;
+  let K = f32(params.copies);
+  var steins = 0.0;
+  for (var k = 0u; k < params.copies; k++) {
+    steins += terms[3u * (k * rows + r)];
+  }
+  let p = sigmoid_f32(logit_of(a[i]));
+  var d_alpha = 0.0;
+  var d_beta = 0.0;
+  for (var k = 0u; k < params.copies; k++) {
+    let x = code_bit(k, i);
+    let d = x - p;
+    let h = terms[3u * (k * rows + r)];
+    let t = terms[3u * (k * rows + r) + 1u];
+    let gy = control_mean(1u, k, r, 1u + l);
+    d_alpha -= ((steins - h) / (K - 1.0)) * d;
+    d_beta += d * t + (flip_weight(p, x) * gy * (1.0 - 2.0 * x)) / f32(params.latents);
+  }
+  let two_g = gradOut[i] * f32(count);
+  alphaTerms[i] = two_g * (d_alpha / K);
+  betaTerms[i] = two_g * (d_beta / K);
 }
 
 //! kernel rodeo_control_grad
@@ -388,8 +420,8 @@ fn rodeo_control_grad(@builtin(global_invocation_id) id: vec3u, @builtin(num_wor
   let k = t / params.rows;
   let r = t % params.rows;
   let K = f32(params.copies);
-  let al = alpha[0];
-  let be = beta[0];
+  let al = weights[0];
+  let be = weights[1];
   let inv = 1.0 / (K - 1.0);
   let inv_l = 1.0 / f32(params.latents);
   var via_h = 0.0;
@@ -425,7 +457,7 @@ fn rodeo_control_grad(@builtin(global_invocation_id) id: vec3u, @builtin(num_wor
   }
 }
 
-// --- RELAX (docs/math.md §2.9.6), as asm/bernoulli.ts.
+// --- RELAX (docs/math.md §2.9.6), as asm/bernoulli.ts, with its blocks of count = rows·latents values.
 
 //! kernel relax_sample
 //! include score_helpers
@@ -435,7 +467,8 @@ const RELAX_CLIP: f32 = 1e-6;
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn relax_sample(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = thread_index(id, groups);
-  if (i >= params.count) {
+  let count = params.count;
+  if (i >= count) {
     return;
   }
   let theta = logit_of(a[i]);
@@ -453,9 +486,9 @@ fn relax_sample(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroup
   let slope = select(1.0 / vp, 0.0, lo) + select(1.0 / rest, 0.0, hi);
   let dv = select(-v, v - 1.0, one);
   sample[i] = select(1, 0, one);
-  z[i] = zi;
-  zTilde[i] = theta + logit;
-  dzt[i] = 1.0 + dv * (p * (1.0 - p)) * slope;
+  draws[i] = zi;
+  draws[count + i] = theta + logit;
+  draws[2u * count + i] = 1.0 + dv * (p * (1.0 - p)) * slope;
 }
 
 //! kernel relax_relaxed
@@ -464,7 +497,22 @@ fn relax_sample(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroup
 fn relax_relaxed(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = thread_index(id, groups);
   if (i < params.count) {
-    out[i] = sigmoid_f32(z[i] * (1.0 / params.tau));
+    out[i] = sigmoid_f32(draws[params.which * params.count + i] * (1.0 / params.tau));
+  }
+}
+
+//! kernel relax_keep
+// One thread per latent; the first `rows` also keep their row's loss.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn relax_keep(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  let count = params.rows * params.latents;
+  if (i >= count) {
+    return;
+  }
+  relaxed[params.which * count + i] = gradZ[i];
+  if (i < params.rows) {
+    relaxed[2u * count + params.which * params.rows + i] = loss[i];
   }
 }
 
@@ -482,15 +530,38 @@ fn relax_control_inputs(@builtin(global_invocation_id) id: vec3u, @builtin(num_w
   let r = row % params.rows;
   if (c < params.inSize) {
     inputs[t] = x[r * params.inSize + c];
-  } else if (row < params.rows) {
-    inputs[t] = z[r * params.latents + c - params.inSize];
   } else {
-    inputs[t] = zTilde[r * params.latents + c - params.inSize];
+    let block = select(params.rows * params.latents, 0u, row < params.rows);
+    inputs[t] = draws[block + r * params.latents + c - params.inSize];
   }
 }
 
-//! kernel relax_backward
+//! kernel relax_signal
 //! include score_helpers
+// One thread per latent.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn relax_signal(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = thread_index(id, groups);
+  let rows = params.rows;
+  let count = rows * params.latents;
+  if (i >= count) {
+    return;
+  }
+  let r = i / params.latents;
+  let l = i % params.latents;
+  let width = params.inSize + params.latents;
+  let inv = 1.0 / params.tau;
+  let sz = sigmoid_f32(draws[i] * inv);
+  let szt = sigmoid_f32(draws[count + i] * inv);
+  let cz = -relaxed[i] * (sz * (1.0 - sz)) * inv + dInputs[r * width + params.inSize + l];
+  let czt = -relaxed[count + i] * (szt * (1.0 - szt)) * inv + dInputs[(rows + r) * width + params.inSize + l];
+  let slope = draws[2u * count + i];
+  perLatent[i] = select(0.0, 1.0, sample[i] == 0) - sigmoid_f32(logit_of(a[i]));
+  perLatent[count + i] = czt * slope - cz;
+  perLatent[2u * count + i] = slope;
+}
+
+//! kernel relax_backward
 // One thread per latent.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn relax_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
@@ -501,30 +572,21 @@ fn relax_backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgro
     return;
   }
   let r = i / params.latents;
-  let l = i % params.latents;
-  let width = params.inSize + params.latents;
   let sc = s[0];
-  let inv = 1.0 / params.tau;
   let f = reward[r];
-  let signal = control[rows + r] - fTilde[r];
-  let d = select(0.0, 1.0, sample[i] == 0) - sigmoid_f32(logit_of(a[i]));
-  let sz = sigmoid_f32(z[i] * inv);
-  let szt = sigmoid_f32(zTilde[i] * inv);
-  let cz = -gradRelaxed[i] * (sz * (1.0 - sz)) * inv + dInputs[r * width + params.inSize + l];
-  let czt = -gradTilde[i] * (szt * (1.0 - szt)) * inv + dInputs[(rows + r) * width + params.inSize + l];
-  let slope = dzt[i];
-  let by_sigma = signal * d - cz + czt * slope;
+  let signal = control[rows + r] - relaxed[2u * count + rows + r];
+  let d = perLatent[i];
+  let by_sigma = signal * d + perLatent[count + i];
   let g = f * d + sc * by_sigma;
   let gamma = (2.0 * g) / f32(count);
   dA[i] = params.scale * 2.0 * g;
-  sTerms[i] = 2.0 * g * by_sigma;
-  gradOut[i] = gamma;
-  mixedWeights[i] = -sc * gamma;
-  mixedWeights[count + i] = sc * gamma * slope;
+  terms[i] = 2.0 * g * by_sigma;
+  terms[count + i] = gamma;
+  terms[2u * count + i] = -sc * gamma;
+  terms[3u * count + i] = sc * gamma * perLatent[2u * count + i];
 }
 
 //! kernel relax_control_grad
-//! include score_helpers
 // One thread per example row.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn relax_control_grad(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
@@ -532,17 +594,19 @@ fn relax_control_grad(@builtin(global_invocation_id) id: vec3u, @builtin(num_wor
   if (r >= params.rows) {
     return;
   }
+  let count = params.rows * params.latents;
   var sum = 0.0;
   for (var l = 0u; l < params.latents; l++) {
     let i = r * params.latents + l;
-    sum += gradOut[i] * (select(0.0, 1.0, sample[i] == 0) - sigmoid_f32(logit_of(a[i])));
+    sum += terms[count + i] * perLatent[i];
   }
   dControl[r] = 0.0;
   dControl[params.rows + r] = s[0] * sum;
 }
 
 //! kernel relax_mixed_grad
-// One thread per (l, j): l < latents accumulates dW1[inSize + l, j], l = latents accumulates dW2[j].
+// One thread per (l, j): l < latents accumulates dW1[inSize + l, j], l = latents accumulates dW2[j]; the mixed
+// weights start at terms[rows·latents].
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn relax_mixed_grad(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let t = thread_index(id, groups);
@@ -550,6 +614,7 @@ fn relax_mixed_grad(@builtin(global_invocation_id) id: vec3u, @builtin(num_workg
   if (t >= (params.latents + 1u) * hidden) {
     return;
   }
+  let mixed = params.rows * params.latents;
   let l = t / hidden;
   let j = t % hidden;
   let w2 = W2[j];
@@ -559,7 +624,7 @@ fn relax_mixed_grad(@builtin(global_invocation_id) id: vec3u, @builtin(num_workg
       let leak = select(params.slope, 1.0, h[r * hidden + j] > 0.0);
       var u = 0.0;
       for (var k = 0u; k < params.latents; k++) {
-        u += W1[(params.inSize + k) * hidden + j] * mixedWeights[r * params.latents + k];
+        u += W1[(params.inSize + k) * hidden + j] * terms[mixed + r * params.latents + k];
       }
       dw2 += u * leak;
     }
@@ -569,7 +634,7 @@ fn relax_mixed_grad(@builtin(global_invocation_id) id: vec3u, @builtin(num_workg
   var dw1 = 0.0;
   for (var r = 0u; r < params.rows; r++) {
     let leak = select(params.slope, 1.0, h[r * hidden + j] > 0.0);
-    dw1 += mixedWeights[r * params.latents + l] * leak * w2;
+    dw1 += terms[mixed + r * params.latents + l] * leak * w2;
   }
   let k = (params.inSize + l) * hidden + j;
   dW1[k] = dW1[k] + dw1;

@@ -347,53 +347,64 @@ export const KERNEL_TABLE = {
    */
   rodeo_stein_terms: ["terms", "a sample:i32 control", "rows latents copies"],
   /**
-   * RODEO's estimate ĝ (docs/math.md §2.9.5) of each latent from the losses, the Stein terms and the network's
-   * G at the flipped points: dA = scale·2ĝ; alphaTerms, betaTerms = 2ĝ·∂ĝ/∂α, 2ĝ·∂ĝ/∂β; gradOut =
-   * ∂(mean ĝ²)/∂ĝ = 2ĝ/(rows·latents); all written.
+   * RODEO's estimate ĝ (docs/math.md §2.9.5) of each latent from the losses, the Stein terms, the network's G
+   * at the flipped points and the weights (α, β): dA = scale·2ĝ and gradOut = ∂(mean ĝ²)/∂ĝ = 2ĝ/(rows·latents),
+   * written.
    */
   rodeo_backward: [
-    "dA alphaTerms betaTerms gradOut",
-    "a sample:i32 reward control terms alpha beta",
+    "dA gradOut",
+    "a sample:i32 reward control terms weights",
     "rows latents copies scale:f32",
   ],
   /**
-   * The gradient of mean ĝ² with respect to every output (H, G) of RODEO's control network, rows as in
-   * rodeo_control_inputs, from gradOut and the Stein terms; written.
+   * The gradient of RODEO's mean ĝ² in its weights, per latent, from gradOut: alphaTerms = 2ĝ·∂ĝ/∂α,
+   * betaTerms = 2ĝ·∂ĝ/∂β (their means are the gradient), written.
    */
-  rodeo_control_grad: ["dControl", "a sample:i32 terms gradOut alpha beta", "rows latents copies"],
+  rodeo_weight_terms: ["alphaTerms betaTerms", "a sample:i32 control terms gradOut", "rows latents copies"],
+  /**
+   * The gradient of mean ĝ² with respect to every output (H, G) of RODEO's control network, rows as in
+   * rodeo_control_inputs, from gradOut, the Stein terms and the weights; written.
+   */
+  rodeo_control_grad: ["dControl", "a sample:i32 terms gradOut weights", "rows latents copies"],
   /**
    * RELAX's draw of each of count Bernoulli latents (docs/math.md §2.9.6), from words 0 and 1 of row i of the
    * stream as u, v ∈ (0, 1): z = θ + logit u (θ = 2a − 1), the code b = [z > 0] (sample 0 for b = 1), z̃ =
-   * θ + logit v′ with v′ = b·(v·p + 1 − p) + (1 − b)·v·(1 − p) (z̃ given b), and dzt = ∂z̃/∂θ; all written.
+   * θ + logit v′ with v′ = b·(v·p + 1 − p) + (1 − b)·v·(1 − p) (z̃ given b), and dzt = ∂z̃/∂θ: draws holds
+   * [z | z̃ | dzt], count each; all written.
    */
-  relax_sample: ["sample:i32 z zTilde dzt", "a", "count key0 key1 stream tag"],
-  /** out = σ(z/τ) elementwise: a relaxed code; written. */
-  relax_relaxed: ["out", "z", "count tau:f32"],
+  relax_sample: ["sample:i32 draws", "a", "count key0 key1 stream tag"],
+  /** out = σ(z/τ) of block `which` of draws (0: z, 1: z̃): a relaxed code; written. */
+  relax_relaxed: ["out", "draws", "count which tau:f32"],
+  /**
+   * Keeps a relaxed evaluation: relaxed[which·rows·latents + i] = gradZ[i] and
+   * relaxed[2·rows·latents + which·rows + r] = loss[r], so relaxed holds [f′ at z | f′ at z̃ | f at z | f at z̃].
+   */
+  relax_keep: ["relaxed", "loss gradZ", "rows latents which"],
   /**
    * RELAX's control-network inputs: row r of inputs is [x_r, z_r] and row rows + r is [x_r, z̃_r] (inSize + latents
    * wide), written.
    */
-  relax_control_inputs: ["inputs", "x z zTilde", "rows inSize latents"],
+  relax_control_inputs: ["inputs", "x draws", "rows inSize latents"],
   /**
-   * RELAX's estimate ĝ of each latent (docs/math.md §2.9.6) from the loss f of the code (reward), the losses and
-   * gradients of the decoder at the relaxed codes σ(z/τ), σ(z̃/τ) (fRelaxed, fTilde, gradRelaxed, gradTilde),
-   * the control network's output r and input gradient dInputs (rows [x, z] then [x, z̃]), and s:
-   * dA = scale·2ĝ; sTerms = 2ĝ·∂ĝ/∂s; gradOut = 2ĝ/(rows·latents); mixedWeights, the weights of ∂²r/∂z∂ψ in
-   * the gradient of mean ĝ² (rows z then z̃); all written.
+   * What RELAX's estimate takes from each latent (docs/math.md §2.9.6): perLatent = [b − p | path | dzt] with
+   * path = −∂c/∂z + ∂c/∂z̃·dzt over s, from the decoder's gradients at the relaxed codes (relaxed) and the
+   * network's input gradient dInputs (rows [x, z] then [x, z̃]); written.
    */
-  relax_backward: [
-    "dA sTerms gradOut mixedWeights",
-    "a sample:i32 z zTilde dzt reward fRelaxed fTilde gradRelaxed gradTilde control dInputs s",
-    "rows inSize latents tau:f32 scale:f32",
-  ],
+  relax_signal: ["perLatent", "a sample:i32 draws relaxed dInputs", "rows inSize latents tau:f32"],
+  /**
+   * RELAX's estimate ĝ = f·(b − p) + s·((r(z̃) − f(σ(z̃/τ)))·(b − p) + path) of each latent: dA = scale·2ĝ, and
+   * terms = [2ĝ·∂ĝ/∂s | gradOut = 2ĝ/(rows·latents) | the weights of ∂²r/∂z∂ψ at rows z, then z̃]; written.
+   */
+  relax_backward: ["dA terms", "perLatent reward relaxed control s", "rows latents scale:f32"],
   /** ∂(mean ĝ²)/∂r of RELAX's control network at each row: 0 at [x, z], s·Σ_l gradOut·(b − p) at [x, z̃]; written. */
-  relax_control_grad: ["dControl", "a sample:i32 gradOut s", "rows latents"],
+  relax_control_grad: ["dControl", "perLatent terms s", "rows latents"],
   /**
    * The part of ∂(mean ĝ²)/∂ψ that comes through ∂r/∂z, for the network r = w2ᵀ·leaky(W1·[x, z] + b1) + b2
-   * (hidden of `hidden` units, slope `slope`, h its pre-activations): dW2_j += Σ_rows (Σ_l W1[inSize + l, j]·
-   * m_l)·leaky′(h_j), dW1[inSize + l, j] += Σ_rows m_l·leaky′(h_j)·w2_j, m the mixedWeights; accumulating.
+   * (hidden of `hidden` units, slope `slope`, h its pre-activations) over its `rows` rows, with m the weights
+   * in terms from offset rows·latents: dW2_j += Σ_rows (Σ_l W1[inSize + l, j]·m_l)·leaky′(h_j), dW1[inSize + l, j]
+   * += Σ_rows m_l·leaky′(h_j)·w2_j; accumulating.
    */
-  relax_mixed_grad: ["dW1 dW2", "mixedWeights h W1 W2", "rows inSize latents hidden slope:f32"],
+  relax_mixed_grad: ["dW1 dW2", "terms h W1 W2", "rows inSize latents hidden slope:f32"],
 
   // --- one-hot inputs (asm/layers.ts) ------------------------------------------------------------------
   /**

@@ -163,6 +163,14 @@ Deno.test("KernelName is the table's keys and KERNELS parses every entry", () =>
   ]);
 });
 
+Deno.test("every kernel binds at most 8 storage buffers, the WebGPU default every adapter grants", () => {
+  // An adapter may offer more (llvmpipe does), but browsers' SwiftShader offers 10 and the spec's default is 8:
+  // one kernel past it would keep the WebGPU backend from starting anywhere that grants no more.
+  for (const [name, signature] of Object.entries(KERNELS)) {
+    assert(signature.buffers.length <= 8, `${name} binds ${signature.buffers.length} storage buffers`);
+  }
+});
+
 Deno.test("checkLaunch names the kernel and what it takes", () => {
   assertEquals(checkLaunch("fill", [{}], [4, 1]), KERNELS.fill);
   assertThrows(() => checkLaunch("nope" as KernelName, [], []), ReinmaxInputError, 'unknown kernel "nope"');

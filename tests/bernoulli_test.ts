@@ -5,7 +5,14 @@ import { assert, assertEquals, assertThrows } from "@std/assert";
 import { openDataset } from "../examples/data_source.ts";
 import { forEachBackend, onSoftwareGpu } from "./backends.ts";
 import * as oracle from "./reference/vae.ts";
-import { assertClose, assertTensorClose, readParameters, testRandom, uniformArray } from "./util.ts";
+import {
+  assertClose,
+  assertTensorClose,
+  readParameters,
+  setLearnedWeights,
+  testRandom,
+  uniformArray,
+} from "./util.ts";
 import {
   adam,
   type Backend,
@@ -85,11 +92,7 @@ forEachBackend(
             );
             // The learned weights of Double CV and RODEO start at 0, RELAX's scale at 1; elsewhere they change
             // the estimate more.
-            for (const p of model.parameters) {
-              const weight =
-                { "estimator.alpha": 0.4, "estimator.beta": -0.3, "estimator.scale": 0.8 }[p.label];
-              if (weight !== undefined) backend.write(p.value.buffer, Float32Array.of(weight));
-            }
+            setLearnedWeights(backend, model, { alpha: [0.4], weights: [0.4, -0.3], scale: [0.8] });
             const params = await readParameters(model);
             model.forwardBackward(x, count, relax ? { indices } : { sample, indices });
             const losses = await model.readLosses();
@@ -178,7 +181,7 @@ forEachBackend(
         }
         const learned = {
           doublecv: ["estimator.alpha", 0],
-          rodeo: ["estimator.alpha", 0],
+          rodeo: ["estimator.weights", 0],
           relax: ["estimator.scale", 1],
         }[
           name as "doublecv"

@@ -4,7 +4,7 @@
 // falling like 1/√M, while ReinMax's and ST's error stays — at K = 1 (RELAX), 2 and 3 codes per image.
 import { assert, assertRejects } from "@std/assert";
 import { forEachBackend, onSoftwareGpu } from "./backends.ts";
-import { testRandom, uniformArray } from "./util.ts";
+import { setLearnedWeights, testRandom, uniformArray } from "./util.ts";
 import {
   type Backend,
   BernoulliVae,
@@ -104,10 +104,7 @@ function declaredWith(backend: Backend, name: EstimatorName, K: number): Bernoul
     binarize: "none",
     estimator: estimator(name),
   });
-  for (const p of vae.parameters) {
-    const weight = { "estimator.alpha": 0.5, "estimator.beta": 0.5 }[p.label];
-    if (weight !== undefined) backend.write(p.value.buffer, Float32Array.of(weight));
-  }
+  setLearnedWeights(backend, vae, { alpha: [0.5], weights: [0.5, 0.5], scale: [1] });
   return vae;
 }
 

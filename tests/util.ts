@@ -158,3 +158,17 @@ export async function runKernel(
     backend.free(guard);
   }
 }
+
+/** Writes the learned weights of Double CV (α), RODEO (α, β) and RELAX (s) of a BernoulliVae, where it has them. */
+export function setLearnedWeights(
+  backend: Backend,
+  model: TrainableModel,
+  values: { alpha: number[]; weights: number[]; scale: number[] },
+): void {
+  for (const p of model.parameters) {
+    const name = p.label.replace(/^estimator\./, "") as keyof typeof values;
+    if (p.label.startsWith("estimator.") && Object.hasOwn(values, name)) {
+      backend.write(p.value.buffer, Float32Array.from(values[name]));
+    }
+  }
+}

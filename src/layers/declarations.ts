@@ -53,16 +53,17 @@ export interface LatentOptions extends Named {
   readonly evaluations: number;
   /**
    * Labels of the layer's parameters where they should differ from `<name>.weight`, `<name>.bias` (the
-   * projection to logits), `<name>.prior` (a learned prior's logits), `<name>.alpha` and `<name>.beta` (the
-   * learned weights of Double CV and RODEO) and `<name>.control` (RODEO's network); the built-in VAEs keep their
-   * labels this way.
+   * projection to logits), `<name>.prior` (a learned prior's logits), `<name>.alpha` (Double CV's learned
+   * weight), `<name>.weights` (RODEO's), `<name>.scale` (RELAX's) and `<name>.control` (their networks); the
+   * built-in VAEs keep their labels this way.
    */
   readonly parameterNames?: {
     readonly weight?: string;
     readonly bias?: string;
     readonly prior?: string;
     readonly alpha?: string;
-    readonly beta?: string;
+    /** RODEO's learned weights (α, β). */
+    readonly weights?: string;
     /** RELAX's learned scale s. */
     readonly scale?: string;
     /** The prefix of RODEO's or RELAX's control network's labels (`<control>.fc1.weight` …). */
@@ -328,15 +329,15 @@ export function checkLayer(index: number, value: unknown): LayerDeclaration {
         }
         for (const [key, label] of Object.entries(names)) {
           if (
-            !["weight", "bias", "prior", "alpha", "beta", "scale", "control"].includes(key) ||
+            !["weight", "bias", "prior", "alpha", "weights", "scale", "control"].includes(key) ||
             typeof label !== "string" ||
             !NAME.test(label)
           ) {
             throw new ReinmaxInputError(
               `${at}.parameterNames`,
-              `expected labels of weight, bias, prior, alpha, beta, scale or control, got ${describe(key)}: ${
-                describe(label)
-              }`,
+              `expected labels of weight, bias, prior, alpha, weights, scale or control, got ${
+                describe(key)
+              }: ${describe(label)}`,
             );
           }
         }

@@ -401,11 +401,12 @@ export class BernoulliLatent extends Latent {
     /** α = 0, for a Double CV the pass asks for on a layer that learns no α. */
     readonly zeroAlpha: PlannedBuffer;
   } | null;
-  /** The learned weight α of Double CV's or RODEO's control variate, when the layer declares one of them. */
+  /** The learned weight α of Double CV's control variate, when the layer declares Double CV. */
   readonly alpha: Parameter | null;
   /** RODEO's control network and what its kernels keep, when the layer declares RODEO. */
   readonly #rodeo: {
-    readonly beta: Parameter;
+    /** (α, β), the weights of its scalar and its vector control variate. */
+    readonly weights: Parameter;
     /** The network's input rows (⟨g_j, y − x_j⟩, f_j). */
     readonly inputs: PlannedBuffer;
     readonly layers: readonly [Linear, Elementwise, Linear];
@@ -474,15 +475,13 @@ export class BernoulliLatent extends Latent {
       : null;
     const learns = ESTIMATORS[declaration.estimator.name].scoreFunction?.learns ?? "nothing";
     const names = declaration.parameterNames ?? {};
-    this.alpha = learns === "weight" || learns === "stein network"
-      ? plan.declareParameter(names.alpha ?? `${name}.alpha`, [1], 0)
-      : null;
+    this.alpha = learns === "weight" ? plan.declareParameter(names.alpha ?? `${name}.alpha`, [1], 0) : null;
     this.#relax = learns === "relaxation network"
       ? this.planRelax(names.scale ?? `${name}.scale`, names.control ?? `${name}.control`, planner, examples)
       : null;
     this.#rodeo = learns === "stein network"
       ? this.#planRodeo(
-        names.beta ?? `${name}.beta`,
+        names.weights ?? `${name}.weights`,
         names.control ?? `${name}.control`,
         planner,
         examples,
@@ -495,7 +494,7 @@ export class BernoulliLatent extends Latent {
    * RODEO's weight β and its control network, as the reference builds it: two inputs, a hidden layer of
    * RODEO_HIDDEN LeakyReLU(RODEO_SLOPE) units, two outputs (H, G), at K(K − 1)(latents + 1) points per example.
    */
-  #planRodeo(beta: string, control: string, planner: LayerPlanner, examples: number, K: number) {
+  #planRodeo(weights: string, control: string, planner: LayerPlanner, examples: number, K: number) {
     const { plan } = planner, L = this.latents;
     const factor = this.factor * K * (K - 1) * (L + 1);
     const inputs = plan.declare(
@@ -530,7 +529,7 @@ export class BernoulliLatent extends Latent {
     );
     const perLatent = planner.size(`batch × ${this.name}'s latents`);
     return {
-      beta: plan.declareParameter(beta, [1], 0),
+      weights: plan.declareParameter(weights, [2], 0),
       inputs,
       layers: [fc1, act, fc2] as const,
       terms: plan.declare(`${this.name}.rodeo.terms`, examples * K * 3, "activation", perLatent),
@@ -560,7 +559,7 @@ export class BernoulliLatent extends Latent {
    */
   planRelax(scale: string, control: string, planner: LayerPlanner, examples: number) {
     const { plan } = planner, L = this.latents, inSize = planner.modelInput.width;
-    const perLatent = planner.size(`batch × ${this.name}'s latents`), perExample = planner.size(`batch`);
+    const perLatent = planner.size(`batch × ${this.name}'s latents`);
     const latents = (what: string, times = 1) =>
       plan.declare(`${this.name}.relax.${what}`, times * examples * L, "activation", perLatent);
     const rows = 2 * examples,
@@ -601,16 +600,14 @@ export class BernoulliLatent extends Latent {
       inSize,
       inputs: input,
       layers: [fc1, act, fc2] as const,
-      z: latents("z"),
-      zTilde: latents("zTilde"),
-      dzt: latents("dzt"),
-      gradRelaxed: latents("gradRelaxed"),
-      gradTilde: latents("gradTilde"),
-      sTerms: latents("sTerms"),
-      gradOut: latents("gradOut"),
-      mixedWeights: latents("mixedWeights", 2),
-      fRelaxed: plan.declare(`${this.name}.relax.fRelaxed`, examples, "activation", perExample),
-      fTilde: plan.declare(`${this.name}.relax.fTilde`, examples, "activation", perExample),
+      /** [z | z̃ | ∂z̃/∂θ] (kernels.ts relax_sample). */
+      draws: latents("draws", 3),
+      /** [f′ at σ(z/τ) | f′ at σ(z̃/τ) | f at σ(z/τ) | f at σ(z̃/τ)] (relax_keep). */
+      relaxed: plan.declare(`${this.name}.relax.relaxed`, 2 * examples * (L + 1), "activation", perLatent),
+      /** [b − p | path | ∂z̃/∂θ] (relax_signal). */
+      perLatent: latents("perLatent", 3),
+      /** [2ĝ·∂ĝ/∂s | gradOut | mixed weights at z | at z̃] (relax_backward). */
+      terms: latents("terms", 4),
     };
   }
 
@@ -640,18 +637,19 @@ export class BernoulliLatent extends Latent {
       for (const layer of above.layers) layer.forward(pass);
       above.likelihood.forward(pass, x);
     };
-    const relaxations = [[relax.z, relax.fRelaxed, relax.gradRelaxed], [
-      relax.zTilde,
-      relax.fTilde,
-      relax.gradTilde,
-    ]];
-    for (const [z, losses, grads] of relaxations) {
-      k.relax_relaxed({ out: code, z: z.buffer }, { count, tau: est.tau });
+    for (const which of [0, 1]) {
+      k.relax_relaxed({ out: code, draws: relax.draws.buffer }, { count, which, tau: est.tau });
       evaluateAbove();
-      k.tile({ out: losses.buffer, x: above.likelihood.loss.buffer }, { count: examples, times: 1 });
       above.likelihood.backward(pass, x, 1);
       for (const layer of [...above.layers].reverse()) layer.backward(pass);
-      k.tile({ out: grads.buffer, x: this.output.grad!.buffer }, { count, times: 1 });
+      k.relax_keep(
+        {
+          relaxed: relax.relaxed.buffer,
+          loss: above.likelihood.loss.buffer,
+          gradZ: this.output.grad!.buffer,
+        },
+        { rows: examples, latents: this.latents, which },
+      );
     }
     // The relaxed evaluations must not train the layers above.
     for (const layer of above.layers) {
@@ -674,12 +672,7 @@ export class BernoulliLatent extends Latent {
     const k = pass.k, L = this.latents, a = this.projection.output.value.buffer, sample = this.sample.buffer;
     const [fc1, act, fc2] = relax.layers, sValue = relax.s.value.buffer;
     k.relax_control_inputs(
-      {
-        inputs: relax.inputs.value.buffer,
-        x: above.input.value.buffer,
-        z: relax.z.buffer,
-        zTilde: relax.zTilde.buffer,
-      },
+      { inputs: relax.inputs.value.buffer, x: above.input.value.buffer, draws: relax.draws.buffer },
       { rows, inSize: relax.inSize, latents: L },
     );
     for (const layer of relax.layers) layer.forward(pass);
@@ -690,30 +683,36 @@ export class BernoulliLatent extends Latent {
     for (const p of [fc1.weight, fc1.bias, fc2.weight, fc2.bias]) {
       k.fill({ out: p.grad.buffer }, { count: p.length, value: 0 });
     }
+    k.relax_signal(
+      {
+        perLatent: relax.perLatent.buffer,
+        a,
+        sample,
+        draws: relax.draws.buffer,
+        relaxed: relax.relaxed.buffer,
+        dInputs: relax.inputs.grad!.buffer,
+      },
+      { rows, inSize: relax.inSize, latents: L, tau: est.tau },
+    );
     k.relax_backward(
       {
         dA: this.projection.output.grad!.buffer,
-        sTerms: relax.sTerms.buffer,
-        gradOut: relax.gradOut.buffer,
-        mixedWeights: relax.mixedWeights.buffer,
-        a,
-        sample,
-        z: relax.z.buffer,
-        zTilde: relax.zTilde.buffer,
-        dzt: relax.dzt.buffer,
+        terms: relax.terms.buffer,
+        perLatent: relax.perLatent.buffer,
         reward: above.likelihood.loss.buffer,
-        fRelaxed: relax.fRelaxed.buffer,
-        fTilde: relax.fTilde.buffer,
-        gradRelaxed: relax.gradRelaxed.buffer,
-        gradTilde: relax.gradTilde.buffer,
+        relaxed: relax.relaxed.buffer,
         control: fc2.output.value.buffer,
-        dInputs: relax.inputs.grad!.buffer,
         s: sValue,
       },
-      { rows, inSize: relax.inSize, latents: L, tau: est.tau, scale: s },
+      { rows, latents: L, scale: s },
     );
     k.relax_control_grad(
-      { dControl: fc2.output.grad!.buffer, a, sample, gradOut: relax.gradOut.buffer, s: sValue },
+      {
+        dControl: fc2.output.grad!.buffer,
+        perLatent: relax.perLatent.buffer,
+        terms: relax.terms.buffer,
+        s: sValue,
+      },
       { rows, latents: L },
     );
     for (const layer of [fc2, act, fc1]) layer.backward(pass);
@@ -721,14 +720,15 @@ export class BernoulliLatent extends Latent {
       {
         dW1: fc1.weight.grad.buffer,
         dW2: fc2.weight.grad.buffer,
-        mixedWeights: relax.mixedWeights.buffer,
+        terms: relax.terms.buffer,
         h: fc1.output.value.buffer,
         W1: fc1.weight.value.buffer,
         W2: fc2.weight.value.buffer,
       },
       { rows: 2 * rows, inSize: relax.inSize, latents: L, hidden: RELAX_HIDDEN, slope: RELAX_SLOPE },
     );
-    k.mean({ out: relax.s.grad.buffer, x: relax.sTerms.buffer }, { count: rows * L, index: 0 });
+    // The first block of terms is 2ĝ·∂ĝ/∂s: its mean is s's gradient.
+    k.mean({ out: relax.s.grad.buffer, x: relax.terms.buffer }, { count: rows * L, index: 0 });
   }
 
   /** The estimator of this pass: the pass's own for this layer, or the declared one. */
@@ -787,10 +787,7 @@ export class BernoulliLatent extends Latent {
       });
     } else if (draw === "relax") {
       const r = this.#relax!;
-      k.relax_sample(
-        { sample: this.sample.buffer, z: r.z.buffer, zTilde: r.zTilde.buffer, dzt: r.dzt.buffer, a },
-        { count: rows, ...stream },
-      );
+      k.relax_sample({ sample: this.sample.buffer, draws: r.draws.buffer, a }, { count: rows, ...stream });
     } else this.enqueueSample(pass, this.#logits, rows, 2);
     k.onehot_softmax(
       {
@@ -895,7 +892,7 @@ export class BernoulliLatent extends Latent {
 
   /**
    * RODEO (docs/math.md §2.9.5): the network's outputs at every code and its bit flips, the Stein terms, the
-   * estimate; then the gradient of the estimate's mean square back through the network into ψ, α and β.
+   * estimate; then the gradient of the estimate's mean square back through the network into ψ and (α, β).
    */
   #rodeoBackward(pass: LatentPass, est: Estimator, rows: number, K: number, s: number): void {
     const rodeo = this.#rodeo;
@@ -907,48 +904,27 @@ export class BernoulliLatent extends Latent {
     }
     const k = pass.k, L = this.latents, a = this.projection.output.value.buffer, sample = this.sample.buffer;
     const reward = this.#losses!.buffer, shape = { rows, latents: L, copies: K };
-    const [fc1, act, fc2] = rodeo.layers, alpha = this.alpha!.value.buffer, beta = rodeo.beta.value.buffer;
-    const control = fc2.output.value.buffer;
+    const [fc1, act, fc2] = rodeo.layers, weights = rodeo.weights.value.buffer;
+    const control = fc2.output.value.buffer, terms = rodeo.terms.buffer, gradOut = rodeo.gradOut.buffer;
+    const alphaTerms = this.#score!.alphaTerms.buffer, betaTerms = rodeo.betaTerms.buffer;
     k.rodeo_control_inputs(
       { inputs: rodeo.inputs.buffer, sample, reward, gradZ: this.output.grad!.buffer },
       { ...shape, gradScale: 1 / s },
     );
     for (const layer of rodeo.layers) layer.forward(pass);
-    k.rodeo_stein_terms({ terms: rodeo.terms.buffer, a, sample, control }, shape);
+    k.rodeo_stein_terms({ terms, a, sample, control }, shape);
     k.rodeo_backward(
-      {
-        dA: this.projection.output.grad!.buffer,
-        alphaTerms: this.#score!.alphaTerms.buffer,
-        betaTerms: rodeo.betaTerms.buffer,
-        gradOut: rodeo.gradOut.buffer,
-        a,
-        sample,
-        reward,
-        control,
-        terms: rodeo.terms.buffer,
-        alpha,
-        beta,
-      },
+      { dA: this.projection.output.grad!.buffer, gradOut, a, sample, reward, control, terms, weights },
       { ...shape, scale: s * K },
     );
-    k.rodeo_control_grad(
-      {
-        dControl: fc2.output.grad!.buffer,
-        a,
-        sample,
-        terms: rodeo.terms.buffer,
-        gradOut: rodeo.gradOut.buffer,
-        alpha,
-        beta,
-      },
-      shape,
-    );
+    k.rodeo_weight_terms({ alphaTerms, betaTerms, a, sample, control, terms, gradOut }, shape);
+    k.rodeo_control_grad({ dControl: fc2.output.grad!.buffer, a, sample, terms, gradOut, weights }, shape);
     fc2.backward(pass);
     act.backward(pass);
     fc1.backward(pass);
     const count = rows * L;
-    k.mean({ out: this.alpha!.grad.buffer, x: this.#score!.alphaTerms.buffer }, { count, index: 0 });
-    k.mean({ out: rodeo.beta.grad.buffer, x: rodeo.betaTerms.buffer }, { count, index: 0 });
+    k.mean({ out: rodeo.weights.grad.buffer, x: alphaTerms }, { count, index: 0 });
+    k.mean({ out: rodeo.weights.grad.buffer, x: betaTerms }, { count, index: 1 });
   }
 
   async enqueuePriorCodes(pass: Pass): Promise<void> {

@@ -124,7 +124,7 @@ export class BernoulliVae extends Vae {
         parameterNames: {
           prior: "prior.logits",
           alpha: "estimator.alpha",
-          beta: "estimator.beta",
+          weights: "estimator.weights",
           scale: "estimator.scale",
           control: "estimator.control",
         },

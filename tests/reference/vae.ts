@@ -487,7 +487,7 @@ function rodeoBackward(
     }
     return g;
   };
-  const alpha = params.get("estimator.alpha")![0], beta = params.get("estimator.beta")![0];
+  const [alpha, beta] = params.get("estimator.weights")!;
   const meanSquare = (g: F64) => g.reduce((s, v) => s + v * v, 0) / g.length;
   const h = 1e-6;
   const dOut = new Float64Array(out.length);
@@ -499,10 +499,11 @@ function rodeoBackward(
     dOut[j] = (up - meanSquare(estimate(o, alpha, beta))) / (2 * h);
   }
   mlpBackward(params, grads, net, sizes, trace, dOut, rows, slope);
-  grads.get("estimator.alpha")![0] = (meanSquare(estimate(out, alpha + h, beta)) -
-    meanSquare(estimate(out, alpha - h, beta))) / (2 * h);
-  grads.get("estimator.beta")![0] = (meanSquare(estimate(out, alpha, beta + h)) -
-    meanSquare(estimate(out, alpha, beta - h))) / (2 * h);
+  const weights = grads.get("estimator.weights")!;
+  weights[0] = (meanSquare(estimate(out, alpha + h, beta)) - meanSquare(estimate(out, alpha - h, beta))) /
+    (2 * h);
+  weights[1] = (meanSquare(estimate(out, alpha, beta + h)) - meanSquare(estimate(out, alpha, beta - h))) /
+    (2 * h);
   return estimate(out, alpha, beta);
 }
 
