@@ -3,7 +3,7 @@
 // M draws of every score-function estimator approaches it within the χ² bound of M unbiased draws, its error
 // falling like 1/√M, while ReinMax's and ST's error stays — at K = 1 (RELAX), 2 and 3 codes per image.
 import { assert, assertRejects } from "@std/assert";
-import { forEachBackend, onSoftwareGpu } from "./backends.ts";
+import { forEachBackend } from "./backends.ts";
 import { setLearnedWeights, testRandom, uniformArray } from "./util.ts";
 import {
   type Backend,
@@ -114,9 +114,6 @@ for (const K of [1, 2, 3]) {
     async (backend) => {
       const images = uniformArray(testRandom(42), COUNT * SHAPE.inputSize, 0, 1);
       const M = 4096;
-      // A GPU emulated by the CPU runs RODEO's network slowly: a quarter of the draws there, as strict a bound.
-      const drawsOf = (name: EstimatorName) =>
-        ESTIMATORS[name].scoreFunction?.learns === "stein network" && onSoftwareGpu(backend) ? M / 4 : M;
       const unbiased = SCORE_ESTIMATOR_NAMES.filter((n) => {
         const range = ESTIMATORS[n].scoreFunction!.evaluations;
         return K >= range.min && K <= range.max;
@@ -125,7 +122,7 @@ for (const K of [1, 2, 3]) {
         const vae = declaredWith(backend, name, K);
         try {
           const exact = await exactReconstructionGradient(vae, images, COUNT);
-          const { few, many } = await measure(vae, images, exact, estimator(name), drawsOf(name));
+          const { few, many } = await measure(vae, images, exact, estimator(name), M);
           const bound = chiSquareBound(many.degrees);
           assert(many.chiSquare < bound, `${name}: χ² ${many.chiSquare.toFixed(1)} ≥ ${bound.toFixed(1)}`);
           // 16 times the draws: the error of an unbiased mean shrinks 4 times (1/√M).
