@@ -32,6 +32,7 @@ import {
   trainModel,
 } from "../mod.ts";
 import { openDataset } from "./data_source.ts";
+import { PATHWISE_CHOICES } from "./estimator_flags.ts";
 import { parseFlags, runCli, SEED_FLAG } from "./flags.ts";
 import { prepareOutput, writeAtomically } from "./output_file.ts";
 import { ProgressBar } from "./progress.ts";
@@ -52,13 +53,13 @@ const FLAGS = {
   },
   estimators: {
     type: "string",
-    help: `comma-separated, each training its own model, of ${ESTIMATOR_NAMES.join(", ")}`,
+    help: `comma-separated, each training its own model, of ${PATHWISE_CHOICES.join(", ")}`,
     default: "reinmax,st",
   },
   tau: {
     type: "string",
     help: `temperature τ: one for every estimator, or one per estimator, comma-separated [default: ${
-      ESTIMATOR_NAMES.map((name) => `${name} ${defaultTau(name, LAYER_TAU.categorical)}`).join(", ")
+      PATHWISE_CHOICES.map((name) => `${name} ${defaultTau(name, LAYER_TAU.categorical)}`).join(", ")
     }]`,
     optional: true,
   },
@@ -139,10 +140,14 @@ function parseEstimators(names: string, taus: string | undefined): Estimator[] {
   };
   const chosen = list("estimators", names);
   for (const [i, name] of chosen.entries()) {
-    if (!ESTIMATOR_NAMES.includes(name as EstimatorName)) {
+    if (!PATHWISE_CHOICES.includes(name as EstimatorName)) {
+      // A score-function estimator weighs the losses of K Bernoulli codes: the categorical bottleneck has none.
+      const why = ESTIMATOR_NAMES.includes(name as EstimatorName)
+        ? `${name} is a score-function estimator of Bernoulli latents (examples/vae.ts --model bernoulli)`
+        : `unknown estimator ${JSON.stringify(name)}`;
       throw new ReinmaxInputError(
         "estimators",
-        `unknown estimator ${JSON.stringify(name)}; expected some of ${ESTIMATOR_NAMES.join(", ")}`,
+        `${why}; the categorical bottleneck takes some of ${PATHWISE_CHOICES.join(", ")}`,
       );
     }
     if (chosen.indexOf(name) !== i) {

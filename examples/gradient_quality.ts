@@ -213,18 +213,19 @@ await runCli(FLAGS, async () => {
     const rows: GradientQuality[] = [];
     // An estimator that learns a control variate (Double CV, RODEO) runs on a twin declared with it: the same
     // parameters, plus its own, which start where training would start them (α = β = 0: RLOO).
-    const own = estimators.filter((e) =>
-      e !== "reinforce" && ESTIMATORS[e.name].scoreFunction?.learns !== "nothing"
-    );
+    const own = estimators.filter((e) => {
+      const learns = e === "reinforce" ? undefined : ESTIMATORS[e.name].scoreFunction?.learns;
+      return learns !== undefined && learns !== "nothing";
+    });
     const shared = estimators.filter((e) => !own.includes(e));
     if (shared.length > 0) {
       rows.push(
-        ...await gradientQuality(model, images, count, shared, draws, (r) => progress(r, rows.length + 1)),
+        ...await gradientQuality(model, images, count, shared, draws, (r, done) => progress(r, done)),
       );
     }
     for (const est of own) {
       if (!(model instanceof BernoulliVae)) {
-        throw new ReinmaxInputError("estimators", `${est} needs --model bernoulli`);
+        throw new ReinmaxInputError("estimators", `${(est as Estimator).name} needs --model bernoulli`);
       }
       const twin = new BernoulliVae(backend, {
         latents: model.latents,

@@ -18,7 +18,7 @@ import {
   selectBackend,
   trainPoly,
 } from "../mod.ts";
-import { ESTIMATOR_FLAG, GUMBEL_DRAWS_FLAG, tauFlag } from "./estimator_flags.ts";
+import { GUMBEL_DRAWS_FLAG, PATHWISE_CHOICES, PATHWISE_ESTIMATOR_FLAG, tauFlag } from "./estimator_flags.ts";
 import { parseFlags, runCli, SEED_FLAG } from "./flags.ts";
 import { ProgressBar } from "./progress.ts";
 
@@ -26,7 +26,7 @@ import { ProgressBar } from "./progress.ts";
 const POLY_TAU = POLY_SETTINGS.tau;
 
 const FLAGS = {
-  estimator: ESTIMATOR_FLAG,
+  estimator: PATHWISE_ESTIMATOR_FLAG,
   p: { type: "number", help: "exponent p of |X − c|^p (> 0)", default: 2, min: Number.MIN_VALUE },
   c: {
     type: "string",
@@ -34,7 +34,7 @@ const FLAGS = {
     default: "const",
     choices: ["const", "linear"],
   },
-  tau: tauFlag(POLY_TAU),
+  tau: tauFlag(POLY_TAU, PATHWISE_CHOICES),
   k: GUMBEL_DRAWS_FLAG,
   lr: { type: "number", help: "learning rate", default: POLY_SETTINGS.lr },
   optimizer: {

@@ -7,6 +7,7 @@
  *   deno run --allow-read examples/vae.ts --config 10x30 --epochs 10
  *   deno run --allow-read examples/vae.ts --data /usr/share/datasets/fashion-mnist --estimator st --tau 1.4
  *   deno run --allow-read --allow-write examples/vae.ts --model bernoulli --evaluations 3 --checkpoint run.safetensors
+ *   deno run --allow-read examples/vae.ts --model bernoulli --estimator rloo --evaluations 2
  *   deno run --allow-read --allow-write examples/vae.ts --resume run.safetensors --epochs 20 --backend wasm
  */
 import {
@@ -40,7 +41,7 @@ import {
   type Vae,
   type VaeEpoch,
 } from "../mod.ts";
-import { ESTIMATOR_FLAG, GUMBEL_DRAWS_FLAG, tauFlag } from "./estimator_flags.ts";
+import { ESTIMATOR_FLAG, GUMBEL_DRAWS_FLAG, relaxes, tauFlag } from "./estimator_flags.ts";
 import { readCheckpointFile } from "./checkpoint_file.ts";
 import { openDataset } from "./data_source.ts";
 import { givenFlags, parseFlags, runCli, SEED_FLAG } from "./flags.ts";
@@ -57,7 +58,7 @@ const FLAGS = {
   },
   evaluations: {
     type: "number",
-    help: "bernoulli: K codes per image, averaged before a step",
+    help: "bernoulli: K codes per image, averaged before a step (the score-function estimators weigh them)",
     default: 1,
     integer: true,
     min: 1,
@@ -216,7 +217,9 @@ function parse() {
 
 function describeModel(model: Vae, settings: Settings): string {
   const est = settings.estimator, opt = settings.optimizer;
-  const training = `${est.name} τ=${est.tau}${ESTIMATORS[est.name].k ? ` k=${est.k}` : ""}, ${opt.name} ` +
+  // An estimator that does not relax its samples carries a τ it does not use.
+  const relaxation = relaxes(est.name) ? ` τ=${est.tau}` : "";
+  const training = `${est.name}${relaxation}${ESTIMATORS[est.name].k ? ` k=${est.k}` : ""}, ${opt.name} ` +
     `lr=${opt.lr}, batch ${settings.batch}, seed ${settings.seed}`;
   if (model instanceof BernoulliVae) {
     return `Bernoulli VAE 2×${model.latents} (${model.inputSize}-${
@@ -232,7 +235,8 @@ function describeModel(model: Vae, settings: Settings): string {
 await runCli(FLAGS, async () => {
   const flags = parse();
   const given = givenFlags(Deno.args);
-  // Every flag is checked before any data or backend work.
+  // Every flag is checked before any data or backend work. Whether the model takes the estimator at that K is
+  // the model's to judge as it is built; its ReinmaxInputError names --estimator or --evaluations all the same.
   const resumeBytes = flags.resume === undefined ? undefined : await readCheckpointFile(flags.resume);
   const resumed = resumeBytes ? decodeCheckpoint(resumeBytes, flags.resume!) : undefined;
   const settings = resumed ? fromCheckpoint(resumed, flags.resume!, flags, given) : fromFlags(flags);

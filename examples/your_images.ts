@@ -34,7 +34,7 @@ import {
   selectBackend,
   trainModel,
 } from "../mod.ts";
-import { ESTIMATOR_FLAG, GUMBEL_DRAWS_FLAG, tauFlag } from "./estimator_flags.ts";
+import { GUMBEL_DRAWS_FLAG, PATHWISE_CHOICES, PATHWISE_ESTIMATOR_FLAG, tauFlag } from "./estimator_flags.ts";
 import { type Flags, parseFlags, runCli, SEED_FLAG } from "./flags.ts";
 import { listPictureFiles, pathIn, readPicture } from "./image_files.ts";
 import { prepareOutput, writeAtomically } from "./output_file.ts";
@@ -101,8 +101,8 @@ const FLAGS = {
     min: 1,
     max: 1 << 14,
   },
-  estimator: ESTIMATOR_FLAG,
-  tau: tauFlag("the configuration's"),
+  estimator: PATHWISE_ESTIMATOR_FLAG,
+  tau: tauFlag("the configuration's", PATHWISE_CHOICES),
   k: GUMBEL_DRAWS_FLAG,
   optimizer: {
     type: "string",

@@ -1,10 +1,11 @@
 // The command-line examples as a user runs them, in a subprocess: every flag of examples/vae.ts is checked and
 // named before any data or backend work (the files it will write too), a short run prints the metrics as JSON and
-// --png writes a picture, Ctrl-C says how to resume, --resume refuses flags that contradict the checkpoint, and
+// --png writes a picture, Ctrl-C says how to resume, --resume refuses flags that contradict the checkpoint, the
+// score-function estimators train the Bernoulli VAE at the K they take and are refused by name elsewhere, and
 // examples/poly.ts and examples/gradient_quality.ts report their progress and errors.
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { runExample, spawnExample } from "./util.ts";
-import { decodeCheckpoint } from "../mod.ts";
+import { decodeCheckpoint, ESTIMATOR_NAMES, type EstimatorName, ESTIMATORS } from "../mod.ts";
 import { decodeSafetensors, encodeSafetensors } from "./internals.ts";
 
 const run = (args: string[], permissions?: string[]) => runExample("vae.ts", args, permissions);
@@ -243,6 +244,126 @@ Deno.test("vae CLI: a diverging learning rate exits 1 with a DivergenceError nam
   assertMatch(out.stderr, /^error: DivergenceError: training diverged at step \d+: /m);
   assert(!out.stderr.includes("Uncaught"), out.stderr);
   assert(!out.stdout.includes("done:"), out.stdout);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The score-function estimators: --model bernoulli with --evaluations K, named flags for every other case
+
+/** The estimators of the table that weigh the losses of K Bernoulli codes, and those every model takes. */
+const SCORE = ESTIMATOR_NAMES.filter((name) => ESTIMATORS[name].scoreFunction);
+const PATHWISE = ESTIMATOR_NAMES.filter((name) => !ESTIMATORS[name].scoreFunction);
+
+/** The flags of a quick Bernoulli run: the 8×8 digits, 3 steps per epoch, on WASM. */
+const QUICK_BERNOULLI = ["--model", "bernoulli", "--data", "digits", "--batch", "500", "--backend", "wasm"];
+
+Deno.test("vae CLI: --help says which estimators need --model bernoulli and the K each takes", async () => {
+  const { code, stdout } = await run(["--help"]);
+  assertEquals(code, 0);
+  const line = stdout.split("\n").find((l) => l.trimStart().startsWith("--estimator"))!;
+  assertStringIncludes(line, "--model bernoulli");
+  for (const name of SCORE) {
+    const { min, max } = ESTIMATORS[name].scoreFunction!.evaluations;
+    assertMatch(line, new RegExp(`\\b${name}\\b[^;]* K ${min}${min === max ? "" : `–${max}`}\\b`));
+  }
+  // --tau gives each estimator's default, or says the estimator has no use for it: the pathwise ones all relax.
+  const tau = stdout.split("\n").find((l) => l.trimStart().startsWith("--tau"))!;
+  const [defaults, unused = ""] = tau.split("; unused by ");
+  for (const name of PATHWISE) assertMatch(defaults, new RegExp(`\\b${name} `));
+  for (const name of SCORE) {
+    const given = defaults.includes(`${name} ${ESTIMATORS[name].tau.default}`);
+    assert(given !== unused.split(", ").includes(name), `${name} in ${tau}`);
+  }
+});
+
+Deno.test("vae CLI: --model bernoulli --estimator rloo --evaluations 2 trains and reports finite metrics", async () => {
+  const out = await run([
+    ...QUICK_BERNOULLI,
+    "--estimator",
+    "rloo",
+    "--evaluations",
+    "2",
+    "--epochs",
+    "1",
+    "--json",
+  ]);
+  assertEquals(out.code, 0, out.stderr);
+  const lines = out.stdout.trim().split("\n").map((line) => JSON.parse(line));
+  assertEquals(lines.length, 2, out.stdout);
+  const [epoch, last] = lines;
+  assertEquals([epoch.epoch, epoch.step], [1, 3]); // 1,500 images / 500
+  assertEquals([last.model, last.estimator, last.evaluations, last.steps], ["bernoulli", "rloo", 2, 3]);
+  for (const value of [epoch.trainElbo, epoch.testElbo, epoch.trainReconstruction, epoch.testKl]) {
+    assert(Number.isFinite(value) && value > 0, JSON.stringify(epoch));
+  }
+  assertEquals(last.testElbo, epoch.testElbo);
+  // RLOO has no relaxation: the model line gives its K, not a τ it does not use.
+  const model = out.stderr.split("\n").find((line) => line.startsWith("model: "))!;
+  assertStringIncludes(model, "K=2");
+  assertMatch(model, /, rloo, /);
+  assert(!model.includes("τ="), model);
+});
+
+Deno.test("vae CLI: a score-function estimator of a categorical VAE names --estimator and lists what it takes", async () => {
+  const runs = await Promise.all(
+    SCORE.map((name) => run([...QUICK, "--epochs", "1", "--estimator", name])),
+  );
+  runs.forEach((out, i) => {
+    assertEquals(out.code, 2, `${SCORE[i]}: ${out.stderr}`);
+    const error = out.stderr.split("\n").find((line) => line.startsWith("error: "));
+    assert(error?.startsWith(`error: --estimator: ${SCORE[i]} `), `${SCORE[i]}: ${out.stderr}`);
+    assertStringIncludes(error, "--model bernoulli");
+    assertStringIncludes(error, PATHWISE.join(", "));
+    assert(!/^epoch /m.test(out.stdout), `${SCORE[i]} trained: ${out.stdout}`);
+  });
+});
+
+Deno.test("vae CLI: a K a score-function estimator does not take names --evaluations and the K it needs", async () => {
+  // DisARM is one antithetic pair. Each estimator is asked for a K beside its range: the flag's default of 1
+  // where that is too few, one more than its largest otherwise.
+  const cases: [EstimatorName, string | undefined][] = [
+    ["disarm", "3"],
+    ...SCORE.map((name): [EstimatorName, string | undefined] => {
+      const { min, max } = ESTIMATORS[name].scoreFunction!.evaluations;
+      return [name, min > 1 ? undefined : String(max + 1)];
+    }),
+  ];
+  const runs = await Promise.all(
+    cases.map(([name, k]) =>
+      run([...QUICK_BERNOULLI, "--epochs", "1", "--estimator", name, ...(k ? ["--evaluations", k] : [])])
+    ),
+  );
+  runs.forEach((out, i) => {
+    const [name, k] = cases[i];
+    const { min, max } = ESTIMATORS[name].scoreFunction!.evaluations;
+    assertEquals(out.code, 2, `${name} K ${k}: ${out.stderr}`);
+    const error = out.stderr.split("\n").find((line) => line.startsWith("error: "));
+    assert(error?.startsWith("error: --evaluations: "), `${name} K ${k}: ${out.stderr}`);
+    assertStringIncludes(error, ESTIMATORS[name].title);
+    assertStringIncludes(error, min === max ? `${min}` : `${min} to ${max}`);
+    assertStringIncludes(error, `got ${k ?? 1}`);
+    assert(!/^epoch /m.test(out.stdout), `${name} trained: ${out.stdout}`);
+  });
+});
+
+Deno.test("poly, classifier and your_images CLIs refuse a score-function estimator, listing theirs", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "reinmax-cli-" });
+  try {
+    for (
+      const [program, args, flag] of [
+        ["poly.ts", ["--estimator", "rloo"], "--estimator"],
+        ["your_images.ts", ["--images", dir, "--estimator", "disarm"], "--estimator"],
+        ["classifier.ts", ["--estimators", "reinmax,doublecv"], "--estimators"],
+      ] as const
+    ) {
+      const out = await runExample(program, [...args]);
+      assertEquals(out.code, 2, `${program}: ${out.stderr}`);
+      assert(out.stderr.startsWith(`error: ${flag}: `), `${program}: ${out.stderr}`);
+      assertStringIncludes(out.stderr, PATHWISE.join(", "));
+      assertNoWorkDone(out, program);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 // ---------------------------------------------------------------------------------------------------------

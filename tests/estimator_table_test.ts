@@ -25,10 +25,13 @@ Deno.test("docs/estimators.md's table states each row of ESTIMATORS: τ domain, 
     assert(line !== undefined, `no row for ${name}`);
     assertStringIncludes(line, `| ${row.title} `, name);
     if (row.scoreFunction) {
-      // A score-function estimator has no τ; its row states the K it takes.
+      // A score-function estimator states the K it takes; one without a relaxation has no τ.
       const { min, max } = row.scoreFunction.evaluations;
-      assertStringIncludes(line, `none: unbiased, K ${min === max ? `= ${min}` : `${min}–${max}`}`, name);
-      continue;
+      assertStringIncludes(line, `K ${min === max ? `= ${min}` : `${min}–${max}`}`, name);
+      if (row.scoreFunction.learns !== "relaxation network") {
+        assertStringIncludes(line, "none: unbiased", name);
+        continue;
+      }
     }
     const low = Math.max(row.tau.min, TAU_RANGE.min);
     const stated = row.tau.default === "model" ? "the model's" : String(row.tau.default);
@@ -73,8 +76,16 @@ Deno.test({
 
 Deno.test("the command line's τ default per estimator is the table's, and --help says so", async () => {
   const { stdout } = await runExample("vae.ts", ["--help"]);
-  for (const name of ESTIMATOR_NAMES) {
+  // Every estimator that relaxes its samples has a τ and its default; the others have none.
+  const relaxing = ESTIMATOR_NAMES.filter((n) =>
+    (ESTIMATORS[n].scoreFunction?.learns ?? "relaxation network") === "relaxation network"
+  );
+  for (const name of relaxing) {
     const d = ESTIMATORS[name].tau.default;
     assertStringIncludes(stdout, `${name} ${d === "model" ? "the model's" : d}`);
   }
+  assertStringIncludes(
+    stdout,
+    `unused by ${ESTIMATOR_NAMES.filter((n) => !relaxing.includes(n)).join(", ")}`,
+  );
 });

@@ -4,7 +4,8 @@
 // worker does all the training; this thread only draws, so the page stays responsive. Everything on screen
 // is drawn from `state`, so clearing the state (Reset, an error, a failed load) clears the screen. For the
 // "Your images" task it also reads the pictures dropped or chosen: the browser decodes them here, and each
-// session's worker gets a copy of the bitmaps.
+// session's worker gets a copy of the bitmaps. The score-function estimators are offered for the Bernoulli
+// task only, with its K (codes per image) following the estimators ticked.
 import {
   adam,
   BERNOULLI_VAE_SETTINGS,
@@ -20,10 +21,12 @@ import {
   ReinmaxInputError,
   TAU_RANGE,
 } from "../../mod.ts";
+import { relaxes } from "../estimator_flags.ts";
 import { drawChart, NO_AXES } from "./chart.ts";
 import {
   type Phase,
   type PictureSettings,
+  runLabel,
   type RunSettings,
   type RunState,
   type StudioCommand,
@@ -76,6 +79,12 @@ const buttons = {
   resume: element<HTMLButtonElement>("resume"),
   reset: element<HTMLButtonElement>("reset"),
 };
+const evaluations = {
+  choice: element<HTMLLabelElement>("evaluations-choice"),
+  input: element<HTMLInputElement>("evaluations"),
+};
+/** The K the Bernoulli VAE takes at all, as the page declares it. */
+const MODEL_EVALUATIONS = { min: Number(evaluations.input.min), max: Number(evaluations.input.max) };
 const loadInput = element<HTMLInputElement>("load");
 const statusLine = element<HTMLDivElement>("status");
 const failureList = element<HTMLUListElement>("failures");
@@ -106,7 +115,10 @@ for (const [config, { categories, latents }] of Object.entries(CATEGORICAL_CONFI
 /** The estimators ticked when the page opens. */
 const FIRST_CHOICE: readonly EstimatorName[] = ["reinmax", "st"];
 
-/** One run to choose: an estimator's checkbox and its own τ. */
+/**
+ * One run to choose: an estimator's checkbox and, where it relaxes its samples, its own τ. A score-function
+ * estimator weighs the losses of the Bernoulli task's K codes per image.
+ */
 const choices = ESTIMATOR_NAMES.map((name) => {
   const row = ESTIMATORS[name];
   const use = Object.assign(document.createElement("input"), {
@@ -115,6 +127,25 @@ const choices = ESTIMATOR_NAMES.map((name) => {
     value: name,
     checked: FIRST_CHOICE.includes(name),
   });
+  if (row.scoreFunction) use.addEventListener("change", followEvaluations);
+  const useLabel = document.createElement("label");
+  useLabel.append(use, ` ${row.title}`);
+  const group = Object.assign(document.createElement("span"), { className: "run-choice" });
+  group.title = `${row.title}: ${row.summary}`;
+  group.append(useLabel);
+  const tau = relaxes(name) ? tauInput(name) : null;
+  if (tau) {
+    const tauLabel = document.createElement("label");
+    tauLabel.append("τ ", tau);
+    group.append(tauLabel);
+  }
+  element("run-choices").append(group);
+  return { name, use, tau, group };
+});
+
+/** The τ field of an estimator that relaxes its samples, within its row's domain. */
+function tauInput(name: EstimatorName): HTMLInputElement {
+  const row = ESTIMATORS[name];
   const tau = Object.assign(document.createElement("input"), {
     type: "number",
     id: `tau-${name}`,
@@ -126,15 +157,31 @@ const choices = ESTIMATOR_NAMES.map((name) => {
   tau.setAttribute("aria-label", `${row.title} τ`);
   // A τ the user typed stays when the task changes; the others follow the task's defaults.
   tau.addEventListener("input", () => tau.dataset.edited = "true");
-  const useLabel = document.createElement("label"), tauLabel = document.createElement("label");
-  useLabel.append(use, ` ${row.title}`);
-  tauLabel.append("τ ", tau);
-  const group = Object.assign(document.createElement("span"), { className: "run-choice" });
-  group.title = `${row.title}: ${row.summary}`;
-  group.append(useLabel, tauLabel);
-  element("run-choices").append(group);
-  return { name, use, tau };
-});
+  return tau;
+}
+
+/** Whether the task's model takes the estimator: the score-function ones need the Bernoulli VAE's codes. */
+function offers(task: TaskName, name: EstimatorName): boolean {
+  return task === "bernoulli" || !ESTIMATORS[name].scoreFunction;
+}
+
+/**
+ * The Bernoulli task's K follows the score-function estimators ticked: whenever they change, its field offers
+ * the K every one of them takes (DisARM: exactly 2) and shows the smallest — 1, the model's own default, when
+ * none is ticked. A K typed afterwards stays until they change again.
+ */
+function followEvaluations(): void {
+  let { min, max } = MODEL_EVALUATIONS;
+  for (const { name, use } of choices) {
+    const score = ESTIMATORS[name].scoreFunction;
+    if (!use.checked || !score) continue;
+    min = Math.max(min, score.evaluations.min);
+    max = Math.min(max, score.evaluations.max);
+  }
+  // Estimators with no K in common keep the model's range: Start then states the SDK's refusal.
+  if (min > max) ({ min, max } = MODEL_EVALUATIONS);
+  Object.assign(evaluations.input, { min: String(min), max: String(max), value: String(min) });
+}
 const settingInputs = [...form.querySelectorAll<HTMLInputElement | HTMLSelectElement>("input, select")];
 
 interface TaskDefaults {
@@ -176,10 +223,14 @@ function taskDefaults(task: TaskName): TaskDefaults {
 
 function applyTaskDefaults(task: TaskName): void {
   images.panel.hidden = task !== "images";
+  evaluations.choice.hidden = task !== "bernoulli";
   const d = taskDefaults(task);
-  for (const { name, tau } of choices) {
-    if (!tau.dataset.edited) tau.value = String(defaultTau(name, d.modelTau));
+  for (const { name, use, tau, group } of choices) {
+    group.hidden = !offers(task, name);
+    if (group.hidden) use.checked = false;
+    if (tau && !tau.dataset.edited) tau.value = String(defaultTau(name, d.modelTau));
   }
+  followEvaluations();
   optimizerSelect.value = d.optimizer;
   fields.lr.value = String(d.lr);
   fields.batch.value = String(d.batch);
@@ -228,10 +279,22 @@ function wholeNumber(field: HTMLInputElement, what: string): number {
   return value;
 }
 
-function readRuns(): RunSettings[] {
-  const runs = choices.filter((c) => c.use.checked).map(({ name, tau }) => ({
+/** How the page names the Bernoulli task's K in its messages. */
+const EVALUATIONS_SETTING = "K codes per image";
+
+/** The fields that set a model's options, by the argument the SDK's errors name them by. */
+const SDK_SETTINGS: ReadonlyMap<string, { readonly field: HTMLElement; readonly what: string }> = new Map([
+  ["evaluations", { field: evaluations.input, what: EVALUATIONS_SETTING }],
+  ["batch", { field: fields.batch, what: "batch" }],
+]);
+
+function readRuns(task: TaskName): RunSettings[] {
+  const runs = choices.filter((c) => c.use.checked && offers(task, c.name)).map(({ name, tau }) => ({
     estimator: name,
-    tau: checkedNumber(tau, `${ESTIMATORS[name].title} τ`, (value) => estimator(name, { tau: value })),
+    // An estimator that does not relax its samples carries its default τ, unused.
+    tau: tau
+      ? checkedNumber(tau, `${ESTIMATORS[name].title} τ`, (value) => estimator(name, { tau: value }))
+      : defaultTau(name),
   }));
   if (runs.length === 0) throw new SettingError(choices[0].use, "choose at least one estimator");
   return runs;
@@ -265,7 +328,7 @@ function checkPictures(): void {
 function readSettings(): StudioSettings {
   const task = taskSelect.value as TaskName;
   if (task === "images") checkPictures();
-  const runs = readRuns();
+  const runs = readRuns(task);
   const optimizer = optimizerSelect.value as StudioSettings["optimizer"];
   const lr = checkedNumber(fields.lr, "learning rate", (lr) => (optimizer === "adam" ? adam : radam)({ lr }));
   const batch = wholeNumber(fields.batch, "batch");
@@ -279,6 +342,8 @@ function readSettings(): StudioSettings {
     steps: wholeNumber(fields.steps, "steps"),
     backend: element<HTMLSelectElement>("backend").value as StudioSettings["backend"],
     seed: 0,
+    // Whether each estimator takes this K is the model's to say, as the worker builds it.
+    evaluations: task === "bernoulli" ? wholeNumber(evaluations.input, EVALUATIONS_SETTING) : null,
     pictures: task === "images" ? pictureSettings() : null,
   };
 }
@@ -313,7 +378,9 @@ function newWorker(): void {
   };
   w.onerror = (event: ErrorEvent) => {
     event.preventDefault();
-    if (worker === w) receive({ type: "error", name: "WorkerError", message: event.message, run: null });
+    if (worker === w) {
+      receive({ type: "error", name: "WorkerError", message: event.message, run: null, argument: null });
+    }
   };
 }
 
@@ -351,7 +418,7 @@ function start(): void {
   endSession();
   state.settings = settings;
   newWorker();
-  const runs = settings.runs.map((r) => `${ESTIMATORS[r.estimator].title} τ ${r.tau}`).join(", ");
+  const runs = settings.runs.map((r) => runLabel(r, settings.evaluations ?? 1)).join(", ");
   const own = settings.task === "images"
     ? ` (${plural(state.pictures.names.length, "picture")}, ${settings.batch} a step)`
     : "";
@@ -634,6 +701,16 @@ function receive(message: WorkerMessage): void {
       state.loaded = { name: message.name, step: message.step, check: message.check };
       break;
     case "error": {
+      // A setting the SDK refused as the worker built the models: its field is marked and the SDK's rule
+      // stated, as the page's own checks do.
+      const setting = message.argument === null ? undefined : SDK_SETTINGS.get(message.argument);
+      if (setting) {
+        const prefix = `${message.argument}: `;
+        const rule = message.message.startsWith(prefix)
+          ? message.message.slice(prefix.length)
+          : message.message;
+        return fail(`${setting.what}: ${rule}`, setting.field);
+      }
       const who = message.run ? `${message.run}: ` : "";
       // A lost device takes the models with it; what a person can do next is in the message.
       const next = message.name === "BackendFailureError"

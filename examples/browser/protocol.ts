@@ -1,5 +1,6 @@
 // The messages between the studio page (main.ts) and its training worker (worker.ts), and the page's state.
-import type { CategoricalConfig, EstimatorName } from "../../mod.ts";
+import { type CategoricalConfig, type EstimatorName, ESTIMATORS } from "../../mod.ts";
+import { relaxes } from "../estimator_flags.ts";
 import type { ChartAxes } from "./chart.ts";
 
 /**
@@ -34,10 +35,21 @@ export interface Pictures {
   readonly bitmaps: readonly ImageBitmap[];
 }
 
-/** One run of a session: an estimator at its own τ. */
+/** One run of a session: an estimator at its own τ (unused by an estimator that does not relax its samples). */
 export interface RunSettings {
   readonly estimator: EstimatorName;
   readonly tau: number;
+}
+
+/**
+ * How the page names a run: by its estimator's title, its τ where the estimator relaxes its samples, and its K
+ * where the estimator weighs the losses of K codes or the Bernoulli VAE draws more than one ("ReinMax τ 1.3",
+ * "RLOO K 2", "RELAX τ 0.1 K 1").
+ */
+export function runLabel(run: RunSettings, evaluations: number): string {
+  const { title, scoreFunction } = ESTIMATORS[run.estimator];
+  const tau = relaxes(run.estimator) ? ` τ ${run.tau}` : "";
+  return `${title}${tau}${scoreFunction || evaluations > 1 ? ` K ${evaluations}` : ""}`;
 }
 
 /** What the page asks the worker to train: its runs side by side on one backend. */
@@ -52,6 +64,11 @@ export interface StudioSettings {
   readonly steps: number;
   readonly backend: "auto" | "webgpu" | "wasm";
   readonly seed: number;
+  /**
+   * The Bernoulli task's K, codes drawn per image (their losses averaged; a score-function estimator weighs
+   * them against each other); null for the others.
+   */
+  readonly evaluations: number | null;
   /** The "images" task's settings; null for the others. */
   readonly pictures: PictureSettings | null;
 }
@@ -78,11 +95,13 @@ export type StudioCommand =
 /** How the worker describes a run when it starts. */
 export interface RunInfo {
   readonly id: number;
-  /** e.g. "ReinMax τ 1.3". */
+  /** e.g. "ReinMax τ 1.3" or "RLOO K 2" (see runLabel). */
   readonly label: string;
   readonly task: TaskName;
   readonly estimator: EstimatorName;
   readonly tau: number;
+  /** K, codes drawn per example: the Bernoulli VAE's, 1 for the other models. */
+  readonly evaluations: number;
   /**
    * Steps per epoch: the test −ELBO (VAE) or the exact expected loss (poly) is measured at each end. For the
    * "images" task an epoch is as many passes over the pictures as make it at least 100 steps, and the −ELBO is
@@ -195,7 +214,17 @@ export type WorkerMessage =
   }
   /** A checkpoint loaded (the runs message before it describes the run); `check` as for "checkpoint". */
   | { readonly type: "loaded"; readonly name: string; readonly step: number; readonly check: number }
-  | { readonly type: "error"; readonly name: string; readonly message: string; readonly run: string | null };
+  /**
+   * What ended the session. `argument` is the argument a ReinmaxInputError names (e.g. "evaluations"), so that
+   * the page can mark the setting at fault; null for any other error.
+   */
+  | {
+    readonly type: "error";
+    readonly name: string;
+    readonly message: string;
+    readonly run: string | null;
+    readonly argument: string | null;
+  };
 
 /** Where the page is. */
 export type Phase = "idle" | "starting" | "running" | "paused" | "done" | "error";

@@ -19,7 +19,6 @@ import {
   DivergenceError,
   type Estimator,
   estimator,
-  ESTIMATORS,
   formatReport,
   gradientQuality,
   type ImageDataset,
@@ -32,6 +31,7 @@ import {
   polyOptimum,
   PolyProgramming,
   radam,
+  ReinmaxInputError,
   saveCheckpoint,
   selectBackend,
   train,
@@ -40,15 +40,16 @@ import {
   trainVae,
   type Vae,
 } from "../../mod.ts";
-import type {
-  Pictures,
-  PictureSettings,
-  RunInfo,
-  RunSettings,
-  StudioCommand,
-  StudioSettings,
-  TaskName,
-  WorkerMessage,
+import {
+  type Pictures,
+  type PictureSettings,
+  type RunInfo,
+  runLabel,
+  type RunSettings,
+  type StudioCommand,
+  type StudioSettings,
+  type TaskName,
+  type WorkerMessage,
 } from "./protocol.ts";
 
 // The dedicated-worker scope, typed by hand so this file checks with the project's DOM lib.
@@ -204,7 +205,8 @@ function buildModel(b: Backend, s: StudioSettings, run: RunSettings): TrainableM
     if (!s.pictures) throw new Error("the images task needs its picture settings");
     return ownModel(b, s.pictures, run, options);
   }
-  if (s.task === "bernoulli") return new BernoulliVae(b, options);
+  // The model judges whether each estimator takes the K asked for (DisARM: one antithetic pair).
+  if (s.task === "bernoulli") return new BernoulliVae(b, { ...options, evaluations: s.evaluations ?? 1 });
   return new CategoricalVae(b, { ...options, config: s.task });
 }
 
@@ -228,12 +230,14 @@ function describeRun(id: number, model: TrainableModel, steps: number, trainCoun
   const task = taskOf(model);
   const est = estimatorOf(model);
   const batch = (model as TrainableModel & { batch: number }).batch;
+  const evaluations = model instanceof BernoulliVae ? model.evaluations : 1;
   return {
     id,
-    label: `${ESTIMATORS[est.name].title} τ ${est.tau}`,
+    label: runLabel({ estimator: est.name, tau: est.tau }, evaluations),
     task,
     estimator: est.name,
     tau: est.tau,
+    evaluations,
     stepsPerEpoch: epochSteps(task, trainCount, batch),
     steps,
     step: model.steps,
@@ -532,7 +536,8 @@ async function loop(): Promise<void> {
 function report(e: unknown): void {
   const error = e instanceof Error ? e : new Error(String(e));
   const run = (error as Error & { run?: string }).run ?? null;
-  post({ type: "error", name: error.name, message: error.message, run });
+  const argument = error instanceof ReinmaxInputError ? error.argument : null;
+  post({ type: "error", name: error.name, message: error.message, run, argument });
 }
 
 scope.onmessage = (event) => {

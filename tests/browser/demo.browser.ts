@@ -6,7 +6,9 @@
 // CheckpointError shown, the previous run's pictures, curves and figures gone), and a diverging run (its
 // message names its step). On WASM also: ReinMax and STGS side by side on the VAE, a checkpoint downloaded and
 // loaded again, the 10×30 and Bernoulli VAEs, a non-finite run, pause, resume, the time left, and Reset
-// clearing everything (after every run). The "Your images" task: PNGs made here, chosen as files, as a folder
+// clearing everything (after every run). On WASM and WebGPU: the Bernoulli VAE trained with RLOO at K = 2, its
+// losses finite and reported; before it, the score-function estimators offered for the Bernoulli task only,
+// its K following the estimators ticked, and DisARM at K = 3 refused with the SDK's own rule. The "Your images" task: PNGs made here, chosen as files, as a folder
 // and dropped; trained on WASM in colour beside a second estimator and in grey, and on WebGPU; its pictures,
 // the codes and the checkpoint downloaded, the codes again from that checkpoint in Deno, the checkpoint
 // refused by Load with its reason; no pictures and an undecodable file stated. Before any run: the form's τ
@@ -42,6 +44,7 @@ import {
   type TrainableModel,
 } from "../../mod.ts";
 import { type ChartAxes, logTicks, niceTicks, tickLabels } from "../../examples/browser/chart.ts";
+import { relaxes } from "../../examples/estimator_flags.ts";
 import type { RunState, StudioState } from "../../examples/browser/protocol.ts";
 import { serveDemo } from "../../examples/browser/serve.ts";
 import { bundleDemo } from "../../tools/bundle_demo.ts";
@@ -63,6 +66,11 @@ const CHROMIUM_ARGS = [
  * seconds per step on two cores (enough for the −ELBO to fall, not for an epoch's test −ELBO).
  */
 const POLY_STEPS = 400, VAE_STEPS = 300, VAE_WEBGPU_STEPS = 10;
+/** The Bernoulli VAE with RLOO on WASM: one epoch of 100 steps, so that its test −ELBO is reported too. */
+const SCORE_STEPS = 100;
+/** The estimators that weigh the losses of K Bernoulli codes, and those every task takes, from the table. */
+const SCORE = ESTIMATOR_NAMES.filter((name) => ESTIMATORS[name].scoreFunction);
+const PATHWISE = ESTIMATOR_NAMES.filter((name) => !ESTIMATORS[name].scoreFunction);
 /** "Your images": steps on WASM (two of the task's epochs: a dozen pictures take a step each pass). */
 const IMAGES_STEPS = 200;
 /** The pictures made for it: PICTURE_COUNT of PICTURE_SIDE² pixels, and the colour run's size. */
@@ -171,9 +179,21 @@ Deno.test({
           for (const task of ["8x4", "bernoulli", "poly", "10x30"] as const) {
             await page.selectOption("#task", task);
             const modelTau = await modelTauOf(task);
+            // A τ field wherever the estimator relaxes its samples (every pathwise one, and RELAX), none else.
             for (const name of ESTIMATOR_NAMES) {
-              assertEquals(await page.inputValue(`#tau-${name}`), String(defaultTau(name, modelTau)), task);
+              if (!relaxes(name)) assertEquals(await page.locator(`#tau-${name}`).count(), 0, name);
+              else {assertEquals(
+                  await page.inputValue(`#tau-${name}`),
+                  String(defaultTau(name, modelTau)),
+                  task,
+                );}
             }
+            assert(PATHWISE.every(relaxes), "every pathwise estimator relaxes its samples");
+            // The score-function estimators weigh the Bernoulli VAE's codes: no other task offers them.
+            for (const name of SCORE) {
+              assertEquals(await page.isVisible(runChoice(name)), task === "bernoulli", `${task}: ${name}`);
+            }
+            assertEquals(await page.isVisible("#evaluations"), task === "bernoulli", task);
           }
           // A τ the user typed stays when the task changes.
           await page.fill("#tau-stgs", "0.45");
@@ -182,7 +202,7 @@ Deno.test({
           assertEquals(await page.inputValue("#tau-reinmax"), String(defaultTau("reinmax", 1)));
           // Each estimator's title on the page, its summary as the tooltip.
           for (const name of ESTIMATOR_NAMES) {
-            const tooltip = await page.getAttribute(`.run-choice:has(#tau-${name})`, "title");
+            const tooltip = await page.getAttribute(runChoice(name), "title");
             assertEquals(tooltip, `${ESTIMATORS[name].title}: ${ESTIMATORS[name].summary}`);
           }
           // The empty chart's step axis runs to the steps the form would train, in whole distinct steps.
@@ -231,6 +251,58 @@ Deno.test({
         await page.fill("#tau-reinmax", SIDE_BY_SIDE.reinmax);
         await noProblems();
       });
+
+      await t.step(
+        "the Bernoulli task offers the score-function estimators and K; DisARM at K = 3 states the SDK's rule",
+        async () => {
+          await page.selectOption("#task", "bernoulli");
+          await setEstimators(page, ["reinmax"]);
+          assertEquals(
+            await page.inputValue("#evaluations"),
+            "1",
+            "the model's own K with no score estimator",
+          );
+          for (const name of SCORE) {
+            const { min, max } = ESTIMATORS[name].scoreFunction!.evaluations;
+            await setEstimators(page, ["reinmax", name]);
+            // K follows the estimator ticked, and the field offers only the K it takes.
+            assertEquals(await page.inputValue("#evaluations"), String(min), name);
+            assertEquals(
+              [
+                await page.getAttribute("#evaluations", "min"),
+                await page.getAttribute("#evaluations", "max"),
+              ],
+              [String(min), String(max)],
+              name,
+            );
+          }
+          await setEstimators(page, ["reinmax"]);
+          assertEquals(await page.inputValue("#evaluations"), "1");
+          // A K typed in spite of the field's range: the worker's model refuses it, the page names the field.
+          await setEstimators(page, ["disarm"]);
+          await page.fill("#evaluations", "3");
+          await page.fill("#steps", "100");
+          await page.selectOption("#backend", "wasm");
+          await page.click("#start");
+          const state = await waitForEnd(page, 60_000);
+          assertEquals([state.phase, state.runs.length], ["error", 0]);
+          const backend = await denoWasm();
+          const rule = sdkRule(() =>
+            new BernoulliVae(backend, { estimator: estimator("disarm"), evaluations: 3 }).destroy()
+          );
+          assertEquals(await page.textContent("#status"), `Error: K codes per image: ${rule}`);
+          assertEquals(await page.getAttribute("#evaluations", "aria-invalid"), "true");
+          // Another task takes none of them: the score-function estimators go, ticks and all, and K with them.
+          await page.selectOption("#task", "8x4");
+          for (const name of SCORE) {
+            assert(await page.isHidden(runChoice(name)), name);
+            assertEquals(await page.isChecked(`input[name=estimator][value=${name}]`), false, name);
+          }
+          assert(await page.isHidden("#evaluations"));
+          await page.click("#reset");
+          await noProblems();
+        },
+      );
 
       for (const backend of ["wasm", "auto", "webgpu"] as const) {
         await onBackend(
@@ -382,6 +454,48 @@ Deno.test({
           await noProblems();
         },
       );
+
+      for (const backend of ["wasm", "webgpu"] as const) {
+        await onBackend(
+          backend,
+          `the Bernoulli VAE with RLOO at K = 2 on ${backend}: its losses finite and reported`,
+          async () => {
+            // On WebGPU a small batch keeps a software GPU quick; on WASM an epoch ends, with its test −ELBO.
+            const steps = backend === "wasm" ? SCORE_STEPS : VAE_WEBGPU_STEPS;
+            const state = await train(page, {
+              task: "bernoulli",
+              tau: { rloo: undefined },
+              batch: backend === "wasm" ? undefined : "20",
+              steps,
+              backend,
+            });
+            assertEquals(state.backend, backend);
+            assertEquals(state.settings!.evaluations, 2, "K follows RLOO");
+            const [run] = state.runs;
+            const label = `${ESTIMATORS.rloo.title} K 2`;
+            assertEquals([run.info.estimator, run.info.evaluations, run.info.label], ["rloo", 2, label]);
+            assertEquals(run.failure, null);
+            assertEquals(run.losses.map(([s]) => s), Array.from({ length: steps }, (_, i) => i + 1));
+            for (const [s, l] of run.losses) {
+              assert(Number.isFinite(l) && l > 0, `${label}: loss ${l} at ${s}`);
+            }
+            const row = `#runs tr[data-run="0"]`;
+            assertEquals(await page.textContent(`${row} td`), label);
+            assertEquals(await page.textContent(`${row} [data-f=step]`), `${steps} / ${steps}`);
+            assertEquals(run.imagesStep, steps, "the pictures are of the last step");
+            // Ten steps teach the decoder too little for its prior samples to hold many grey levels.
+            if (backend === "wasm") {
+              assertEquals(run.epochs.length, 1);
+              const [, train, test] = run.epochs[0];
+              assert(Number.isFinite(train) && Number.isFinite(test) && test > 0, `${run.epochs[0]}`);
+              assertEquals(await page.textContent(`${row} [data-f=test]`), test.toFixed(2));
+              await checkPictures(page, 2);
+            }
+            console.log(`  ${backend}: ${(await page.textContent("#status"))!}`);
+            await noProblems();
+          },
+        );
+      }
 
       const pictureFiles = Array.from({ length: PICTURE_COUNT }, (_, i) => ({
         name: `picture-${String(i).padStart(2, "0")}.png`,
@@ -937,6 +1051,11 @@ async function browserWebgpu(page: Page): Promise<{ unavailable: string | null; 
     }`,
   );
   return { unavailable: null, softwareAdapter: adapter.fallback ?? false };
+}
+
+/** The run choice of estimator `name`: its checkbox and (but for the score-function ones) its τ. */
+function runChoice(name: string): string {
+  return `.run-choice:has(input[name=estimator][value=${name}])`;
 }
 
 async function setEstimators(page: Page, names: readonly string[]): Promise<void> {
