@@ -111,8 +111,9 @@ export type PathwiseBackward = (
 
 /**
  * A score-function estimator of Bernoulli latents (docs/math.md §2.9): unbiased, it weighs the scores
- * z − σ(θ) of a latent's K codes by their losses f, so it runs on a `bernoulli` layer that draws K ≥ 2 codes
- * per example and is the model's last stochastic layer (every loss its codes change is the likelihood's).
+ * z − σ(θ) of a latent's codes by their losses f, so it runs on a `bernoulli` layer that draws the K codes per
+ * example its `evaluations` allow (RELAX: one, scored also at two relaxations of it) and is the model's last
+ * stochastic layer (every loss its codes change is the likelihood's).
  *
  * @example
  * ```ts
@@ -285,7 +286,7 @@ const ROWS: Readonly<Record<EstimatorName, EstimatorRow>> = {
       "Grathwohl, Choi, Wu, Roeder & Duvenaud, Backpropagation through the Void: Optimizing Control Variates " +
       "for Black-Box Gradient Estimation (ICLR 2018)",
     // The relaxation's temperature: the reference learns it from 0.1; here it stays where it is set.
-    tau: { min: 0, default: 0.1, tuned: "learned from 0.1 in the reference" },
+    tau: { min: 0, default: 0.1, tuned: "0.1, where the reference starts learning it" },
     enqueueBackward: null,
     polyStep: null,
     // One code per example: f is evaluated at it and at its two relaxations σ(z/τ), σ(z̃/τ).

@@ -45,6 +45,24 @@ const RODEO_SLOPE = 0.3;
 const RELAX_HIDDEN = 137;
 const RELAX_SLOPE = 0.3;
 
+/** RELAX's parameter s, its control network and the buffers of its kernels (docs/math.md §2.9.6). */
+interface RelaxParts {
+  readonly s: Parameter;
+  /** Width of the model's input, the first part of the network's input rows. */
+  readonly inSize: number;
+  /** The network's input rows [x, z] then [x, z̃], and their gradient. */
+  readonly inputs: DenseActivation;
+  readonly layers: readonly [Linear, Elementwise, Linear];
+  /** [z | z̃ | ∂z̃/∂θ] (relax_sample). */
+  readonly draws: PlannedBuffer;
+  /** [f′ at σ(z/τ) | f′ at σ(z̃/τ) | f at σ(z/τ) | f at σ(z̃/τ)] (relax_keep). */
+  readonly relaxed: PlannedBuffer;
+  /** [b − p | path | ∂z̃/∂θ] (relax_signal). */
+  readonly perLatent: PlannedBuffer;
+  /** [2ĝ·∂ĝ/∂s | gradOut | mixed weights at z | at z̃] (relax_backward). */
+  readonly terms: PlannedBuffer;
+}
+
 /** The layers above a model's last stochastic layer, and the likelihood: what its codes are scored by. */
 export interface LayersAbove {
   readonly layers: readonly PlannedLayer[];
@@ -419,7 +437,7 @@ export class BernoulliLatent extends Latent {
   /** The layers above and the likelihood, when this is the model's last stochastic layer. */
   #above: LayersAbove | null = null;
   /** RELAX's draws, relaxed evaluations and control network, when the layer declares RELAX. */
-  readonly #relax: ReturnType<BernoulliLatent["planRelax"]> | null;
+  readonly #relax: RelaxParts | null;
 
   constructor(
     index: number,
@@ -477,7 +495,7 @@ export class BernoulliLatent extends Latent {
     const names = declaration.parameterNames ?? {};
     this.alpha = learns === "weight" ? plan.declareParameter(names.alpha ?? `${name}.alpha`, [1], 0) : null;
     this.#relax = learns === "relaxation network"
-      ? this.planRelax(names.scale ?? `${name}.scale`, names.control ?? `${name}.control`, planner, examples)
+      ? this.#planRelax(names.scale ?? `${name}.scale`, names.control ?? `${name}.control`, planner, examples)
       : null;
     this.#rodeo = learns === "stein network"
       ? this.#planRodeo(
@@ -557,7 +575,7 @@ export class BernoulliLatent extends Latent {
    * reference builds it: the model's input and the logistic variables in, RELAX_HIDDEN LeakyReLU(RELAX_SLOPE)
    * units, one output; evaluated at [x, z] and [x, z̃] of each example.
    */
-  planRelax(scale: string, control: string, planner: LayerPlanner, examples: number) {
+  #planRelax(scale: string, control: string, planner: LayerPlanner, examples: number): RelaxParts {
     const { plan } = planner, L = this.latents, inSize = planner.modelInput.width;
     const perLatent = planner.size(`batch × ${this.name}'s latents`);
     const latents = (what: string, times = 1) =>
@@ -600,13 +618,9 @@ export class BernoulliLatent extends Latent {
       inSize,
       inputs: input,
       layers: [fc1, act, fc2] as const,
-      /** [z | z̃ | ∂z̃/∂θ] (kernels.ts relax_sample). */
       draws: latents("draws", 3),
-      /** [f′ at σ(z/τ) | f′ at σ(z̃/τ) | f at σ(z/τ) | f at σ(z̃/τ)] (relax_keep). */
       relaxed: plan.declare(`${this.name}.relax.relaxed`, 2 * examples * (L + 1), "activation", perLatent),
-      /** [b − p | path | ∂z̃/∂θ] (relax_signal). */
       perLatent: latents("perLatent", 3),
-      /** [2ĝ·∂ĝ/∂s | gradOut | mixed weights at z | at z̃] (relax_backward). */
       terms: latents("terms", 4),
     };
   }
