@@ -1,9 +1,12 @@
 // tools/reproduce.ts as a user runs it, on a tiny grid: the shards of a sharded run, merged, give the same
-// files as one unsharded run (whichever way each shard learns its index), and every bad flag is named before
-// any job starts.
+// files as one unsharded run (whichever way each shard learns its index), for the sweep and for --table6, and
+// every bad flag is named before any job starts.
 import { assert, assertEquals, assertNotEquals } from "@std/assert";
+import { type EstimatorName, ESTIMATORS, SCORE_ESTIMATOR_NAMES } from "../mod.ts";
 
 const PROGRAM = new URL("../tools/reproduce.ts", import.meta.url).pathname;
+/** The bundled 10,000 Fashion-MNIST training images, as a directory a user could name. */
+const FASHION_10K = new URL("../fixtures/fashion-mnist-10k", import.meta.url).pathname;
 /** Six jobs: two VAE runs on the 8×8 digits and four short poly runs. */
 const TINY = [
   "--p",
@@ -18,6 +21,20 @@ const TINY = [
   "digits",
   "--vae-epochs",
   "1",
+];
+/**
+ * Three Table 6 jobs of 6 steps on the 8×8 digits: ReinMax at K = 2 and 3, DisARM at K = 2 (its row allows no
+ * other K).
+ */
+const TINY_TABLE6 = [
+  "--table6",
+  "--quick",
+  "--vae-data",
+  "digits",
+  "--estimators",
+  "reinmax,disarm",
+  "--steps",
+  "6",
 ];
 /** No scheduler index unless a test sets one. */
 const NO_SCHEDULER = {
@@ -116,6 +133,96 @@ Deno.test("reproduce: three shards merged equal the unsharded run", async () => 
   }
 });
 
+interface Table6Results {
+  settings: { table6: { steps: number } };
+  results: {
+    id: string;
+    trainImages: number;
+    windowSteps: number[];
+    windowElbo: number[];
+    trainElbo: number;
+    reconstruction: number;
+    kl: number;
+    secondsPerStep?: number;
+  }[];
+}
+
+/** Table 6's files without the wall-clock seconds per step: the rest is a pure function of the flags. */
+function withoutTimings(files: Map<string, string>): Map<string, string> {
+  const out = new Map(files);
+  const json = JSON.parse(files.get("table6.json")!) as Table6Results;
+  for (const r of json.results) {
+    assert(r.secondsPerStep! > 0, `${r.id}: ${r.secondsPerStep} s per step`);
+    delete r.secondsPerStep;
+  }
+  out.set("table6.json", JSON.stringify(json));
+  // The s/step cells are the table's only numbers with four decimals (the −ELBO has two).
+  out.set("table6.md", files.get("table6.md")!.replace(/\b\d+\.\d{4}\b/g, "s/step"));
+  return out;
+}
+
+Deno.test("reproduce --table6: three shards merged equal the unsharded run", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const whole = `${root}/whole`, sharded = `${root}/sharded`;
+    const run = await reproduce([...TINY_TABLE6, "--out", whole]);
+    assertEquals(run.code, 0, run.stderr);
+    const shards = [
+      await reproduce([...TINY_TABLE6, "--out", sharded, "--shard", "0/3"]),
+      await reproduce([...TINY_TABLE6, "--out", sharded, "--shards", "3"], { JOB_COMPLETION_INDEX: "1" }),
+      await reproduce([...TINY_TABLE6, "--out", sharded, "--shard", "2/3"]),
+    ];
+    for (const s of shards) assertEquals(s.code, 0, s.stderr);
+    const shardFiles = await filesIn(sharded);
+    // Named apart from the sweep's shards, so both experiments can shard into one directory.
+    assertEquals([...shardFiles.keys()].sort(), [
+      "table6-shard-0-of-3.json",
+      "table6-shard-1-of-3.json",
+      "table6-shard-2-of-3.json",
+    ]);
+    const ids = [...shardFiles.values()].flatMap((f) => (JSON.parse(f) as Results).results.map((r) => r.id));
+    assertEquals(ids.sort(), ["table6 disarm K=2", "table6 reinmax K=2", "table6 reinmax K=3"]);
+
+    const merge = await reproduce(["--merge", sharded]);
+    assertEquals(merge.code, 0, merge.stderr);
+    const expected = await filesIn(whole), merged = await filesIn(sharded);
+    assertEquals([...expected.keys()].sort(), ["table6-curves.svg", "table6.json", "table6.md"]);
+    assert(!merged.has("results.md"), "a merge of Table 6 shards writes no sweep report");
+    const [want, got] = [withoutTimings(expected), withoutTimings(merged)];
+    for (const [name, content] of want) assertEquals(got.get(name), content, name);
+
+    // Real training runs: the loss falls over the 6 steps, the table's −ELBO is its two terms over all 1,500
+    // training digits, and the estimator and K each change the numbers.
+    const { settings, results } = JSON.parse(expected.get("table6.json")!) as Table6Results;
+    assertEquals(settings.table6.steps, 6);
+    for (const r of results) {
+      assertEquals(r.trainImages, 1500, r.id);
+      assertEquals(r.windowSteps, [1, 2, 3, 4, 5, 6], r.id);
+      assert(r.windowElbo[5] < r.windowElbo[0], `${r.id}: ${r.windowElbo}`);
+      assert(Number.isFinite(r.trainElbo) && r.trainElbo > 0, `${r.id}: ${r.trainElbo}`);
+      assert(Math.abs(r.reconstruction + r.kl - r.trainElbo) < 1e-6 * r.trainElbo, r.id);
+    }
+    const elbo = (id: string) => results.find((r) => r.id === id)!.trainElbo;
+    assertNotEquals(elbo("table6 reinmax K=2"), elbo("table6 reinmax K=3"));
+    assertNotEquals(elbo("table6 reinmax K=2"), elbo("table6 disarm K=2"));
+    const md = expected.get("table6.md")!;
+    assert(md.includes("A quick run (`--quick`), not the protocol"), md);
+    assert(/\| DisARM +\| +[\d.]+ \| —, K = 2 only \| not transcribed \| +— \|/.test(md), md);
+    assert(md.includes("Liu et al. (2023), Table 6, quoting Shi et al. (2022)"), md);
+    // The protocol's command gives every run of the whole table a shard: each estimator at each K it allows.
+    const runs = ["reinmax", ...SCORE_ESTIMATOR_NAMES].flatMap((name) =>
+      [2, 3].filter((k) => {
+        const range = ESTIMATORS[name as EstimatorName].scoreFunction?.evaluations;
+        return range === undefined || (k >= range.min && k <= range.max);
+      })
+    ).length;
+    assert(md.includes(`--table6 --vae-data DIR --shards ${runs} --out table6`), md);
+    assert(expected.get("table6-curves.svg")!.startsWith("<svg "));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("reproduce: a bad flag or scheduler variable is named, exit code 2, before any job", async () => {
   const root = await Deno.makeTempDir();
   try {
@@ -145,6 +252,20 @@ Deno.test("reproduce: a bad flag or scheduler variable is named, exit code 2, be
       [["--merge", `${root}/absent`], {}, "--merge"],
       [["--merge", root], {}, "--merge"],
       [["--bogus"], {}, "--bogus"],
+      // Polynomial programming refuses the score-function estimators; Table 6 runs them.
+      [["--estimators", "rloo"], {}, "--estimators"],
+      [["--table6", "--quick", "--estimators", "st"], {}, "--estimators"],
+      [["--table6", "--quick", "--estimators", "reinmax,reinmax"], {}, "--estimators"],
+      [["--table6", "--quick", "--tau", "1"], {}, "--tau"],
+      [["--table6", "--quick", "--p", "2"], {}, "--p"],
+      [["--table6", "--quick", "--vae-epochs", "1"], {}, "--vae-epochs"],
+      [["--table6", "--quick", "--steps", "0"], {}, "--steps"],
+      [["--table6", "--quick", "--shard", "1/1"], {}, "--shard"],
+      [["--table6", "--quick", "--vae-data", `${root}/absent`], {}, "--vae-data"],
+      // The protocol's 50,000 training images: the bundled sets are refused by name, a directory once loaded.
+      [["--table6"], {}, "--vae-data"],
+      [["--table6", "--vae-data", FASHION_10K], {}, "--vae-data"],
+      [["--merge", root, "--table6"], {}, "--table6"],
     ];
     for (const [args, env, flag] of cases) {
       const run = await reproduce([...args, "--out", out], env);
