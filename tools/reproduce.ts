@@ -580,10 +580,27 @@ function jobsOf(s: Settings): Job[] {
   return jobs;
 }
 
-/** Whether an estimator's row lets it draw K codes per image (DisARM: exactly one antithetic pair). */
-function allowsEvaluations(name: EstimatorName, evaluations: number): boolean {
-  const range = ESTIMATORS[name].scoreFunction?.evaluations;
-  return range === undefined || (evaluations >= range.min && evaluations <= range.max);
+/**
+ * Evaluations of the loss per image for each code: 1, but RELAX scores its one code three times (at the code
+ * and at its two relaxations), which is how the paper counts it.
+ */
+function lossesPerCode(name: EstimatorName): number {
+  return ESTIMATORS[name].scoreFunction?.learns === "relaxation network" ? 3 : 1;
+}
+
+/**
+ * The codes per image that make K evaluations of the loss per image, Table 6's K, or null where the estimator's
+ * row allows no such number of codes (DisARM: exactly one antithetic pair; RELAX: one code, K = 3).
+ */
+function codesFor(name: EstimatorName, K: number): number | null {
+  const codes = K / lossesPerCode(name), range = ESTIMATORS[name].scoreFunction?.evaluations;
+  if (!Number.isInteger(codes)) return null;
+  return range === undefined || (codes >= range.min && codes <= range.max) ? codes : null;
+}
+
+/** Whether an estimator runs at Table 6's K (evaluations of the loss per image). */
+function allowsEvaluations(name: EstimatorName, K: number): boolean {
+  return codesFor(name, K) !== null;
 }
 
 /** Table 6's jobs: each estimator at each K its row allows, one training run each. */
@@ -726,7 +743,7 @@ async function runTable6(
         name: "latent",
         latents: t.latents,
         estimator: estimator(job.estimator, job.estimator === "reinmax" ? { tau: t.reinmaxTau } : {}),
-        evaluations: job.evaluations,
+        evaluations: codesFor(job.estimator, job.evaluations)!,
         prior: t.prior,
         kl: true,
       }),
@@ -1024,9 +1041,10 @@ function renderSweep(settings: SweepSettings, results: readonly JobResult[]): Ma
 
 /** What a Table 6 cell says when the estimator's row does not allow that K: the K it does allow. */
 function onlyEvaluations(name: EstimatorName): string {
-  const range = ESTIMATORS[name].scoreFunction?.evaluations;
+  const range = ESTIMATORS[name].scoreFunction?.evaluations, per = lossesPerCode(name);
   if (range === undefined) return "—";
-  return range.min === range.max ? `—, K = ${range.min} only` : `—, K = ${range.min}…${range.max} only`;
+  const [low, high] = [range.min * per, range.max * per];
+  return low === high ? `—, K = ${low} only` : `—, K = ${low}…${high} only`;
 }
 
 /** The command lines that run Table 6's protocol sharded, one run per task, and merge it. */
@@ -1077,7 +1095,7 @@ function renderTable6(settings: Table6Settings, results: readonly Table6Result[]
     `Bernoulli(½), batch ${t.batch}, Adam at learning rate ${t.lr.toExponential()}, ${fmt(t.steps)} steps, ` +
     "dynamic binarisation (each pixel 1[u < x], u drawn afresh every step), the first " +
     `${fmt(images)} training images (Fashion-MNIST in the protocol; here \`${t.data}\`); seed ` +
-    `${settings.seed}, backend ${settings.backend}. Every estimator draws K codes per image. ReinMax ` +
+    `${settings.seed}, backend ${settings.backend}. K counts the loss's evaluations per image: K codes, but RELAX's one code scored at it and at its two relaxations. ReinMax ` +
     `(τ ${t.reinmaxTau}) runs under this protocol too, so that only the estimator differs between rows; its ` +
     "own paper's row used RAdam and a learned prior. −ELBO in nats per image, lower is better: the " +
     "single-sample −ELBO averaged over the K codes and over the training set after the last step.",
