@@ -8,7 +8,7 @@
  */
 import type { Backend } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import { checkEstimator, checkEvaluations, type Estimator, modelEstimator } from "../estimators.ts";
+import { checkEvaluations, type Estimator, modelEstimator } from "../estimators.ts";
 import type { DenseActivation } from "../layers/layer.ts";
 import { layers } from "../layers/declarations.ts";
 import { adam, type Optimizer, radam } from "../optim.ts";
@@ -164,7 +164,7 @@ export class BernoulliVae extends Vae {
    * `bits` holds `latents` values 0 or 1 per image. Exact, with no sampling: what an enumeration of codes
    * needs (docs/math.md §6.4).
    */
-  reconstructionLoss(images: Float32Array, bits: Int32Array, count: number): Promise<Float32Array> {
+  async reconstructionLoss(images: Float32Array, bits: Int32Array, count: number): Promise<Float32Array> {
     requireInteger("count", count, 1);
     this.checkInputs(images, count, "images");
     const L = this.latents;
@@ -175,30 +175,15 @@ export class BernoulliVae extends Vae {
       );
     }
     const z = this.stack.latents[0].output as DenseActivation;
-    return this.decodedLoss(images, count, (start, n) => {
+    return await this.decodedLoss(images, count, (start, n) => {
       this.backend.write(z.value.buffer, Float32Array.from(bits.subarray(start * L, (start + n) * L)));
     });
   }
 
-  /**
-   * One draw of an estimator's gradient of Σ_i R_i — the reconstruction term of each of `count` ≤ batch
-   * images, averaged over its K codes — with respect to the encoder's outputs a (count × latents; P(z = 1) =
-   * σ(2a − 1)), and the codes drawn (K·count·latents categories, copy-major, 0 for z = 1). Any estimator of
-   * the table runs, the score-function ones included. The KL's gradient is left out: it is exact for every
-   * estimator. `stream` numbers the draw (analysis tag); the parameters' gradient buffers are overwritten.
-   */
-  reconstructionGradient(
-    images: Float32Array,
-    count: number,
-    options: { readonly estimator?: Estimator; readonly stream?: number } = {},
-  ): Promise<{ gradient: Float32Array; sample: Int32Array }> {
-    requireInteger("count", count, 1, this.batch);
-    const est = options.estimator === undefined
-      ? this.estimator
-      : checkEstimator(options.estimator, "options.estimator");
+  /** The analysis runs any estimator of the table at the model's K codes per image. */
+  protected analysedEstimator(est: Estimator): Estimator {
     checkEvaluations(est, this.evaluations, "evaluations");
-    const stream = requireInteger("stream", options.stream ?? 0, 0, 2 ** 32 - 1);
-    return this.latentGradient(images, count, est, stream);
+    return est;
   }
 
   /** Checks forced categories for `count` images. */

@@ -9,7 +9,7 @@
  */
 import type { Backend } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import { checkEstimator, type Estimator, modelEstimator, requirePathwise } from "../estimators.ts";
+import { type Estimator, modelEstimator, requirePathwise } from "../estimators.ts";
 import { layers } from "../layers/declarations.ts";
 import type { CategoricalLatent } from "../layers/latent.ts";
 import { adam, type Optimizer, radam } from "../optim.ts";
@@ -200,33 +200,19 @@ export class CategoricalVae extends Vae {
    * `codes` holds `latents` categories per image. Exact, with no sampling: what an enumeration of codes
    * needs (docs/math.md §6.4).
    */
-  reconstructionLoss(images: Float32Array, codes: Int32Array, count: number): Promise<Float32Array> {
+  async reconstructionLoss(images: Float32Array, codes: Int32Array, count: number): Promise<Float32Array> {
     requireInteger("count", count, 1);
     this.checkInputs(images, count, "images");
     this.checkSample(codes, count, "codes");
     const L = this.latents;
-    return this.decodedLoss(images, count, (start, n) => {
+    return await this.decodedLoss(images, count, (start, n) => {
       this.backend.write(this.#latent.output.sample.buffer, codes.subarray(start * L, (start + n) * L));
     });
   }
 
-  /**
-   * One draw of an estimator's gradient of Σ_i R_i — the reconstruction term summed over `count` ≤ batch
-   * images — with respect to the encoder's logits (count × latents × categories), and the codes drawn. The
-   * KL's gradient is left out: it is exact for every estimator. `stream` numbers the draw (analysis tag); the
-   * parameters' gradient buffers are overwritten, the parameters are not.
-   */
-  reconstructionGradient(
-    images: Float32Array,
-    count: number,
-    options: { readonly estimator?: Estimator; readonly stream?: number } = {},
-  ): Promise<{ gradient: Float32Array; sample: Int32Array }> {
-    requireInteger("count", count, 1, this.batch);
-    const est = options.estimator === undefined
-      ? this.estimator
-      : requirePathwise(checkEstimator(options.estimator), "options.estimator", "a categorical VAE");
-    const stream = requireInteger("stream", options.stream ?? 0, 0, 2 ** 32 - 1);
-    return this.latentGradient(images, count, est, stream);
+  /** The analysis runs the estimators that carry a gradient through a sample. */
+  protected analysedEstimator(est: Estimator): Estimator {
+    return requirePathwise(est, "options.estimator", "a categorical VAE");
   }
 
   /** Checks forced categories for `count` images. */

@@ -6,7 +6,7 @@
  */
 import { type Backend, readF32, readI32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
-import type { Estimator } from "../estimators.ts";
+import { checkEstimator, type Estimator } from "../estimators.ts";
 import { layers } from "../layers/declarations.ts";
 import { BernoulliLatent } from "../layers/latent.ts";
 import { TAG } from "../random.ts";
@@ -170,6 +170,9 @@ export abstract class Vae extends DiscreteModel {
     this.hidden = d.hidden;
   }
 
+  /** An estimator an analysis asks for, checked against what the model's stochastic layer takes. */
+  protected abstract analysedEstimator(est: Estimator): Estimator;
+
   /** Checks forced categories for `count` images; returns them. */
   protected abstract checkSample(sample: unknown, count: number, argument?: string): Int32Array;
 
@@ -247,17 +250,24 @@ export abstract class Vae extends DiscreteModel {
   }
 
   /**
-   * One draw of `est`'s gradient of Σ_i R_i — the reconstruction term of each of `count` ≤ batch images,
-   * averaged over its K codes — with respect to the stochastic layer's projection (its logits, or a for a
-   * Bernoulli layer), and the codes drawn. The KL's gradient is left out: it is exact for every estimator.
-   * Draw `stream` of the analysis tag; the parameters' gradient buffers are overwritten, the parameters not.
+   * One draw of an estimator's gradient of Σ_i R_i — the reconstruction term of each of `count` ≤ batch images,
+   * averaged over its K codes — with respect to the stochastic layer's projection, and the codes drawn: for the
+   * categorical VAE the encoder's logits (count × latents × categories) and one category per latent; for the
+   * Bernoulli VAE the encoder's values a (count × latents, P(z = 1) = σ(2a − 1)) and K·count·latents
+   * categories, copy-major, 0 for z = 1 (every estimator of the table runs there, the score-function ones
+   * included). The KL's gradient is left out: it is exact for every estimator. `stream` numbers the draw
+   * (analysis tag); the parameters' gradient buffers are overwritten, the parameters are not.
    */
-  protected async latentGradient(
+  async reconstructionGradient(
     images: Float32Array,
     count: number,
-    est: Estimator,
-    stream: number,
+    options: { readonly estimator?: Estimator; readonly stream?: number } = {},
   ): Promise<{ gradient: Float32Array; sample: Int32Array }> {
+    requireInteger("count", count, 1, this.batch);
+    const est = options.estimator === undefined
+      ? this.estimator
+      : this.analysedEstimator(checkEstimator(options.estimator, "options.estimator"));
+    const stream = requireInteger("stream", options.stream ?? 0, 0, 2 ** 32 - 1);
     this.writeInputs(images, count, "images");
     const latent = this.stack.latents[0], K = latent.declaration.evaluations;
     const rng = { key0: this.key[0], key1: this.key[1], stream, tag: TAG.analysis };
