@@ -211,12 +211,9 @@ await runCli(FLAGS, async () => {
       else console.error(`${done}/${estimators.length}: ${what} done`);
     };
     const rows: GradientQuality[] = [];
-    // An estimator that learns a control variate (Double CV, RODEO) runs on a twin declared with it: the same
-    // parameters, plus its own, which start where training would start them (α = β = 0: RLOO).
-    const own = estimators.filter((e) => {
-      const learns = e === "reinforce" ? undefined : ESTIMATORS[e.name].scoreFunction?.learns;
-      return learns !== undefined && learns !== "nothing";
-    });
+    // A score-function estimator runs on a twin declared with it: the same parameters, plus those it learns
+    // (Double CV, RODEO, RELAX), which start where training would start them.
+    const own = estimators.filter((e) => e !== "reinforce" && ESTIMATORS[e.name].scoreFunction !== undefined);
     const shared = estimators.filter((e) => !own.includes(e));
     if (shared.length > 0) {
       rows.push(

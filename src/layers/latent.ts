@@ -474,7 +474,10 @@ export class BernoulliLatent extends Latent {
       grad: plan.declare(`${name}.z.grad`, rows, "activation", perRow),
     };
     const examples = batch * input.factor;
-    this.#score = K >= 2
+    // Only a layer declared with a score-function estimator of K codes plans their buffers: a model that never
+    // runs one keeps the memory plan it always had.
+    const declaredScore = ESTIMATORS[declaration.estimator.name].scoreFunction;
+    this.#score = declaredScore && K >= 2
       ? {
         projections: plan.declare(
           `${name}.score.projections`,
@@ -869,8 +872,8 @@ export class BernoulliLatent extends Latent {
     if (!this.#losses || !this.#score) {
       throw new ReinmaxInputError(
         at,
-        `${est.name} weighs the losses of the layer's K codes: the layer must draw K ≥ 2 codes per example ` +
-          `and be the model's last stochastic layer`,
+        `${est.name} weighs the losses of the layer's K codes: declare the model's last stochastic layer with a ` +
+          `score-function estimator and K ≥ 2 codes per example to run one`,
       );
     }
     const k = pass.k, L = this.latents, a = this.projection.output.value.buffer;

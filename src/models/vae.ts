@@ -254,8 +254,8 @@ export abstract class Vae extends DiscreteModel {
    * averaged over its K codes — with respect to the stochastic layer's projection, and the codes drawn: for the
    * categorical VAE the encoder's logits (count × latents × categories) and one category per latent; for the
    * Bernoulli VAE the encoder's values a (count × latents, P(z = 1) = σ(2a − 1)) and K·count·latents
-   * categories, copy-major, 0 for z = 1 (every estimator of the table runs there, the score-function ones
-   * included). The KL's gradient is left out: it is exact for every estimator. `stream` numbers the draw
+   * categories, copy-major, 0 for z = 1 (a score-function estimator runs on a model declared with one that
+   * takes the same K; RODEO and RELAX, with themselves). The KL's gradient is left out: it is exact for every estimator. `stream` numbers the draw
    * (analysis tag); the parameters' gradient buffers are overwritten, the parameters are not.
    */
   async reconstructionGradient(
