@@ -38,12 +38,11 @@ import {
 import { Activation as Elementwise } from "./activations.ts";
 import { Linear } from "./linear.ts";
 
-/** RODEO's control network as its reference builds it: a hidden layer of 100 LeakyReLU(0.3) units. */
+/** The control networks as their references build them: a hidden layer of LeakyReLU(0.3) units, 100 in
+ * RODEO's, 137 in RELAX's r(x, z). */
 const RODEO_HIDDEN = 100;
-const RODEO_SLOPE = 0.3;
-/** RELAX's control network r(x, z) as its reference builds it: a hidden layer of 137 LeakyReLU(0.3) units. */
 const RELAX_HIDDEN = 137;
-const RELAX_SLOPE = 0.3;
+const CONTROL_SLOPE = 0.3;
 
 /** RELAX's parameter s, its control network and the buffers of its kernels (docs/math.md §2.9.6). */
 interface RelaxParts {
@@ -513,7 +512,7 @@ export class BernoulliLatent extends Latent {
 
   /**
    * RODEO's weight β and its control network, as the reference builds it: two inputs, a hidden layer of
-   * RODEO_HIDDEN LeakyReLU(RODEO_SLOPE) units, two outputs (H, G), at K(K − 1)(latents + 1) points per example.
+   * RODEO_HIDDEN LeakyReLU(CONTROL_SLOPE) units, two outputs (H, G), at K(K − 1)(latents + 1) points per example.
    */
   #planRodeo(weights: string, control: string, planner: LayerPlanner, examples: number, K: number) {
     const { plan } = planner, L = this.latents;
@@ -525,34 +524,12 @@ export class BernoulliLatent extends Latent {
       planner.size(`batch × ${this.name}'s evaluations² × latents`),
     );
     const input: DenseActivation = { kind: "dense", width: 2, factor, value: inputs, grad: null };
-    const fc1 = new Linear(
-      this.index,
-      `${control}.fc1`,
-      { kind: "linear", outSize: RODEO_HIDDEN },
-      input,
-      planner,
-      false,
-    );
-    const act = new Elementwise(
-      this.index,
-      `${control}.act`,
-      { kind: "leakyRelu", slope: RODEO_SLOPE },
-      fc1.output,
-      planner,
-    );
-    const fc2 = new Linear(
-      this.index,
-      `${control}.fc2`,
-      { kind: "linear", outSize: 2 },
-      act.output,
-      planner,
-      true,
-    );
+    const network = this.#controlNetwork(control, input, RODEO_HIDDEN, 2, planner);
     const perLatent = planner.size(`batch × ${this.name}'s latents`);
     return {
       weights: plan.declareParameter(weights, [2], 0),
       inputs,
-      layers: [fc1, act, fc2] as const,
+      layers: network,
       terms: plan.declare(`${this.name}.rodeo.terms`, examples * K * 3, "activation", perLatent),
       betaTerms: plan.declare(`${this.name}.rodeo.betaTerms`, examples * L, "activation", perLatent),
       gradOut: plan.declare(`${this.name}.rodeo.gradOut`, examples * L, "activation", perLatent),
@@ -575,7 +552,7 @@ export class BernoulliLatent extends Latent {
 
   /**
    * RELAX's buffers, its scale s (starting at 1, as in the reference) and its control network r(x, z) as the
-   * reference builds it: the model's input and the logistic variables in, RELAX_HIDDEN LeakyReLU(RELAX_SLOPE)
+   * reference builds it: the model's input and the logistic variables in, RELAX_HIDDEN LeakyReLU(CONTROL_SLOPE)
    * units, one output; evaluated at [x, z] and [x, z̃] of each example.
    */
   #planRelax(scale: string, control: string, planner: LayerPlanner, examples: number): RelaxParts {
@@ -593,39 +570,51 @@ export class BernoulliLatent extends Latent {
       value: plan.declare(`${control}.inputs`, rows * width, "activation", size),
       grad: plan.declare(`${control}.inputs.grad`, rows * width, "activation", size),
     };
-    const fc1 = new Linear(
-      this.index,
-      `${control}.fc1`,
-      { kind: "linear", outSize: RELAX_HIDDEN },
-      input,
-      planner,
-      true,
-    );
-    const act = new Elementwise(
-      this.index,
-      `${control}.act`,
-      { kind: "leakyRelu", slope: RELAX_SLOPE },
-      fc1.output,
-      planner,
-    );
-    const fc2 = new Linear(
-      this.index,
-      `${control}.fc2`,
-      { kind: "linear", outSize: 1 },
-      act.output,
-      planner,
-      true,
-    );
+    const network = this.#controlNetwork(control, input, RELAX_HIDDEN, 1, planner);
     return {
       s: plan.declareParameter(scale, [1], 0, undefined, 1),
       inSize,
       inputs: input,
-      layers: [fc1, act, fc2] as const,
+      layers: network,
       draws: latents("draws", 3),
       relaxed: plan.declare(`${this.name}.relax.relaxed`, 2 * examples * (L + 1), "activation", perLatent),
       perLatent: latents("perLatent", 3),
       terms: latents("terms", 4),
     };
+  }
+
+  /**
+   * A control network as RODEO's and RELAX's references build theirs, from the SDK's own layers: `input` →
+   * `hidden` LeakyReLU(CONTROL_SLOPE) units → `outputs`, labelled `<control>.fc1`, `.act`, `.fc2`. Its input needs
+   * a gradient only where it has one (RELAX's ∂r/∂z).
+   */
+  #controlNetwork(
+    control: string,
+    input: DenseActivation,
+    hidden: number,
+    outputs: number,
+    planner: LayerPlanner,
+  ): readonly [Linear, Elementwise, Linear] {
+    const at = this.index, needsInputGrad = input.grad !== null;
+    const fc1 = new Linear(
+      at,
+      `${control}.fc1`,
+      { kind: "linear", outSize: hidden },
+      input,
+      planner,
+      needsInputGrad,
+    );
+    const leaky = { kind: "leakyRelu", slope: CONTROL_SLOPE } as const;
+    const act = new Elementwise(at, `${control}.act`, leaky, fc1.output, planner);
+    const fc2 = new Linear(
+      at,
+      `${control}.fc2`,
+      { kind: "linear", outSize: outputs },
+      act.output,
+      planner,
+      true,
+    );
+    return [fc1, act, fc2];
   }
 
   #requireRelax(est: Estimator) {
@@ -742,7 +731,7 @@ export class BernoulliLatent extends Latent {
         W1: fc1.weight.value.buffer,
         W2: fc2.weight.value.buffer,
       },
-      { rows: 2 * rows, inSize: relax.inSize, latents: L, hidden: RELAX_HIDDEN, slope: RELAX_SLOPE },
+      { rows: 2 * rows, inSize: relax.inSize, latents: L, hidden: RELAX_HIDDEN, slope: CONTROL_SLOPE },
     );
     // The first block of terms is 2ĝ·∂ĝ/∂s: its mean is s's gradient.
     k.mean({ out: relax.s.grad.buffer, x: relax.terms.buffer }, { count: rows * L, index: 0 });
