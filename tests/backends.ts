@@ -25,6 +25,12 @@ export const BACKENDS: ReadonlyMap<BackendName, Backend | string> = new Map(
   ),
 );
 
+// A file's backends go when its tests are done, rather than all files' devices at once in the runtime's teardown
+// at exit, where Deno's WebGPU on llvmpipe occasionally corrupts the heap (the retry in .ci/run).
+globalThis.addEventListener("unload", () => {
+  for (const backend of BACKENDS.values()) if (typeof backend !== "string") backend.destroy();
+});
+
 /** Registers `Deno.test("<name> [<backend>]")` for every registered backend. */
 export function forEachBackend(
   name: string,
