@@ -927,7 +927,9 @@ async function checkPictures(page: Page, rows: number, { runImages = true } = {}
     assertEquals(drawn, id === "samples" ? rows - 1 : rows, `#${id} rows`);
     if (runImages || id === "reconstructions") {
       assert(levels > 64, `#${id} shows ${levels} grey levels`);
-      assert(dark > 0.02, `#${id}: ${(dark * 100).toFixed(1)}% of its pixels are dark`);
+      // Which draw the samples come from depends on how many pictures the worker drew while training (it draws
+      // when due by the clock): a short run's samples have been seen at 1.7% dark pixels. A blank canvas has none.
+      assert(dark > 0.01, `#${id}: ${(dark * 100).toFixed(1)}% of its pixels are dark`);
     } else {
       assert(levels < 8, `#${id} shows ${levels} grey levels, but no run has pictures`);
     }
