@@ -64,6 +64,7 @@ export {
   type PathwiseEstimatorName,
   SCORE_ESTIMATOR_NAMES,
   type ScoreFunction,
+  takesEvaluations,
   TAU_RANGE,
   type TauDomain,
 } from "./src/estimators.ts";

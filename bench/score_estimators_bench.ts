@@ -15,7 +15,13 @@
 //   deno bench --allow-env bench/score_estimators_bench.ts      (part of `deno task bench`)
 //   deno bench --allow-env --filter NONE bench/score_estimators_bench.ts      (the interleaved table only)
 import type { Backend } from "../src/backend.ts";
-import { estimator, type EstimatorName, ESTIMATORS, SCORE_ESTIMATOR_NAMES } from "../src/estimators.ts";
+import {
+  estimator,
+  type EstimatorName,
+  ESTIMATORS,
+  SCORE_ESTIMATOR_NAMES,
+  takesEvaluations,
+} from "../src/estimators.ts";
 import { BERNOULLI_VAE_SETTINGS, BernoulliVae } from "../src/models/bernoulli_vae.ts";
 import { adam } from "../src/optim.ts";
 import { WasmBackend } from "../src/wasm/backend.ts";
@@ -34,11 +40,6 @@ try {
 }
 
 const images = Float32Array.from({ length: BATCH * PIXELS }, (_, i) => ((i * 7919) % 256) / 255);
-
-function allows(name: EstimatorName, evaluations: number): boolean {
-  const range = ESTIMATORS[name].scoreFunction?.evaluations;
-  return range === undefined || (evaluations >= range.min && evaluations <= range.max);
-}
 
 /** `steps` training steps and one awaited read-back, so a GPU's queue is drained inside the timing. */
 async function steps(model: BernoulliVae, count: number): Promise<void> {
@@ -60,7 +61,7 @@ for (const backend of backends) {
   const slow = backend.name === "webgpu" && /fallback|llvmpipe|swiftshader/i.test(backend.details);
   const [rounds, stepsPerRound] = slow ? [2, 1] : [9, 5];
   for (const evaluations of EVALUATIONS) {
-    const group = NAMES.filter((name) => allows(name, evaluations)).map((name) => ({
+    const group = NAMES.filter((name) => takesEvaluations(name, evaluations)).map((name) => ({
       name,
       model: new BernoulliVae(backend, {
         inputSize: PIXELS,

@@ -29,6 +29,7 @@ import {
   ReinmaxInputError,
   SCORE_ESTIMATOR_NAMES,
   selectBackend,
+  takesEvaluations,
   trainVae,
 } from "../mod.ts";
 import { GUMBEL_DRAWS_FLAG } from "./estimator_flags.ts";
@@ -128,7 +129,8 @@ await runCli(FLAGS, async () => {
     .filter(
       // The default list keeps the estimators the K allows; a list given keeps all, and the model refuses.
       (name) =>
-        flags.estimators !== undefined || !bernoulli || allows(name as EstimatorName, flags.evaluations),
+        flags.estimators !== undefined || !bernoulli ||
+        takesEvaluations(name as EstimatorName, flags.evaluations),
     );
   for (const name of names) {
     if (name !== "reinforce" && !ESTIMATOR_NAMES.includes(name as EstimatorName)) {
@@ -268,9 +270,3 @@ await runCli(FLAGS, async () => {
     backend.destroy();
   }
 });
-
-/** Whether an estimator runs at K codes per image. */
-function allows(name: EstimatorName, K: number): boolean {
-  const range = ESTIMATORS[name]?.scoreFunction?.evaluations;
-  return range === undefined || (K >= range.min && K <= range.max);
-}

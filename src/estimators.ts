@@ -571,12 +571,26 @@ export function requirePathwise(est: Estimator, argument: string, where: string)
 }
 
 /**
- * Checks that a Bernoulli layer's evaluations K suit its estimator (a score-function estimator needs K
- * codes per example in its range; DisARM exactly one antithetic pair); returns K.
+ * Whether an estimator runs on a layer that draws `evaluations` codes per example: every relaxed one does, a
+ * score-function one within its row's range (DisARM: exactly one antithetic pair; RELAX: one code).
+ *
+ * @example
+ * ```ts
+ * import { takesEvaluations } from "@reinmax/reinmax";
+ * console.log(takesEvaluations("disarm", 2), takesEvaluations("disarm", 3), takesEvaluations("st", 3)); // true false true
+ * ```
+ */
+export function takesEvaluations(name: EstimatorName, evaluations: number): boolean {
+  const range = ESTIMATORS[name].scoreFunction?.evaluations;
+  return range === undefined || (evaluations >= range.min && evaluations <= range.max);
+}
+
+/**
+ * Checks that a Bernoulli layer's evaluations K suit its estimator ({@link takesEvaluations}); returns K.
  */
 export function checkEvaluations(est: Estimator, evaluations: number, argument: string): number {
   const score = ESTIMATORS[est.name].scoreFunction;
-  if (score && !(evaluations >= score.evaluations.min && evaluations <= score.evaluations.max)) {
+  if (score && !takesEvaluations(est.name, evaluations)) {
     const range = score.evaluations.min === score.evaluations.max
       ? `exactly ${score.evaluations.min}`
       : `${score.evaluations.min} to ${score.evaluations.max}`;

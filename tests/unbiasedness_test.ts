@@ -18,6 +18,7 @@ import {
   exactReconstructionGradient,
   ReinmaxInputError,
   SCORE_ESTIMATOR_NAMES,
+  takesEvaluations,
 } from "../mod.ts";
 
 const SHAPE = { inputSize: 10, hidden: [8], latents: 12 } as const;
@@ -114,10 +115,7 @@ for (const K of [1, 2, 3]) {
     async (backend) => {
       const images = uniformArray(testRandom(42), COUNT * SHAPE.inputSize, 0, 1);
       const M = 4096;
-      const unbiased = SCORE_ESTIMATOR_NAMES.filter((n) => {
-        const range = ESTIMATORS[n].scoreFunction!.evaluations;
-        return K >= range.min && K <= range.max;
-      });
+      const unbiased = SCORE_ESTIMATOR_NAMES.filter((n) => takesEvaluations(n, K));
       for (const name of unbiased) {
         const vae = declaredWith(backend, name, K);
         try {

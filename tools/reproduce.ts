@@ -38,6 +38,7 @@ import {
   ReinmaxInputError,
   SCORE_ESTIMATOR_NAMES,
   selectBackend,
+  takesEvaluations,
   trainModel,
   trainPoly,
   trainVae,
@@ -593,9 +594,8 @@ function lossesPerCode(name: EstimatorName): number {
  * row allows no such number of codes (DisARM: exactly one antithetic pair; RELAX: one code, K = 3).
  */
 function codesFor(name: EstimatorName, K: number): number | null {
-  const codes = K / lossesPerCode(name), range = ESTIMATORS[name].scoreFunction?.evaluations;
-  if (!Number.isInteger(codes)) return null;
-  return range === undefined || (codes >= range.min && codes <= range.max) ? codes : null;
+  const codes = K / lossesPerCode(name);
+  return Number.isInteger(codes) && takesEvaluations(name, codes) ? codes : null;
 }
 
 /** Whether an estimator runs at Table 6's K (evaluations of the loss per image). */
