@@ -560,11 +560,10 @@ export function estimatorConstants(): Record<string, number> {
  */
 export function requirePathwise(est: Estimator, argument: string, where: string): Estimator {
   if (ESTIMATORS[est.name].enqueueBackward === null) {
-    const pathwise = ESTIMATOR_NAMES.filter((n) => ESTIMATORS[n].enqueueBackward !== null);
     throw new ReinmaxInputError(
       argument,
       `${est.name} is a score-function estimator of Bernoulli latents (bernoulli layers, --model bernoulli); ` +
-        `${where} takes ${pathwise.join(", ")}`,
+        `${where} takes ${PATHWISE_ESTIMATOR_NAMES.join(", ")}`,
     );
   }
   return est;

@@ -11,7 +11,9 @@ import {
   estimator,
   ESTIMATOR_NAMES,
   ESTIMATORS,
+  PATHWISE_ESTIMATOR_NAMES,
   PolyProgramming,
+  SCORE_ESTIMATOR_NAMES,
   TAU_RANGE,
 } from "../mod.ts";
 import { BACKENDS } from "./backends.ts";
@@ -41,6 +43,17 @@ Deno.test("docs/estimators.md's table states each row of ESTIMATORS: τ domain, 
       name,
     );
   }
+});
+
+Deno.test("the relaxed and the score-function names split the table as its rows say", () => {
+  assertEquals(
+    [...PATHWISE_ESTIMATOR_NAMES],
+    ESTIMATOR_NAMES.filter((n) => ESTIMATORS[n].enqueueBackward !== null && !ESTIMATORS[n].scoreFunction),
+  );
+  assertEquals(
+    [...SCORE_ESTIMATOR_NAMES],
+    ESTIMATOR_NAMES.filter((n) => ESTIMATORS[n].enqueueBackward === null && ESTIMATORS[n].scoreFunction),
+  );
 });
 
 Deno.test("defaults come from the table: estimator(), defaultTau and the models' own τ", () => {
