@@ -456,12 +456,21 @@ export class DiscreteModel extends TrainableModel {
    */
   protected enqueueBackward(pass: LatentPass): void {
     const rows = pass.count * (pass.evaluations ? this.#outputFactor() : 1);
-    const scaled = { ...pass, lossScale: 1 / rows };
+    this.enqueueBackwardAbove({ ...pass, lossScale: 1 / rows }, 0);
+  }
+
+  /**
+   * Enqueues the backward from the likelihood, its scores' gradient scaled by `pass.lossScale`, through every
+   * layer from the last down to layer `first`: what a stochastic layer must run before it (RELAX's relaxed
+   * evaluations), the likelihood's backward, then each layer's.
+   * @internal
+   */
+  protected enqueueBackwardAbove(pass: LatentPass & { readonly lossScale: number }, first: number): void {
     for (const latent of this.stack.latents) {
-      if (latent instanceof BernoulliLatent) latent.beforeBackward(scaled);
+      if (latent instanceof BernoulliLatent) latent.beforeBackward(pass);
     }
-    this.stack.likelihood.backward(scaled, this.#x(), scaled.lossScale);
-    for (let i = this.stack.layers.length - 1; i >= 0; i--) this.stack.layers[i].backward(scaled);
+    this.stack.likelihood.backward(pass, this.#x(), pass.lossScale);
+    for (let i = this.stack.layers.length - 1; i >= first; i--) this.stack.layers[i].backward(pass);
   }
 
   /**

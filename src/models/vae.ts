@@ -8,7 +8,6 @@ import { type Backend, readF32, readI32 } from "../backend.ts";
 import { ReinmaxInputError } from "../errors.ts";
 import { checkEstimator, type Estimator } from "../estimators.ts";
 import { layers } from "../layers/declarations.ts";
-import { BernoulliLatent } from "../layers/latent.ts";
 import { TAG } from "../random.ts";
 import type { Optimizer } from "../optim.ts";
 import { describe, requireInteger } from "../validate.ts";
@@ -255,8 +254,9 @@ export abstract class Vae extends DiscreteModel {
    * categorical VAE the encoder's logits (count × latents × categories) and one category per latent; for the
    * Bernoulli VAE the encoder's values a (count × latents, P(z = 1) = σ(2a − 1)) and K·count·latents
    * categories, copy-major, 0 for z = 1 (a score-function estimator runs on a model declared with one that
-   * takes the same K; RODEO and RELAX, with themselves). The KL's gradient is left out: it is exact for every estimator. `stream` numbers the draw
-   * (analysis tag); the parameters' gradient buffers are overwritten, the parameters are not.
+   * takes the same K; RODEO and RELAX, with themselves). The KL's gradient is left out: it is exact for every
+   * estimator. `stream` numbers the draw (analysis tag); the parameters' gradient buffers are overwritten, the
+   * parameters are not.
    */
   async reconstructionGradient(
     images: Float32Array,
@@ -280,9 +280,7 @@ export abstract class Vae extends DiscreteModel {
     for (const layer of this.stack.layers) layer.forward(pass);
     this.stack.likelihood.forward(pass, this.input);
     this.zeroGradients();
-    if (latent instanceof BernoulliLatent) latent.beforeBackward(pass);
-    this.stack.likelihood.backward(pass, this.input, pass.lossScale);
-    for (const layer of this.stack.layers.slice(this.latentIndex + 1).reverse()) layer.backward(pass);
+    this.enqueueBackwardAbove(pass, this.latentIndex + 1);
     latent.backwardToLogits(pass);
     this.backend.submit();
     const [gradient, sample] = await Promise.all([
