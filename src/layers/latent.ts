@@ -493,7 +493,7 @@ export class BernoulliLatent extends Latent {
         zeroAlpha: plan.declare(`${name}.score.zeroAlpha`, 1, "activation"),
       }
       : null;
-    const learns = ESTIMATORS[declaration.estimator.name].scoreFunction?.learns ?? "nothing";
+    const learns = declaredScore?.learns ?? "nothing";
     const names = declaration.parameterNames ?? {};
     this.alpha = learns === "weight" ? plan.declareParameter(names.alpha ?? `${name}.alpha`, [1], 0) : null;
     this.#relax = learns === "relaxation network"
@@ -511,7 +511,7 @@ export class BernoulliLatent extends Latent {
   }
 
   /**
-   * RODEO's weight β and its control network, as the reference builds it: two inputs, a hidden layer of
+   * RODEO's weights (α, β) and its control network, as the reference builds it: two inputs, a hidden layer of
    * RODEO_HIDDEN LeakyReLU(CONTROL_SLOPE) units, two outputs (H, G), at K(K − 1)(latents + 1) points per example.
    */
   #planRodeo(weights: string, control: string, planner: LayerPlanner, examples: number, K: number) {
