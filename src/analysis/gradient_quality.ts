@@ -10,7 +10,7 @@ import { ReinmaxInputError } from "../errors.ts";
 import { type Estimator, estimator as makeEstimator } from "../estimators.ts";
 import { describe, requireInteger } from "../validate.ts";
 import { BernoulliVae } from "../models/bernoulli_vae.ts";
-import type { CategoricalVae } from "../models/categorical_vae.ts";
+import { CategoricalVae } from "../models/categorical_vae.ts";
 
 /**
  * The most codes an enumeration visits: C^L of the model.
@@ -85,8 +85,50 @@ export async function exactReconstructionGradient(
   count: number,
 ): Promise<Float64Array> {
   checkModel(model, images, count);
-  if (model instanceof BernoulliVae) return await exactBernoulliGradient(model, images, count);
-  const { categories: C, latents: L, inputSize: D } = model;
+  if (model instanceof CategoricalVae) {
+    const C = model.categories, q = posteriors(await model.encode(images, count), C);
+    return await enumeratedGradient(
+      model,
+      images,
+      count,
+      C,
+      q,
+      (x, codes, n) => model.reconstructionLoss(x, codes, n),
+    );
+  }
+  // A Bernoulli latent is the category pair of logits (a, 1 − a), category 0 the bit 1 (docs/math.md §4.10):
+  // its gradient in a is the pair's ∂/∂θ₀ − ∂/∂θ₁.
+  const p = await model.latentLogits(images, count);
+  const q = new Float64Array(2 * p.length);
+  p.forEach((a, j) => {
+    q[2 * j] = 1 / (1 + Math.exp(-(2 * a - 1)));
+    q[2 * j + 1] = 1 - q[2 * j];
+  });
+  const pairs = await enumeratedGradient(
+    model,
+    images,
+    count,
+    2,
+    q,
+    (x, codes, n) => model.reconstructionLoss(x, codes.map((c) => 1 - c), n),
+  );
+  return Float64Array.from(p, (_, j) => pairs[2 * j] - pairs[2 * j + 1]);
+}
+
+/**
+ * The enumeration behind {@link exactReconstructionGradient}: the gradient with respect to the logits of every
+ * latent of `categories` categories whose probabilities are `q` (count × latents × categories), R of each code
+ * from `losses` (the images replicated once per code; `codes` holds latents categories per code).
+ */
+async function enumeratedGradient(
+  model: AnalysedVae,
+  images: Float32Array,
+  count: number,
+  C: number,
+  q: Float64Array,
+  losses: (replicated: Float32Array, codes: Int32Array, n: number) => Promise<Float32Array>,
+): Promise<Float64Array> {
+  const { latents: L, inputSize: D } = model;
   const codes = C ** L;
   if (codes > MAX_CODES) {
     throw new ReinmaxInputError(
@@ -94,7 +136,6 @@ export async function exactReconstructionGradient(
       `${C}^${L} = ${codes} codes are too many to enumerate (at most ${MAX_CODES})`,
     );
   }
-  const q = posteriors(await model.encode(images, count), C);
   const all = new Int32Array(codes * L);
   for (let k = 0; k < codes; k++) {
     for (let l = 0, rest = k; l < L; l++, rest = Math.floor(rest / C)) all[k * L + l] = rest % C;
@@ -103,53 +144,18 @@ export async function exactReconstructionGradient(
   const replicated = new Float32Array(codes * D);
   for (let i = 0; i < count; i++) {
     for (let k = 0; k < codes; k++) replicated.set(images.subarray(i * D, (i + 1) * D), k * D);
-    const losses = await model.reconstructionLoss(replicated, all, codes);
+    const R = await losses(replicated, all, codes);
     const offset = i * L * C;
     // E = Σ P·R; the gradient at (l, c) is Σ_{z: z_l = c} P·R − q_lc·E.
     let expected = 0;
     for (let k = 0; k < codes; k++) {
       let p = 1;
       for (let l = 0; l < L; l++) p *= q[offset + l * C + all[k * L + l]];
-      const weighted = p * losses[k];
+      const weighted = p * R[k];
       expected += weighted;
       for (let l = 0; l < L; l++) gradient[offset + l * C + all[k * L + l]] += weighted;
     }
     for (let j = 0; j < L * C; j++) gradient[offset + j] -= q[offset + j] * expected;
-  }
-  return gradient;
-}
-
-/** P(z_l = 1) = σ(2a − 1) of each latent of a Bernoulli layer, in float64. */
-function bitProbabilities(a: Float32Array): Float64Array {
-  return Float64Array.from(a, (v) => 1 / (1 + Math.exp(-(2 * v - 1))));
-}
-
-async function exactBernoulliGradient(
-  model: BernoulliVae,
-  images: Float32Array,
-  count: number,
-): Promise<Float64Array> {
-  const { latents: L, inputSize: D } = model;
-  if (2 ** L > MAX_CODES) {
-    throw new ReinmaxInputError("model", `2^${L} codes are too many to enumerate (at most ${MAX_CODES})`);
-  }
-  const codes = 2 ** L, p = bitProbabilities(await model.latentLogits(images, count));
-  const all = new Int32Array(codes * L);
-  for (let k = 0; k < codes; k++) for (let l = 0; l < L; l++) all[k * L + l] = (k >> l) & 1;
-  const gradient = new Float64Array(count * L), replicated = new Float32Array(codes * D);
-  for (let i = 0; i < count; i++) {
-    for (let k = 0; k < codes; k++) replicated.set(images.subarray(i * D, (i + 1) * D), k * D);
-    const losses = await model.reconstructionLoss(replicated, all, codes);
-    // E = Σ P·R; the gradient in a_l is 2·(Σ_{z: z_l = 1} P·R − p_l·E).
-    let expected = 0;
-    for (let k = 0; k < codes; k++) {
-      let weight = 1;
-      for (let l = 0; l < L; l++) weight *= all[k * L + l] ? p[i * L + l] : 1 - p[i * L + l];
-      const weighted = weight * losses[k];
-      expected += weighted;
-      for (let l = 0; l < L; l++) if (all[k * L + l]) gradient[i * L + l] += 2 * weighted;
-    }
-    for (let l = 0; l < L; l++) gradient[i * L + l] -= 2 * p[i * L + l] * expected;
   }
   return gradient;
 }
