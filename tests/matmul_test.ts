@@ -5,13 +5,13 @@
 import { assertEquals } from "@std/assert";
 import { forEachBackend } from "./backends.ts";
 import * as ref from "./reference/layers.ts";
-import { assertClose, testRandom, uniformArray } from "./util.ts";
+import { assertClose, runKernel, testRandom, uniformArray } from "./util.ts";
 import type { Backend } from "../mod.ts";
-import { readF32, WasmBackend } from "./internals.ts";
+import { WasmBackend } from "./internals.ts";
 
 type Product = "matmul" | "matmul_bt";
 
-/** Runs one product; returns C. Asserts A, B and a sentinel buffer allocated after C are unchanged. */
+/** Runs one product; returns C. runKernel asserts that A, B and a sentinel allocated after them are unchanged. */
 async function product(
   backend: Backend,
   kernel: Product,
@@ -20,25 +20,7 @@ async function product(
   b: Float32Array,
   params: readonly number[],
 ): Promise<Float32Array> {
-  const bufs = [c, a, b].map((data, i) => {
-    const buf = backend.alloc(data.length, `${kernel}:${"CAB"[i]}`);
-    backend.write(buf, data);
-    return buf;
-  });
-  const sentinel = new Float32Array(16).fill(-12345);
-  const guard = backend.alloc(sentinel.length, "guard");
-  backend.write(guard, sentinel);
-  try {
-    backend.run(kernel, bufs, params);
-    backend.submit();
-    assertEquals(await readF32(backend, bufs[1]), a, "A unchanged");
-    assertEquals(await readF32(backend, bufs[2]), b, "B unchanged");
-    assertEquals(await readF32(backend, guard), sentinel, "nothing written past the buffers");
-    return await readF32(backend, bufs[0]);
-  } finally {
-    for (const buf of bufs) backend.free(buf);
-    backend.free(guard);
-  }
+  return (await runKernel(backend, kernel, [c, a, b], params))[0];
 }
 
 /** A laid out for an M×K operand: its storage and (aRowStride, aColStride). */
