@@ -14,7 +14,6 @@ import {
   estimator,
   estimatorGradientDraws,
   type EstimatorName,
-  ESTIMATORS,
   exactReconstructionGradient,
   ReinmaxInputError,
   SCORE_ESTIMATOR_NAMES,
