@@ -86,6 +86,10 @@ Deno.test("the bundle's declarations leave out @internal members and the imports
     "     * @internal",
     "     */",
     "    protected seam(): Seam;",
+    "    /** @internal */",
+    "    protected wider(pass: Seam & {",
+    "        readonly scale: number;",
+    "    }, first: number): void;",
     "    /** Shown. */",
     "    shown(): Shown;",
     "}",
@@ -93,6 +97,7 @@ Deno.test("the bundle's declarations leave out @internal members and the imports
   ].join("\n");
   const stripped = withoutUnusedImports(withoutInternalMembers(dts));
   assertEquals(stripped.includes("Seam"), false, stripped);
+  assertEquals(stripped.includes("scale"), false, "a member over several lines goes whole");
   assertStringIncludes(stripped, `import type { Shown } ${FROM} "../layers/shown.ts";`);
   assertStringIncludes(stripped, "    get size(): number;\n");
   assertStringIncludes(stripped, "    shown(): Shown;\n");

@@ -116,10 +116,14 @@ export function publicDeclarations(dts: string, publicNames: ReadonlySet<string>
 /**
  * The declarations without the class members documented `@internal` (as TypeScript's stripInternal leaves
  * them out): the seams between the library's own classes, whose types are not part of the public API. The
- * declaration emitter prints a member on one line, after its comment at the same indentation.
+ * declaration emitter prints a member after its comment at the same indentation: on one line, or, when its
+ * type has an object literal, over several, the last of them back at that indentation and ending in ";".
  */
 export function withoutInternalMembers(dts: string): string {
-  return dts.replace(/^( +)\/\*\*(?:(?!\*\/)[\s\S])*?@internal(?:(?!\*\/)[\s\S])*?\*\/\n\1[^\n]*;\n/gm, "");
+  return dts.replace(
+    /^( +)\/\*\*(?:(?!\*\/)[\s\S])*?@internal(?:(?!\*\/)[\s\S])*?\*\/\n(?:\1[^\n]*[^;\n]\n|\1 [^\n]*\n)*\1[^\n]*;\n/gm,
+    "",
+  );
 }
 
 /**
